@@ -1,0 +1,147 @@
+"""unikernel_image: link an application and its OS components into a Xen image."""
+
+load("//toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
+load(":providers.bzl", "UnikernelImageInfo")
+load(":transition.bzl", "UNIKERNEL_PLATFORM", "unikernel_platform_transition")
+load(":qemu.bzl", "unikernel_qemu")
+
+# The compiler name the freestanding toolchain reports (toolchain/cc_toolchain_config.bzl).
+_FREESTANDING_COMPILER = "zig-freestanding"
+
+def _check_toolchain(ctx):
+    """Fails analysis unless the deps were compiled by the freestanding toolchain."""
+    cc = ctx.attr._cc_toolchain[0][ResolvedCcToolchainInfo].cc
+
+    # Without C toolchain resolution Bazel hands out an empty ToolchainInfo.
+    compiler = getattr(cc, "compiler", "none: C toolchain resolution is off")
+    if compiler != _FREESTANDING_COMPILER:
+        fail(("%s: the C toolchain selected for %s is '%s', not rules_unikernel's " +
+              "freestanding zig toolchain, so its deps would be built as host code. Fix: " +
+              "add `build --incompatible_enable_cc_toolchain_resolution` to .bazelrc " +
+              "(required on Bazel < 7), register rules_unikernel's toolchains " +
+              "(rules_unikernel_register_toolchains() in WORKSPACE, or MODULE.bazel), and " +
+              "make sure no other C toolchain registered for that platform (e.g. via " +
+              "--extra_toolchains) comes before it.") %
+             (ctx.label, UNIKERNEL_PLATFORM, compiler))
+
+def _linker_inputs(deps):
+    """(owner label, archive or object) pairs of all deps, in link order."""
+    linking_contexts = [dep[CcInfo].linking_context for dep in deps]
+    inputs = []
+    seen = {}
+    for li in depset(transitive = [lc.linker_inputs for lc in linking_contexts], order = "topological").to_list():
+        for lib in li.libraries:
+            files = []
+            if lib.static_library:
+                files.append(lib.static_library)
+            elif lib.pic_static_library:
+                files.append(lib.pic_static_library)
+            elif lib.objects:
+                files.extend(lib.objects)
+            for f in files:
+                if f.path not in seen:
+                    seen[f.path] = True
+                    inputs.append((li.owner, f))
+    return inputs
+
+def _unikernel_image_impl(ctx):
+    _check_toolchain(ctx)
+    name = ctx.label.name
+    elf = ctx.actions.declare_file(name + ".elf")
+    debug_elf = ctx.actions.declare_file(name + ".debug.elf")
+    manifest = ctx.actions.declare_file(name + ".manifest.json")
+    link_map = ctx.actions.declare_file(name + ".map")
+
+    inputs = _linker_inputs(ctx.attr.deps)
+    if not inputs:
+        fail("%s: deps build no code; add the application's cc_library and the libos components it uses." % ctx.label)
+
+    args = ctx.actions.args()
+    args.add("--ld", ctx.file._ld)
+    for owner, f in inputs:
+        args.add("--input", "%s=%s" % (owner, f.path))
+    args.add("--guest-name", name)
+    args.add("--output", elf)
+    args.add("--debug-output", debug_elf)
+    args.add("--map", link_map)
+    args.add("--manifest", manifest)
+
+    ctx.actions.run(
+        executable = ctx.executable._linker,
+        arguments = [args],
+        inputs = depset([f for _, f in inputs], transitive = [ctx.attr._ld_files.files]),
+        tools = [ctx.file._ld],
+        outputs = [elf, debug_elf, manifest, link_map],
+        mnemonic = "UnikernelLink",
+        progress_message = "Linking unikernel image %s" % ctx.label,
+        env = {"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    return [
+        DefaultInfo(files = depset([elf, debug_elf, manifest, link_map])),
+        UnikernelImageInfo(
+            elf = elf,
+            debug_elf = debug_elf,
+            manifest = manifest,
+            map = link_map,
+            cmdline = ctx.attr.cmdline,
+            memory_mib = ctx.attr.memory_mib,
+        ),
+    ]
+
+unikernel_image_rule = rule(
+    implementation = _unikernel_image_impl,
+    doc = "Links cc_library deps (the application and the libos components it picks) into a Xen PVH unikernel image.",
+    attrs = {
+        "deps": attr.label_list(
+            doc = "The application's cc_library and, transitively, the OS components it uses. Built for //toolchain:xen_x86_64.",
+            providers = [CcInfo],
+            cfg = unikernel_platform_transition,
+        ),
+        "cmdline": attr.string(
+            doc = "Command line the image is booted with by `bazel run :<name>.qemu` and unikernel_test (PVH cmdline).",
+        ),
+        "memory_mib": attr.int(
+            default = 128,
+            doc = "Guest memory in MiB for QEMU runs.",
+        ),
+        "_cc_toolchain": attr.label(
+            default = "//toolchain:resolved_cc_toolchain",
+            providers = [ResolvedCcToolchainInfo],
+            cfg = unikernel_platform_transition,
+        ),
+        "_linker": attr.label(
+            default = "//rules_unikernel/tool:link",
+            executable = True,
+            cfg = "exec",
+        ),
+        "_ld": attr.label(
+            default = "@rules_unikernel_zig//:ld.lld",
+            allow_single_file = True,
+            cfg = "exec",
+        ),
+        "_ld_files": attr.label(
+            default = "@rules_unikernel_zig//:linker_files",
+            cfg = "exec",
+        ),
+        "_allowlist_function_transition": attr.label(
+            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+        ),
+    },
+)
+
+def unikernel_image(name, visibility = None, tags = None, **kwargs):
+    """Declares `name` (the image) and `name + ".qemu"` (`bazel run` boots it in QEMU).
+
+    Args:
+      name: target name; outputs are <name>.elf, <name>.debug.elf, <name>.manifest.json, <name>.map.
+      visibility: visibility of both targets.
+      tags: tags of both targets.
+      **kwargs: attributes of unikernel_image_rule (deps, cmdline, memory_mib).
+    """
+    unikernel_image_rule(name = name, visibility = visibility, tags = tags, **kwargs)
+    unikernel_qemu(
+        name = name + ".qemu",
+        image = ":" + name,
+        visibility = visibility,
+        tags = tags,
+    )

@@ -1,0 +1,13 @@
+"""Runs pytest inside a Bazel test, with results in Bazel's XML output."""
+
+import os
+import sys
+
+import pytest
+
+if __name__ == "__main__":
+    args = ["-p", "no:cacheprovider", "-o", "console_output_style=classic", "-v"]
+    xml = os.environ.get("XML_OUTPUT_FILE")
+    if xml:
+        args.append(f"--junitxml={xml}")
+    sys.exit(pytest.main(args + sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""Booting images in QEMU: `bazel run :<image>.qemu` and unikernel_test."""
+
+load(":providers.bzl", "UnikernelImageInfo")
+
+def _sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+# Bazel runs tests and `bazel run` targets from the runfiles directory of the
+# main repository, so runfiles short paths work relative to the working
+# directory (and "../repo/..." for other repositories).
+_LAUNCHER = """#!/bin/sh
+exec {runner} {args} "$@"
+"""
+
+def _launcher(ctx, image_info, extra_args):
+    args = [
+        "--image",
+        image_info.elf.short_path,
+        "--cmdline",
+        image_info.cmdline,
+        "--memory-mib",
+        str(image_info.memory_mib),
+    ] + extra_args
+    launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(
+        launcher,
+        _LAUNCHER.format(
+            runner = _sh_quote(ctx.executable._runner.short_path),
+            args = " ".join([_sh_quote(a) for a in args]),
+        ),
+        is_executable = True,
+    )
+    runfiles = ctx.runfiles(files = [image_info.elf]).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
+    return DefaultInfo(executable = launcher, runfiles = runfiles)
+
+_RUNNER_ATTRS = {
+    "image": attr.label(
+        mandatory = True,
+        providers = [UnikernelImageInfo],
+        doc = "A unikernel_image target.",
+    ),
+    "_runner": attr.label(
+        default = "//rules_unikernel/tool:qemu",
+        executable = True,
+        cfg = "exec",
+    ),
+}
+
+def _unikernel_qemu_impl(ctx):
+    return [_launcher(ctx, ctx.attr.image[UnikernelImageInfo], ["--interactive"])]
+
+unikernel_qemu = rule(
+    implementation = _unikernel_qemu_impl,
+    doc = "`bazel run` target that boots an image in QEMU with the serial console on the terminal; exits with the guest's status. Extra arguments after `--` go to the runner (e.g. `-- --cmdline 'a b'`).",
+    attrs = _RUNNER_ATTRS,
+    executable = True,
+)
+
+def _unikernel_test_impl(ctx):
+    args = ["--timeout", str(ctx.attr.timeout_seconds), "--exit-code", str(ctx.attr.exit_code)]
+    for e in ctx.attr.expect:
+        args.extend(["--expect", e])
+    for e in ctx.attr.reject:
+        args.extend(["--reject", e])
+    if ctx.attr.cmdline:
+        args.extend(["--cmdline", ctx.attr.cmdline])
+    return [_launcher(ctx, ctx.attr.image[UnikernelImageInfo], args)]
+
+unikernel_test = rule(
+    implementation = _unikernel_test_impl,
+    doc = "Boots an image in QEMU (TCG) and checks its console output and exit status.",
+    attrs = dict(_RUNNER_ATTRS, **{
+        "expect": attr.string_list(
+            doc = "Regular expressions (Python `re`) that must each match the console output.",
+        ),
+        "reject": attr.string_list(
+            doc = "Regular expressions that must not match the console output.",
+        ),
+        "exit_code": attr.int(
+            default = 0,
+            doc = "The exit status the guest must report (main's return value or exit()).",
+        ),
+        "cmdline": attr.string(
+            doc = "Overrides the image's cmdline for this test.",
+        ),
+        "timeout_seconds": attr.int(
+            default = 60,
+            doc = "Wall-clock limit for one boot; the test fails with the output so far when it is exceeded.",
+        ),
+    }),
+    test = True,
+)

@@ -1,0 +1,105 @@
+"""Analysis tests: the freestanding toolchain's flags and the image rule's validation."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//rules_unikernel/private:transition.bzl", "unikernel_platform_transition")
+load("//toolchain:cc_toolchain_config.bzl", "FREESTANDING_COPTS", "REPRODUCIBLE_COPTS")
+load("//toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
+
+CompileCommandInfo = provider(fields = {"argv": "list of string: a C compile command line"})
+
+def _compile_command_impl(ctx):
+    cc = ctx.attr._cc_toolchain[0][ResolvedCcToolchainInfo].cc
+    features = cc_common.configure_features(ctx = ctx, cc_toolchain = cc)
+    variables = cc_common.create_compile_variables(
+        cc_toolchain = cc,
+        feature_configuration = features,
+        source_file = "sample.c",
+        output_file = "sample.o",
+    )
+    tool = cc_common.get_tool_for_action(feature_configuration = features, action_name = "c-compile")
+    return [CompileCommandInfo(argv = [tool] + cc_common.get_memory_inefficient_command_line(
+        feature_configuration = features,
+        action_name = "c-compile",
+        variables = variables,
+    ))]
+
+def _identity_impl(_settings, _attr):
+    return {}
+
+_no_transition = transition(implementation = _identity_impl, inputs = [], outputs = [])
+
+def _compile_command_rule(cfg):
+    return rule(
+        implementation = _compile_command_impl,
+        doc = "The C compile command line Bazel builds from the C toolchain resolved for `cfg`.",
+        attrs = {
+            "_cc_toolchain": attr.label(default = "//toolchain:resolved_cc_toolchain", cfg = cfg),
+            "_allowlist_function_transition": attr.label(
+                default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+            ),
+        },
+        fragments = ["cpp"],
+    )
+
+# The command line of C code inside an image, and of host C code.
+unikernel_compile_command = _compile_command_rule(unikernel_platform_transition)
+host_compile_command = _compile_command_rule(_no_transition)
+
+def _argv(env):
+    target = analysistest.target_under_test(env)
+    return target[CompileCommandInfo].argv
+
+def _freestanding_flags_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    argv = _argv(env)
+    asserts.true(env, argv and argv[0].endswith("zig-cc"), "compiled by %s, not zig cc" % (argv[0] if argv else None))
+    for flag in FREESTANDING_COPTS + REPRODUCIBLE_COPTS:
+        asserts.true(env, flag in argv, "missing %s in %s" % (flag, argv))
+    for flag in ["-fPIC", "-fpic", "-fstack-protector"]:
+        asserts.false(env, flag in argv, "unexpected %s in %s" % (flag, argv))
+    return analysistest.end(env)
+
+freestanding_flags_test = analysistest.make(_freestanding_flags_test_impl)
+
+def _host_flags_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    argv = _argv(env)
+    asserts.true(env, len(argv) > 1, "no host compile command line")
+    asserts.false(env, "x86_64-freestanding-none" in argv, "a host build used the freestanding toolchain: %s" % argv)
+    return analysistest.end(env)
+
+host_flags_test = analysistest.make(_host_flags_test_impl)
+
+def _mistargeted_image_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, "not rules_unikernel's freestanding zig toolchain")
+    asserts.expect_failure(env, "--incompatible_enable_cc_toolchain_resolution")
+    asserts.expect_failure(env, "'gcc'")
+    return analysistest.end(env)
+
+# Another C toolchain registered for the unikernel platform ahead of ours
+# (or, on Bazel < 7, no cc toolchain resolution at all) would compile the deps
+# as host code; the image rule must refuse with the fix.
+mistargeted_image_test = analysistest.make(
+    _mistargeted_image_test_impl,
+    expect_failure = True,
+    config_settings = {"//command_line_option:extra_toolchains": str(Label("//tests/analysis:host_like_toolchain"))},
+)
+
+def _host_like_config_impl(ctx):
+    return cc_common.create_cc_toolchain_config_info(
+        ctx = ctx,
+        toolchain_identifier = "host_like",
+        host_system_name = "x86_64-unknown-linux",
+        target_system_name = "x86_64-unknown-linux",
+        target_cpu = "x86_64",
+        target_libc = "glibc",
+        compiler = "gcc",
+        abi_version = "local",
+        abi_libc_version = "local",
+    )
+
+host_like_cc_toolchain_config = rule(
+    implementation = _host_like_config_impl,
+    provides = [CcToolchainConfigInfo],
+)

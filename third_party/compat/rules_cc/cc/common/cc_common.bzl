@@ -1,0 +1,5 @@
+"""cc_common under the load path of rules_cc (Bazel 4.2.3 compat)."""
+
+load("//cc/private:native.bzl", "NATIVE_CC_COMMON")
+
+cc_common = NATIVE_CC_COMMON
