@@ -1,0 +1,113 @@
+/*
+ * CPU exceptions: report and exit instead of triple-faulting.
+ *
+ * Without an IDT any fault (a NULL dereference, __builtin_trap(), a
+ * division by zero) resets the machine, and QEMU silently reboots the
+ * image in a loop. With this table every exception prints what happened
+ * and where, then exits with BOOT_EXIT_PANIC, so a test sees a clear
+ * failure. Interrupts stay disabled; vectors 32-255 are not installed.
+ */
+#include <arch/x86.h>
+#include <boot/boot.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "boot_internal.h"
+
+#define EXCEPTION_VECTORS 32
+#define VECTOR_PAGE_FAULT 14
+#define GATE_INTERRUPT_64 0x8e /* present, ring 0, 64-bit interrupt gate */
+
+/* A 64-bit IDT gate descriptor (Intel SDM vol. 3, 6.14.1). */
+struct idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist; /* 0: stay on the current stack */
+    uint8_t type;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate size");
+
+/* The operand of lidt in long mode: 16-bit limit, 64-bit base. */
+struct __attribute__((packed)) idt_pointer {
+    uint16_t limit;
+    uint64_t base;
+};
+_Static_assert(sizeof(struct idt_pointer) == 10, "IDT pointer size");
+
+/* What exception_stubs.S leaves on the stack; lowest address first. */
+struct exception_frame {
+    uint64_t vector;
+    uint64_t error_code; /* 0 for vectors without one */
+    uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+/* Stub entry points, defined in exception_stubs.S. */
+extern const uint64_t boot_exception_stubs[EXCEPTION_VECTORS];
+
+static struct idt_gate idt[EXCEPTION_VECTORS] __attribute__((aligned(16)));
+
+static const char *const exception_names[EXCEPTION_VECTORS] = {
+    [0] = "divide error",          [1] = "debug",
+    [2] = "NMI",                   [3] = "breakpoint",
+    [4] = "overflow",              [5] = "bound range exceeded",
+    [6] = "invalid opcode",        [7] = "device not available",
+    [8] = "double fault",          [10] = "invalid TSS",
+    [11] = "segment not present",  [12] = "stack-segment fault",
+    [13] = "general protection",   [14] = "page fault",
+    [16] = "x87 floating-point",   [17] = "alignment check",
+    [18] = "machine check",        [19] = "SIMD floating-point",
+    [20] = "virtualization",       [21] = "control protection",
+};
+
+void boot_exceptions_init(void)
+{
+    uint16_t cs;
+
+    /* Gates use whatever code segment we run in: entry.S's 64-bit one. */
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    for (size_t v = 0; v < EXCEPTION_VECTORS; v++) {
+        uint64_t addr = boot_exception_stubs[v];
+
+        idt[v] = (struct idt_gate){
+            .offset_low = (uint16_t)addr,
+            .selector = cs,
+            .type = GATE_INTERRUPT_64,
+            .offset_mid = (uint16_t)(addr >> 16),
+            .offset_high = (uint32_t)(addr >> 32),
+        };
+    }
+    struct idt_pointer ptr = {sizeof idt - 1, (uint64_t)(uintptr_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+}
+
+_Noreturn void boot_exception(const struct exception_frame *f)
+{
+    static bool reporting;
+
+    /* A fault while reporting a fault: don't recurse, just stop. */
+    if (reporting) {
+        outb(BOOT_DEBUG_EXIT_PORT, BOOT_EXIT_PANIC);
+        for (;;)
+            hlt();
+    }
+    reporting = true;
+
+    const char *name = f->vector < EXCEPTION_VECTORS
+                               && exception_names[f->vector]
+                           ? exception_names[f->vector]
+                           : "reserved";
+    printf("[boot] panic: CPU exception %llu (%s) at rip 0x%llx, "
+           "error code 0x%llx, rsp 0x%llx",
+           (unsigned long long)f->vector, name, (unsigned long long)f->rip,
+           (unsigned long long)f->error_code, (unsigned long long)f->rsp);
+    if (f->vector == VECTOR_PAGE_FAULT)
+        printf(", address 0x%llx%s", (unsigned long long)read_cr2(),
+               read_cr2() < 4096 ? " (NULL pointer?)" : "");
+    printf("\n");
+    platform_exit(BOOT_EXIT_PANIC);
+}

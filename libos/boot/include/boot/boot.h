@@ -1,0 +1,94 @@
+/*
+ * boot/boot.h - what the boot path learned, and how the program ends.
+ *
+ * The image starts at _start_pvh (Xen PVH boot: 32-bit protected mode,
+ * paging off, %ebx = physical address of struct hvm_start_info). The
+ * entry code switches to 64-bit long mode with the first 4 GiB of
+ * physical memory identity-mapped (virtual == physical, read/write/
+ * execute, mostly 2 MiB pages), a 64 KiB stack and SSE enabled, and
+ * .bss zeroed. The C part then:
+ *
+ *   1. initialises the COM1 console and plugs it and platform_exit()
+ *      into libc (<libc/hooks.h>), so printf and exit work from here on,
+ *      and installs CPU exception handlers that print the exception and
+ *      exit with BOOT_EXIT_PANIC instead of resetting the machine;
+ *   2. validates the start info and copies what it needs (memory map,
+ *      command line) into boot-owned storage, so nothing later reads
+ *      the loader's memory again; then unmaps page 0 (0x0-0xfff), so
+ *      that NULL pointer accesses fault;
+ *   3. splits the command line into argv and calls
+ *          int main(int argc, char **argv);
+ *      (or int main(void)), then exit() with main's return value.
+ *
+ * argv: argv[0] is always "image" (the loader passes no program name),
+ * followed by the words of the command line split at ASCII whitespace
+ * (no quoting or escapes). So an empty command line gives argc == 1, and
+ * "-v run" gives argc == 3, argv = {"image", "-v", "run", NULL}. At most
+ * BOOT_ARGV_MAX entries including argv[0]; further words are dropped
+ * with a warning on the console. argv strings are writable, as C allows.
+ *
+ * The application provides main(); everything else is provided here.
+ * Symbols the linker must define: __bss_start and __bss_end (the bounds
+ * of .bss, zeroed by the entry code). The image must carry a
+ * XEN_ELFNOTE_PHYS32_ENTRY note pointing at _start_pvh.
+ */
+#ifndef BOOT_BOOT_H
+#define BOOT_BOOT_H
+
+/*
+ * Exit status used when the boot path itself gives up (bad start info,
+ * CPU without long mode, a CPU exception). Also visible to assembly.
+ */
+#define BOOT_EXIT_PANIC 126
+
+#ifndef __ASSEMBLER__
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BOOT_MEMMAP_MAX 128   /* memory map entries kept */
+#define BOOT_CMDLINE_MAX 1024 /* command line bytes kept, including NUL */
+#define BOOT_ARGV_MAX 64      /* argv entries, including argv[0] */
+
+/* One memory map entry, as the loader reported it. */
+struct boot_mem_region {
+    uint64_t addr;
+    uint64_t size; /* bytes */
+    uint32_t type; /* HVM_MEMMAP_TYPE_* from <boot/hvm_start_info.h> */
+};
+
+/*
+ * Number of memory map entries kept: at most BOOT_MEMMAP_MAX, 0 if the
+ * loader gave no map (e.g. a version 0 start info). Entries of size 0,
+ * and entries that wrap past 2^64, are not kept.
+ */
+size_t boot_memmap_count(void);
+
+/* Entry `index` in the loader's order, or NULL if out of range. */
+const struct boot_mem_region *boot_memmap_entry(size_t index);
+
+/* Sum of the sizes of all RAM (type 1) entries, in bytes. */
+uint64_t boot_usable_ram(void);
+
+/* A short name for a memory type: "RAM", "reserved", ..., "unknown". */
+const char *boot_mem_type_name(uint32_t type);
+
+/*
+ * The command line exactly as the loader passed it (truncated to
+ * BOOT_CMDLINE_MAX - 1 bytes); "" if there was none. Unlike argv, this
+ * copy is never modified.
+ */
+const char *boot_cmdline(void);
+
+/*
+ * Print "[boot] exit status N" and stop the machine with status N, where
+ * N = status & 0xff. Writes N to QEMU's isa-debug-exit port 0xf4 (QEMU
+ * then exits with code (2N + 1) & 0xff, so keep statuses below 128 for
+ * unambiguous codes); if that device is absent, halts the CPU forever.
+ * exit() ends up here.
+ */
+_Noreturn void platform_exit(int status);
+
+#endif /* __ASSEMBLER__ */
+
+#endif /* BOOT_BOOT_H */

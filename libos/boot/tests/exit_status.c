@@ -1,0 +1,5 @@
+/* main()'s return value becomes the exit status. */
+int main(void)
+{
+    return 3;
+}

@@ -1,0 +1,4 @@
+#include <errno.h>
+
+/* Single-threaded: one errno for the whole image. */
+int errno;
