@@ -44,6 +44,12 @@ FREESTANDING_COPTS = [
     "-fno-unwind-tables",
     # Frame pointers make fault reports' backtraces possible.
     "-fno-omit-frame-pointer",
+    # zig cc's own defaults, pinned: it defines NDEBUG at -O1 and above (asserts
+    # must fire in images), turns on UBSan at -O0 (no runtime here), and the
+    # stack protector is configured by the libos, not by the compiler default.
+    "-UNDEBUG",
+    "-fno-sanitize=all",
+    "-fno-stack-protector",
 ]
 
 _C_ACTIONS = [ACTION_NAMES.c_compile, ACTION_NAMES.cpp_compile]

@@ -129,19 +129,21 @@ unikernel_image_rule = rule(
     },
 )
 
-def unikernel_image(name, visibility = None, tags = None, **kwargs):
+def unikernel_image(name, visibility = None, tags = None, testonly = None, **kwargs):
     """Declares `name` (the image) and `name + ".qemu"` (`bazel run` boots it in QEMU).
 
     Args:
       name: target name; outputs are <name>.elf, <name>.debug.elf, <name>.manifest.json, <name>.map.
       visibility: visibility of both targets.
       tags: tags of both targets.
+      testonly: testonly of both targets.
       **kwargs: attributes of unikernel_image_rule (deps, cmdline, memory_mib).
     """
-    unikernel_image_rule(name = name, visibility = visibility, tags = tags, **kwargs)
+    unikernel_image_rule(name = name, visibility = visibility, tags = tags, testonly = testonly, **kwargs)
     unikernel_qemu(
         name = name + ".qemu",
         image = ":" + name,
         visibility = visibility,
         tags = tags,
+        testonly = testonly,
     )

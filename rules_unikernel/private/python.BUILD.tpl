@@ -19,6 +19,9 @@ py_runtime(
     name = "runtime",
     interpreter_path = "{interpreter}",
     python_version = "PY3",
+    # The launcher stub only locates runfiles and then runs interpreter_path;
+    # Bazel's default `#!/usr/bin/env python` is missing on many hosts.
+    stub_shebang = "#!/usr/bin/env python3",
 )
 
 py_runtime_pair(

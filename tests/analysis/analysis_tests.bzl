@@ -55,7 +55,7 @@ def _freestanding_flags_test_impl(ctx):
     asserts.true(env, argv and argv[0].endswith("zig-cc"), "compiled by %s, not zig cc" % (argv[0] if argv else None))
     for flag in FREESTANDING_COPTS + REPRODUCIBLE_COPTS:
         asserts.true(env, flag in argv, "missing %s in %s" % (flag, argv))
-    for flag in ["-fPIC", "-fpic", "-fstack-protector"]:
+    for flag in ["-fPIC", "-fpic", "-fstack-protector", "-DNDEBUG"]:
         asserts.false(env, flag in argv, "unexpected %s in %s" % (flag, argv))
     return analysistest.end(env)
 
