@@ -17,7 +17,7 @@ py_library(
 
 py_runtime(
     name = "runtime",
-    interpreter_path = "{interpreter}",
+    interpreter = "python3",
     python_version = "PY3",
     # The launcher stub only locates runfiles and then runs interpreter_path;
     # Bazel's default `#!/usr/bin/env python` is missing on many hosts.

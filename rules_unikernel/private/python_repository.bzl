@@ -73,11 +73,15 @@ for p in sorted(site.rglob('__pycache__')):
     if res.return_code != 0:
         _fail("cleaning site-packages failed: %s" % res.stderr)
 
+    # The interpreter Bazel runs: the host's, with -S so the host's own
+    # site-packages (whatever pip installed there) stay invisible; the locked
+    # packages come in through the runfiles' PYTHONPATH.
+    rctx.file("python3", "#!/bin/sh\nexec '%s' -S \"$@\"\n" % interpreter, executable = True)
+
     rctx.template(
         "BUILD.bazel",
         rctx.attr._build_tpl,
         substitutions = {
-            "{interpreter}": interpreter,
             "{python_version}": version,
         },
     )

@@ -32,7 +32,7 @@ filegroup(
 )
 
 # ld.lld for rules_unikernel's linker tool (run with :linker_files as inputs).
-exports_files(["ld.lld"])
+exports_files(["ld.lld", "zig"])
 
 freestanding_cc_toolchain_config(
     name = "config",

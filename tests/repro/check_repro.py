@@ -3,7 +3,7 @@
 two checkouts at different paths with different Bazel output bases.
 
 Run from anywhere inside the repository (CI runs it after `bazel test //...`):
-    python3 tests/repro/check_repro.py [--keep] [TARGET ...]
+    python3 tests/repro/check_repro.py [--keep] [TARGET ...]   (default: every image)
 
 It copies the tracked files (git ls-files, plus uncommitted changes to them)
 into two fresh directories, builds the targets in each with its own
@@ -21,7 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-DEFAULT_TARGETS = ["//examples/hello:image"]
+# Every unikernel image in the repository (manual ones are deliberately broken).
+ALL_IMAGES = "kind(unikernel_image_rule, //...) except attr(tags, manual, //...)"
 
 
 def repo_root() -> Path:
@@ -43,12 +44,13 @@ def copy_checkout(src: Path, dst: Path) -> None:
 
 def build(workspace: Path, output_base: Path, targets: list[str]) -> dict[str, str]:
     """Builds targets; returns {workspace-relative output path: sha256}."""
-    cmd = ["bazel", f"--output_base={output_base}", "build", "--color=no", "--curses=no", *targets]
-    subprocess.run(cmd, cwd=workspace, check=True)
-    q = subprocess.run(["bazel", f"--output_base={output_base}", "cquery", "--output=files", *targets],
-                       cwd=workspace, check=True, capture_output=True, text=True)
+    cmd = ["bazel", f"--output_base={output_base}", "build", "--color=no", "--curses=no",
+           "--show_result=1000", *targets]
+    proc = subprocess.run(cmd, cwd=workspace, check=True, capture_output=True, text=True)
+    # Bazel lists each target's outputs as indented lines after "up-to-date:".
+    outputs = [line.strip() for line in proc.stderr.splitlines() if line.startswith("  bazel-")]
     digests = {}
-    for rel in q.stdout.split():
+    for rel in outputs:
         data = (workspace / rel).read_bytes()
         # Strip the configuration directory (it embeds a hash of the build
         # options, identical in both builds anyway) so the names line up.
@@ -58,11 +60,15 @@ def build(workspace: Path, output_base: Path, targets: list[str]) -> dict[str, s
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("targets", nargs="*", default=DEFAULT_TARGETS)
+    p.add_argument("targets", nargs="*", help="default: every unikernel_image in the repository")
     p.add_argument("--keep", action="store_true", help="keep the two checkouts for inspection")
     args = p.parse_args()
 
     root = repo_root()
+    if not args.targets:
+        q = subprocess.run(["bazel", "query", "--output=label", ALL_IMAGES], cwd=root,
+                           capture_output=True, text=True, check=True)
+        args.targets = q.stdout.split()
     tmp = Path(tempfile.mkdtemp(prefix="unikernel-repro-"))
     results = []
     try:
@@ -78,6 +84,7 @@ def main() -> int:
                 subprocess.run(["bazel", f"--output_base={ob}", "shutdown"], cwd=ws,
                                capture_output=True, check=False)
     except subprocess.CalledProcessError as e:
+        print((e.stderr or "")[-4000:])
         print(f"repro: FAIL: {' '.join(map(str, e.cmd))} exited {e.returncode}")
         return 1
     finally:

@@ -1,0 +1,245 @@
+"""Section classification, the layout plan, notes and the rendered script."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from unikernel.link import notes
+from unikernel.link.classify import Group, Role, classify
+from unikernel.link.errors import LinkError
+from unikernel.link.model import (
+    SHF_ALLOC,
+    SHF_EXCLUDE,
+    SHF_EXECINSTR,
+    SHF_TLS,
+    SHF_WRITE,
+    SHT_NOBITS,
+    SHT_NOTE,
+    SHT_PROGBITS,
+    SHT_RELA,
+    InputFile,
+    InputSpec,
+    Origin,
+    Section,
+)
+from unikernel.link.plan import IMAGE_BASE, PAGE_SIZE, build_plan
+from unikernel.link.script import render
+
+A, W, X = SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR
+XEN_HEADER = Path("/usr/include/xen/elfnote.h")
+
+
+def file_with(*sections: tuple[str, int, int]) -> InputFile:
+    """An object with the given (name, type, flags) sections after the null section."""
+    made = [Section(0, "", 0, 0, 0, 0)]
+    made += [Section(i + 1, name, kind, flags, 8, 8) for i, (name, kind, flags) in enumerate(sections)]
+    return InputFile(Origin(InputSpec("//pkg:lib", "obj.o", 0)), tuple(made), ())
+
+
+def role_of(name: str, kind: int = SHT_PROGBITS, flags: int = A) -> Role:
+    file = file_with((name, kind, flags))
+    return classify(file, file.sections[1]).role
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "flags", "role"),
+    [
+        (".text.boot", SHT_PROGBITS, A | X, Role.BOOT),
+        (".text.kmain", SHT_PROGBITS, A | X, Role.TEXT),
+        (".rodata.str1.1", SHT_PROGBITS, A, Role.RODATA),
+        (".data.rel.ro.table", SHT_PROGBITS, A | W, Role.DATA),
+        (".bss.buffer", SHT_NOBITS, A | W, Role.BSS),
+        ("COMMON", SHT_NOBITS, A | W, Role.BSS),
+        (".init_array.101", 14, A | W, Role.INIT_ARRAY),
+        (".note.app", SHT_NOTE, A, Role.NOTE),
+        (".debug_info", SHT_PROGBITS, 0, Role.DEBUG),
+        (".eh_frame", 0x70000001, A, Role.DISCARD),
+        (".comment", SHT_PROGBITS, 0, Role.DISCARD),
+        (".note.GNU-stack", SHT_PROGBITS, 0, Role.DISCARD),
+        (".rela.text", SHT_RELA, 0, Role.IGNORE),
+        (".llvm_addrsig", 0x6FFF4C03, SHF_EXCLUDE, Role.IGNORE),
+        ("drivers", SHT_PROGBITS, A, Role.SET),
+        (".initcalls", SHT_PROGBITS, A | W, Role.DATA),
+    ],
+)
+def test_classification(name, kind, flags, role):
+    assert role_of(name, kind, flags) == role
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "flags", "message"),
+    [
+        (
+            ".text.evil",
+            SHT_PROGBITS,
+            A | W | X,
+            "section '.text.evil' in //pkg:lib (obj.o) is writable and executable (W^X)",
+        ),
+        ("trampolines", SHT_PROGBITS, A | W | X, "is writable and executable (W^X)"),
+        (".tbss.counter", SHT_NOBITS, A | W | SHF_TLS, "thread-local storage is not supported"),
+        (
+            ".rodata.table",
+            SHT_PROGBITS,
+            A | W,
+            "section '.rodata.table' in //pkg:lib (obj.o) is rw- but its name says r--",
+        ),
+        (".note.Xen", SHT_NOTE, A, "the linker writes the Xen notes itself"),
+        (".ctors", SHT_PROGBITS, A | W, "legacy constructors are not supported"),
+        (".stab", SHT_PROGBITS, 0, "is neither loaded nor debug information"),
+        (".odd name", SHT_PROGBITS, A, "the name cannot be used in a linker script"),
+    ],
+)
+def test_sections_without_a_place_are_errors(name, kind, flags, message):
+    file = file_with((name, kind, flags))
+
+    with pytest.raises(LinkError) as caught:
+        classify(file, file.sections[1])
+    assert message in caught.value.message
+
+
+def plan_for(*files: InputFile):
+    return build_plan(files, {}, "_start_pvh", "demo")
+
+
+def test_plan_groups_segments_and_symbols():
+    plan = plan_for(file_with((".text.boot", SHT_PROGBITS, A | X), (".data.x", SHT_PROGBITS, A | W)))
+
+    assert plan.base == IMAGE_BASE == 0x100000
+    assert [g.group for g in plan.groups] == [Group.TEXT, Group.RODATA, Group.DATA, Group.BSS]
+    assert [(s.name, s.kind, s.flags) for s in plan.segments] == [
+        ("text", "PT_LOAD", 5),
+        ("rodata", "PT_LOAD", 4),
+        ("data", "PT_LOAD", 6),
+        ("note", "PT_NOTE", 4),
+        ("stack", "PT_GNU_STACK", 6),
+    ]
+    assert {
+        "__text_start",
+        "__text_end",
+        "__rodata_start",
+        "__rodata_end",
+        "__data_start",
+        "__data_end",
+        "__bss_start",
+        "__bss_end",
+        "__image_end",
+        "__init_array_start",
+        "__init_array_end",
+    } <= plan.defined_symbols()
+
+
+def test_linker_sets_get_their_own_section_and_bounds():
+    plan = plan_for(file_with(("drivers", SHT_PROGBITS, A), ("pools", SHT_NOBITS, A | W)))
+
+    rodata = next(g for g in plan.groups if g.group == Group.RODATA)
+    bss = next(g for g in plan.groups if g.group == Group.BSS)
+    assert "drivers" in [s.name for s in rodata.sections]
+    assert [s.name for s in bss.sections] == ["pools", ".bss"]
+    assert {"__start_drivers", "__stop_drivers", "__start_pools", "__stop_pools"} <= plan.defined_symbols()
+    assert "  drivers :\n  {\n    KEEP(*(drivers))\n  } :rodata" in render(plan)
+
+
+def test_unconventional_names_are_placed_by_flags():
+    plan = plan_for(file_with((".initcalls", SHT_PROGBITS, A | W), (".vectors", SHT_PROGBITS, A | X)))
+    script = render(plan)
+
+    assert re.search(r"\.text :.*?\*\(\.vectors\).*?\} :text", script, re.S)
+    assert re.search(r"\.data :.*?\*\(\.initcalls\).*?\} :data", script, re.S)
+
+
+def test_same_name_with_different_flags_is_an_error():
+    one = file_with((".special", SHT_PROGBITS, A | X))
+    two = InputFile(
+        Origin(InputSpec("//pkg:other", "two.o", 1)),
+        (Section(0, "", 0, 0, 0, 0), Section(1, ".special", SHT_PROGBITS, A, 8, 8)),
+        (),
+    )
+
+    with pytest.raises(
+        LinkError,
+        match=r"section '\.special' has different flags in //pkg:lib \(obj\.o\) and //pkg:other \(two\.o\)",
+    ):
+        plan_for(one, two)
+
+
+def test_debug_sections_follow_the_inputs():
+    plan = plan_for(file_with((".debug_line", SHT_PROGBITS, 0), (".debug_info", SHT_PROGBITS, 0)))
+
+    assert [s.name for s in plan.unloaded] == [
+        ".debug_info",
+        ".debug_line",
+        ".symtab",
+        ".strtab",
+        ".shstrtab",
+    ]
+
+
+def test_dropped_comdat_sections_are_not_placed():
+    file = file_with((".text.inline", SHT_PROGBITS, A | W | X))
+
+    plan = build_plan([file], {file: frozenset({1})}, "_start_pvh", "demo")
+
+    assert plan.assignments == ()
+
+
+def test_script_spells_the_layout():
+    script = render(plan_for(file_with((".text.boot", SHT_PROGBITS, A | X))))
+
+    assert "ENTRY(_start_pvh)" in script
+    assert "text PT_LOAD FLAGS(5);" in script
+    assert "stack PT_GNU_STACK FLAGS(6);" in script
+    assert f". = {IMAGE_BASE:#x};" in script
+    # Each permission group starts on its own page.
+    assert script.count(f". = ALIGN({PAGE_SIZE});") == 5
+    assert "KEEP(*(.text.boot .text.boot.*))" in script
+    assert ".note.Xen (TYPE = SHT_NOTE) : ALIGN(4)" in script
+    assert "} :rodata :note" in script
+    assert "LONG(_start_pvh)" in script
+    assert "/DISCARD/ : { *(.eh_frame)" in script
+    bss = script[script.index("__bss_start = .;") :]
+    assert bss.index(". = ALIGN(8);") < bss.index("__bss_end = .;")
+
+
+def test_note_encoding():
+    words = notes.encode(notes.Note(b"Xen", 7, b"demo\0"))
+
+    assert words == (4, 5, 7, int.from_bytes(b"Xen\0", "little"), int.from_bytes(b"demo", "little"), 0)
+    assert notes.encode(notes.Note(b"Xen", 18, notes.SymbolAddress("_start_pvh")))[-1] == "_start_pvh"
+
+
+def test_xen_notes_content():
+    made = {n.type: n.desc for n in notes.xen_notes("demo", "_start_pvh")}
+
+    assert made == {
+        5: b"xen-3.0\0",
+        6: b"rules_unikernel\0",
+        7: b"demo\0",
+        8: b"generic\0",
+        18: notes.SymbolAddress("_start_pvh"),
+    }
+
+
+@pytest.mark.parametrize("name", ["", "two words", "x" * 129, "tab\there"])
+def test_bad_guest_names(name):
+    with pytest.raises(LinkError, match="--guest-name"):
+        notes.xen_notes(name, "_start_pvh")
+
+
+@pytest.mark.skipif(not XEN_HEADER.exists(), reason="Xen headers (libxen-dev) not installed")
+def test_note_numbers_match_xen_public_header():
+    header = XEN_HEADER.read_text()
+
+    def value(name: str) -> int:
+        return int(re.search(rf"#define {name}\s+(\d+)", header).group(1))
+
+    for name in (
+        "XEN_ELFNOTE_XEN_VERSION",
+        "XEN_ELFNOTE_GUEST_OS",
+        "XEN_ELFNOTE_GUEST_VERSION",
+        "XEN_ELFNOTE_LOADER",
+        "XEN_ELFNOTE_PHYS32_ENTRY",
+    ):
+        assert getattr(notes, name) == value(name), name

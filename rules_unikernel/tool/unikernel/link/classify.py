@@ -1,0 +1,208 @@
+"""Decide, for every input section, where it goes in the image.
+
+Every section kind an input can contain gets an answer here, so the linker
+script can run with ``--orphan-handling=error`` and a section the rules do
+not cover is reported with its file, before lld runs. Sections are matched
+by name first (the conventional names), then by their flags.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from fnmatch import fnmatchcase
+
+from .errors import LinkError
+from .model import (
+    SHF_EXCLUDE,
+    SHF_TLS,
+    SHT_GROUP,
+    SHT_LLVM_ADDRSIG,
+    SHT_NULL,
+    SHT_REL,
+    SHT_RELA,
+    SHT_STRTAB,
+    SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX,
+    InputFile,
+    Section,
+)
+
+
+class Group(Enum):
+    """Permission groups; each starts on a page of its own."""
+
+    TEXT = "text"
+    RODATA = "rodata"
+    DATA = "data"
+    BSS = "bss"
+
+
+class Role(Enum):
+    """What the link does with an input section."""
+
+    IGNORE = "ignore"  # tables lld consumes itself: symbols, relocations, groups
+    DISCARD = "discard"
+    DEBUG = "debug"
+    BOOT = "boot"
+    TEXT = "text"
+    NOTE = "note"
+    RODATA = "rodata"
+    DATA = "data"
+    INIT_ARRAY = "init_array"
+    FINI_ARRAY = "fini_array"
+    BSS = "bss"
+    SET = "set"  # a linker set: own output section, __start_/__stop_ symbols
+
+
+@dataclass(frozen=True)
+class _Rule:
+    role: Role
+    patterns: tuple[str, ...]
+    writable: bool
+    executable: bool
+
+
+# Conventional names, in match order: the first rule whose pattern matches
+# wins, so .text.boot is claimed before .text.* sees it.
+_RULES = (
+    _Rule(Role.BOOT, (".text.boot", ".text.boot.*"), writable=False, executable=True),
+    _Rule(Role.TEXT, (".text", ".text.*"), writable=False, executable=True),
+    _Rule(Role.NOTE, (".note", ".note.*"), writable=False, executable=False),
+    _Rule(Role.RODATA, (".rodata", ".rodata.*", ".lrodata", ".lrodata.*"), writable=False, executable=False),
+    _Rule(Role.DATA, (".data", ".data.*", ".ldata", ".ldata.*"), writable=True, executable=False),
+    _Rule(Role.INIT_ARRAY, (".init_array", ".init_array.*"), writable=True, executable=False),
+    _Rule(Role.FINI_ARRAY, (".fini_array", ".fini_array.*"), writable=True, executable=False),
+    _Rule(Role.BSS, (".bss", ".bss.*", ".lbss", ".lbss.*", "COMMON"), writable=True, executable=False),
+)
+
+ROLE_GROUPS = {
+    Role.BOOT: Group.TEXT,
+    Role.TEXT: Group.TEXT,
+    Role.NOTE: Group.RODATA,
+    Role.RODATA: Group.RODATA,
+    Role.DATA: Group.DATA,
+    Role.INIT_ARRAY: Group.DATA,
+    Role.FINI_ARRAY: Group.DATA,
+    Role.BSS: Group.BSS,
+}
+
+# Dropped from the image: unwind tables (the kernel does not unwind),
+# compiler identification, and markers that only matter to a hosted loader.
+DISCARDED = (
+    ".eh_frame",
+    ".eh_frame_hdr",
+    ".comment",
+    ".note.GNU-stack",
+    ".note.gnu.property",
+    ".gnu_debuglink",
+)
+
+_UNSUPPORTED = (
+    ((".tdata", ".tdata.*", ".tbss", ".tbss.*"), "thread-local storage is not supported"),
+    (
+        (".ctors", ".ctors.*", ".dtors", ".dtors.*"),
+        "legacy constructors are not supported; build with -fuse-init-array",
+    ),
+    ((".preinit_array", ".preinit_array.*"), "preinit arrays are not supported"),
+    ((".note.Xen",), "the linker writes the Xen notes itself (see --guest-name); remove this section"),
+    ((".note.gnu.build-id",), "the linker writes the build-id note itself; remove this section"),
+)
+
+_METADATA_TYPES = frozenset(
+    {SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_LLVM_ADDRSIG}
+)
+_DEBUG_PATTERNS = (".debug_*", ".zdebug_*")
+_C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Names a linker script can spell without quoting or glob meaning.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.$-]+")
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An input section and where it goes; ``group`` is None off the image.
+
+    ``by_name`` says the name matched a conventional pattern (``.text.*``...);
+    other sections were placed by their flags and need their name spelled
+    out in the linker script.
+    """
+
+    file: InputFile
+    section: Section
+    role: Role
+    group: Group | None
+    by_name: bool = True
+
+
+def classify(file: InputFile, section: Section) -> Placed:
+    """Place one input section, or raise a LinkError naming it and its file."""
+    role, by_name = _role(file, section)
+    group = _group_by_flags(section) if role == Role.SET else ROLE_GROUPS.get(role)
+    return Placed(file, section, role, group, by_name)
+
+
+def _role(file: InputFile, section: Section) -> tuple[Role, bool]:
+    name = section.name
+    if section.type in _METADATA_TYPES or section.flags & SHF_EXCLUDE:
+        return Role.IGNORE, True
+    if name in DISCARDED:
+        return Role.DISCARD, True
+    for patterns, reason in _UNSUPPORTED:
+        if _matches(name, patterns):
+            raise LinkError(f"section '{name}' in {file.describe()}: {reason}")
+    if section.flags & SHF_TLS:
+        raise LinkError(f"section '{name}' in {file.describe()}: thread-local storage is not supported")
+    if not section.is_alloc:
+        if _matches(name, _DEBUG_PATTERNS):
+            return Role.DEBUG, True
+        raise LinkError(
+            f"section '{name}' in {file.describe()} is neither loaded nor debug information; "
+            "the linker does not know where to put it"
+        )
+    if section.is_write and section.is_exec:
+        raise LinkError(f"section '{name}' in {file.describe()} is writable and executable (W^X)")
+    for rule in _RULES:
+        if _matches(name, rule.patterns):
+            _check_flags(file, section, rule)
+            return rule.role, True
+    if _C_IDENTIFIER.fullmatch(name):
+        return Role.SET, False
+    if not _PLAIN_NAME.fullmatch(name):
+        raise LinkError(f"section '{name}' in {file.describe()}: the name cannot be used in a linker script")
+    return _role_by_flags(section), False
+
+
+def _check_flags(file: InputFile, section: Section, rule: _Rule) -> None:
+    if section.is_write == rule.writable and section.is_exec == rule.executable:
+        return
+    wanted = "".join(("r", "w" if rule.writable else "-", "x" if rule.executable else "-"))
+    found = "".join(("r", "w" if section.is_write else "-", "x" if section.is_exec else "-"))
+    raise LinkError(
+        f"section '{section.name}' in {file.describe()} is {found} but its name "
+        f"says {wanted}; rename it or fix its flags"
+    )
+
+
+def _role_by_flags(section: Section) -> Role:
+    if section.is_exec:
+        return Role.TEXT
+    if section.is_write:
+        return Role.BSS if section.is_nobits else Role.DATA
+    return Role.RODATA
+
+
+def _group_by_flags(section: Section) -> Group:
+    return ROLE_GROUPS[_role_by_flags(section)]
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def conventional_patterns(role: Role) -> tuple[str, ...]:
+    """The section name patterns that select ``role`` by name."""
+    for rule in _RULES:
+        if rule.role == role:
+            return rule.patterns
+    return ()

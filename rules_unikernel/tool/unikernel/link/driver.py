@@ -1,0 +1,208 @@
+"""The link pipeline and its command line.
+
+    inputs -> symbol resolution -> layout plan -> linker script -> ld.lld
+           -> checks of the image -> map and manifest
+
+``link`` is the library entry point; ``main`` is a thin command line over it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rich.console import Console
+
+from . import lld, manifest, report, script, verify
+from .errors import LinkError
+from .model import InputSpec
+from .notes import check_guest_name
+from .plan import LayoutPlan, build_plan
+from .reader import load_input
+from .staging import Staging, staged
+from .symtab import Resolution, check_undefined, resolve
+
+PROGRAM = "unikernel-link"
+
+
+@dataclass(frozen=True)
+class Options:
+    ld: str
+    inputs: tuple[InputSpec, ...]
+    output: Path
+    entry: str = "_start_pvh"
+    guest_name: str = "unikernel"
+    debug_output: Path | None = None
+    map_file: Path | None = None
+    manifest: Path | None = None
+    summary: bool = False
+
+    def outputs(self) -> list[Path]:
+        optional = (self.debug_output, self.map_file, self.manifest)
+        return [self.output, *(path for path in optional if path is not None)]
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    plan: LayoutPlan
+    resolution: Resolution
+    image: verify.ImageInfo
+    manifest: dict[str, object]
+
+
+def link(options: Options) -> LinkResult:
+    """Link ``options.inputs`` into the image and the requested side outputs.
+
+    Either every requested output is written, or (on any error) none exists
+    afterwards, not even one from an earlier run.
+    """
+    _check_options(options)
+    with staged(options.outputs()) as out:
+        resolution, plan = prepare(options)
+        return _write(options, resolution, plan, out)
+
+
+def prepare(options: Options) -> tuple[Resolution, LayoutPlan]:
+    """Everything before lld: read inputs, resolve symbols, plan the layout."""
+    inputs = tuple(load_input(spec) for spec in options.inputs)
+    resolution = resolve(inputs, options.entry)
+    plan = build_plan(resolution.loaded, resolution.discarded, options.entry, options.guest_name)
+    check_undefined(resolution, plan.defined_symbols().__contains__)
+    return resolution, plan
+
+
+def _write(options: Options, resolution: Resolution, plan: LayoutPlan, out: Staging) -> LinkResult:
+    with tempfile.TemporaryDirectory(prefix="unikernel-link-") as scratch:
+        script_path = Path(scratch) / "image.ld"
+        script_path.write_text(script.render(plan))
+        raw_map = Path(scratch) / "image.map" if options.map_file else None
+        job = lld.LinkJob(
+            script=script_path,
+            inputs=tuple(spec.path for spec in options.inputs),
+            output=out.path_for(options.output),
+            entry=options.entry,
+            build_id="sha1",
+            strip=True,
+            map_file=raw_map,
+        )
+        gc_report = lld.link(options.ld, job)
+        image = verify.read_image(job.output)
+        verify.check_image(image, plan, stripped=True)
+        if options.debug_output is not None:
+            debug_job = replace(job, output=out.path_for(options.debug_output), strip=False, map_file=None)
+            _link_debug(options.ld, debug_job, image, plan)
+            verify.check_same_layout(job.output, debug_job.output)
+        facts = manifest.build_manifest(
+            specs=options.inputs,
+            resolution=resolution,
+            plan=plan,
+            removed=gc_report.removed,
+            image=image,
+            guest_name=options.guest_name,
+        )
+        if raw_map is not None and options.map_file is not None:
+            text = normalize_map(raw_map.read_text(), [scratch, str(Path.cwd())])
+            out.path_for(options.map_file).write_text(text)
+        if options.manifest is not None:
+            out.path_for(options.manifest).write_text(manifest.render(facts))
+    return LinkResult(plan, resolution, image, facts)
+
+
+def _link_debug(ld: str, job: lld.LinkJob, image: verify.ImageInfo, plan: LayoutPlan) -> None:
+    """Link the debug output: same script and inputs, symbols and DWARF kept.
+
+    It carries the image's build-id rather than its own, so a debugger can
+    match the two files; its loaded bytes must equal the image's.
+    """
+    debug_job = replace(job, build_id=f"0x{image.build_id}")
+    lld.link(ld, debug_job)
+    verify.check_image(verify.read_image(debug_job.output), plan, stripped=False)
+
+
+def normalize_map(text: str, prefixes: Sequence[str]) -> str:
+    """Drop machine-specific directory prefixes (scratch dir, working dir) from lld's map."""
+    for prefix in prefixes:
+        directory = prefix.rstrip("/")
+        if directory:
+            text = text.replace(directory + "/", "")
+    return text
+
+
+def _check_options(options: Options) -> None:
+    check_guest_name(options.guest_name)
+    if not options.inputs:
+        raise LinkError("no --input given")
+    outputs = [path.resolve() for path in options.outputs()]
+    if len(set(outputs)) != len(outputs):
+        raise LinkError("the outputs must be different files")
+    inputs = {Path(spec.path).resolve() for spec in options.inputs}
+    clash = [path for path in outputs if path in inputs]
+    if clash:
+        raise LinkError(f"output {clash[0].name} would overwrite an input")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors like every other error (exit 1, one line)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise LinkError(message)
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    parser = _Parser(
+        prog=PROGRAM,
+        description="Link freestanding x86-64 objects into a Xen PVH unikernel image.",
+    )
+    parser.add_argument("--ld", required=True, help="executable that behaves as ld.lld")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="a .o or .a file of the Bazel target LABEL; repeatable, in link order",
+    )
+    parser.add_argument("--entry", default="_start_pvh", help="entry symbol (default: %(default)s)")
+    parser.add_argument("--output", required=True, type=Path, help="the stripped image")
+    parser.add_argument("--debug-output", type=Path, help="the same image with symbols and DWARF")
+    parser.add_argument("--map", dest="map_file", type=Path, help="ld.lld's link map")
+    parser.add_argument("--manifest", type=Path, help="JSON manifest of the link")
+    parser.add_argument("--guest-name", default="unikernel", help="name in the Xen GUEST_VERSION note")
+    parser.add_argument("--summary", action="store_true", help="print segments and component sizes")
+    args = parser.parse_args(list(argv))
+    return Options(
+        ld=args.ld,
+        inputs=tuple(_input_spec(text, position) for position, text in enumerate(args.input)),
+        output=args.output,
+        entry=args.entry,
+        guest_name=args.guest_name,
+        debug_output=args.debug_output,
+        map_file=args.map_file,
+        manifest=args.manifest,
+        summary=args.summary,
+    )
+
+
+def _input_spec(text: str, position: int) -> InputSpec:
+    label, separator, path = text.partition("=")
+    if not separator or not label or not path:
+        raise LinkError(f"--input {text!r}: expected LABEL=PATH")
+    return InputSpec(label, path, position)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        options = parse_args(sys.argv[1:] if argv is None else argv)
+        result = link(options)
+    except LinkError as error:
+        print(f"{PROGRAM}: error: {error.message}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the CLI contract is one line, never a traceback
+        print(f"{PROGRAM}: error: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    if options.summary:
+        report.print_summary(result.manifest, Console())
+    return 0

@@ -1,0 +1,160 @@
+"""Boot a unikernel image in QEMU and judge the run.
+
+Used by `bazel run //app:image.qemu` (interactive) and by unikernel_test
+(captures the console, then checks exit status and expected output).
+
+The guest reports its exit status through QEMU's isa-debug-exit device: a
+byte N written to port 0xf4 makes QEMU exit with status 2*N+1. The boot code
+also prints `[boot] exit status N` first, so a guest exit can be told apart
+from QEMU failing on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DEBUG_EXIT_PORT = 0xF4
+EXIT_MARKER = re.compile(r"^\[boot\] exit status (\d+)\s*$", re.MULTILINE)
+
+
+class RunError(Exception):
+    """A problem with the run itself (not with the guest), with the fix."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    output: str
+    guest_status: int | None  # None: the guest never reported a status
+    reason: str  # how the run ended, in words
+
+
+def find_qemu() -> str:
+    qemu = os.environ.get("UNIKERNEL_QEMU") or shutil.which("qemu-system-x86_64")
+    if not qemu:
+        raise RunError(
+            "qemu-system-x86_64 not found on PATH; install it "
+            "(Debian: apt-get install qemu-system-x86) or set UNIKERNEL_QEMU"
+        )
+    return qemu
+
+
+def qemu_command(qemu: str, image: Path, cmdline: str, memory_mib: int,
+                 machine: str, accel: str, interactive: bool) -> list[str]:
+    return [
+        qemu,
+        "-M", machine,
+        "-accel", accel,
+        "-m", str(memory_mib),
+        "-nodefaults",
+        "-no-user-config",
+        "-display", "none",
+        "-no-reboot",
+        # Interactive: Ctrl-a x quits QEMU; tests: plain serial on stdout.
+        "-serial", "mon:stdio" if interactive else "stdio",
+        "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
+        "-kernel", str(image),
+        "-append", cmdline,
+    ]
+
+
+def judge(output: str, returncode: int) -> Outcome:
+    """Turns QEMU's exit status and the console output into an Outcome."""
+    marker = EXIT_MARKER.findall(output)
+    if returncode % 2 == 1:
+        status = (returncode - 1) // 2
+        if marker and int(marker[-1]) == status:
+            return Outcome(output, status, f"guest exited with status {status}")
+        return Outcome(output, status,
+                       f"guest wrote {status} to the debug-exit port without the "
+                       "'[boot] exit status' line (a fault or panic path?)")
+    if returncode == 0:
+        return Outcome(output, None,
+                       "QEMU stopped without a guest exit status "
+                       "(triple fault or reset; QEMU runs with -no-reboot)")
+    return Outcome(output, None, f"QEMU failed with exit status {returncode}")
+
+
+def run_captured(command: list[str], timeout: float) -> Outcome:
+    try:
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace")
+        return Outcome(out, None, f"timed out after {timeout:g} s without an exit")
+    return judge(proc.stdout.decode("utf-8", "replace"), proc.returncode)
+
+
+def check(outcome: Outcome, exit_code: int, expect: list[str], reject: list[str]) -> list[str]:
+    """The list of failed expectations (empty: the run passed)."""
+    failures = []
+    if outcome.guest_status != exit_code:
+        failures.append(f"expected guest exit status {exit_code}; {outcome.reason}")
+    for pattern in expect:
+        if not re.search(pattern, outcome.output, re.MULTILINE):
+            failures.append(f"expected output matching {pattern!r} was not printed")
+    for pattern in reject:
+        m = re.search(pattern, outcome.output, re.MULTILINE)
+        if m:
+            failures.append(f"output matches rejected pattern {pattern!r}: {m.group(0)!r}")
+    return failures
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="unikernel-qemu", description=__doc__.split("\n")[0])
+    p.add_argument("--image", required=True, type=Path, help="the image (.elf) to boot")
+    p.add_argument("--cmdline", default="", help="PVH command line passed to the guest")
+    p.add_argument("--memory-mib", type=int, default=128)
+    p.add_argument("--machine", default="microvm", help="QEMU machine (microvm, pc, q35)")
+    p.add_argument("--accel", default=os.environ.get("UNIKERNEL_QEMU_ACCEL", "tcg"),
+                   help="QEMU accelerator; default tcg (env UNIKERNEL_QEMU_ACCEL)")
+    p.add_argument("--interactive", action="store_true",
+                   help="console on the terminal; exit with the guest's status")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds (tests only)")
+    p.add_argument("--exit-code", type=int, default=0, help="expected guest status (tests)")
+    p.add_argument("--expect", action="append", default=[], help="regex the output must match")
+    p.add_argument("--reject", action="append", default=[], help="regex the output must not match")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if not args.image.is_file():
+            raise RunError(f"image {args.image} does not exist; build it first")
+        command = qemu_command(find_qemu(), args.image, args.cmdline, args.memory_mib,
+                               args.machine, args.accel, args.interactive)
+    except RunError as e:
+        print(f"unikernel-qemu: error: {e}", file=sys.stderr)
+        return 2
+
+    if args.interactive:
+        print(f"unikernel-qemu: booting {args.image} (Ctrl-a x quits)", file=sys.stderr)
+        rc = subprocess.run(command, check=False).returncode
+        if rc % 2 == 1:
+            print(f"unikernel-qemu: guest exited with status {(rc - 1) // 2}", file=sys.stderr)
+            return (rc - 1) // 2
+        print(f"unikernel-qemu: {judge('', rc).reason}", file=sys.stderr)
+        return 1
+
+    print("unikernel-qemu: " + " ".join(command), flush=True)
+    outcome = run_captured(command, args.timeout)
+    print("----- console -----")
+    print(outcome.output, end="" if outcome.output.endswith("\n") else "\n")
+    print("-------------------")
+    failures = check(outcome, args.exit_code, args.expect, args.reject)
+    for f in failures:
+        print(f"FAIL: {f}")
+    if not failures:
+        print(f"PASS: {outcome.reason}; {len(args.expect)} expected pattern(s) found")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
