@@ -66,6 +66,8 @@ def qemu_command(qemu: str, image: Path, cmdline: str, memory_mib: int,
 
 def judge(output: str, returncode: int) -> Outcome:
     """Turns QEMU's exit status and the console output into an Outcome."""
+    # The UART driver sends CRLF, as terminals want; patterns expect "\n".
+    output = output.replace("\r\n", "\n")
     marker = EXIT_MARKER.findall(output)
     if returncode % 2 == 1:
         status = (returncode - 1) // 2
@@ -86,7 +88,7 @@ def run_captured(command: list[str], timeout: float) -> Outcome:
         proc = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode("utf-8", "replace")
+        out = (e.stdout or b"").decode("utf-8", "replace").replace("\r\n", "\n")
         return Outcome(out, None, f"timed out after {timeout:g} s without an exit")
     return judge(proc.stdout.decode("utf-8", "replace"), proc.returncode)
 

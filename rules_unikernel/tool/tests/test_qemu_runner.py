@@ -1,0 +1,94 @@
+"""The QEMU runner's judgement of a run (unikernel.qemu)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from unikernel import qemu
+
+
+def test_guest_exit_with_marker():
+    out = qemu.judge("hello\r\n[boot] exit status 3\r\n", 7)
+    assert out.guest_status == 3
+    assert out.reason == "guest exited with status 3"
+    assert out.output == "hello\n[boot] exit status 3\n"
+
+
+def test_debug_exit_without_marker_is_reported_as_such():
+    out = qemu.judge("oops\n", 253)
+    assert out.guest_status == 126
+    assert "without the '[boot] exit status' line" in out.reason
+
+
+def test_marker_disagreeing_with_port_value_is_not_trusted():
+    out = qemu.judge("[boot] exit status 0\n", 7)
+    assert out.guest_status == 3
+    assert "without the" in out.reason
+
+
+def test_qemu_exit_zero_means_no_guest_status():
+    out = qemu.judge("", 0)
+    assert out.guest_status is None
+    assert "triple fault or reset" in out.reason
+
+
+def test_qemu_error_status():
+    out = qemu.judge("qemu: could not load kernel\n", 2)
+    assert out.guest_status is None
+    assert out.reason == "QEMU failed with exit status 2"
+
+
+def test_check_reports_every_failed_expectation():
+    outcome = qemu.Outcome("Hello\nsecret\n", 1, "guest exited with status 1")
+    failures = qemu.check(outcome, 0, expect=["^Hello$", "^Bye$"], reject=["secret"])
+    assert len(failures) == 3
+    assert "expected guest exit status 0" in failures[0]
+    assert "'^Bye$'" in failures[1]
+    assert "rejected pattern 'secret'" in failures[2]
+    assert qemu.check(outcome, 1, expect=["^Hello$"], reject=["^Bye$"]) == []
+
+
+def _fake_qemu(tmp_path: Path, body: str) -> Path:
+    # A stand-in for qemu-system-x86_64 whose behaviour the test controls.
+    script = tmp_path / "fake-qemu"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def test_hung_guest_times_out_with_output_so_far(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, "echo booting; exec sleep 30\n")))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    rc = qemu.main(["--image", str(image), "--timeout", "1"])
+    printed = capsys.readouterr().out
+    assert rc == 1
+    assert "booting" in printed
+    assert "timed out after 1 s" in printed
+
+
+def test_missing_image_is_one_line_error(tmp_path, capsys):
+    rc = qemu.main(["--image", str(tmp_path / "nope.elf")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1
+    assert "does not exist" in err
+
+
+def test_missing_qemu_names_the_package(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("UNIKERNEL_QEMU", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    assert qemu.main(["--image", str(image)]) == 2
+    assert "apt-get install qemu-system-x86" in capsys.readouterr().err
+
+
+def test_passing_run_prints_pass(tmp_path, monkeypatch, capsys):
+    body = "printf 'Hello\\r\\n[boot] exit status 0\\r\\n'; exit 1\n"
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, body)))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    assert qemu.main(["--image", str(image), "--expect", "^Hello$"]) == 0
+    assert "PASS: guest exited with status 0" in capsys.readouterr().out
