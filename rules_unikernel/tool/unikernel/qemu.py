@@ -45,13 +45,23 @@ def find_qemu() -> str:
     return qemu
 
 
-def qemu_command(qemu: str, image: Path, cmdline: str, memory_mib: int,
-                 machine: str, accel: str, interactive: bool) -> list[str]:
+@dataclass(frozen=True)
+class Machine:
+    """What QEMU is asked to boot, and on what."""
+
+    image: Path
+    cmdline: str = ""
+    memory_mib: int = 128
+    machine: str = "microvm"
+    accel: str = "tcg"
+
+
+def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
     return [
         qemu,
-        "-M", machine,
-        "-accel", accel,
-        "-m", str(memory_mib),
+        "-M", m.machine,
+        "-accel", m.accel,
+        "-m", str(m.memory_mib),
         "-nodefaults",
         "-no-user-config",
         "-display", "none",
@@ -59,8 +69,8 @@ def qemu_command(qemu: str, image: Path, cmdline: str, memory_mib: int,
         # Interactive: Ctrl-a x quits QEMU; tests: plain serial on stdout.
         "-serial", "mon:stdio" if interactive else "stdio",
         "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
-        "-kernel", str(image),
-        "-append", cmdline,
+        "-kernel", str(m.image),
+        "-append", m.cmdline,
     ]
 
 
@@ -130,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.image.is_file():
             raise RunError(f"image {args.image} does not exist; build it first")
-        command = qemu_command(find_qemu(), args.image, args.cmdline, args.memory_mib,
-                               args.machine, args.accel, args.interactive)
+        machine = Machine(args.image, args.cmdline, args.memory_mib, args.machine, args.accel)
+        command = qemu_command(find_qemu(), machine, args.interactive)
     except RunError as e:
         print(f"unikernel-qemu: error: {e}", file=sys.stderr)
         return 2
