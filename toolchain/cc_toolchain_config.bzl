@@ -45,12 +45,16 @@ FREESTANDING_COPTS = [
     # Frame pointers make fault reports' backtraces possible.
     "-fno-omit-frame-pointer",
     # zig cc's own defaults, pinned: it defines NDEBUG at -O1 and above (asserts
-    # must fire in images), turns on UBSan at -O0 (no runtime here), and the
-    # stack protector is configured by the libos, not by the compiler default.
+    # must fire in images) and turns on UBSan at -O0 (no runtime here).
     "-UNDEBUG",
     "-fno-sanitize=all",
-    "-fno-stack-protector",
 ]
+
+# The stack protector in "strong" mode with a global __stack_chk_guard
+# (//libos/boot draws it at boot). zig cc refuses -fstack-protector-strong
+# without a libc ("enabling stack protection requires libc"), so the
+# equivalent clang option is handed to the compiler proper.
+STACK_PROTECTOR_COPTS = ["-Xclang", "-stack-protector", "-Xclang", "2"]
 
 _C_ACTIONS = [ACTION_NAMES.c_compile, ACTION_NAMES.cpp_compile]
 
@@ -84,6 +88,12 @@ def _impl(ctx):
             name = "warnings",
             enabled = True,
             flag_sets = [flag_set(actions = _C_ACTIONS, flag_groups = [flag_group(flags = ["-Wall", "-Wextra"])])],
+        ),
+        # A target can opt out with features = ["-stack_protector"].
+        feature(
+            name = "stack_protector",
+            enabled = True,
+            flag_sets = [flag_set(actions = _C_ACTIONS, flag_groups = [flag_group(flags = STACK_PROTECTOR_COPTS)])],
         ),
         # A target can opt out with features = ["-warnings_as_errors"].
         feature(

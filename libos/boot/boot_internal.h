@@ -26,6 +26,9 @@ extern uint64_t boot_pt0[512];
 /* QEMU's isa-debug-exit device (-device isa-debug-exit,iobase=0xf4). */
 #define BOOT_DEBUG_EXIT_PORT 0xf4
 
+/* Called by entry.S first, in long mode: draws the stack canary. */
+void boot_stack_guard_init(void);
+
 /* Called by entry.S on the boot stack, in long mode. */
 _Noreturn void boot_pvh(const struct hvm_start_info *si);
 

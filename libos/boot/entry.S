@@ -155,6 +155,11 @@ long_mode:
     movq $boot_stack_top, %rsp
     xorl %ebp, %ebp             /* terminate the frame-pointer chain */
     fninit                      /* x87 state is undefined at entry */
+    pushq %rsi                  /* keep the start info pointer (and */
+    pushq %rsi                  /* %rsp 16-aligned) across the call */
+    call boot_stack_guard_init  /* before any protected function runs */
+    popq %rsi
+    popq %rsi
     movl %esi, %edi             /* zero-extends: the start info pointer */
     call boot_pvh
     /* boot_pvh never returns; stop here if it somehow does. */

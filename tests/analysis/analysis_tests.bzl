@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules_unikernel/private:transition.bzl", "unikernel_platform_transition")
-load("//toolchain:cc_toolchain_config.bzl", "FREESTANDING_COPTS", "REPRODUCIBLE_COPTS")
+load("//toolchain:cc_toolchain_config.bzl", "FREESTANDING_COPTS", "REPRODUCIBLE_COPTS", "STACK_PROTECTOR_COPTS")
 load("//toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
 
 CompileCommandInfo = provider(fields = {"argv": "list of string: a C compile command line"})
@@ -55,8 +55,10 @@ def _freestanding_flags_test_impl(ctx):
     asserts.true(env, argv and argv[0].endswith("zig-cc"), "compiled by %s, not zig cc" % (argv[0] if argv else None))
     for flag in FREESTANDING_COPTS + REPRODUCIBLE_COPTS:
         asserts.true(env, flag in argv, "missing %s in %s" % (flag, argv))
-    for flag in ["-fPIC", "-fpic", "-fstack-protector", "-DNDEBUG"]:
+    for flag in ["-fPIC", "-fpic", "-fno-stack-protector", "-DNDEBUG"]:
         asserts.false(env, flag in argv, "unexpected %s in %s" % (flag, argv))
+    joined = " ".join(argv)
+    asserts.true(env, " ".join(STACK_PROTECTOR_COPTS) in joined, "no strong stack protector in %s" % joined)
     return analysistest.end(env)
 
 freestanding_flags_test = analysistest.make(_freestanding_flags_test_impl)

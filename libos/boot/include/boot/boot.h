@@ -89,6 +89,20 @@ const char *boot_cmdline(void);
  */
 _Noreturn void platform_exit(int status);
 
+/*
+ * Stack protector. Images are compiled with the stack protector in strong
+ * mode; its canary is drawn at boot from RDRAND (where the CPU has it)
+ * mixed with the TSC, before any C code runs. A smashed canary ends in
+ * "[boot] panic: stack smashing detected ..." and BOOT_EXIT_PANIC.
+ */
+enum boot_entropy_source {
+    BOOT_ENTROPY_TSC = 1,        /* no RDRAND: the TSC only (weak) */
+    BOOT_ENTROPY_RDRAND_TSC = 2, /* RDRAND mixed with the TSC */
+};
+
+/* Where this boot's stack canary came from. */
+enum boot_entropy_source boot_stack_guard_source(void);
+
 #endif /* __ASSEMBLER__ */
 
 #endif /* BOOT_BOOT_H */
