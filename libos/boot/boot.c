@@ -24,6 +24,13 @@ static size_t memmap_count;
 static uint64_t usable_ram;
 static char cmdline[BOOT_CMDLINE_MAX];
 
+/*
+ * The BOOT_INIT entries (a linker set). Weak: an image in which nothing
+ * registers one has no such section, and then both are 0.
+ */
+extern const struct boot_init __start_boot_init[] __attribute__((weak));
+extern const struct boot_init __stop_boot_init[] __attribute__((weak));
+
 /* main()'s arguments: argv points into a second, splittable copy. */
 static char arg_storage[BOOT_CMDLINE_MAX];
 static char program_name[] = "image";
@@ -166,6 +173,33 @@ static void record_start_info(const struct hvm_start_info *si)
     copy_memmap(info.memmap_paddr, info.memmap_entries);
 }
 
+/*
+ * Call the initialisers in ascending order. The set is read-only and has
+ * a handful of entries, so rather than sort it, each round runs the
+ * entries of the next order up.
+ */
+static void run_initialisers(void)
+{
+    const struct boot_init *set = __start_boot_init;
+    size_t count =
+        ((uintptr_t)__stop_boot_init - (uintptr_t)set) / sizeof *set;
+    uint64_t floor = 0; /* orders below this have run */
+
+    for (;;) {
+        uint64_t next = UINT64_MAX;
+
+        for (size_t i = 0; i < count; i++)
+            if (set[i].order >= floor && set[i].order < next)
+                next = set[i].order;
+        if (next == UINT64_MAX)
+            return;
+        for (size_t i = 0; i < count; i++)
+            if (set[i].order == next)
+                set[i].fn();
+        floor = next + 1;
+    }
+}
+
 /* Split the command line copy at whitespace into argv[1..]. */
 static int split_args(void)
 {
@@ -202,6 +236,7 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
     boot_pt0[0] = 0;
     invlpg((const void *)0);
 
+    run_initialisers();
     int argc = split_args();
     exit(main(argc, argv));
 }

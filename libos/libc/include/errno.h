@@ -8,6 +8,7 @@
 extern int errno;
 #define errno errno
 
+#define ENOMEM 12
 #define EINVAL 22
 #define EDOM 33
 #define ERANGE 34

@@ -1,7 +1,10 @@
 /*
- * stdlib.h - process exit and number conversion (C11 7.22).
+ * stdlib.h - process exit, number conversion and the heap (C11 7.22).
  *
- * There is no heap yet, so no malloc/free.
+ * The heap functions are defined by the allocator the image links
+ * (//libos/mm:slab or //libos/mm:tlsf; see <mm/mm.h> for the choices C
+ * leaves open). Without one, calling them is an undefined-symbol error
+ * at link time.
  */
 #ifndef _STDLIB_H
 #define _STDLIB_H
@@ -15,6 +18,12 @@
 _Noreturn void exit(int status);
 /* Prints a message and exits with LIBC_ABORT_STATUS (<libc/hooks.h>). */
 _Noreturn void abort(void);
+
+void *malloc(size_t size);
+void *calloc(size_t count, size_t size);
+void *realloc(void *ptr, size_t size);
+void *aligned_alloc(size_t alignment, size_t size);
+void free(void *ptr);
 
 int abs(int x);
 long labs(long x);

@@ -16,7 +16,9 @@
  *      command line) into boot-owned storage, so nothing later reads
  *      the loader's memory again; then unmaps page 0 (0x0-0xfff), so
  *      that NULL pointer accesses fault;
- *   3. splits the command line into argv and calls
+ *   3. runs the initialisers that components registered with BOOT_INIT
+ *      (below), in ascending order;
+ *   4. splits the command line into argv and calls
  *          int main(int argc, char **argv);
  *      (or int main(void)), then exit() with main's return value.
  *
@@ -88,6 +90,31 @@ const char *boot_cmdline(void);
  * exit() ends up here.
  */
 _Noreturn void platform_exit(int status);
+
+/*
+ * Initialisers: a component that must be set up before main() (the
+ * memory manager, drivers) registers a function at file scope with
+ *
+ *     BOOT_INIT(function, order);
+ *
+ * boot_pvh() calls each registered function once, after the start info
+ * is copied (so the memory map above is valid) and before main(), in
+ * ascending `order`; equal orders run in link order. The entries form
+ * the linker set `boot_init`: an entry is in the image whenever the
+ * object file that defines it is linked.
+ */
+struct boot_init {
+    uint32_t order;
+    void (*fn)(void);
+};
+
+#define BOOT_INIT_ORDER_MEMORY 10  /* the memory manager: before users */
+#define BOOT_INIT_ORDER_DRIVERS 50 /* device drivers */
+
+#define BOOT_INIT(function, init_order)                                   \
+    static const struct boot_init boot_init_##function                    \
+        __attribute__((section("boot_init"), used, aligned(8))) = {       \
+            .order = (init_order), .fn = (function)}
 
 /*
  * Stack protector. Images are compiled with the stack protector in strong
