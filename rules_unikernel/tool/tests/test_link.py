@@ -193,10 +193,14 @@ def test_segments_have_the_planned_permissions(linked):
     stack = [s for s in segments if s["p_type"] == "PT_GNU_STACK"]
     assert len(stack) == 1 and stack[0]["p_flags"] == P_FLAGS.PF_R | P_FLAGS.PF_W
     notes = [s for s in segments if s["p_type"] == "PT_NOTE"]
+    # The seal note opens the notes, on the first page of the rodata group.
     assert (
         len(notes) == 1
-        and notes[0]["p_vaddr"] == elf(linked.image).get_section_by_name(".note.Xen")["sh_addr"]
+        and notes[0]["p_vaddr"]
+        == elf(linked.image).get_section_by_name(".note.unikernel")["sh_addr"]
+        == loads[1]["p_vaddr"]
     )
+    assert notes[0]["p_align"] == 4
 
 
 def test_sections_sit_in_segments_of_their_kind(linked):

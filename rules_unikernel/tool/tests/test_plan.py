@@ -90,6 +90,9 @@ def test_classification(name, kind, flags, role):
         (".ctors", SHT_PROGBITS, A | W, "legacy constructors are not supported"),
         (".stab", SHT_PROGBITS, 0, "is neither loaded nor debug information"),
         (".odd name", SHT_PROGBITS, A, "the name cannot be used in a linker script"),
+        (".text.odd*name", SHT_PROGBITS, A | X, "the name cannot be used in a linker script"),
+        (".note.GNU-stack", SHT_PROGBITS, X, "asks for an executable stack (W^X)"),
+        (".note.unikernel", SHT_NOTE, A, "the linker writes the seal note itself"),
     ],
 )
 def test_sections_without_a_place_are_errors(name, kind, flags, message):
@@ -100,8 +103,19 @@ def test_sections_without_a_place_are_errors(name, kind, flags, message):
     assert message in caught.value.message
 
 
-def plan_for(*files: InputFile):
-    return build_plan(files, {}, "_start_pvh", "demo")
+def placed_in(*files: InputFile, dropped=None):
+    dropped = dropped or {}
+    return tuple(
+        classify(file, section)
+        for file in files
+        for section in file.sections
+        if section.index not in dropped.get(file, frozenset())
+    )
+
+
+def plan_for(*files: InputFile, live=None):
+    """A plan of ``files``; every section is live unless ``live`` (keys) says otherwise."""
+    return build_plan(placed_in(*files), live, "_start_pvh", "demo")
 
 
 def test_plan_groups_segments_and_symbols():
@@ -139,15 +153,15 @@ def test_linker_sets_get_their_own_section_and_bounds():
     assert "drivers" in [s.name for s in rodata.sections]
     assert [s.name for s in bss.sections] == ["pools", ".bss"]
     assert {"__start_drivers", "__stop_drivers", "__start_pools", "__stop_pools"} <= plan.defined_symbols()
-    assert "  drivers :\n  {\n    KEEP(*(drivers))\n  } :rodata" in render(plan)
+    assert "  drivers :\n  {\n    KEEP(obj.o(drivers))\n  } :rodata" in render(plan)
 
 
 def test_unconventional_names_are_placed_by_flags():
     plan = plan_for(file_with((".initcalls", SHT_PROGBITS, A | W), (".vectors", SHT_PROGBITS, A | X)))
     script = render(plan)
 
-    assert re.search(r"\.text :.*?\*\(\.vectors\).*?\} :text", script, re.S)
-    assert re.search(r"\.data :.*?\*\(\.initcalls\).*?\} :data", script, re.S)
+    assert re.search(r"\.text :.*?obj\.o\(\.vectors\).*?\} :text", script, re.S)
+    assert re.search(r"\.data :.*?obj\.o\(\.initcalls\).*?\} :data", script, re.S)
 
 
 def test_same_name_with_different_flags_is_an_error():
@@ -180,7 +194,7 @@ def test_debug_sections_follow_the_inputs():
 def test_dropped_comdat_sections_are_not_placed():
     file = file_with((".text.inline", SHT_PROGBITS, A | W | X))
 
-    plan = build_plan([file], {file: frozenset({1})}, "_start_pvh", "demo")
+    plan = build_plan(placed_in(file, dropped={file: frozenset({1})}), None, "_start_pvh", "demo")
 
     assert plan.assignments == ()
 
@@ -194,7 +208,7 @@ def test_script_spells_the_layout():
     assert f". = {IMAGE_BASE:#x};" in script
     # Each permission group starts on its own page.
     assert script.count(f". = ALIGN({PAGE_SIZE});") == 5
-    assert "KEEP(*(.text.boot .text.boot.*))" in script
+    assert "KEEP(obj.o(.text.boot))" in script
     assert ".note.Xen (TYPE = SHT_NOTE) : ALIGN(4)" in script
     assert "} :rodata :note" in script
     assert "LONG(_start_pvh)" in script
@@ -204,10 +218,20 @@ def test_script_spells_the_layout():
 
 
 def test_note_encoding():
-    words = notes.encode(notes.Note(b"Xen", 7, b"demo\0"))
+    data = notes.encode(notes.Note(b"Xen", 7, b"demo\0"))
 
-    assert words == (4, 5, 7, int.from_bytes(b"Xen\0", "little"), int.from_bytes(b"demo", "little"), 0)
-    assert notes.encode(notes.Note(b"Xen", 18, notes.SymbolAddress("_start_pvh")))[-1] == "_start_pvh"
+    assert {d.width for d in data} == {4}
+    assert [d.value for d in data] == [
+        4,
+        5,
+        7,
+        int.from_bytes(b"Xen\0", "little"),
+        int.from_bytes(b"demo", "little"),
+        0,
+    ]
+    entry = notes.encode(notes.Note(b"Xen", 18, notes.SymbolAddress("_start_pvh")))
+    assert entry[1] == notes.Datum(4, 4) and entry[-1] == notes.Datum(4, "_start_pvh")
+    assert notes.Note(b"Xen", 7, b"demo\0").size == 24
 
 
 def test_xen_notes_content():

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from .errors import LinkError
 from .model import (
     SHF_EXCLUDE,
+    SHF_LINK_ORDER,
     SHF_TLS,
     SHT_GROUP,
     SHT_LLVM_ADDRSIG,
@@ -27,7 +28,9 @@ from .model import (
     SHT_SYMTAB_SHNDX,
     InputFile,
     Section,
+    common_section,
 )
+from .symtab import Resolution
 
 
 class Group(Enum):
@@ -88,6 +91,11 @@ ROLE_GROUPS = {
     Role.BSS: Group.BSS,
 }
 
+# Roles whose sections the linker script keeps (KEEP) whether or not
+# anything refers to them: boot code is entered by address, notes are read
+# by loaders, constructor arrays and linker sets are walked, not called.
+KEEP_ROLES = frozenset({Role.BOOT, Role.NOTE, Role.INIT_ARRAY, Role.FINI_ARRAY, Role.SET})
+
 # Dropped from the image: unwind tables (the kernel does not unwind),
 # compiler identification, and markers that only matter to a hosted loader.
 DISCARDED = (
@@ -108,7 +116,14 @@ _UNSUPPORTED = (
     ((".preinit_array", ".preinit_array.*"), "preinit arrays are not supported"),
     ((".note.Xen",), "the linker writes the Xen notes itself (see --guest-name); remove this section"),
     ((".note.gnu.build-id",), "the linker writes the build-id note itself; remove this section"),
+    (
+        (".note.unikernel", ".note.unikernel.*"),
+        "the linker writes the seal note itself (docs/manifest.md); remove this section",
+    ),
 )
+# An object that marks its stack executable asks for memory that is writable
+# and executable; lld would silently ignore the request (-z noexecstack).
+_EXECSTACK = ".note.GNU-stack"
 
 _METADATA_TYPES = frozenset(
     {SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_LLVM_ADDRSIG}
@@ -134,25 +149,66 @@ class Placed:
     group: Group | None
     by_name: bool = True
 
+    @property
+    def key(self) -> tuple[InputFile, int]:
+        return (self.file, self.section.index)
+
+    @property
+    def keep(self) -> bool:
+        """Does the linker script KEEP it (a garbage-collection root)?
+
+        Not for SHF_LINK_ORDER sections: lld ignores KEEP for them, they
+        live exactly when the section they are linked to lives.
+        """
+        return self.role in KEEP_ROLES and not self.section.flags & SHF_LINK_ORDER
+
 
 def classify(file: InputFile, section: Section) -> Placed:
     """Place one input section, or raise a LinkError naming it and its file."""
     role, by_name = _role(file, section)
     group = _group_by_flags(section) if role == Role.SET else ROLE_GROUPS.get(role)
+    if group is not None and not _PLAIN_NAME.fullmatch(section.name):
+        # Every section of the image is named in a file(section) line.
+        raise LinkError(
+            f"section '{section.name}' in {file.describe()}: the name cannot be used in a linker script"
+        )
     return Placed(file, section, role, group, by_name)
+
+
+def classify_inputs(resolution: Resolution) -> tuple[Placed, ...]:
+    """Every input section of the link, classified, in lld's order.
+
+    lld's order: loaded files in load order, each file's sections by index
+    (without duplicate COMDAT copies), then the sections lld makes for
+    COMMON symbols, visited as lld visits them: files that have COMMON
+    symbols, in load order, and each one's global symbols in table order.
+    """
+    placed = [
+        classify(file, section)
+        for file in resolution.loaded
+        for section in file.sections
+        if section.index not in resolution.discarded.get(file, frozenset())
+    ]
+    made: set[str] = set()
+    for file in resolution.loaded:
+        if not any(symbol.is_common for symbol in file.global_symbols()):
+            continue
+        for symbol in file.global_symbols():
+            definition = resolution.definitions.get(symbol.name)
+            if definition is None or not definition.symbol.is_common or symbol.name in made:
+                continue
+            made.add(symbol.name)
+            placed.append(classify(definition.file, common_section(definition.symbol)))
+    return tuple(placed)
 
 
 def _role(file: InputFile, section: Section) -> tuple[Role, bool]:
     name = section.name
     if section.type in _METADATA_TYPES or section.flags & SHF_EXCLUDE:
         return Role.IGNORE, True
+    _refuse_unsupported(file, section)
     if name in DISCARDED:
         return Role.DISCARD, True
-    for patterns, reason in _UNSUPPORTED:
-        if _matches(name, patterns):
-            raise LinkError(f"section '{name}' in {file.describe()}: {reason}")
-    if section.flags & SHF_TLS:
-        raise LinkError(f"section '{name}' in {file.describe()}: thread-local storage is not supported")
     if not section.is_alloc:
         if _matches(name, _DEBUG_PATTERNS):
             return Role.DEBUG, True
@@ -171,6 +227,20 @@ def _role(file: InputFile, section: Section) -> tuple[Role, bool]:
     if not _PLAIN_NAME.fullmatch(name):
         raise LinkError(f"section '{name}' in {file.describe()}: the name cannot be used in a linker script")
     return _role_by_flags(section), False
+
+
+def _refuse_unsupported(file: InputFile, section: Section) -> None:
+    name = section.name
+    if name == _EXECSTACK and section.is_exec:
+        raise LinkError(
+            f"section '{name}' in {file.describe()} asks for an executable stack (W^X); "
+            "drop the 'x' flag of its .note.GNU-stack section (or -Wa,--execstack)"
+        )
+    for patterns, reason in _UNSUPPORTED:
+        if _matches(name, patterns):
+            raise LinkError(f"section '{name}' in {file.describe()}: {reason}")
+    if section.flags & SHF_TLS:
+        raise LinkError(f"section '{name}' in {file.describe()}: thread-local storage is not supported")
 
 
 def _check_flags(file: InputFile, section: Section, rule: _Rule) -> None:

@@ -1,7 +1,9 @@
 """The link pipeline and its command line.
 
-    inputs -> symbol resolution -> layout plan -> linker script -> ld.lld
-           -> checks of the image -> map and manifest
+    inputs -> symbol resolution -> classification -> mark-live -> layout plan
+           -> layout randomisation -> linker script -> ld.lld (its garbage
+           collection must agree with mark-live) -> checks of the image
+           -> map and manifest
 
 ``link`` is the library entry point; ``main`` is a thin command line over it.
 """
@@ -17,14 +19,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import lld, manifest, report, script, verify
+from . import aslr, lld, manifest, report, script, verify
+from .classify import classify_inputs
 from .errors import LinkError
+from .marklive import INIT_FINI, Liveness, check_agreement, check_undefined, mark_live
 from .model import InputSpec
 from .notes import check_guest_name
 from .plan import LayoutPlan, build_plan
 from .reader import load_input
 from .staging import Staging, staged
-from .symtab import Resolution, check_undefined, resolve
+from .symtab import Resolution, resolve
 
 PROGRAM = "unikernel-link"
 
@@ -40,16 +44,34 @@ class Options:
     map_file: Path | None = None
     manifest: Path | None = None
     summary: bool = False
+    seed: str = aslr.NONE
+    aslr_padding: int = 0
+    aslr_window_end: int = aslr.DEFAULT_WINDOW_END
 
     def outputs(self) -> list[Path]:
         optional = (self.debug_output, self.map_file, self.manifest)
         return [self.output, *(path for path in optional if path is not None)]
+
+    def aslr(self) -> aslr.AslrOptions:
+        return aslr.AslrOptions(self.seed, self.aslr_padding, self.aslr_window_end)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided before lld runs."""
+
+    resolution: Resolution
+    liveness: Liveness
+    plan: LayoutPlan
+    layout: aslr.Randomisation
 
 
 @dataclass(frozen=True)
 class LinkResult:
     plan: LayoutPlan
     resolution: Resolution
+    liveness: Liveness
+    layout: aslr.Randomisation
     image: verify.ImageInfo
     manifest: dict[str, object]
 
@@ -62,20 +84,31 @@ def link(options: Options) -> LinkResult:
     """
     _check_options(options)
     with staged(options.outputs()) as out:
-        resolution, plan = prepare(options)
-        return _write(options, resolution, plan, out)
+        return _write(options, prepare(options), out)
 
 
-def prepare(options: Options) -> tuple[Resolution, LayoutPlan]:
-    """Everything before lld: read inputs, resolve symbols, plan the layout."""
+def prepare(options: Options) -> Prepared:
+    """Everything before lld: read inputs, resolve symbols, mark live sections, plan the layout."""
     inputs = tuple(load_input(spec) for spec in options.inputs)
     resolution = resolve(inputs, options.entry)
-    plan = build_plan(resolution.loaded, resolution.discarded, options.entry, options.guest_name)
-    check_undefined(resolution, plan.defined_symbols().__contains__)
-    return resolution, plan
+    placed = classify_inputs(resolution)
+    # A first plan of everything names the symbols the script defines and
+    # refers to; mark-live needs them before the real plan can be made.
+    draft = build_plan(placed, None, options.entry, options.guest_name)
+    liveness = mark_live(
+        resolution,
+        placed,
+        (options.entry, *INIT_FINI, *sorted(draft.referenced_symbols())),
+        draft.defined_symbols(),
+    )
+    plan = build_plan(placed, liveness.live, options.entry, options.guest_name)
+    check_undefined(liveness, resolution, plan.defined_symbols().__contains__)
+    plan, layout = aslr.randomise(plan, options.aslr())
+    return Prepared(resolution, liveness, plan, layout)
 
 
-def _write(options: Options, resolution: Resolution, plan: LayoutPlan, out: Staging) -> LinkResult:
+def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
+    plan, liveness = prepared.plan, prepared.liveness
     with tempfile.TemporaryDirectory(prefix="unikernel-link-") as scratch:
         script_path = Path(scratch) / "image.ld"
         script_path.write_text(script.render(plan))
@@ -89,38 +122,57 @@ def _write(options: Options, resolution: Resolution, plan: LayoutPlan, out: Stag
             strip=True,
             map_file=raw_map,
         )
-        gc_report = lld.link(options.ld, job)
+        _run_lld(options.ld, job, liveness, options.output.name)
         image = verify.read_image(job.output)
-        verify.check_image(image, plan, stripped=True)
+        sealed = verify.check_image(image, plan, stripped=True)
+        verify.check_window(image, prepared.layout, plan.page_size)
         if options.debug_output is not None:
             debug_job = replace(job, output=out.path_for(options.debug_output), strip=False, map_file=None)
-            _link_debug(options.ld, debug_job, image, plan)
+            _link_debug(options.ld, debug_job, image, prepared, options.debug_output.name)
             verify.check_same_layout(job.output, debug_job.output)
         facts = manifest.build_manifest(
-            specs=options.inputs,
-            resolution=resolution,
-            plan=plan,
-            removed=gc_report.removed,
-            image=image,
-            guest_name=options.guest_name,
+            manifest.LinkFacts(
+                specs=options.inputs,
+                resolution=prepared.resolution,
+                plan=plan,
+                liveness=liveness,
+                layout=prepared.layout,
+                image=image,
+                seal=sealed,
+                guest_name=options.guest_name,
+            )
         )
         if raw_map is not None and options.map_file is not None:
             text = normalize_map(raw_map.read_text(), [scratch, str(Path.cwd())])
             out.path_for(options.map_file).write_text(text)
         if options.manifest is not None:
             out.path_for(options.manifest).write_text(manifest.render(facts))
-    return LinkResult(plan, resolution, image, facts)
+    return LinkResult(plan, prepared.resolution, liveness, prepared.layout, image, facts)
 
 
-def _link_debug(ld: str, job: lld.LinkJob, image: verify.ImageInfo, plan: LayoutPlan) -> None:
+def _run_lld(ld: str, job: lld.LinkJob, liveness: Liveness, name: str) -> None:
+    """Run lld; its garbage collection must remove exactly what mark-live found dead.
+
+    When lld fails after its garbage collection (a live section the plan
+    did not place is an orphan, an error), a disagreement is the cause
+    worth reporting, so it is checked first.
+    """
+    gc = lld.run(ld, job)
+    if gc.error is None or gc.printed_gc:
+        check_agreement(liveness, gc.removed, name)
+    if gc.error is not None:
+        raise LinkError(f"ld.lld failed: {gc.error}")
+
+
+def _link_debug(ld: str, job: lld.LinkJob, image: verify.ImageInfo, prepared: Prepared, name: str) -> None:
     """Link the debug output: same script and inputs, symbols and DWARF kept.
 
     It carries the image's build-id rather than its own, so a debugger can
     match the two files; its loaded bytes must equal the image's.
     """
     debug_job = replace(job, build_id=f"0x{image.build_id}")
-    lld.link(ld, debug_job)
-    verify.check_image(verify.read_image(debug_job.output), plan, stripped=False)
+    _run_lld(ld, debug_job, prepared.liveness, name)
+    verify.check_image(verify.read_image(debug_job.output), prepared.plan, stripped=False)
 
 
 def normalize_map(text: str, prefixes: Sequence[str]) -> str:
@@ -134,6 +186,7 @@ def normalize_map(text: str, prefixes: Sequence[str]) -> str:
 
 def _check_options(options: Options) -> None:
     check_guest_name(options.guest_name)
+    aslr.check_options(options.aslr())
     if not options.inputs:
         raise LinkError("no --input given")
     outputs = [path.resolve() for path in options.outputs()]
@@ -172,6 +225,25 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--manifest", type=Path, help="JSON manifest of the link")
     parser.add_argument("--guest-name", default="unikernel", help="name in the Xen GUEST_VERSION note")
     parser.add_argument("--summary", action="store_true", help="print segments and component sizes")
+    parser.add_argument(
+        "--seed",
+        default=aslr.NONE,
+        help="layout randomisation seed; 'none' (the default) keeps the plain layout",
+    )
+    parser.add_argument(
+        "--aslr-padding",
+        type=_number,
+        default=0,
+        metavar="MAX_BYTES",
+        help="random padding of 0 to MAX_BYTES (a multiple of 16) before each function (needs --seed)",
+    )
+    parser.add_argument(
+        "--aslr-window-end",
+        type=_number,
+        default=aslr.DEFAULT_WINDOW_END,
+        metavar="ADDRESS",
+        help="a randomised image ends below ADDRESS (default: %(default)#x, at most 1 GiB)",
+    )
     args = parser.parse_args(list(argv))
     return Options(
         ld=args.ld,
@@ -183,7 +255,18 @@ def parse_args(argv: Sequence[str]) -> Options:
         map_file=args.map_file,
         manifest=args.manifest,
         summary=args.summary,
+        seed=args.seed,
+        aslr_padding=args.aslr_padding,
+        aslr_window_end=args.aslr_window_end,
     )
+
+
+def _number(text: str) -> int:
+    """A decimal or 0x-prefixed hexadecimal number."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
 
 
 def _input_spec(text: str, position: int) -> InputSpec:

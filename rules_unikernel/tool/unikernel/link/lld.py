@@ -1,4 +1,9 @@
-"""Run ld.lld on a generated linker script and read what it reports."""
+"""Run ld.lld on a generated linker script and read what it reports.
+
+The caller decides what a failure means: lld reports its garbage
+collection before it places sections, so a failed link can still say
+what lld removed (driver checks that first).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from .errors import LinkError
 
 _GC_PREFIX = "removing unused section "
+_ORPHAN = "is being placed in"
 
 
 @dataclass(frozen=True)
@@ -27,9 +33,16 @@ class LinkJob:
 
 @dataclass(frozen=True)
 class LinkReport:
-    """What lld said: input sections it garbage-collected, as ``(file, section)``."""
+    """What lld said: input sections it garbage-collected, as ``(file, section)``.
+
+    ``error`` is lld's first error when it failed, else None. ``printed_gc``
+    says whether lld got as far as its garbage collection (it prints one
+    line per removed section, and there may be none to print).
+    """
 
     removed: Counter[tuple[str, str]]
+    error: str | None = None
+    printed_gc: bool = True
 
 
 def command(ld: str, job: LinkJob) -> list[str]:
@@ -68,17 +81,24 @@ def command(ld: str, job: LinkJob) -> list[str]:
     return args
 
 
-def link(ld: str, job: LinkJob) -> LinkReport:
-    """Run ld.lld; raise a LinkError with lld's first error if it fails."""
+def run(ld: str, job: LinkJob) -> LinkReport:
+    """Run ld.lld; report what it removed, and its first error if it failed."""
     argv = command(ld, job)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
     except OSError as error:
         raise LinkError(f"cannot run the linker {ld!r}: {error.strerror}") from error
     lines = (done.stdout + done.stderr).splitlines()
+    error = None
     if done.returncode != 0:
-        raise LinkError(f"ld.lld failed: {first_error(lines) or f'exit status {done.returncode}'}")
-    return LinkReport(removed_sections(lines))
+        error = first_error(lines) or f"exit status {done.returncode}"
+    removed = removed_sections(lines)
+    # lld reports garbage collection before placing sections: an error about
+    # placement (an orphan) comes with a complete report, which may list
+    # nothing; a script error comes before it.
+    orphan = any(_ORPHAN in line for line in lines)
+    printed_gc = done.returncode == 0 or bool(removed) or orphan
+    return LinkReport(removed, error, printed_gc)
 
 
 def first_error(lines: list[str]) -> str | None:

@@ -1,63 +1,57 @@
 """The link manifest: what went into the image and where, as stable JSON.
 
-It is built from the data the link used (the plan, the symbol resolution,
-lld's garbage-collection report) and the facts read back from the image,
-never recomputed. No timestamps and no absolute paths: input files appear by
-file name (and archive member), components by Bazel label.
+It is built from the data the link used (the plan, mark-live's liveness,
+which lld confirmed, the layout randomisation, the per-component accounting)
+and the facts read back from the image, never recomputed. No timestamps and
+no absolute paths: input files appear by file name (and archive member),
+components by Bazel label. docs/manifest.md describes every field.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import aslr, seal
+from .marklive import Liveness
 from .model import SHF_ALLOC, InputFile, InputSpec, components_of
-from .plan import LayoutPlan
+from .plan import Assignment, LayoutPlan
 from .symtab import Resolution
+from .usage import ComponentUsage, Function, account, largest_functions
 from .verify import ImageInfo, permissions
 
-FORMAT = "rules_unikernel.link.manifest.v1"
+SCHEMA = 1
+FORMAT = "rules_unikernel.link.manifest"
+
+_KINDS = {kind.value: kind.name.lower() for kind in seal.Kind}
 
 
 @dataclass(frozen=True)
-class KeptSection:
-    file: InputFile
-    name: str
-    output: str
-    size: int
+class LinkFacts:
+    """Everything the manifest is written from."""
+
+    specs: Sequence[InputSpec]
+    resolution: Resolution
+    plan: LayoutPlan
+    liveness: Liveness
+    layout: aslr.Randomisation
+    image: ImageInfo
+    seal: seal.Seal
+    guest_name: str
 
 
-def kept_sections(plan: LayoutPlan, removed: Counter[tuple[str, str]]) -> tuple[KeptSection, ...]:
-    """Input sections of the image that lld did not garbage-collect."""
-    left = Counter(removed)
-    kept = []
-    for item in plan.assignments:
-        section = item.file.sections[item.section_index]
-        key = (item.file.origin.lld_name, section.name)
-        if left[key] > 0:
-            left[key] -= 1
-            continue
-        kept.append(KeptSection(item.file, section.name, item.output, section.size))
-    return tuple(kept)
-
-
-def build_manifest(
-    *,
-    specs: Sequence[InputSpec],
-    resolution: Resolution,
-    plan: LayoutPlan,
-    removed: Counter[tuple[str, str]],
-    image: ImageInfo,
-    guest_name: str,
-) -> dict[str, object]:
-    kept = kept_sections(plan, removed)
+def build_manifest(facts: LinkFacts) -> dict[str, object]:
+    image, plan = facts.image, facts.plan
     return {
+        "schema": SCHEMA,
         "format": FORMAT,
-        "guest_name": guest_name,
+        "guest_name": facts.guest_name,
         "entry": {"symbol": plan.entry, "address": _hex(image.entry)},
         "image": {"sha256": image.sha256, "size": image.size, "build_id": image.build_id},
+        "layout": _layout(facts.layout),
+        "gc": _gc(facts.liveness),
+        "seal": _seal(facts.seal),
         "segments": [
             {
                 "type": segment.kind,
@@ -75,7 +69,8 @@ def build_manifest(
             for section in image.sections
             if section.flags & SHF_ALLOC
         ],
-        "components": _components(specs, resolution, kept),
+        "components": _components(facts.specs, facts.resolution, plan.assignments),
+        "largest_functions": [_function(f, with_label=True) for f in largest_functions(plan.assignments)],
     }
 
 
@@ -83,35 +78,113 @@ def render(manifest: dict[str, object]) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
+def _layout(layout: aslr.Randomisation) -> dict[str, object]:
+    entropy = layout.entropy
+    return {
+        "seed": layout.seed,
+        "randomised": layout.seed != aslr.NONE,
+        "base": _hex(layout.base),
+        "window": {"start": _hex(layout.window_start), "end": _hex(layout.window_end)},
+        "size_bound": layout.size_bound,
+        "bases": layout.bases,
+        "shuffled_functions": layout.functions,
+        "padding_max": layout.padding_max,
+        "entropy": {
+            "base_bits": entropy.base_bits,
+            "order_bits": entropy.order_bits,
+            "order_bits_per_function": entropy.order_bits_per_function,
+            "function_position_bits": entropy.function_position_bits,
+            "padding_bits_per_function": entropy.padding_bits_per_function,
+            "padding_bits": entropy.padding_bits,
+            "method": aslr.method(),
+        },
+    }
+
+
+def _gc(liveness: Liveness) -> dict[str, object]:
+    return {
+        # The link fails when lld's --gc-sections disagrees with mark-live,
+        # so a manifest that exists says true.
+        "lld_gc_agrees": True,
+        "sections": len(liveness.nodes),
+        "live": len(liveness.live),
+        "removed": len(liveness.nodes) - len(liveness.live),
+        "roots": len(liveness.roots),
+    }
+
+
+def _seal(found: seal.Seal) -> dict[str, object]:
+    return {
+        "note_name": seal.SEAL_NAME.decode(),
+        "note_type": _hex(seal.SEAL_TYPE),
+        "version": found.version,
+        "symbol": seal.SEAL_SYMBOL,
+        "regions": [
+            {
+                "kind": _KINDS.get(region.kind, str(region.kind)),
+                "start": _hex(region.start),
+                "end": _hex(region.end),
+                "permissions": seal.describe_flags(region.flags),
+            }
+            for region in found.regions
+        ],
+    }
+
+
 def _components(
-    specs: Sequence[InputSpec], resolution: Resolution, kept: tuple[KeptSection, ...]
+    specs: Sequence[InputSpec], resolution: Resolution, assignments: tuple[Assignment, ...]
 ) -> list[dict[str, object]]:
-    by_file: dict[InputFile, list[KeptSection]] = {}
-    for item in kept:
-        by_file.setdefault(item.file, []).append(item)
+    by_file: dict[InputFile, list[Assignment]] = {}
+    for assignment in assignments:
+        by_file.setdefault(assignment.file, []).append(assignment)
+    usages = {usage.label: usage for usage in account(specs, assignments)}
     loaded = sorted(resolution.loaded, key=lambda f: f.origin.order)
     components = []
     for component in components_of(tuple(specs)):
+        usage = usages[component.label]
         inputs = [
             _input(file, by_file.get(file, [])) for file in loaded if file.origin.spec in component.specs
         ]
         components.append(
             {
                 "label": component.label,
-                "size": sum(int(entry["size"]) for entry in inputs),
+                "size": usage.kept.total,
+                "bytes": _bytes(usage),
                 "inputs": inputs,
+                "removed_functions": [_function(f) for f in usage.removed_functions],
             }
         )
     return components
 
 
-def _input(file: InputFile, sections: list[KeptSection]) -> dict[str, object]:
+def _bytes(usage: ComponentUsage) -> dict[str, object]:
+    return {"in": usage.bytes_in.as_dict(), "kept": usage.kept.as_dict(), "removed": usage.removed.as_dict()}
+
+
+def _input(file: InputFile, assignments: list[Assignment]) -> dict[str, object]:
+    kept = [a for a in assignments if a.live]
+    removed = [a for a in assignments if not a.live]
     return {
         "file": file.origin.spec.file_name,
         "member": file.origin.member,
-        "size": sum(s.size for s in sections),
-        "sections": [{"name": s.name, "output": s.output, "size": s.size} for s in sections],
+        "size": sum(a.section.size for a in kept),
+        "sections": [{"name": a.section.name, "output": a.output, "size": a.section.size} for a in kept],
+        "removed_sections": [
+            {"name": a.section.name, "group": a.group.value, "size": a.section.size} for a in removed
+        ],
     }
+
+
+def _function(function: Function, with_label: bool = False) -> dict[str, object]:
+    record: dict[str, object] = {
+        "name": function.name,
+        "file": function.file,
+        "section": function.section,
+        "size": function.size,
+    }
+    if with_label:
+        record["component"] = function.label
+    return record
 
 
 def _hex(value: int) -> str:

@@ -19,6 +19,9 @@ SHT_RELA = 4
 SHT_NOTE = 7
 SHT_NOBITS = 8
 SHT_REL = 9
+SHT_INIT_ARRAY = 14
+SHT_FINI_ARRAY = 15
+SHT_PREINIT_ARRAY = 16
 SHT_GROUP = 17
 SHT_SYMTAB_SHNDX = 18
 SHT_LLVM_ADDRSIG = 0x6FFF4C03
@@ -26,7 +29,9 @@ SHT_LLVM_ADDRSIG = 0x6FFF4C03
 SHF_WRITE = 0x1
 SHF_ALLOC = 0x2
 SHF_EXECINSTR = 0x4
+SHF_LINK_ORDER = 0x80
 SHF_TLS = 0x400
+SHF_GNU_RETAIN = 0x200000
 SHF_EXCLUDE = 0x80000000
 
 GRP_COMDAT = 0x1
@@ -37,6 +42,15 @@ SHN_LORESERVE = 0xFF00
 SHN_ABS = 0xFFF1
 SHN_COMMON = 0xFFF2
 SHN_XINDEX = 0xFFFF
+
+# Symbol types (STT_*) the linker looks at.
+STT_FUNC = 2
+STT_SECTION = 3
+STT_FILE = 4
+
+# lld gives every prevailing COMMON symbol an input section of its own with
+# this name (owned by the defining file); scripts select it as file(COMMON).
+COMMON = "COMMON"
 
 
 class Binding(IntEnum):
@@ -107,7 +121,12 @@ class Origin:
 
 @dataclass(frozen=True)
 class Section:
-    """A section header of a relocatable object."""
+    """A section header of a relocatable object.
+
+    ``link`` is sh_link; it matters for SHF_LINK_ORDER sections, which live
+    and die with the section it names. A negative ``index`` marks the
+    section lld makes for a COMMON symbol (see ``common_section``).
+    """
 
     index: int
     name: str
@@ -115,6 +134,7 @@ class Section:
     flags: int
     size: int
     align: int
+    link: int = 0
 
     @property
     def is_alloc(self) -> bool:
@@ -131,6 +151,10 @@ class Section:
     @property
     def is_nobits(self) -> bool:
         return self.type == SHT_NOBITS
+
+    @property
+    def is_common(self) -> bool:
+        return self.index < 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +191,23 @@ class Symbol:
         if self.shndx == SHN_UNDEF or self.shndx >= SHN_LORESERVE:
             return None
         return self.shndx
+
+
+def common_section(symbol: Symbol) -> Section:
+    """The input section lld makes for a prevailing COMMON ``symbol``.
+
+    Its index is ``-1 - symbol.index``: negative, so it never names a real
+    section, and unique within the file. A COMMON symbol's value is its
+    alignment.
+    """
+    return Section(
+        -1 - symbol.index,
+        COMMON,
+        SHT_NOBITS,
+        SHF_ALLOC | SHF_WRITE,
+        symbol.size,
+        max(symbol.value, 1),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """ELF notes as data, and the Xen notes a PVH image carries.
 
 A note is ``namesz, descsz, type`` (three 32-bit words), the name, then the
-descriptor, each padded to 4 bytes. The linker script writes notes as
-``LONG`` words, so this module turns a note into 32-bit words: integers, or
-the name of a symbol whose (32-bit) address lld fills in.
+descriptor, each padded to 4 bytes. The linker script writes notes as data,
+so this module turns a note into a sequence of ``Datum``: 32-bit (``LONG``)
+or 64-bit (``QUAD``) little-endian values, each an integer or the name of a
+symbol whose address lld fills in.
 
 Numbers from Xen's public header ``xen/include/public/elfnote.h``.
 """
@@ -35,14 +36,30 @@ class SymbolAddress:
 
 
 @dataclass(frozen=True)
+class Datum:
+    """``width`` bytes (4 or 8), little-endian: a value, or the address of a symbol."""
+
+    width: int
+    value: int | str
+
+
+@dataclass(frozen=True)
 class Note:
+    """An ELF note; ``desc_symbol``, if set, is defined at the descriptor's first byte."""
+
     name: bytes
     type: int
-    desc: bytes | SymbolAddress
+    desc: bytes | SymbolAddress | tuple[Datum, ...]
+    desc_symbol: str | None = None
 
+    @property
+    def size(self) -> int:
+        """Bytes the note takes, header and padding included."""
+        return sum(datum.width for datum in encode(self))
 
-Word = int | str
-"""A 32-bit word of a note: a value, or a symbol whose address goes there."""
+    def symbols(self) -> frozenset[str]:
+        """Symbols whose addresses the note holds."""
+        return frozenset(d.value for d in encode(self) if isinstance(d.value, str))
 
 
 def xen_notes(guest_name: str, entry: str) -> tuple[Note, ...]:
@@ -64,16 +81,29 @@ def check_guest_name(guest_name: str) -> None:
         raise LinkError(f"--guest-name {guest_name!r} must be printable ASCII without spaces")
 
 
-def encode(note: Note) -> tuple[Word, ...]:
-    """The note as 32-bit little-endian words, ready for ``LONG(...)``."""
+def encode(note: Note) -> tuple[Datum, ...]:
+    """The note as data, header first, ready for ``LONG(...)``/``QUAD(...)``."""
+    return (*header(note), *descriptor(note))
+
+
+def header(note: Note) -> tuple[Datum, ...]:
+    """``namesz, descsz, type`` and the padded name."""
     name = note.name + b"\0"
-    if isinstance(note.desc, SymbolAddress):
-        desc_size = 4
-        desc_words: tuple[Word, ...] = (note.desc.symbol,)
+    if isinstance(note.desc, bytes):
+        desc_size = len(note.desc)  # the padding is not part of the descriptor
     else:
-        desc_size = len(note.desc)
-        desc_words = _words(note.desc)
-    return (len(name), desc_size, note.type, *_words(name), *desc_words)
+        desc_size = sum(datum.width for datum in descriptor(note))
+    return tuple(Datum(4, word) for word in (len(name), desc_size, note.type, *_words(name)))
+
+
+def descriptor(note: Note) -> tuple[Datum, ...]:
+    if isinstance(note.desc, SymbolAddress):
+        return (Datum(4, note.desc.symbol),)
+    if isinstance(note.desc, tuple):
+        if sum(datum.width for datum in note.desc) % 4:
+            raise ValueError("a note descriptor of values must be a multiple of 4 bytes")
+        return note.desc
+    return tuple(Datum(4, word) for word in _words(note.desc))
 
 
 def _c_string(text: str) -> bytes:

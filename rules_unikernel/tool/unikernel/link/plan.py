@@ -1,29 +1,39 @@
 """The layout of the image, as data, before it becomes a linker script.
 
-The image is laid out from ``IMAGE_BASE`` (physical = virtual) in four
-permission groups, each starting on a page of its own:
+The image is laid out from ``IMAGE_BASE`` (physical = virtual; aslr may
+choose another base) in four permission groups, each starting on a page of
+its own:
 
     text    R-X  .text (.text.boot first), executable linker sets
-    rodata  R--  .note.Xen, .note.gnu.build-id, input notes, .rodata, sets
+    rodata  R--  the seal note, .note.Xen, .note.gnu.build-id, input notes,
+                 .rodata, sets
     data    RW-  .data, .init_array, .fini_array, sets
     bss     RW-  sets without file contents, .bss (+ COMMON)
 
 text, rodata and data are one PT_LOAD each; bss shares the data PT_LOAD.
-The notes are also covered by a PT_NOTE. Each output section holds an
-ordered list of placements (``file(sections)`` lines); this version uses
-wildcard file patterns, and later passes (shuffling, sealing) can replace a
-list with per-file placements without touching the rest.
+The notes are also covered by a PT_NOTE.
+
+Each output section holds an ordered list of placements. Input sections are
+placed one by one, by explicit ``file(section)`` lines, and only the live
+ones (marklive): the tool, not lld, decides what is in the image, and lld's
+own garbage collection is left to agree (driver). The order of the lines is
+the order lld's wildcards would give (``*(.text .text.*)``, then sections
+named by flags, ...): files in lld's load order, sections by index. Sections
+of one file that share a name (assembler ``unique`` ids) are one line, so
+they stay together at the first one's place. Wildcards remain only for what
+lld makes itself (build-id, GOT) and what is not loaded (debug info).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .classify import DISCARDED, Group, Placed, Role, classify, conventional_patterns
+from .classify import DISCARDED, Group, Placed, Role
 from .errors import LinkError
-from .model import InputFile
+from .model import InputFile, Section
 from .notes import Note, xen_notes
+from .seal import NOTES_END, NOTES_START, SEAL_SECTION, seal_note
 
 IMAGE_BASE = 0x100000
 PAGE_SIZE = 4096
@@ -99,12 +109,20 @@ _ROLE_OUTPUT = {
 
 @dataclass(frozen=True)
 class Placement:
-    """One ``files(sections)`` line inside an output section."""
+    """One ``files(sections)`` line inside an output section.
+
+    ``exact``: ``files`` is one file's name as lld knows it (``lib.a:m.o``),
+    matched literally; otherwise it is a glob. ``movable``: a function
+    section that layout randomisation may reorder. ``pad``: bytes of
+    padding before the line.
+    """
 
     sections: tuple[str, ...]
     files: str = "*"
     keep: bool = False
-    sort_by_init_priority: bool = False
+    exact: bool = False
+    movable: bool = False
+    pad: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,11 +149,24 @@ class GroupPlan:
 
 @dataclass(frozen=True)
 class Assignment:
-    """Where an input section of the image goes (before garbage collection)."""
+    """An input section the image could hold, where it goes, and whether it is live."""
 
-    file: InputFile
-    section_index: int
+    placed: Placed
     output: str
+    live: bool
+
+    @property
+    def file(self) -> InputFile:
+        return self.placed.file
+
+    @property
+    def section(self) -> Section:
+        return self.placed.section
+
+    @property
+    def group(self) -> Group:
+        assert self.placed.group is not None
+        return self.placed.group
 
 
 @dataclass(frozen=True)
@@ -157,30 +188,59 @@ class LayoutPlan:
             names.update((group.start_symbol, group.end_symbol))
             for section in group.sections:
                 names.update(s for s in (section.start_symbol, section.end_symbol) if s)
+                names.update(note.desc_symbol for note in section.notes if note.desc_symbol)
                 if section.name.isidentifier():
                     names.update((f"__start_{section.name}", f"__stop_{section.name}"))
         return frozenset(names)
 
+    def notes(self) -> tuple[Note, ...]:
+        return tuple(note for group in self.groups for section in group.sections for note in section.notes)
+
+    def referenced_symbols(self) -> frozenset[str]:
+        """Symbols the script refers to (in notes) but leaves to the inputs to define."""
+        return frozenset(name for note in self.notes() for name in note.symbols()) - self.defined_symbols()
+
+    def output_section(self, name: str) -> OutputSection:
+        return next(s for group in self.groups for s in group.sections if s.name == name)
+
+    def replace_section(self, new: OutputSection) -> LayoutPlan:
+        """The same plan with the output section of the same name replaced by ``new``."""
+        groups = tuple(
+            replace(group, sections=tuple(new if s.name == new.name else s for s in group.sections))
+            for group in self.groups
+        )
+        return replace(self, groups=groups)
+
+
+Key = tuple[InputFile, int]
+
 
 def build_plan(
-    files: Iterable[InputFile],
-    dropped: Mapping[InputFile, frozenset[int]],
+    placed: Iterable[Placed],
+    live: frozenset[Key] | None,
     entry: str,
     guest_name: str,
 ) -> LayoutPlan:
-    """Lay out the loaded ``files``; ``dropped`` lists duplicate COMDAT sections."""
-    placed = tuple(
-        classify(file, section)
-        for file in files
-        for section in file.sections
-        if section.index not in dropped.get(file, frozenset())
-    )
-    extras = _named_extras(placed)
+    """Lay out the ``placed`` input sections (in lld's input order) that are ``live``.
+
+    ``live`` None places every section that could go into the image; that
+    draft names the script's symbols before mark-live has run.
+    """
+    placed = tuple(placed)
+    in_image = tuple(p for p in placed if p.group is not None)
+    alive = frozenset(p.key for p in in_image) if live is None else live
+    extras = _named_extras(in_image)
+    order = {p.key: index for index, p in enumerate(placed)}
+    lines: dict[str, list[tuple[tuple[int, ...], Placed]]] = {}
+    for item in in_image:
+        if item.key in alive:
+            lines.setdefault(_output_name(item), []).append((_slot(item, extras, order), item))
+    units = {name: _units(entries) for name, entries in lines.items()}
     groups = (
-        _text_group(extras),
-        _rodata_group(extras, xen_notes(guest_name, entry)),
-        _data_group(extras),
-        _bss_group(extras),
+        _text_group(extras, units),
+        _rodata_group(extras, units, xen_notes(guest_name, entry)),
+        _data_group(extras, units),
+        _bss_group(extras, units),
     )
     return LayoutPlan(
         entry=entry,
@@ -191,28 +251,23 @@ def build_plan(
         end_symbol=IMAGE_END,
         unloaded=_unloaded(placed),
         discard=tuple(Placement((name,)) for name in DISCARDED),
-        assignments=tuple(
-            Assignment(p.file, p.section.index, _output_name(p)) for p in placed if p.group is not None
-        ),
+        assignments=tuple(Assignment(p, _output_name(p), p.key in alive) for p in in_image),
     )
 
 
 @dataclass(frozen=True)
 class _Extras:
-    """Sections that need their names spelled out: by role, and linker sets by group."""
+    """Names placed by flags rather than by convention: by role, and linker sets by group.
+
+    In order of first appearance among all input sections, live or not, so
+    that the order of lines does not depend on what mark-live removed.
+    """
 
     by_role: Mapping[Role, tuple[str, ...]]
     sets: Mapping[Group, tuple[str, ...]]
 
-    def names(self, role: Role) -> tuple[str, ...]:
-        return self.by_role.get(role, ())
-
-    def set_sections(self, group: Group) -> tuple[OutputSection, ...]:
-        segments = (_GROUP_SEGMENT[group],)
-        return tuple(
-            OutputSection(name, segments, (Placement((name,), keep=True),))
-            for name in self.sets.get(group, ())
-        )
+    def rank(self, role: Role, name: str) -> int:
+        return self.by_role[role].index(name)
 
 
 def _named_extras(placed: tuple[Placed, ...]) -> _Extras:
@@ -241,10 +296,48 @@ def _named_extras(placed: tuple[Placed, ...]) -> _Extras:
     )
 
 
-def _main_placements(role: Role, extras: _Extras, keep: bool = False) -> tuple[Placement, ...]:
-    placements = [Placement(conventional_patterns(role), keep=keep)]
-    placements.extend(Placement((name,)) for name in extras.names(role))
-    return tuple(placements)
+def _slot(item: Placed, extras: _Extras, order: Mapping[Key, int]) -> tuple[int, ...]:
+    """Where a section sorts inside its output section.
+
+    The wildcard line it would match (boot code, conventional names, then
+    each name placed by flags), then lld's input order.
+
+    Constructor arrays: prioritized entries (``.init_array.N``) first, by
+    priority, as lld's SORT_BY_INIT_PRIORITY orders them; then the rest.
+    """
+    position = order[item.key]
+    if item.role in (Role.INIT_ARRAY, Role.FINI_ARRAY):
+        name = item.section.name
+        if name in (".init_array", ".fini_array"):
+            return (1, 0, position)
+        return (0, _init_priority(name), position)
+    if item.role in (Role.BOOT, Role.SET):
+        return (0, 0, position)
+    if item.by_name:
+        return (1, 0, position)
+    return (2, extras.rank(item.role, item.section.name), position)
+
+
+def _init_priority(name: str) -> int:
+    """lld's priority of ``.init_array.N``: N if it is a number, else 65536."""
+    suffix = name.rpartition(".")[2]
+    return int(suffix) if suffix.isdigit() else 65536
+
+
+def _units(entries: list[tuple[tuple[int, ...], Placed]]) -> tuple[Placement, ...]:
+    """One exact ``file(section)`` line per (file, section name), at its first section's place."""
+    lines: dict[tuple[InputFile, str], Placement] = {}
+    for _, item in sorted(entries, key=lambda entry: entry[0]):
+        unit = (item.file, item.section.name)
+        if unit not in lines:
+            lines[unit] = Placement(
+                (item.section.name,),
+                files=item.file.origin.script_name,
+                keep=item.keep,
+                exact=True,
+                movable=item.role == Role.TEXT,
+            )
+    return tuple(lines.values())
 
 
 def _group(group: Group, sections: tuple[OutputSection, ...]) -> GroupPlan:
@@ -252,65 +345,74 @@ def _group(group: Group, sections: tuple[OutputSection, ...]) -> GroupPlan:
     return GroupPlan(group, start, end, sections)
 
 
-def _text_group(extras: _Extras) -> GroupPlan:
-    # Boot code is kept and comes first: it is entered by address, from the note.
-    boot = Placement(conventional_patterns(Role.BOOT), keep=True)
-    text = OutputSection(".text", ("text",), (boot, *_main_placements(Role.TEXT, extras)))
-    return _group(Group.TEXT, (text, *extras.set_sections(Group.TEXT)))
+def _set_sections(
+    group: Group, extras: _Extras, units: Mapping[str, tuple[Placement, ...]]
+) -> tuple[OutputSection, ...]:
+    segments = (_GROUP_SEGMENT[group],)
+    return tuple(OutputSection(name, segments, units.get(name, ())) for name in extras.sets.get(group, ()))
 
 
-def _rodata_group(extras: _Extras, notes: tuple[Note, ...]) -> GroupPlan:
+def _text_group(extras: _Extras, units: Mapping[str, tuple[Placement, ...]]) -> GroupPlan:
+    # Boot code is kept and comes first (its slot sorts first): it is entered
+    # by address, from the note.
+    text = OutputSection(".text", ("text",), units.get(".text", ()))
+    return _group(Group.TEXT, (text, *_set_sections(Group.TEXT, extras, units)))
+
+
+def _rodata_group(
+    extras: _Extras, units: Mapping[str, tuple[Placement, ...]], notes: tuple[Note, ...]
+) -> GroupPlan:
     sections = (
+        # First in the group, so it starts on a page and its descriptor is
+        # 8-byte aligned while the section (and the PT_NOTE) stays 4-aligned.
+        OutputSection(SEAL_SECTION, _NOTE_SEGMENTS, notes=(seal_note(),), align=4, start_symbol=NOTES_START),
         OutputSection(XEN_NOTE_SECTION, _NOTE_SEGMENTS, notes=notes, align=4),
         OutputSection(BUILD_ID_SECTION, _NOTE_SEGMENTS, (Placement((BUILD_ID_SECTION,)),), align=4),
-        OutputSection(".note", _NOTE_SEGMENTS, _main_placements(Role.NOTE, extras, keep=True), align=4),
-        OutputSection(".rodata", ("rodata",), _main_placements(Role.RODATA, extras)),
+        OutputSection(".note", _NOTE_SEGMENTS, units.get(".note", ()), align=4, end_symbol=NOTES_END),
+        OutputSection(".rodata", ("rodata",), units.get(".rodata", ())),
     )
-    return _group(Group.RODATA, (*sections, *extras.set_sections(Group.RODATA)))
+    return _group(Group.RODATA, (*sections, *_set_sections(Group.RODATA, extras, units)))
 
 
-def _data_group(extras: _Extras) -> GroupPlan:
+def _data_group(extras: _Extras, units: Mapping[str, tuple[Placement, ...]]) -> GroupPlan:
     data = OutputSection(
         ".data",
         ("data",),
         # lld makes a GOT only for relocations it cannot relax; keep it with the data.
-        (*_main_placements(Role.DATA, extras), Placement((".got", ".got.plt"))),
+        (*units.get(".data", ()), Placement((".got", ".got.plt"))),
     )
     return _group(
         Group.DATA,
         (
             data,
-            _array(".init_array", "__init_array"),
-            _array(".fini_array", "__fini_array"),
-            *extras.set_sections(Group.DATA),
+            _array(".init_array", "__init_array", units),
+            _array(".fini_array", "__fini_array", units),
+            *_set_sections(Group.DATA, extras, units),
         ),
     )
 
 
-def _array(name: str, symbol: str) -> OutputSection:
-    """``.init_array``/``.fini_array``: prioritized entries first, as lld orders them."""
+def _array(name: str, symbol: str, units: Mapping[str, tuple[Placement, ...]]) -> OutputSection:
+    """``.init_array``/``.fini_array``: prioritized entries first (see ``_slot``)."""
     return OutputSection(
         name,
         ("data",),
-        (
-            Placement((f"{name}.*",), keep=True, sort_by_init_priority=True),
-            Placement((name,), keep=True),
-        ),
+        units.get(name, ()),
         align=8,
         start_symbol=f"{symbol}_start",
         end_symbol=f"{symbol}_end",
     )
 
 
-def _bss_group(extras: _Extras) -> GroupPlan:
+def _bss_group(extras: _Extras, units: Mapping[str, tuple[Placement, ...]]) -> GroupPlan:
     bss = OutputSection(
         ".bss",
         ("data",),
-        (*_main_placements(Role.BSS, extras),),
+        units.get(".bss", ()),
         # The boot code clears [__bss_start, __bss_end) in 8-byte stores.
         end_align=8,
     )
-    return _group(Group.BSS, (*extras.set_sections(Group.BSS), bss))
+    return _group(Group.BSS, (*_set_sections(Group.BSS, extras, units), bss))
 
 
 def _unloaded(placed: tuple[Placed, ...]) -> tuple[OutputSection, ...]:

@@ -90,7 +90,7 @@ def read_object(data: bytes, origin: Origin) -> InputFile:
     raw_sections, names_index = _check_headers(data, where)
     names = _section_names(data, raw_sections, names_index, where)
     sections = tuple(
-        Section(index, names[index], raw.type, raw.flags, raw.size, raw.align)
+        Section(index, names[index], raw.type, raw.flags, raw.size, raw.align, raw.link)
         for index, raw in enumerate(raw_sections)
     )
     _check_tables(raw_sections, where)
@@ -202,19 +202,24 @@ def _symbols(binary: lief.ELF.Binary, section_count: int, where: str) -> tuple[S
             raise LinkError(f"{where}: objects with more than 65279 sections are not supported")
         if shndx < SHN_LORESERVE and shndx >= section_count:
             raise LinkError(f"{where}: corrupt ELF object: symbol {index} refers to section {shndx}")
-        binding = entry.binding.value
+        binding = _raw(entry.binding)
         symbols.append(
             Symbol(
                 index=index,
                 name=entry.name,
                 binding=Binding(binding) if binding in (0, 1, 2) else Binding.GLOBAL,
-                type=entry.type.value,
+                type=_raw(entry.type),
                 shndx=shndx,
                 value=entry.value,
                 size=entry.size,
             )
         )
     return tuple(symbols)
+
+
+def _raw(field: object) -> int:
+    """The number behind a lief enum field: lief hands out a plain int for values it has no name for."""
+    return int(getattr(field, "value", field))
 
 
 def _relocations(
@@ -229,7 +234,7 @@ def _relocations(
                 section=binary.get_section_idx(entry.section) if entry.has_section else 0,
                 offset=entry.address,
                 # lief tags relocation types with the architecture in the high bits.
-                type=entry.type.value & 0xFFFF,
+                type=_raw(entry.type) & 0xFFFF,
                 symbol=entry.info,
                 addend=entry.addend,
             )

@@ -22,7 +22,7 @@ def print_summary(manifest: Mapping[str, object], console: Console) -> None:
                 table.add_row(*row)
             console.print(table)
         else:
-            console.print(_plain(title, headers, rows), markup=False, highlight=False)
+            console.print(_plain(title, headers, rows), markup=False, highlight=False, soft_wrap=True)
 
 
 def _tables(manifest: Mapping[str, object]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -30,6 +30,10 @@ def _tables(manifest: Mapping[str, object]) -> list[tuple[str, list[str], list[l
     components = _records(manifest.get("components"))
     image = manifest.get("image")
     build_id = image.get("build_id", "") if isinstance(image, Mapping) else ""
+    layout = manifest.get("layout")
+    layout = layout if isinstance(layout, Mapping) else {}
+    entropy = layout.get("entropy")
+    entropy = entropy if isinstance(entropy, Mapping) else {}
     return [
         (
             f"segments (build-id {build_id})",
@@ -47,10 +51,42 @@ def _tables(manifest: Mapping[str, object]) -> list[tuple[str, list[str], list[l
             ],
         ),
         (
-            "components",
-            ["label", "bytes", "objects"],
-            [[str(c["label"]), str(c["size"]), str(len(c["inputs"]))] for c in components],
+            "components (bytes)",
+            ["label", "in", "kept", "removed", "text", "rodata", "data", "bss", "objects"],
+            [_component_row(c) for c in components],
         ),
+        (
+            "layout",
+            ["seed", "base", "functions", "base bits", "order bits", "padding bits"],
+            [
+                [
+                    str(layout.get("seed", "")),
+                    str(layout.get("base", "")),
+                    str(layout.get("shuffled_functions", "")),
+                    str(entropy.get("base_bits", "")),
+                    str(entropy.get("order_bits", "")),
+                    str(entropy.get("padding_bits", "")),
+                ]
+            ],
+        ),
+    ]
+
+
+def _component_row(component: Mapping) -> list[str]:
+    numbers = component.get("bytes")
+    numbers = numbers if isinstance(numbers, Mapping) else {}
+    totals = {
+        key: numbers.get(key) if isinstance(numbers.get(key), Mapping) else {}
+        for key in ("in", "kept", "removed")
+    }
+    kept = totals["kept"]
+    return [
+        str(component["label"]),
+        str(totals["in"].get("total", "")),
+        str(kept.get("total", "")),
+        str(totals["removed"].get("total", "")),
+        *(str(kept.get(group, "")) for group in ("text", "rodata", "data", "bss")),
+        str(len(component["inputs"])),
     ]
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 
-from .notes import Note, SymbolAddress, encode
+from .notes import Datum, Note, SymbolAddress, descriptor, header
 from .plan import GroupPlan, LayoutPlan, OutputSection, Placement
 
 _INDENT = "  "
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.$/*?:+-]+")
+# An exact file name must not be read as a glob: without * ? [ ] it is not.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.$/:+-]+")
+_DATA = {4: "LONG", 8: "QUAD"}
 
 
 def render(plan: LayoutPlan) -> str:
@@ -73,7 +76,10 @@ def _loaded(section: OutputSection) -> list[str]:
     align = f" ALIGN({section.align})" if section.align > 1 else ""
     lines.append(f"{_INDENT}{section.name}{kind} :{align}")
     lines.append(f"{_INDENT}{{")
-    lines += [f"{_INDENT * 2}{_placement(p)}" for p in section.placements]
+    for placement in section.placements:
+        if placement.pad:
+            lines.append(f"{_INDENT * 2}. += {placement.pad:#x};")
+        lines.append(f"{_INDENT * 2}{_placement(placement)}")
     for note in section.notes:
         lines += _note(note)
     if section.end_align > 1:
@@ -92,15 +98,25 @@ def _unloaded(section: OutputSection) -> str:
 
 def _placement(placement: Placement) -> str:
     names = " ".join(placement.sections)
-    if placement.sort_by_init_priority:
-        names = f"SORT_BY_INIT_PRIORITY({names})"
-    text = f"{_token(placement.files)}({names})"
+    files = _exact(placement.files) if placement.exact else _token(placement.files)
+    text = f"{files}({names})"
     return f"KEEP({text})" if placement.keep else text
 
 
 def _token(text: str) -> str:
     if _PLAIN_TOKEN.fullmatch(text):
         return text
+    return _quoted(text)
+
+
+def _exact(text: str) -> str:
+    """A file name lld must match literally: lld matches a quoted pattern as is."""
+    if _PLAIN_NAME.fullmatch(text):
+        return text
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
     if '"' in text or "\n" in text:
         raise ValueError(f"cannot quote {text!r} in a linker script")
     return f'"{text}"'
@@ -109,8 +125,21 @@ def _token(text: str) -> str:
 def _note(note: Note) -> list[str]:
     if isinstance(note.desc, SymbolAddress):
         shown = f"address of {note.desc.symbol}"
+    elif isinstance(note.desc, tuple):
+        shown = f"{len(note.desc)} values"
     else:
         shown = note.desc.rstrip(b"\0").decode("ascii", "replace").replace("*/", "*_/")
     name = note.name.decode("ascii", "replace")
-    words = " ".join(f"LONG({w})" if isinstance(w, str) else f"LONG({w:#010x})" for w in encode(note))
-    return [f"{_INDENT * 2}/* {name} note {note.type}: {shown} */", f"{_INDENT * 2}{words}"]
+    lines = [f"{_INDENT * 2}/* {name} note {note.type:#x}: {shown} */", _data(header(note))]
+    if note.desc_symbol:
+        lines.append(f"{_INDENT * 2}{note.desc_symbol} = .;")
+    lines.append(_data(descriptor(note)))
+    return lines
+
+
+def _data(items: tuple[Datum, ...]) -> str:
+    words = []
+    for item in items:
+        value = item.value if isinstance(item.value, str) else f"{item.value:#0{2 + 2 * item.width}x}"
+        words.append(f"{_DATA[item.width]}({value})")
+    return _INDENT * 2 + " ".join(words)

@@ -8,6 +8,13 @@ an earlier archive. Weak references never pull members and may stay
 undefined (they resolve to 0). The entry symbol is requested last, as lld
 does with ``--entry``.
 
+Loading is depth first, like lld's: a file defines its symbols, then walks
+its undefined references in symbol-table order, and a reference that pulls a
+member loads that member (and, in turn, what it pulls) before the walk goes
+on. ``Resolution.loaded`` is therefore lld's own file order, the order in
+which lld lists input sections; the layout plan relies on that to place
+sections where lld's wildcards would have.
+
 Precedence of definitions: a strong definition beats a common symbol, which
 beats a weak definition; two strong definitions are an error; of two commons
 the larger is kept. In COMDAT groups only the first copy of a signature is
@@ -16,8 +23,7 @@ kept; symbols defined in the dropped copies count as references.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .errors import LinkError
@@ -53,6 +59,14 @@ class Resolution:
     undefined: tuple[Reference, ...]
     discarded: Mapping[InputFile, frozenset[int]]
 
+    def strongly_undefined(self) -> frozenset[str]:
+        """Names with no definition that some loaded file refers to without ``weak``.
+
+        lld's binding of such a symbol is strong: a reference to it from a
+        live section is an error, however weak that one reference is.
+        """
+        return frozenset(reference.name for reference in self.undefined)
+
 
 def resolve(inputs: Iterable[Input], entry: str) -> Resolution:
     """Resolve global symbols across ``inputs``; raise on duplicates or a missing entry."""
@@ -61,52 +75,50 @@ def resolve(inputs: Iterable[Input], entry: str) -> Resolution:
         if isinstance(item, ArchiveInput):
             for member in item.members:
                 table.add_lazy(member)
-                table.drain()
         else:
-            table.extract(item)
-            table.drain()
-    table.reference(entry, None, strong=True)
-    table.drain()
+            table.load(item)
+    pulled = table.reference(entry, None, strong=True)
+    if pulled is not None:
+        table.load(pulled)
     if entry not in table.defined:
         raise LinkError(f"entry symbol '{entry}' is not defined by any input")
     return table.result()
 
 
-def check_undefined(resolution: Resolution, provided: Callable[[str], bool]) -> None:
-    """Raise for strong references that no input and no ``provided`` symbol defines."""
-    missing = [ref for ref in resolution.undefined if not provided(ref.name)]
-    if not missing:
-        return
-    first, rest = missing[0], missing[1:]
-    message = f"undefined symbol '{first.name}' referenced by {first.describe()}"
-    if rest:
-        shown = ", ".join(f"'{ref.name}'" for ref in rest[:5])
-        more = ", ..." if len(rest) > 5 else ""
-        message += f"; {len(rest)} more undefined: {shown}{more}"
-    raise LinkError(message)
-
-
 @dataclass
 class _SymbolTable:
-    """Mutable state of one resolution; lives only inside ``resolve``."""
+    """Mutable state of one resolution; lives only inside ``resolve``.
+
+    ``walks`` is the depth-first stack of files whose references are being
+    walked; an explicit stack rather than recursion, so that a long chain of
+    archive members cannot exhaust Python's recursion limit.
+    """
 
     defined: dict[str, Definition] = field(default_factory=dict)
     lazy: dict[str, InputFile] = field(default_factory=dict)
     references: dict[str, Reference] = field(default_factory=dict)
     loaded: list[InputFile] = field(default_factory=list)
-    queued: set[InputFile] = field(default_factory=set)
-    pending: deque[InputFile] = field(default_factory=deque)
+    seen: set[InputFile] = field(default_factory=set)
+    walks: list[Iterator[Symbol]] = field(default_factory=list)
+    walkers: list[InputFile] = field(default_factory=list)
     comdat_seen: set[str] = field(default_factory=set)
     discarded: dict[InputFile, frozenset[int]] = field(default_factory=dict)
 
-    def extract(self, file: InputFile) -> None:
-        if file not in self.queued:
-            self.queued.add(file)
-            self.pending.append(file)
+    def load(self, file: InputFile) -> None:
+        """Load ``file`` and everything its references pull, depth first."""
+        self._start(file)
+        self.run()
 
-    def drain(self) -> None:
-        while self.pending:
-            self._load(self.pending.popleft())
+    def run(self) -> None:
+        while self.walks:
+            symbol = next(self.walks[-1], None)
+            if symbol is None:
+                self.walks.pop()
+                self.walkers.pop()
+                continue
+            pulled = self.reference(symbol.name, self.walkers[-1], strong=not symbol.is_weak)
+            if pulled is not None:
+                self._start(pulled)
 
     def add_lazy(self, member: InputFile) -> None:
         for symbol in member.global_symbols():
@@ -114,16 +126,20 @@ class _SymbolTable:
                 continue
             reference = self.references.get(symbol.name)
             if reference is not None and reference.strong:
-                self.extract(member)
+                self.load(member)
                 return
             self.lazy[symbol.name] = member
 
-    def reference(self, name: str, file: InputFile | None, strong: bool) -> None:
+    def reference(self, name: str, file: InputFile | None, strong: bool) -> InputFile | None:
+        """Record a reference; return the archive member it pulls, if any (the caller loads it)."""
         known = self.references.get(name)
         if known is None or (strong and not known.strong):
             self.references[name] = Reference(name, file, strong)
         if strong and name not in self.defined and name in self.lazy:
-            self.extract(self.lazy.pop(name))
+            member = self.lazy.pop(name)
+            if member not in self.seen:
+                return member
+        return None
 
     def result(self) -> Resolution:
         undefined = tuple(
@@ -131,14 +147,25 @@ class _SymbolTable:
         )
         return Resolution(tuple(self.loaded), dict(self.defined), undefined, dict(self.discarded))
 
-    def _load(self, file: InputFile) -> None:
+    def _start(self, file: InputFile) -> None:
+        """Load ``file``: claim its COMDAT groups, define its symbols, then walk its references.
+
+        Definitions come first, as in lld, so that a file's own definitions
+        satisfy its own references before anything is pulled for them.
+        """
+        if file in self.seen:
+            return
+        self.seen.add(file)
         self.loaded.append(file)
         dropped = self._drop_duplicate_groups(file)
+        references = []
         for symbol in file.global_symbols():
             if symbol.is_undefined or symbol.section_index in dropped:
-                self.reference(symbol.name, file, strong=not symbol.is_weak)
+                references.append(symbol)
             else:
                 self._define(Definition(file, symbol))
+        self.walks.append(iter(references))
+        self.walkers.append(file)
 
     def _drop_duplicate_groups(self, file: InputFile) -> frozenset[int]:
         dropped: set[int] = set()

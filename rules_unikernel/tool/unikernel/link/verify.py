@@ -16,8 +16,10 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.segments import Segment
 
+from . import seal
+from .aslr import NONE, Randomisation
 from .errors import LinkError
-from .model import SHF_ALLOC
+from .model import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE
 from .notes import XEN_ELFNOTE_PHYS32_ENTRY, XEN_NAME
 from .plan import PF_R, PF_W, PF_X, LayoutPlan
 
@@ -51,6 +53,7 @@ class NoteInfo:
     name: bytes
     type: int
     desc: bytes
+    desc_address: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class ImageInfo:
 
     def loads(self) -> tuple[SegmentInfo, ...]:
         return tuple(s for s in self.segments if s.kind == "PT_LOAD")
+
+    def notes_segment(self) -> SegmentInfo | None:
+        return next((s for s in self.segments if s.kind == "PT_NOTE"), None)
 
     def xen_note(self, note_type: int) -> bytes | None:
         for note in self.notes:
@@ -138,7 +144,7 @@ def _notes(data: bytes, segments: tuple[SegmentInfo, ...]) -> list[NoteInfo]:
             name_at = at + 12
             desc_at = name_at + _pad4(namesz)
             name = body[name_at : name_at + namesz].rstrip(b"\0")
-            notes.append(NoteInfo(name, note_type, body[desc_at : desc_at + descsz]))
+            notes.append(NoteInfo(name, note_type, body[desc_at : desc_at + descsz], segment.vaddr + desc_at))
             at = desc_at + _pad4(descsz)
     return notes
 
@@ -147,8 +153,8 @@ def _pad4(size: int) -> int:
     return (size + 3) & ~3
 
 
-def check_image(image: ImageInfo, plan: LayoutPlan, stripped: bool) -> None:
-    """Check the properties the boot path and W^X rely on; raise if one fails."""
+def check_image(image: ImageInfo, plan: LayoutPlan, stripped: bool) -> seal.Seal:
+    """Check the properties the boot path and W^X rely on; raise if one fails; return the seal."""
     _expect(image.elf_class == 64 and image.machine == "EM_X86_64", "not an ELF64 x86-64 file")
     _expect(image.elf_type == "ET_EXEC", f"ELF type is {image.elf_type}, not ET_EXEC")
     loads = image.loads()
@@ -165,6 +171,10 @@ def check_image(image: ImageInfo, plan: LayoutPlan, stripped: bool) -> None:
         "no PT_GNU_STACK with RW flags",
     )
     _expect(sum(s.kind == "PT_NOTE" for s in image.segments) == 1, "expected exactly one PT_NOTE")
+    # QEMU steps from note to note by the PT_NOTE's alignment, and the notes
+    # are padded to 4 bytes: any other alignment hides the Xen entry note.
+    notes_segment = image.notes_segment()
+    _expect(notes_segment is not None and notes_segment.align == 4, "the PT_NOTE is not 4-byte aligned")
     entry_note = image.xen_note(XEN_ELFNOTE_PHYS32_ENTRY)
     _expect(entry_note is not None and len(entry_note) == 4, "no Xen PHYS32_ENTRY note")
     _expect(
@@ -176,9 +186,118 @@ def check_image(image: ImageInfo, plan: LayoutPlan, stripped: bool) -> None:
         f"the entry point {image.entry:#x} is not in the executable segment",
     )
     _expect(image.build_id is not None, "no build-id note")
+    _check_section_permissions(image)
     if stripped:
         extra = [s.name for s in image.sections if s.name == ".symtab" or s.name.startswith(".debug")]
         _expect(not extra, f"the stripped image still has {', '.join(extra)}")
+    return check_seal(image, plan.page_size)
+
+
+def _check_section_permissions(image: ImageInfo) -> None:
+    """Every loaded section lies in exactly one PT_LOAD that matches it.
+
+    Writable sections only in a writable segment, code in the executable
+    segment and nothing else there: the program headers are what the
+    loader maps, and they must not hide a section's needs.
+    """
+    loads = image.loads()
+    for section in image.sections:
+        if not section.flags & SHF_ALLOC or section.size == 0:
+            continue
+        end = section.address + section.size
+        holders = [s for s in loads if s.vaddr <= section.address and end <= s.vaddr + s.memsz]
+        _expect(len(holders) == 1, f"section {section.name} is not inside exactly one PT_LOAD")
+        flags = holders[0].flags
+        _expect(
+            bool(section.flags & SHF_WRITE) <= bool(flags & PF_W)
+            and bool(section.flags & SHF_EXECINSTR) == bool(flags & PF_X),
+            f"section {section.name} is in a {permissions(flags)} segment",
+        )
+
+
+def check_seal(image: ImageInfo, page_size: int) -> seal.Seal:
+    """The seal note must describe the program headers exactly (see seal.py)."""
+    found = [n for n in image.notes if n.name == seal.SEAL_NAME and n.type == seal.SEAL_TYPE]
+    _expect(len(found) == 1, f"expected one seal note, found {len(found)}")
+    note = found[0]
+    try:
+        parsed = seal.parse(note.desc)
+    except ValueError as error:
+        raise LinkError(f"image check failed: seal note: {error}") from error
+    _expect(parsed.version == seal.SEAL_VERSION, f"seal note version {parsed.version}")
+    _expect(note.desc_address % 8 == 0, f"the seal descriptor at {note.desc_address:#x} is not 8-aligned")
+    _check_regions(parsed.regions)
+    _check_regions_against_segments(image, parsed.regions, page_size)
+    return parsed
+
+
+def _check_regions(regions: tuple[seal.Region, ...]) -> None:
+    _expect(
+        [(r.kind, r.flags) for r in regions] == [(spec.kind, spec.flags) for spec in seal.REGIONS],
+        "the seal note lists other regions or permissions than the linker writes",
+    )
+    for region in regions:
+        _expect(region.start <= region.end, f"seal region {region.kind} ends before it starts")
+    for first, second in pairwise(regions):
+        _expect(first.end <= second.start, f"seal regions {first.kind} and {second.kind} are out of order")
+
+
+def _check_regions_against_segments(
+    image: ImageInfo, regions: tuple[seal.Region, ...], page_size: int
+) -> None:
+    notes_segment = image.notes_segment()
+    notes = next(r for r in regions if r.kind == seal.Kind.NOTES)
+    _expect(
+        notes_segment is not None
+        and (notes.start, notes.end) == (notes_segment.vaddr, notes_segment.vaddr + notes_segment.memsz),
+        "the seal's notes region is not the PT_NOTE",
+    )
+    present = [r for r in regions if r.start < r.end]
+    for load in image.loads():
+        end = load.vaddr + load.memsz
+        inside = [r for r in regions if load.vaddr <= r.start and r.end <= end]
+        where = f"the PT_LOAD at {load.vaddr:#x}"
+        _expect(any(r in present for r in inside), f"no seal region covers {where}")
+        _expect(
+            all(r.flags == load.flags for r in inside if r in present),
+            f"seal regions in {where} have other permissions",
+        )
+        # Empty regions count for the bounds: lld extends a segment over an
+        # empty section at its end (an empty .bss after the data).
+        same = [r for r in inside if r.flags == load.flags]
+        _expect(
+            (min(r.start for r in same), max(r.end for r in same)) == (load.vaddr, end),
+            f"the seal regions in {where} do not span it exactly",
+        )
+    for region in present:
+        holders = [s for s in image.loads() if s.vaddr <= region.start and region.end <= s.vaddr + s.memsz]
+        _expect(len(holders) == 1, f"seal region {region.kind} is not inside exactly one PT_LOAD")
+    for first, second in pairwise(present):
+        if first.flags != second.flags:
+            _expect(
+                (first.end - 1) // page_size < second.start // page_size,
+                f"seal regions {first.kind} and {second.kind} share a page",
+            )
+
+
+def check_window(image: ImageInfo, layout: Randomisation, page_size: int) -> None:
+    """The image lies where layout randomisation said, within its size bound."""
+    loads = image.loads()
+    start = min(s.vaddr for s in loads)
+    end = max(s.vaddr + s.memsz for s in loads)
+    span = -(-(end - start) // page_size) * page_size
+    if span > layout.size_bound:
+        raise LinkError(
+            f"internal consistency error: the image spans {span} bytes, more than the bound of "
+            f"{layout.size_bound} bytes that layout randomisation relies on. This is a bug in "
+            "unikernel.link; please report it with the inputs"
+        )
+    _expect(start == layout.base, f"the image starts at {start:#x}, not at the chosen base {layout.base:#x}")
+    if layout.seed != NONE:
+        _expect(
+            layout.window_start + layout.size_bound <= start and end <= layout.window_end,
+            f"the image [{start:#x}, {end:#x}) is not inside its load window",
+        )
 
 
 def check_same_layout(image_path: Path, debug_path: Path) -> None:
