@@ -1,0 +1,153 @@
+"""``python -m unikernel.cli``: inspect, verify and diff linked images.
+
+A thin layer: parse arguments, read files, call the library functions that
+return data (inspect_image, verify, diff_images) and print what they return.
+Exit status: 0 good (or identical), 1 a check failed (or the images differ),
+2 the input could not be read or the arguments are wrong, always with one
+line ``unikernel: error: ...`` on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from . import files
+from .diff import diff_images
+from .elf import ElfImage, read_elf
+from .errors import CliError
+from .inspect import Inspection, inspect_image
+from .render import Block, show
+from .verify import verify
+
+PROGRAM = "unikernel"
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    out = console or Console()
+    try:
+        args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+        return args.run(args, out)
+    except CliError as error:
+        print(f"{PROGRAM}: error: {error.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - the contract is one line, never a traceback
+        print(f"{PROGRAM}: error: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _inspect(args: argparse.Namespace, console: Console) -> int:
+    if args.top < 0:
+        raise CliError(f"inspect: --top {args.top}: expected 0 or more functions")
+    path = files.resolve(args.image)
+    image = read_elf(path, args.image)
+    manifest_path = files.find_manifest(path, _optional_path(args.manifest))
+    symbols = image if image.symbols is not None else _debug_twin(path, image)
+    inspection = Inspection(
+        image=image,
+        manifest=files.load_manifest(manifest_path) if manifest_path else None,
+        manifest_name=_shown(manifest_path, args.manifest),
+        symbols=symbols,
+    )
+    show(inspect_image(inspection, top=args.top), console)
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace, console: Console) -> int:
+    path = files.resolve(args.image)
+    image = read_elf(path, args.image)
+    manifest_path = files.find_manifest(path, _optional_path(args.manifest))
+    verdict = verify(
+        image,
+        files.load_manifest(manifest_path) if manifest_path else None,
+        _shown(manifest_path, args.manifest),
+        debug_twin=files.is_debug_twin(path),
+    )
+    if verdict.ok:
+        _say(console, verdict.summary())
+        return EXIT_OK
+    for violation in verdict.violations:
+        _say(console, violation.line())
+    return EXIT_FAILED
+
+
+def _diff(args: argparse.Namespace, console: Console) -> int:
+    paths = [files.resolve(text) for text in (args.a, args.b)]
+    a, b = (read_elf(path, text) for path, text in zip(paths, (args.a, args.b), strict=True))
+    manifests = [files.find_manifest(path, None) for path in paths]
+    loaded = [files.load_manifest(m) for m in manifests if m is not None]
+    both = len(loaded) == 2
+    differences = diff_images(a, b, *(loaded if both else (None, None)))
+    compared = " and their manifests" if both else ""
+    if not differences:
+        _say(console, f"diff: identical: {args.a} and {args.b}{compared}")
+        return EXIT_OK
+    areas = list(dict.fromkeys(d.area for d in differences))
+    _say(console, f"diff: {args.a} (A) and {args.b} (B){compared} differ in: {', '.join(areas)}")
+    show([Block(area, tuple(d.text for d in differences if d.area == area)) for area in areas], console)
+    return EXIT_FAILED
+
+
+def _debug_twin(path: Path, image: ElfImage) -> ElfImage | None:
+    """A stripped image's symbols live in its ``.debug.elf``; use them if it is the same build."""
+    twin = files.debug_twin(path)
+    if twin is None or not twin.is_file():
+        return None
+    try:
+        debug = read_elf(twin, twin.name)
+    except CliError:
+        return None
+    return debug if debug.build_id == image.build_id and debug.symbols is not None else None
+
+
+def _optional_path(text: str | None) -> Path | None:
+    return files.resolve(text) if text is not None else None
+
+
+def _shown(path: Path | None, given: str | None) -> str | None:
+    if path is None:
+        return None
+    return given or path.name
+
+
+def _say(console: Console, line: str) -> None:
+    console.print(line, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit 2, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        command = self.prog.removeprefix(PROGRAM).strip()
+        raise CliError(f"{command}: {message} (see --help)" if command else f"{message} (see --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROGRAM, description="Inspect, verify and compare rules_unikernel images.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    inspect = commands.add_parser("inspect", help="segments, components and largest functions of an image")
+    inspect.add_argument("image", help="IMAGE.elf or IMAGE.debug.elf")
+    inspect.add_argument("--manifest", help="the link manifest (default: IMAGE.manifest.json, if present)")
+    inspect.add_argument(
+        "--top", type=int, default=10, help="how many functions to list (default: %(default)s)"
+    )
+    inspect.set_defaults(run=_inspect)
+
+    check = commands.add_parser("verify", help="check W^X, page alignment, Xen notes, entry and manifest")
+    check.add_argument("image", help="IMAGE.elf or IMAGE.debug.elf")
+    check.add_argument("--manifest", help="the link manifest (default: IMAGE.manifest.json, if present)")
+    check.set_defaults(run=_verify)
+
+    diff = commands.add_parser("diff", help="what differs between two images (and their manifests)")
+    diff.add_argument("a", metavar="A.elf")
+    diff.add_argument("b", metavar="B.elf")
+    diff.set_defaults(run=_diff)
+    return parser
