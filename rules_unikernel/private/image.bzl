@@ -1,6 +1,8 @@
 """unikernel_image: link an application and its OS components into a Xen image."""
 
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load("//toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
+load(":components.bzl", "check_components", "components_aspect")
 load(":providers.bzl", "UnikernelImageInfo")
 load(":transition.bzl", "UNIKERNEL_PLATFORM", "unikernel_platform_transition")
 load(":qemu.bzl", "unikernel_qemu")
@@ -44,8 +46,34 @@ def _linker_inputs(deps):
                     inputs.append((li.owner, f))
     return inputs
 
+def _aslr_seed(ctx):
+    """The seed the linker gets: the build-wide setting wins over the attribute.
+
+    A build-wide seed is combined with the image's label, so one release seed
+    still gives every image its own layout; "none" is passed through as is.
+    """
+    build_seed = ctx.attr._aslr_seed_setting[BuildSettingInfo].value
+    if build_seed == "none" or (not build_seed and ctx.attr.aslr_seed == "none"):
+        return "none"
+    if build_seed:
+        return "%s@%s" % (build_seed, ctx.label)
+    return ctx.attr.aslr_seed or str(ctx.label)
+
+def _check_attributes(ctx):
+    window = ctx.attr.aslr_window_mib
+    if window < 2 or window > 1024:
+        fail("%s: aslr_window_mib = %d; it must be between 2 and 1024 (MiB)." % (ctx.label, window))
+    if window > ctx.attr.memory_mib:
+        fail(("%s: aslr_window_mib = %d exceeds memory_mib = %d, so the randomised image could be " +
+              "placed beyond the guest's RAM; lower aslr_window_mib or raise memory_mib.") %
+             (ctx.label, window, ctx.attr.memory_mib))
+    if ctx.attr.aslr_padding < 0 or ctx.attr.aslr_padding % 16:
+        fail("%s: aslr_padding = %d; it must be a non-negative multiple of 16." % (ctx.label, ctx.attr.aslr_padding))
+
 def _unikernel_image_impl(ctx):
     _check_toolchain(ctx)
+    _check_attributes(ctx)
+    check_components(ctx.label, ctx.attr.deps)
     name = ctx.label.name
     elf = ctx.actions.declare_file(name + ".elf")
     debug_elf = ctx.actions.declare_file(name + ".debug.elf")
@@ -61,6 +89,9 @@ def _unikernel_image_impl(ctx):
     for owner, f in inputs:
         args.add("--input", "%s=%s" % (owner, f.path))
     args.add("--guest-name", name)
+    args.add("--seed", _aslr_seed(ctx))
+    args.add("--aslr-padding", str(ctx.attr.aslr_padding))
+    args.add("--aslr-window-end", str(ctx.attr.aslr_window_mib * 1024 * 1024))
     args.add("--output", elf)
     args.add("--debug-output", debug_elf)
     args.add("--map", link_map)
@@ -96,6 +127,7 @@ unikernel_image_rule = rule(
             doc = "The application's cc_library and, transitively, the OS components it uses. Built for //toolchain:xen_x86_64.",
             providers = [CcInfo],
             cfg = unikernel_platform_transition,
+            aspects = [components_aspect],
         ),
         "cmdline": attr.string(
             doc = "Command line the image is booted with by `bazel run :<name>.qemu` and unikernel_test (PVH cmdline).",
@@ -103,6 +135,24 @@ unikernel_image_rule = rule(
         "memory_mib": attr.int(
             default = 128,
             doc = "Guest memory in MiB for QEMU runs.",
+        ),
+        "aslr_seed": attr.string(
+            doc = "Compile-time ASLR seed: the same seed gives the same bytes, another seed moves every " +
+                  "function. Empty (default): the image's label. \"none\": the plain layout. " +
+                  "Overridden for a whole build by --//rules_unikernel:aslr_seed.",
+        ),
+        "aslr_padding": attr.int(
+            default = 0,
+            doc = "Random padding of 0 to this many bytes (a multiple of 16) before each function; 0 = none.",
+        ),
+        "aslr_window_mib": attr.int(
+            default = 64,
+            doc = "The randomised image lies below this many MiB of physical memory (at most 1024); " +
+                  "keep it within the guest's RAM.",
+        ),
+        "_aslr_seed_setting": attr.label(
+            default = "//rules_unikernel:aslr_seed",
+            providers = [BuildSettingInfo],
         ),
         "_cc_toolchain": attr.label(
             default = "//toolchain:resolved_cc_toolchain",
@@ -137,7 +187,7 @@ def unikernel_image(name, visibility = None, tags = None, testonly = None, **kwa
       visibility: visibility of both targets.
       tags: tags of both targets.
       testonly: testonly of both targets.
-      **kwargs: attributes of unikernel_image_rule (deps, cmdline, memory_mib).
+      **kwargs: attributes of unikernel_image_rule (deps, cmdline, memory_mib, aslr_*).
     """
     unikernel_image_rule(name = name, visibility = visibility, tags = tags, testonly = testonly, **kwargs)
     unikernel_qemu(

@@ -105,3 +105,62 @@ host_like_cc_toolchain_config = rule(
     implementation = _host_like_config_impl,
     provides = [CcToolchainConfigInfo],
 )
+
+def _link_argv(env):
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "UnikernelLink"]
+    asserts.equals(env, 1, len(actions), "expected one UnikernelLink action")
+    return actions[0].argv if actions else []
+
+def _flag_value(argv, flag):
+    for i, a in enumerate(argv[:-1]):
+        if a == flag:
+            return argv[i + 1]
+    return None
+
+def _seed_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    want = ctx.attr.expected.replace("{label}", str(analysistest.target_under_test(env).label))
+    asserts.equals(env, want, _flag_value(_link_argv(env), "--seed"))
+    return analysistest.end(env)
+
+_SEED_ATTRS = {"expected": attr.string(doc = "the --seed value; {label} stands for the image's label")}
+
+# Without a build-wide seed, an image is laid out from its own label.
+seed_default_test = analysistest.make(_seed_test_impl, attrs = _SEED_ATTRS)
+
+# A release seed applies to every image, combined with each image's label.
+seed_release_test = analysistest.make(
+    _seed_test_impl,
+    attrs = _SEED_ATTRS,
+    config_settings = {str(Label("//rules_unikernel:aslr_seed")): "rel-1"},
+)
+
+# "none" for the whole build gives every image the plain layout.
+seed_none_test = analysistest.make(
+    _seed_test_impl,
+    attrs = _SEED_ATTRS,
+    config_settings = {str(Label("//rules_unikernel:aslr_seed")): "none"},
+)
+
+def _bad_window_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, "aslr_window_mib = 256 exceeds memory_mib = 128")
+    return analysistest.end(env)
+
+bad_window_test = analysistest.make(_bad_window_test_impl, expect_failure = True)
+
+def _two_allocators_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, "links 2 targets in slot 'mm_allocator': //libos/mm:slab and //libos/mm:tlsf; keep one")
+    return analysistest.end(env)
+
+# Two implementations of one slot (two heaps) cannot share an image.
+two_allocators_test = analysistest.make(_two_allocators_test_impl, expect_failure = True)
+
+def _missing_hypervisor_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, "//libos/xen/hypervisor:hypervisor needs a component in slot 'xen_hypervisor'")
+    return analysistest.end(env)
+
+# A component whose requirement is not linked (the Xen core without a hypervisor).
+missing_hypervisor_test = analysistest.make(_missing_hypervisor_test_impl, expect_failure = True)
