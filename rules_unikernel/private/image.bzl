@@ -108,7 +108,11 @@ def _unikernel_image_impl(ctx):
         env = {"PYTHONDONTWRITEBYTECODE": "1"},
     )
     return [
-        DefaultInfo(files = depset([elf, debug_elf, manifest, link_map])),
+        DefaultInfo(
+            files = depset([elf, debug_elf, manifest, link_map]),
+            # So tests that list an image in `data` can read its outputs.
+            runfiles = ctx.runfiles(files = [elf, debug_elf, manifest, link_map]),
+        ),
         UnikernelImageInfo(
             elf = elf,
             debug_elf = debug_elf,

@@ -30,7 +30,7 @@ def _launcher(ctx, image_info, extra_args):
         ),
         is_executable = True,
     )
-    runfiles = ctx.runfiles(files = [image_info.elf]).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
+    runfiles = ctx.runfiles(files = [image_info.elf, image_info.manifest]).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
     return DefaultInfo(executable = launcher, runfiles = runfiles)
 
 _RUNNER_ATTRS = {
@@ -57,18 +57,26 @@ unikernel_qemu = rule(
 )
 
 def _unikernel_test_impl(ctx):
-    args = ["--timeout", str(ctx.attr.timeout_seconds), "--exit-code", str(ctx.attr.exit_code)]
+    image_info = ctx.attr.image[UnikernelImageInfo]
+    args = [
+        "--timeout",
+        str(ctx.attr.timeout_seconds),
+        "--exit-code",
+        str(ctx.attr.exit_code),
+        "--verify-manifest",
+        image_info.manifest.short_path,
+    ]
     for e in ctx.attr.expect:
         args.extend(["--expect", e])
     for e in ctx.attr.reject:
         args.extend(["--reject", e])
     if ctx.attr.cmdline:
         args.extend(["--cmdline", ctx.attr.cmdline])
-    return [_launcher(ctx, ctx.attr.image[UnikernelImageInfo], args)]
+    return [_launcher(ctx, image_info, args)]
 
 unikernel_test = rule(
     implementation = _unikernel_test_impl,
-    doc = "Boots an image in QEMU (TCG) and checks its console output and exit status.",
+    doc = "Checks an image with `unikernel verify` (W^X, notes, seal, manifest), boots it in QEMU (TCG) and checks its console output and exit status.",
     attrs = dict(_RUNNER_ATTRS, **{
         "expect": attr.string_list(
             doc = "Regular expressions (Python `re`) that must each match the console output.",

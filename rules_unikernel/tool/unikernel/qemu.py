@@ -132,6 +132,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--exit-code", type=int, default=0, help="expected guest status (tests)")
     p.add_argument("--expect", action="append", default=[], help="regex the output must match")
     p.add_argument("--reject", action="append", default=[], help="regex the output must not match")
+    p.add_argument("--verify-manifest", type=Path,
+                   help="before booting, check the image and this manifest with `unikernel verify`")
     return p.parse_args(argv)
 
 
@@ -155,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unikernel-qemu: {judge('', rc).reason}", file=sys.stderr)
         return 1
 
+    if args.verify_manifest is not None:
+        # A second, independent reader (pyelftools) checks what the linker
+        # wrote before the image is trusted to boot.
+        from unikernel.cli import main as cli_main  # noqa: PLC0415 (only tests need it)
+
+        if cli_main(["verify", str(args.image), "--manifest", str(args.verify_manifest)]) != 0:
+            print("FAIL: the image does not pass `unikernel verify`")
+            return 1
     print("unikernel-qemu: " + " ".join(command), flush=True)
     outcome = run_captured(command, args.timeout)
     print("----- console -----")
