@@ -232,9 +232,12 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
     boot_exceptions_init();
 
     record_start_info(si);
-    /* Everything needed from low memory is copied: make NULL fault. */
-    boot_pt0[0] = 0;
-    invlpg((const void *)0);
+    /*
+     * Everything needed from low memory is copied: switch to the sealed
+     * page tables (W^X from the linker's manifest, NULL and the stack
+     * guard unmapped, the tables read-only).
+     */
+    boot_paging_seal();
 
     run_initialisers();
     int argc = split_args();

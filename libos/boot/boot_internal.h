@@ -6,6 +6,7 @@
 #define BOOT_INTERNAL_H
 
 #include <boot/hvm_start_info.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -15,13 +16,21 @@
  */
 #define BOOT_IDENTITY_MAP_LIMIT (UINT64_C(4) << 30)
 
+/* The boot stack (entry.S): a guard page, then the stack proper. */
+extern char boot_stack_guard[], boot_stack[], boot_stack_top[];
+
 /*
- * The page table that maps the first 2 MiB in 4 KiB pages (entry.S).
- * Entry 0 maps page 0 until boot_pvh() has copied the start info (QEMU
- * puts the memory map there) and then unmaps it, so that NULL pointer
- * accesses fault.
+ * Replace entry.S's identity map by page tables built from the linker's
+ * seal manifest (W^X, page 0 and the stack guard unmapped), then make the
+ * tables read-only (paging.c).
  */
-extern uint64_t boot_pt0[512];
+void boot_paging_seal(void);
+
+/* Whether execute-disable is in force (the CPU has NX). */
+bool boot_paging_nx(void);
+
+/* The part of the image (or hole) `addr` lies in, or NULL; for reports. */
+const char *boot_paging_region(uint64_t addr);
 
 /* QEMU's isa-debug-exit device (-device isa-debug-exit,iobase=0xf4). */
 #define BOOT_DEBUG_EXIT_PORT 0xf4

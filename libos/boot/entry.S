@@ -220,8 +220,17 @@ boot_pd:
 boot_pt0:
     .skip PAGE_SIZE
 
+    /*
+     * The stack sits on its own pages with a guard page below it, which
+     * paging.c leaves unmapped: an overflow faults instead of silently
+     * overwriting whatever .bss holds below. Page alignment also keeps
+     * %rsp 16-aligned at calls, as the SysV ABI wants.
+     */
     .section .bss.boot_stack, "aw", @nobits
-    .balign 16                  /* the SysV ABI wants %rsp 16-aligned at calls */
+    .balign PAGE_SIZE
+    .globl boot_stack_guard, boot_stack, boot_stack_top
+boot_stack_guard:
+    .skip PAGE_SIZE
 boot_stack:
     .skip BOOT_STACK_SIZE
 boot_stack_top:

@@ -85,6 +85,29 @@ void boot_exceptions_init(void)
     __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
 }
 
+/* Page-fault error code bits (Intel SDM vol. 3, 4.7). */
+#define PF_PRESENT (1u << 0) /* 0: the page is not mapped */
+#define PF_WRITE (1u << 1)
+#define PF_FETCH (1u << 4) /* an instruction fetch */
+
+/* ", address A: what was attempted in which part of the image" */
+static void describe_page_fault(uint64_t error, uint64_t addr)
+{
+    const char *what;
+
+    if (!(error & PF_PRESENT))
+        what = "access to an unmapped page";
+    else if (error & PF_FETCH)
+        what = "instruction fetch from a non-executable page (W^X)";
+    else if (error & PF_WRITE)
+        what = "write to a read-only page (W^X)";
+    else
+        what = "protection violation";
+    const char *where = boot_paging_region(addr);
+    printf(", address 0x%llx: %s%s%s", (unsigned long long)addr, what,
+           where ? " in " : "", where ? where : "");
+}
+
 _Noreturn void boot_exception(const struct exception_frame *f)
 {
     static bool reporting;
@@ -106,8 +129,7 @@ _Noreturn void boot_exception(const struct exception_frame *f)
            (unsigned long long)f->vector, name, (unsigned long long)f->rip,
            (unsigned long long)f->error_code, (unsigned long long)f->rsp);
     if (f->vector == VECTOR_PAGE_FAULT)
-        printf(", address 0x%llx%s", (unsigned long long)read_cr2(),
-               read_cr2() < 4096 ? " (NULL pointer?)" : "");
+        describe_page_fault(f->error_code, read_cr2());
     printf("\n");
     platform_exit(BOOT_EXIT_PANIC);
 }

@@ -1,0 +1,74 @@
+/*
+ * Each W^X violation the sealed page tables must stop, chosen by the first
+ * command-line word; every case must end in a page-fault report, never in
+ * "survived".
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* x86-64 `ret`: harmless if it ever ran, so only the page tables stop it. */
+static const uint8_t ret_insn[] = {0xc3};
+
+/* Writable data that will hold code. */
+static uint8_t data_code[16];
+
+typedef void (*fn)(void);
+
+static void write_text(void)
+{
+    /* volatile: the store must really happen, to our own code. */
+    *(volatile uint8_t *)(uintptr_t)&write_text = 0xcc;
+}
+
+static void write_rodata(void)
+{
+    *(volatile uint8_t *)(uintptr_t)ret_insn = 0x90;
+}
+
+static void jump_data(void)
+{
+    memcpy(data_code, ret_insn, sizeof ret_insn);
+    ((fn)(uintptr_t)data_code)();
+}
+
+static void jump_stack(void)
+{
+    uint8_t stack_code[16];
+
+    memcpy(stack_code, ret_insn, sizeof ret_insn);
+    ((fn)(uintptr_t)stack_code)();
+}
+
+static void write_page_tables(void)
+{
+    /* CR3 holds the physical (= virtual) address of the sealed PML4. */
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    *(volatile uint64_t *)(uintptr_t)(cr3 & ~UINT64_C(0xfff)) = 0;
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} cases[] = {
+    {"write-text", write_text},
+    {"write-rodata", write_rodata},
+    {"jump-data", jump_data},
+    {"jump-stack", jump_stack},
+    {"write-page-tables", write_page_tables},
+};
+
+int main(int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (argc > 1 && strcmp(argv[1], cases[i].name) == 0) {
+            printf("trying %s\n", cases[i].name);
+            cases[i].run();
+            printf("survived %s\n", cases[i].name);
+            return 0;
+        }
+    }
+    printf("usage: wx_fault write-text|write-rodata|jump-data|jump-stack|write-page-tables\n");
+    return 2;
+}
