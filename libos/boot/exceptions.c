@@ -5,7 +5,10 @@
  * division by zero) resets the machine, and QEMU silently reboots the
  * image in a loop. With this table every exception prints what happened
  * and where, then exits with BOOT_EXIT_PANIC, so a test sees a clear
- * failure. Interrupts stay disabled; vectors 32-255 are not installed.
+ * failure. Interrupts stay disabled. Vectors 32-255 stay empty until a
+ * component installs an entry point with boot_set_interrupt_gate(); an
+ * interrupt on an empty vector is reported as exception 11 (segment not
+ * present) with error code vector * 8 + 2.
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
@@ -17,6 +20,7 @@
 #include "boot_internal.h"
 
 #define EXCEPTION_VECTORS 32
+#define IDT_VECTORS 256
 #define VECTOR_PAGE_FAULT 14
 #define GATE_INTERRUPT_64 0x8e /* present, ring 0, 64-bit interrupt gate */
 
@@ -49,7 +53,8 @@ struct exception_frame {
 /* Stub entry points, defined in exception_stubs.S. */
 extern const uint64_t boot_exception_stubs[EXCEPTION_VECTORS];
 
-static struct idt_gate idt[EXCEPTION_VECTORS] __attribute__((aligned(16)));
+static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+static uint16_t code_selector;
 
 static const char *const exception_names[EXCEPTION_VECTORS] = {
     [0] = "divide error",          [1] = "debug",
@@ -64,25 +69,34 @@ static const char *const exception_names[EXCEPTION_VECTORS] = {
     [20] = "virtualization",       [21] = "control protection",
 };
 
+static void set_gate(size_t vector, uint64_t addr)
+{
+    idt[vector] = (struct idt_gate){
+        .offset_low = (uint16_t)addr,
+        .selector = code_selector,
+        .type = GATE_INTERRUPT_64,
+        .offset_mid = (uint16_t)(addr >> 16),
+        .offset_high = (uint32_t)(addr >> 32),
+    };
+}
+
 void boot_exceptions_init(void)
 {
-    uint16_t cs;
-
     /* Gates use whatever code segment we run in: entry.S's 64-bit one. */
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    for (size_t v = 0; v < EXCEPTION_VECTORS; v++) {
-        uint64_t addr = boot_exception_stubs[v];
-
-        idt[v] = (struct idt_gate){
-            .offset_low = (uint16_t)addr,
-            .selector = cs,
-            .type = GATE_INTERRUPT_64,
-            .offset_mid = (uint16_t)(addr >> 16),
-            .offset_high = (uint32_t)(addr >> 32),
-        };
-    }
+    __asm__ volatile("mov %%cs, %0" : "=r"(code_selector));
+    for (size_t v = 0; v < EXCEPTION_VECTORS; v++)
+        set_gate(v, boot_exception_stubs[v]);
     struct idt_pointer ptr = {sizeof idt - 1, (uint64_t)(uintptr_t)idt};
     __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+}
+
+int boot_set_interrupt_gate(unsigned vector, void (*entry)(void))
+{
+    if (vector < BOOT_FIRST_INTERRUPT_VECTOR || vector >= IDT_VECTORS
+        || entry == NULL)
+        return -1;
+    set_gate(vector, (uint64_t)(uintptr_t)entry);
+    return 0;
 }
 
 /* Page-fault error code bits (Intel SDM vol. 3, 4.7). */

@@ -117,6 +117,24 @@ struct boot_init {
             .order = (init_order), .fn = (function)}
 
 /*
+ * Interrupts. The boot path installs an IDT whose vectors 0-31 report
+ * CPU exceptions, leaves vectors BOOT_FIRST_INTERRUPT_VECTOR..255 empty,
+ * and runs with interrupts disabled. A component that owns an interrupt
+ * source puts its entry point into a free vector here, then unmasks the
+ * source; vectors are assigned by convention (each owner documents its
+ * own in its header). Call with interrupts disabled.
+ *
+ * `entry` is entered through a 64-bit interrupt gate: on the interrupted
+ * stack (images have no red zone), interrupts disabled, with nothing
+ * saved but what the CPU pushes. It must preserve every register,
+ * including the x87/SSE state, and end with iretq; it is assembly, not
+ * a C function. Returns 0, or -1 if the vector is an exception vector
+ * or out of range, or entry is NULL.
+ */
+#define BOOT_FIRST_INTERRUPT_VECTOR 32
+int boot_set_interrupt_gate(unsigned vector, void (*entry)(void));
+
+/*
  * Stack protector. Images are compiled with the stack protector in strong
  * mode; its canary is drawn at boot from RDRAND (where the CPU has it)
  * mixed with the TSC, before any C code runs. A smashed canary ends in

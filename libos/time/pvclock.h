@@ -1,0 +1,49 @@
+/*
+ * Reading Xen's pvclock (struct xenabi_vcpu_time_info), as a pure
+ * function of the structure and a TSC reader, so that the host tests can
+ * play the hypervisor: change the fields between the reader's loads and
+ * check that it notices and retries.
+ *
+ * Protocol (Xen's public xen.h): Xen makes `version` odd, rewrites the
+ * fields, then makes it even again. A reader copies version, then the
+ * fields, then reads the TSC, then re-reads version; the copy is
+ * consistent if both versions are equal and even. The TSC is read inside
+ * that window so that it can never be older than the copy's
+ * tsc_timestamp. The structure is written by another domain's agent:
+ * it is copied once per attempt, and only the copy is used.
+ */
+#ifndef TIME_PVCLOCK_H
+#define TIME_PVCLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xenabi/shared_info.h>
+
+/* Reads the TSC; `ctx` is the caller's. */
+typedef uint64_t (*pvclock_tsc_fn)(void *ctx);
+
+/* Attempts before time_pvclock_read() gives up on a writer that never ends. */
+#define PVCLOCK_MAX_ATTEMPTS 1000000u
+
+/*
+ * System time in ns at TSC value `tsc`, from a consistent copy: Xen's
+ * system_time + scale(tsc - tsc_timestamp). A TSC older than the copy's
+ * timestamp (impossible when read inside the version window, but a
+ * value from another vcpu could be) counts as no time at all.
+ */
+uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
+                            uint64_t tsc);
+
+/* The largest |tsc_shift| accepted; Xen's are within a few bits. */
+#define PVCLOCK_MAX_SHIFT 31
+
+/*
+ * Read the clock: *ns = system time now, true. False if every one of
+ * PVCLOCK_MAX_ATTEMPTS copies was torn (the writer never finished), or
+ * a consistent copy is invalid (|tsc_shift| > PVCLOCK_MAX_SHIFT, which
+ * would make the scaling shift undefined).
+ */
+bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
+                       pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns);
+
+#endif /* TIME_PVCLOCK_H */
