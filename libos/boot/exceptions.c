@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "boot_internal.h"
 
@@ -122,6 +123,48 @@ static void describe_page_fault(uint64_t error, uint64_t addr)
            where ? " in " : "", where ? where : "");
 }
 
+#define BACKTRACE_MAX 16
+
+/*
+ * A frame pointer worth following: 8-aligned, inside writable image memory
+ * (the boot stack, thread stacks in .bss), above the previous one. Anything
+ * else ends the walk, so a smashed stack cannot make the report fault.
+ */
+static bool plausible_frame(const uint64_t *fp, const uint64_t *prev)
+{
+    uintptr_t a = (uintptr_t)fp;
+    const char *where = boot_paging_region(a);
+
+    return a % 8 == 0 && fp > prev && where != NULL
+           && boot_paging_region(a + 15) == where
+           && (strcmp(where, "the boot stack") == 0
+               || strcmp(where, "bss") == 0 || strcmp(where, "data") == 0);
+}
+
+/*
+ * "[boot] backtrace: A B C": return addresses from the frame-pointer chain
+ * (every image is built with frame pointers). The guest has no symbol
+ * table; the QEMU runner and `unikernel` tools name them from the
+ * image's .debug.elf.
+ */
+static void print_backtrace(const uint64_t *fp)
+{
+    const uint64_t *prev = NULL;
+
+    printf("[boot] backtrace:");
+    for (int depth = 0; depth < BACKTRACE_MAX && plausible_frame(fp, prev);
+         depth++) {
+        uint64_t ret = fp[1];
+
+        if (ret == 0)
+            break;
+        printf(" 0x%llx", (unsigned long long)ret);
+        prev = fp;
+        fp = (const uint64_t *)fp[0];
+    }
+    printf("\n");
+}
+
 _Noreturn void boot_exception(const struct exception_frame *f)
 {
     static bool reporting;
@@ -145,5 +188,10 @@ _Noreturn void boot_exception(const struct exception_frame *f)
     if (f->vector == VECTOR_PAGE_FAULT)
         describe_page_fault(f->error_code, read_cr2());
     printf("\n");
+    /*
+     * The stubs leave %rbp alone, so this function's saved frame pointer
+     * is the interrupted code's: the chain starts there.
+     */
+    print_backtrace((const uint64_t *)*(uint64_t *)__builtin_frame_address(0));
     platform_exit(BOOT_EXIT_PANIC);
 }

@@ -30,7 +30,7 @@ def _launcher(ctx, image_info, extra_args):
         ),
         is_executable = True,
     )
-    runfiles = ctx.runfiles(files = [image_info.elf, image_info.manifest]).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
+    runfiles = ctx.runfiles(files = [image_info.elf, image_info.manifest, image_info.debug_elf]).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
     return DefaultInfo(executable = launcher, runfiles = runfiles)
 
 _RUNNER_ATTRS = {
@@ -65,6 +65,8 @@ def _unikernel_test_impl(ctx):
         str(ctx.attr.exit_code),
         "--verify-manifest",
         image_info.manifest.short_path,
+        "--symbols",
+        image_info.debug_elf.short_path,
     ]
     for e in ctx.attr.expect:
         args.extend(["--expect", e])

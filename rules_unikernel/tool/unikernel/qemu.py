@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEBUG_EXIT_PORT = 0xF4
@@ -132,6 +132,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--exit-code", type=int, default=0, help="expected guest status (tests)")
     p.add_argument("--expect", action="append", default=[], help="regex the output must match")
     p.add_argument("--reject", action="append", default=[], help="regex the output must not match")
+    p.add_argument("--symbols", type=Path,
+                   help="the image's .debug.elf: names the addresses in fault reports")
     p.add_argument("--verify-manifest", type=Path,
                    help="before booting, check the image and this manifest with `unikernel verify`")
     return p.parse_args(argv)
@@ -167,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     print("unikernel-qemu: " + " ".join(command), flush=True)
     outcome = run_captured(command, args.timeout)
+    if args.symbols is not None:
+        from unikernel.symbolize import annotate, load_symbols  # noqa: PLC0415
+
+        outcome = replace(outcome, output=annotate(outcome.output, load_symbols(args.symbols)))
     print("----- console -----")
     print(outcome.output, end="" if outcome.output.endswith("\n") else "\n")
     print("-------------------")
