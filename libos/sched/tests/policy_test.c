@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/sched/policy.h"
 
 #define THREADS 48

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/sched/context.h"
 
 #define CONTEXTS 4 /* [0] is main */

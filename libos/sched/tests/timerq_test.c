@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/sched/timerq.h"
 
 #define CAPACITY 64

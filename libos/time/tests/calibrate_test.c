@@ -5,7 +5,7 @@
  */
 #include <stdint.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/time/calibrate.h"
 
 typedef unsigned __int128 u128;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/time/civil.h"
 
 static bool same_civil(const struct time_civil *a, const struct tm *b)

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/time/hypervisor.h"
 
 /* One scripted machine: leaf 1's ECX and up to three signature leaves. */

@@ -5,7 +5,7 @@
  */
 #include <stdint.h>
 
-#include "check.h"
+#include <testing/check.h>
 #include "libos/time/muldiv.h"
 #include "libos/time/scale.h"
 

@@ -4,8 +4,8 @@
  * reproducible (the seed is printed; TEST_SEED=n in the environment
  * replays one), and check_finish() turns the count into the exit status.
  */
-#ifndef SCHED_TESTS_CHECK_H
-#define SCHED_TESTS_CHECK_H
+#ifndef TESTING_CHECK_H
+#define TESTING_CHECK_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,6 +56,21 @@ static inline uint64_t rng_below(uint64_t n)
     return rng_next() % n;
 }
 
+/* Uniform in [lo, hi]. */
+static inline uint64_t rng_range(uint64_t lo, uint64_t hi)
+{
+    return lo + rng_below(hi - lo + 1);
+}
+
+/* A value with a random number of significant bits (1..64): covers
+ * small and large magnitudes alike. */
+static inline uint64_t rng_bits(void)
+{
+    unsigned bits = (unsigned)rng_range(1, 64);
+
+    return bits == 64 ? rng_next() : rng_next() & ((UINT64_C(1) << bits) - 1);
+}
+
 static inline int check_finish(const char *name)
 {
     printf("%s: %lu checks, %lu failures\n", name, check_count,
@@ -63,4 +78,4 @@ static inline int check_finish(const char *name)
     return check_failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-#endif /* SCHED_TESTS_CHECK_H */
+#endif /* TESTING_CHECK_H */
