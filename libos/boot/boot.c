@@ -225,10 +225,21 @@ static int split_args(void)
 
 _Noreturn void boot_pvh(const struct hvm_start_info *si)
 {
-    /* Console first: every later failure must be able to say why. */
-    console_init();
-    libc_set_output(console_write);
+    /*
+     * Console first: every later failure must be able to say why. On Xen
+     * (found by CPUID, which changes nothing) the console is Xen's: a PVH
+     * guest has no UART. Otherwise COM1.
+     */
+    bool xen = boot_xen_init();
+    if (xen) {
+        libc_set_output(boot_xen_console_write);
+    } else {
+        console_init();
+        libc_set_output(console_write);
+    }
     libc_set_exit(platform_exit);
+    if (xen)
+        boot_xen_report();
     boot_exceptions_init();
 
     record_start_info(si);
@@ -241,5 +252,7 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
 
     run_initialisers();
     int argc = split_args();
+    if (xen)
+        boot_xen_report_main();
     exit(main(argc, argv));
 }

@@ -7,6 +7,7 @@
 
 #include <boot/hvm_start_info.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -51,6 +52,16 @@ _Noreturn void boot_exception(const struct exception_frame *frame);
 /* Print "[boot] panic: ..." and exit with BOOT_EXIT_PANIC. */
 _Noreturn void boot_panic(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/*
+ * Xen PVH (xen.c, <boot/xen.h>). boot_xen_init() finds Xen and installs
+ * the hypercall page and the Xen console; false when not on Xen.
+ */
+bool boot_xen_init(void);
+void boot_xen_console_write(const char *buf, size_t len);
+void boot_xen_report(void);
+void boot_xen_report_main(void);
+void boot_xen_shutdown(uint8_t status);
 
 /* Provided by the application. */
 int main(int argc, char **argv);

@@ -58,6 +58,9 @@
 _start_pvh:
     cld                         /* rep stos / lods below count upwards */
     movl %ebx, %esi             /* keep the start info: cpuid clobbers %ebx */
+    rdtsc                       /* boot time, reported on Xen (xen.c) */
+    movl %eax, boot_entry_tsc
+    movl %edx, boot_entry_tsc + 4
 
     /* Our own GDT: the loader's may sit in memory we are about to reuse. */
     lgdt boot_gdt_ptr
@@ -207,6 +210,13 @@ boot_gdt_end:
 boot_gdt_ptr:
     .word boot_gdt_end - boot_gdt - 1
     .long boot_gdt
+
+    /* In .data, not .bss: it is written before .bss is zeroed. */
+    .section .data.boot_entry_tsc, "aw", @progbits
+    .balign 8
+    .globl boot_entry_tsc
+boot_entry_tsc:
+    .quad 0
 
     .section .bss.boot_page_tables, "aw", @nobits
     .balign PAGE_SIZE

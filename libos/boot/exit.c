@@ -5,6 +5,7 @@
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
+#include <boot/xen.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -16,6 +17,9 @@ _Noreturn void platform_exit(int status)
 
     /* Harnesses match this exact line to tell a guest exit from a crash. */
     printf("[boot] exit status %u\n", (unsigned)code);
+    /* On Xen: SCHEDOP_shutdown, poweroff for 0, crash otherwise. */
+    if (boot_on_xen())
+        boot_xen_shutdown(code);
     outb(BOOT_DEBUG_EXIT_PORT, code);
     for (;;) {
         cli();

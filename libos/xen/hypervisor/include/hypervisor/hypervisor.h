@@ -7,9 +7,10 @@
  * memory, so it builds and runs on the host. Whoever links an image (or a
  * host test) provides the three functions below, once:
  *
- *   - inside an image on Xen: the boot path's hypercall page (not written
- *     yet; it belongs to the boot/libos-core work), with frames mapped
- *     virtual == physical;
+ *   - inside an image on Xen: //libos/xen/hypervisor:pvh, which calls
+ *     through the hypercall page the boot path installs (<boot/xen.h>),
+ *     with frames mapped virtual == physical; the same image not on Xen
+ *     gets -XENABI_ENOSYS, as with :absent;
  *   - inside an image not on Xen: //libos/xen/hypervisor:absent, where
  *     every hypercall fails with -XENABI_ENOSYS, so the libraries' init
  *     functions report "not on Xen" and nothing else happens;

@@ -1,0 +1,52 @@
+/*
+ * boot/xen.h - running as a Xen PVH guest.
+ *
+ * The boot path looks for Xen before it prints anything: CPUID leaves
+ * 0x40000000, 0x40000100, ... (<xenabi/cpuid.h>) up to the first one whose
+ * signature is "XenVMMXenVMM". On Xen it
+ *
+ *   - installs the hypercall page: a page-aligned page reserved in the
+ *     image's text (section .text.hypercall_page, mapped read + execute);
+ *     its physical address goes to the MSR named by CPUID base + 2, and
+ *     Xen writes the call stubs into it (the hypervisor writes guest
+ *     memory directly, so the read-only mapping is no obstacle);
+ *   - sends the console to Xen instead of COM1 (a PVH guest has no
+ *     emulated UART): every byte goes to the PV console ring
+ *     (HVM_PARAM_CONSOLE_PFN/EVTCHN; xenconsoled, `xl console`, and
+ *     /var/log/xen/console/guest-NAME.log with xenconsoled --log=guest) and
+ *     to Xen's debug port 0xe9 (`xl dmesg`, as "(dN) ..." lines, when Xen
+ *     runs with guest_loglvl=all);
+ *   - ends the domain through SCHEDOP_shutdown in platform_exit(), after
+ *     the line "[boot] exit status N": reason SHUTDOWN_poweroff for status
+ *     0 and SHUTDOWN_crash for any other status. The exact status is the
+ *     console line; the shutdown reason says only "success" or "failure"
+ *     to the toolstack (so `on_crash` in the domain config applies);
+ *   - prints "[boot] xen: entry to main N us" just before main(): the time
+ *     from the first instruction of _start_pvh, by the TSC and the
+ *     frequency Xen reports (CPUID base + 3).
+ *
+ * Not on Xen (QEMU), nothing of this happens: COM1 and isa-debug-exit are
+ * used as before, and boot_xen_hypercall() fails with -XENABI_ENOSYS.
+ */
+#ifndef BOOT_XEN_H
+#define BOOT_XEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Whether the image runs on Xen with the hypercall page installed. */
+bool boot_on_xen(void);
+
+/* Xen's version (major << 16 | minor), or 0 when not on Xen. */
+uint32_t boot_xen_version(void);
+
+/*
+ * Hypercall `nr` with up to five arguments, as <xenabi/hypercall.h>
+ * describes (xen_hypercall() in <hypervisor/hypervisor.h> for the library
+ * OS is this function on Xen, through //libos/xen/hypervisor:pvh).
+ * Returns -XENABI_ENOSYS when not on Xen or `nr` has no stub.
+ */
+long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
+                        uint64_t a3, uint64_t a4, uint64_t a5);
+
+#endif /* BOOT_XEN_H */

@@ -1,0 +1,211 @@
+/*
+ * Xen PVH support in the boot path: find Xen, install the hypercall page,
+ * the Xen console (PV console ring + debug port 0xe9), shutdown, and the
+ * entry-to-main time. See <boot/xen.h>.
+ */
+#include <arch/x86.h>
+#include <boot/xen.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <xenabi/console.h>
+#include <xenabi/cpuid.h>
+#include <xenabi/errno.h>
+#include <xenabi/event_channel.h>
+#include <xenabi/hvm.h>
+#include <xenabi/hypercall.h>
+#include <xenabi/sched.h>
+
+#include "boot_internal.h"
+
+/* hypercall_page.S */
+extern char boot_hypercall_page[];
+long boot_xen_hypercall_raw(unsigned int nr, uint64_t a1, uint64_t a2,
+                            uint64_t a3, uint64_t a4, uint64_t a5);
+
+/* entry.S: the TSC at the first instruction of _start_pvh. */
+extern uint64_t boot_entry_tsc;
+
+/* Xen's "debug console" I/O port: each line shows in `xl dmesg`. */
+#define XEN_DEBUG_PORT 0xe9
+
+static bool on_xen;
+static uint32_t xen_base;    /* the CPUID base of Xen's leaves */
+static uint32_t xen_version; /* major << 16 | minor */
+static volatile struct xenabi_console_interface *ring;
+static uint32_t ring_port;
+
+bool boot_on_xen(void)
+{
+    return on_xen;
+}
+
+uint32_t boot_xen_version(void)
+{
+    return on_xen ? xen_version : 0;
+}
+
+long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
+                        uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    if (!on_xen || nr >= XENABI_HYPERCALL_MAX)
+        return -XENABI_ENOSYS;
+    return boot_xen_hypercall_raw(nr, a1, a2, a3, a4, a5);
+}
+
+static long hvm_get_param(uint32_t index, uint64_t *value)
+{
+    struct xenabi_hvm_param p = {.domid = XENABI_DOMID_SELF, .index = index};
+    long rc = boot_xen_hypercall(XENABI_HYPERCALL_HVM_OP,
+                                 XENABI_HVMOP_GET_PARAM, xenabi_handle(&p), 0,
+                                 0, 0);
+    if (rc == 0)
+        *value = p.value;
+    return rc;
+}
+
+static void ring_notify(void)
+{
+    struct xenabi_evtchn_send send = {.port = ring_port};
+
+    boot_xen_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
+                       XENABI_EVTCHNOP_SEND, xenabi_handle(&send), 0, 0, 0);
+}
+
+static void yield(void)
+{
+    boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0,
+                       0, 0);
+}
+
+#define barrier() __asm__ volatile("" ::: "memory")
+
+/*
+ * Wait (yielding to dom0's xenconsoled) until the ring has room for one
+ * byte, or, with `drain`, until it is empty. Gives up on the ring after
+ * many rounds, so a domain without a console daemon still runs and exits.
+ */
+#define RING_PATIENCE 200000
+static bool ring_wait(bool drain)
+{
+    for (unsigned tries = 0; tries < RING_PATIENCE; tries++) {
+        uint32_t used = ring->out_prod - ring->out_cons;
+
+        barrier();
+        if (drain ? used == 0 : used < XENABI_CONSOLE_OUT_SIZE)
+            return true;
+        ring_notify();
+        yield();
+    }
+    ring = NULL; /* nobody reads it: stop using it */
+    return false;
+}
+
+static void ring_write(const char *buf, size_t len)
+{
+    while (ring && len) {
+        if (!ring_wait(false))
+            return;
+        uint32_t prod = ring->out_prod;
+        while (len && prod - ring->out_cons < XENABI_CONSOLE_OUT_SIZE) {
+            ring->out[xenabi_console_out_mask(prod++)] = *buf++;
+            len--;
+        }
+        barrier(); /* the bytes before the index (x86 keeps store order) */
+        ring->out_prod = prod;
+        ring_notify();
+    }
+}
+
+/* The console on Xen; replaces COM1 (drivers/console) in libc. */
+void boot_xen_console_write(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != '\r')
+            outb(XEN_DEBUG_PORT, (uint8_t)buf[i]);
+    ring_write(buf, len);
+}
+
+static bool find_xen(void)
+{
+    for (uint32_t base = XENABI_CPUID_FIRST_BASE;
+         base < XENABI_CPUID_SEARCH_LIMIT; base += XENABI_CPUID_BASE_STEP) {
+        struct cpuid_regs r = cpuid(base, 0);
+
+        if (r.ebx == XENABI_CPUID_SIGNATURE_EBX
+            && r.ecx == XENABI_CPUID_SIGNATURE_ECX
+            && r.edx == XENABI_CPUID_SIGNATURE_EDX
+            && r.eax >= base + XENABI_CPUID_LEAF_HYPERCALL) {
+            xen_base = base;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool boot_xen_init(void)
+{
+    if (!find_xen())
+        return false;
+    xen_version = cpuid(xen_base + XENABI_CPUID_LEAF_VERSION, 0).eax;
+
+    /* EAX: number of hypercall pages (we use the first); EBX: the MSR. */
+    struct cpuid_regs hc = cpuid(xen_base + XENABI_CPUID_LEAF_HYPERCALL, 0);
+    if (hc.eax < 1)
+        return false;
+    wrmsr(hc.ebx, (uint64_t)(uintptr_t)boot_hypercall_page);
+    on_xen = true;
+
+    uint64_t pfn = 0, port = 0;
+    if (hvm_get_param(XENABI_HVM_PARAM_CONSOLE_PFN, &pfn) == 0 && pfn != 0
+        && pfn < (BOOT_IDENTITY_MAP_LIMIT >> 12)
+        && hvm_get_param(XENABI_HVM_PARAM_CONSOLE_EVTCHN, &port) == 0) {
+        ring = (volatile struct xenabi_console_interface *)(uintptr_t)(pfn
+                                                                       << 12);
+        ring_port = (uint32_t)port;
+    }
+    return true;
+}
+
+/* Called by boot_pvh() on Xen, after the init, before the banner. */
+void boot_xen_report(void)
+{
+    printf("[boot] xen: Xen %u.%u (PVH), CPUID base %#x, hypercall page "
+           "%p, console: %s port 0xe9\n",
+           xen_version >> 16, xen_version & 0xffff, xen_base,
+           (void *)boot_hypercall_page, ring ? "PV ring +" : "no PV ring,");
+}
+
+/* Print the TSC time from _start_pvh to now (just before main()). */
+void boot_xen_report_main(void)
+{
+    uint64_t now = rdtsc();
+    /* CPUID base + 3, sub-leaf 0: ECX = the guest's TSC frequency, kHz. */
+    uint32_t khz = cpuid(xen_base + XENABI_CPUID_LEAF_TIME, 0).ecx;
+
+    if (khz == 0 || boot_entry_tsc == 0 || now < boot_entry_tsc) {
+        printf("[boot] xen: entry to main: unknown (TSC %u kHz)\n", khz);
+        return;
+    }
+    uint64_t us = (now - boot_entry_tsc) * 1000 / khz;
+    printf("[boot] xen: entry to main %llu us\n", (unsigned long long)us);
+}
+
+/*
+ * End the domain: drain the console ring first (xenconsoled must read it
+ * before the domain is gone), then SCHEDOP_shutdown. Returns only if Xen
+ * refused.
+ */
+void boot_xen_shutdown(uint8_t status)
+{
+    struct xenabi_sched_shutdown arg = {
+        .reason = status == 0 ? XENABI_SHUTDOWN_POWEROFF
+                              : XENABI_SHUTDOWN_CRASH,
+    };
+
+    if (ring)
+        ring_wait(true);
+    boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
+                       xenabi_handle(&arg), 0, 0, 0);
+}
