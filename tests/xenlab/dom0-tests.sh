@@ -1,0 +1,109 @@
+#!/bin/bash
+# Runs inside the lab's dom0 (started by xenlab-init): boots our images as
+# Xen PVH guests with xl and checks what they print and how they end.
+# Reads the images from /mnt/share/images, writes /mnt/share/results:
+#   summary   one "PASS name" / "FAIL name: why" line per test
+#   timings   "name key value unit" lines
+#   NAME.*    per guest: console ring log, xl dmesg, xl log, config
+R=/mnt/share/results
+mkdir -p $R
+: > $R/summary; : > $R/timings
+exec > >(tee $R/dom0-tests.log) 2>&1
+now() { date +%s.%N; }
+secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+pass() { echo "XENLAB-PASS $1"; echo "PASS $1" >> $R/summary; }
+fail() { echo "XENLAB-FAIL $1: $2"; echo "FAIL $1: $2" >> $R/summary; }
+
+# boot_guest NAME IMAGE CMDLINE: xl create a PVH guest, wait for it to end,
+# collect its logs. Sets CREATE_S and LIFETIME_S; returns 1 if xl failed.
+boot_guest() {
+  local name=$1 image=$2 cmdline=$3 cfg=$R/$1.cfg t0 t1 t2
+  cat > $cfg <<EOF
+name = "$name"
+type = "pvh"
+kernel = "/mnt/share/images/$image"
+cmdline = "$cmdline"
+# 128 MiB: images load below 64 MiB (the linker's default ASLR window).
+memory = 128
+vcpus = 1
+# TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot decode its
+# length without nrip-save).
+hap = 0
+cpuid = "host,rdtscp=0"
+on_poweroff = "destroy"
+on_crash = "destroy"
+on_reboot = "destroy"
+EOF
+  xl dmesg -c >/dev/null
+  t0=$(now)
+  xl create $cfg > $R/$name.xl-create.txt 2>&1 || { cat $R/$name.xl-create.txt; return 1; }
+  t1=$(now)
+  for i in $(seq 1 240); do xl domid $name >/dev/null 2>&1 || break; sleep 0.25; done
+  t2=$(now)
+  CREATE_S=$(secs $t0 $t1); LIFETIME_S=$(secs $t0 $t2)
+  if xl domid $name >/dev/null 2>&1; then
+    echo "$name still running after 60 s; destroying it"; xl destroy $name
+  fi
+  sleep 0.5   # let xenconsoled and xl finish their logs
+  xl dmesg > $R/$name.xl-dmesg.txt
+  cp /var/log/xen/console/guest-$name.log $R/$name.console.log 2>/dev/null || : > $R/$name.console.log
+  cp /var/log/xen/xl-$name.log $R/$name.xl.log 2>/dev/null || : > $R/$name.xl.log
+  echo "--- $name: xl dmesg"; grep -a "(d[0-9]*)" $R/$name.xl-dmesg.txt | tail -40
+  echo "--- $name: console ring log"; cat $R/$name.console.log
+  echo "--- $name: xl log"; cat $R/$name.xl.log
+}
+
+# check NAME WHAT FILE REGEX: one requirement of a test.
+check() {
+  if grep -a -q -E "$4" "$3"; then echo "  ok: $2"; else echo "  MISSING: $2 (/$4/ in $(basename $3))"; BAD="$BAD; $2"; fi
+}
+
+# (a) hello: greeting and command line on both Xen consoles, exit 0, poweroff.
+t=hello
+echo "=== XENLAB-RUN $t"
+BAD=
+if boot_guest hello hello.elf "hello from the xl config"; then
+  for f in $R/hello.xl-dmesg.txt $R/hello.console.log; do
+    w=$(basename $f); w=${w#hello.}
+    check $t "greeting ($w)" $f "Hello from a PVH unikernel!"
+    check $t "command line ($w)" $f 'command line: "hello from the xl config"'
+    check $t "exit status 0 ($w)" $f '\[boot\] exit status 0'
+  done
+  check $t "found Xen" $R/hello.console.log '\[boot\] xen: Xen 4\.[0-9]+ \(PVH\)'
+  check $t "poweroff shutdown" $R/hello.xl.log 'shut down, reason code 0 '
+  main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $R/hello.console.log | head -1)
+  echo "hello xl_create $CREATE_S s" >> $R/timings
+  echo "hello create_to_gone $LIFETIME_S s" >> $R/timings
+  echo "hello entry_to_main ${main_us:-unknown} us" >> $R/timings
+  echo "XENLAB-TIME hello: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
+  [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
+else
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (b) exit status 3: the status line, and a crash (not poweroff) shutdown.
+t=exit-status
+echo "=== XENLAB-RUN $t"
+BAD=
+if boot_guest exit3 exit_status.elf ""; then
+  check $t "exit status 3 (console)" $R/exit3.console.log '\[boot\] exit status 3'
+  check $t "exit status 3 (xl dmesg)" $R/exit3.xl-dmesg.txt '\[boot\] exit status 3'
+  check $t "crash shutdown" $R/exit3.xl.log 'shut down, reason code 3 '
+else
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (c) nothing left behind, and the daemons survived.
+t=sanity
+echo "=== XENLAB-RUN $t"
+xl list
+if [ "$(xl list | wc -l)" = 2 ] && pgrep -x xenconsoled >/dev/null && pgrep xenstored >/dev/null; then
+  pass $t
+else
+  fail $t "leftover domains or dead xenstored/xenconsoled"
+fi
+echo "XENLAB: dom0 tests done"
+grep -q '^FAIL' $R/summary && exit 1
+exit 0
