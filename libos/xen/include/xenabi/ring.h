@@ -188,9 +188,9 @@ static inline int64_t xenabi_front_ring_pending(const struct xenabi_ring *r)
     xenabi_ring_idx_t rsp_prod = xenabi_ring_read_idx(&r->shared->rsp_prod);
     xenabi_ring_rmb(); /* the index before the responses it covers */
     xenabi_ring_idx_t ready = rsp_prod - r->cons;
-    /* We wrote req_prod ourselves: what the backend has seen. */
-    xenabi_ring_idx_t outstanding =
-        xenabi_ring_read_idx(&r->shared->req_prod) - r->cons;
+    /* Our private producer: the shared req_prod is writable by the
+     * backend too, so it cannot bound what the backend may claim. */
+    xenabi_ring_idx_t outstanding = r->prod - r->cons;
     if (ready > outstanding)
         return -1;
     return ready;

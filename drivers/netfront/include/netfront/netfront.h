@@ -1,0 +1,150 @@
+/*
+ * netfront/netfront.h - a Xen paravirtual network interface (vif), the
+ * frontend half of the netif protocol (<xenabi/netif.h>).
+ *
+ * The driver connects to the backend through //libos/xen/xenbus, reads
+ * the vif's MAC address from xenstore, posts empty granted pages on the
+ * receive ring and sends frames on the transmit ring, one granted page
+ * per slot (a frame longer than a page is chained with NETTXF_MORE_DATA
+ * when the backend offers feature-sg).
+ *
+ *     struct netfront *nf;
+ *     evtchn_init(); gnttab_init(); xs_init();     (the caller's job)
+ *     netfront_open("device/vif/0", on_frame, arg, &nf);
+ *     netfront_wait_connected(nf);
+ *     for (;;) {
+ *         netfront_poll(nf);           on_frame(arg, frame, len) per frame
+ *         ... netfront_send(nf, frags, n) ...    -XENABI_EAGAIN: ring full
+ *         evtchn_wait();               sleep until the backend signals
+ *     }
+ *     netfront_close(nf);              Closed, every grant ended
+ *
+ * The backend is not trusted. Each response is copied out of the shared
+ * ring once and checked before use: an id that is out of range or not
+ * outstanding (which includes a duplicate response), a status that is
+ * no status, data that does not fit in its page, a chain that never
+ * ends, or a response index running ahead of our requests: the response
+ * is dropped and counted in struct netfront_stats, and the driver goes
+ * on. Received data is copied out of the granted page (whose grant is
+ * ended first) before the callback sees it.
+ *
+ * Grants are per use: a page is granted when it is posted or sent and
+ * the grant is ended when the backend answers for it, so the backend
+ * holds only the pages it owes an answer for. Teardown ends every
+ * grant; one the backend still maps is deferred (gnttab) and its page is
+ * never reused.
+ *
+ * Context: thread context only (netfront_poll ends grants, which
+ * <gnttab/gnttab.h> forbids in event handlers); the event channel
+ * handler only records that the backend signalled. Not thread-safe: one
+ * thread drives one netfront.
+ *
+ * Functions return 0 (or a count) on success and -XENABI_E* on failure.
+ */
+#ifndef NETFRONT_NETFRONT_H
+#define NETFRONT_NETFRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xenabi/errno.h>
+#include <xenabi/netif.h>
+
+#define NETFRONT_MAC_LEN 6
+/* Slots of each (one-page) ring, and buffers (pages) behind each ring. */
+#define NETFRONT_TX_SLOTS XENABI_NETIF_TX_RING_SLOTS
+#define NETFRONT_RX_SLOTS XENABI_NETIF_RX_RING_SLOTS
+/* Largest frame we send or accept: what one tx request can describe. */
+#define NETFRONT_MAX_FRAME XENABI_NETIF_MAX_TX_SIZE
+/* Most slots one frame may use (a backend must accept this many). */
+#define NETFRONT_MAX_FRAME_SLOTS XENABI_NETIF_NR_SLOTS_MIN
+
+struct netfront;
+
+/* A piece of a frame to send (like struct iovec). */
+struct netfront_frag {
+    const void *data;
+    size_t len;
+};
+
+/*
+ * Called from netfront_poll for each frame received. `frame` is private
+ * memory, valid until the callback returns. The callback may call
+ * netfront_send (an echo), but not netfront_poll, _close or _free.
+ */
+typedef void (*netfront_rx_fn)(void *arg, const uint8_t *frame, size_t len);
+
+/*
+ * Allocate a netfront for the vif at `nodename` ("device/vif/0") and
+ * start its handshake (xenbus_front_init). The rings and buffer pages are
+ * allocated here, once, and reused across reconnections.
+ */
+int netfront_open(const char *nodename, netfront_rx_fn rx, void *arg,
+                  struct netfront **out);
+
+/*
+ * Wait until the vif is Connected (see xenbus_front_wait_connected):
+ * fails with the handshake's error, e.g. -XENABI_EINVAL for a malformed
+ * "mac" or -XENABI_EOPNOTSUPP for a backend without feature-rx-copy.
+ */
+int netfront_wait_connected(struct netfront *nf);
+
+bool netfront_connected(const struct netfront *nf);
+
+/* The vif's MAC address (valid once setup read it). */
+void netfront_mac(const struct netfront *nf, uint8_t mac[NETFRONT_MAC_LEN]);
+
+/*
+ * Queue one frame made of `n` fragments (their total is the frame
+ * length, 1..NETFRONT_MAX_FRAME bytes; the data is copied, the caller
+ * keeps its buffers). Returns 0 when queued, -XENABI_EAGAIN when the
+ * transmit ring has no room now (netfront_poll frees slots as the
+ * backend answers), -XENABI_E2BIG when the frame is too long (for a
+ * backend without feature-sg: longer than a page),
+ * -XENABI_EINVAL for an empty frame, -XENABI_ENOTCONN when not
+ * connected.
+ */
+int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
+                  size_t n);
+
+/*
+ * Do the work the backend signalled: reclaim answered transmit slots,
+ * deliver received frames to the callback, repost receive buffers, and
+ * notify the backend if it asked. Returns the number of frames
+ * delivered, or -XENABI_ENOTCONN when not connected.
+ */
+int netfront_poll(struct netfront *nf);
+
+/* Detach (xenbus_front_close): Closed, every grant ended or deferred. */
+int netfront_close(struct netfront *nf);
+
+/* Close if needed and free everything. */
+void netfront_free(struct netfront *nf);
+
+struct netfront_stats {
+    uint64_t tx_frames;     /* frames queued */
+    uint64_t tx_slots;      /* tx requests written */
+    uint64_t tx_full;       /* sends refused with -XENABI_EAGAIN */
+    uint64_t tx_errors;     /* frames the backend answered with an error */
+    uint64_t rx_frames;     /* frames delivered */
+    uint64_t rx_bytes;
+    uint64_t rx_errors;     /* frames the backend reported as failed */
+    uint64_t rx_posted;     /* rx requests written */
+    uint64_t bad_responses; /* responses dropped by validation */
+    uint64_t bad_frames;    /* frames dropped because a slot was bad */
+    uint64_t bad_prod;      /* polls that found rsp_prod out of range */
+    uint64_t busy_grants;   /* grants the backend still held when ended */
+    uint64_t reclaimed;     /* buffers given up on and reclaimed */
+    uint64_t events;        /* event channel notifications received */
+};
+
+void netfront_get_stats(const struct netfront *nf, struct netfront_stats *out);
+
+/*
+ * Parse "aa:bb:cc:dd:ee:ff" (hex, either case): exactly six pairs,
+ * unicast (multicast bit clear) and not all zero. -XENABI_EINVAL if not.
+ */
+int netfront_parse_mac(const char *text, uint8_t mac[NETFRONT_MAC_LEN]);
+
+#endif /* NETFRONT_NETFRONT_H */

@@ -1,0 +1,200 @@
+/*
+ * netfront: receive. Empty pages are posted as rx requests (granted
+ * writable until answered); the backend copies a frame into one or more
+ * of them and answers each with the byte count, NETRXF_MORE_DATA
+ * chaining a frame's slots. A response is copied out once and checked;
+ * its buffer's grant is ended before the data is read, so the backend
+ * cannot change it while we copy. A chain with any bad slot is dropped
+ * whole, and its good buffers reposted.
+ */
+#include <string.h>
+
+#include <gnttab/gnttab.h>
+#include <hypervisor/hypervisor.h>
+
+#include "internal.h"
+
+void netfront_rx_reset(struct netfront *nf)
+{
+    nf->rx_nfree = 0;
+    nf->rx_inflight = 0;
+    nf->chain_len = 0;
+    nf->chain_slots = 0;
+    nf->chain_bad = false;
+    nf->chain_error = false;
+    for (uint32_t i = NETFRONT_RX_SLOTS; i-- > 0;) {
+        struct netfront_buf *b = &nf->rx_bufs[i];
+        if (b->state == BUF_LOST)
+            continue;
+        b->state = BUF_FREE;
+        nf->rx_free[nf->rx_nfree++] = (uint16_t)i;
+    }
+}
+
+/* Take a buffer back; false if the backend still maps it (now lost). */
+static bool take_back(struct netfront *nf, uint16_t id)
+{
+    struct netfront_buf *b = &nf->rx_bufs[id];
+    nf->rx_inflight--;
+    if (!netfront_end_grant(nf, b))
+        return false;
+    b->state = BUF_FREE;
+    return true;
+}
+
+static void put_free(struct netfront *nf, uint16_t id)
+{
+    nf->rx_free[nf->rx_nfree++] = id;
+}
+
+void netfront_rx_refill(struct netfront *nf)
+{
+    bool posted = false;
+    while (nf->rx_nfree > 0 && xenabi_front_ring_free(&nf->rx) > 0) {
+        uint16_t id = nf->rx_free[nf->rx_nfree - 1];
+        struct netfront_buf *b = &nf->rx_bufs[id];
+        if (gnttab_grant_access(nf->front.backend_id,
+                                xen_ptr_to_frame(b->page), false,
+                                "netfront.rx", &b->ref)
+            < 0)
+            break; /* out of grants: the next poll tries again */
+        nf->rx_nfree--;
+        b->state = BUF_INFLIGHT;
+        nf->rx_inflight++;
+        struct xenabi_netif_rx_request *req =
+            xenabi_ring_slot(&nf->rx, nf->rx.prod++);
+        req->id = id;
+        req->pad = 0;
+        req->gref = b->ref;
+        nf->stats.rx_posted++;
+        posted = true;
+    }
+    if (posted && xenabi_front_ring_push(&nf->rx))
+        netfront_notify(nf);
+}
+
+static void end_chain(struct netfront *nf, int *frames)
+{
+    if (nf->chain_bad) {
+        nf->stats.bad_frames++;
+    } else if (nf->chain_error) {
+        nf->stats.rx_errors++;
+    } else {
+        nf->stats.rx_frames++;
+        nf->stats.rx_bytes += nf->chain_len;
+        (*frames)++;
+        nf->rx_fn(nf->rx_arg, nf->frame, nf->chain_len);
+    }
+    nf->chain_len = 0;
+    nf->chain_slots = 0;
+    nf->chain_bad = false;
+    nf->chain_error = false;
+}
+
+/* Check one response (already copied) and add its data to the chain. */
+static void add_to_chain(struct netfront *nf,
+                         const struct xenabi_netif_rx_response *rsp)
+{
+    if (rsp->id >= NETFRONT_RX_SLOTS
+        || nf->rx_bufs[rsp->id].state != BUF_INFLIGHT) {
+        nf->stats.bad_responses++; /* unknown, or answered already */
+        nf->chain_bad = true;
+        return;
+    }
+    if (!take_back(nf, rsp->id)) {
+        nf->chain_bad = true; /* the backend can still change the data */
+        return;
+    }
+    const struct netfront_buf *b = &nf->rx_bufs[rsp->id];
+    if ((rsp->flags & XENABI_NETRXF_EXTRA_INFO) != 0) {
+        /* We asked for no GSO or hashes: no extra slots may follow. */
+        nf->stats.bad_responses++;
+        nf->chain_bad = true;
+    } else if (rsp->status == XENABI_NETIF_RSP_ERROR
+               || rsp->status == XENABI_NETIF_RSP_DROPPED) {
+        nf->chain_error = true;
+    } else if (rsp->status <= 0
+               || (uint32_t)rsp->offset + (uint32_t)rsp->status
+                      > XENABI_PAGE_SIZE) {
+        nf->stats.bad_responses++; /* no status, or not within the page */
+        nf->chain_bad = true;
+    } else if (nf->chain_len + (uint32_t)rsp->status > NETFRONT_MAX_FRAME) {
+        nf->stats.bad_responses++;
+        nf->chain_bad = true;
+    } else if (!nf->chain_bad && !nf->chain_error) {
+        memcpy(nf->frame + nf->chain_len, b->page + rsp->offset,
+               (size_t)rsp->status);
+        nf->chain_len += (uint32_t)rsp->status;
+    }
+    put_free(nf, rsp->id);
+}
+
+static void take_response(struct netfront *nf, int *frames)
+{
+    struct xenabi_netif_rx_response rsp;
+    xenabi_ring_copy_from_slot(&rsp, xenabi_ring_slot(&nf->rx, nf->rx.cons),
+                               sizeof(rsp));
+    nf->rx.cons++;
+    add_to_chain(nf, &rsp);
+    if (++nf->chain_slots > NETFRONT_MAX_FRAME_SLOTS)
+        nf->chain_bad = true;
+    if ((rsp.flags & XENABI_NETRXF_MORE_DATA) == 0)
+        end_chain(nf, frames);
+}
+
+/*
+ * Every request answered: a chain still open can never end, and buffers
+ * still out lost their answers among bad responses.
+ */
+static void reclaim_orphans(struct netfront *nf)
+{
+    if (nf->rx.cons != nf->rx.prod)
+        return;
+    if (nf->chain_slots > 0) {
+        int none = 0;
+        nf->chain_bad = true;
+        end_chain(nf, &none);
+    }
+    for (uint16_t id = 0; id < NETFRONT_RX_SLOTS && nf->rx_inflight > 0;
+         id++) {
+        if (nf->rx_bufs[id].state != BUF_INFLIGHT)
+            continue;
+        nf->stats.reclaimed++;
+        if (take_back(nf, id))
+            put_free(nf, id);
+    }
+}
+
+int netfront_rx_receive(struct netfront *nf)
+{
+    int frames = 0;
+    for (;;) {
+        int64_t ready = netfront_ring_ready(&nf->rx);
+        if (ready < 0) {
+            nf->stats.bad_prod++;
+            return frames;
+        }
+        if (ready == 0) {
+            xenabi_ring_write_idx(&nf->rx.shared->rsp_event, nf->rx.cons + 1);
+            xenabi_ring_mb();
+            ready = netfront_ring_ready(&nf->rx);
+            if (ready <= 0)
+                break;
+        }
+        while (ready-- > 0)
+            take_response(nf, &frames);
+    }
+    reclaim_orphans(nf);
+    return frames;
+}
+
+void netfront_rx_release(struct netfront *nf)
+{
+    for (uint16_t id = 0; id < NETFRONT_RX_SLOTS; id++)
+        if (nf->rx_bufs[id].state == BUF_INFLIGHT && take_back(nf, id))
+            put_free(nf, id);
+    nf->chain_len = 0;
+    nf->chain_slots = 0;
+    nf->chain_bad = false;
+    nf->chain_error = false;
+}

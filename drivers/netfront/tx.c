@@ -1,0 +1,208 @@
+/*
+ * netfront: transmit. A frame is copied into our buffer pages, one page
+ * per ring slot, each granted read-only for as long as the backend owes
+ * an answer for it. The first request of a frame carries the frame's
+ * length, the others their own; all but the last carry NETTXF_MORE_DATA.
+ */
+#include <string.h>
+
+#include <gnttab/gnttab.h>
+#include <hypervisor/hypervisor.h>
+
+#include "internal.h"
+
+void netfront_tx_reset(struct netfront *nf)
+{
+    nf->tx_nfree = 0;
+    nf->tx_inflight = 0;
+    for (uint32_t i = NETFRONT_TX_SLOTS; i-- > 0;) {
+        struct netfront_buf *b = &nf->tx_bufs[i];
+        if (b->state == BUF_LOST)
+            continue;
+        b->state = BUF_FREE;
+        nf->tx_free[nf->tx_nfree++] = (uint16_t)i;
+    }
+}
+
+static void put_free(struct netfront *nf, uint16_t id)
+{
+    struct netfront_buf *b = &nf->tx_bufs[id];
+    nf->tx_inflight--;
+    if (!netfront_end_grant(nf, b))
+        return;
+    b->state = BUF_FREE;
+    nf->tx_free[nf->tx_nfree++] = id;
+}
+
+/* One response, copied out of the ring; the buffer it names is freed. */
+static void take_response(struct netfront *nf)
+{
+    struct xenabi_netif_tx_response rsp;
+    xenabi_ring_copy_from_slot(&rsp, xenabi_ring_slot(&nf->tx, nf->tx.cons),
+                               sizeof(rsp));
+    nf->tx.cons++;
+    if (rsp.id >= NETFRONT_TX_SLOTS
+        || nf->tx_bufs[rsp.id].state != BUF_INFLIGHT) {
+        nf->stats.bad_responses++; /* unknown, or answered already */
+        return;
+    }
+    switch (rsp.status) {
+    case XENABI_NETIF_RSP_OKAY:
+        break;
+    case XENABI_NETIF_RSP_ERROR:
+    case XENABI_NETIF_RSP_DROPPED:
+        nf->stats.tx_errors++;
+        break;
+    default:
+        /* NULL answers extra-info slots, which we never send. The slot is
+         * answered all the same: take the buffer back. */
+        nf->stats.bad_responses++;
+        break;
+    }
+    put_free(nf, rsp.id);
+}
+
+/*
+ * Every request answered, yet buffers still out: their answers were
+ * lost among bad responses. Nothing more will come for them.
+ */
+static void reclaim_orphans(struct netfront *nf)
+{
+    if (nf->tx.cons != nf->tx.prod || nf->tx_inflight == 0)
+        return;
+    for (uint16_t id = 0; id < NETFRONT_TX_SLOTS; id++) {
+        if (nf->tx_bufs[id].state != BUF_INFLIGHT)
+            continue;
+        nf->stats.reclaimed++;
+        put_free(nf, id);
+    }
+}
+
+void netfront_tx_reclaim(struct netfront *nf)
+{
+    for (;;) {
+        int64_t ready = netfront_ring_ready(&nf->tx);
+        if (ready < 0) {
+            nf->stats.bad_prod++;
+            return;
+        }
+        if (ready == 0) {
+            /* Ask for an event at the next answer, then look again. */
+            xenabi_ring_write_idx(&nf->tx.shared->rsp_event, nf->tx.cons + 1);
+            xenabi_ring_mb();
+            ready = netfront_ring_ready(&nf->tx);
+            if (ready <= 0)
+                break;
+        }
+        while (ready-- > 0)
+            take_response(nf);
+    }
+    reclaim_orphans(nf);
+}
+
+void netfront_tx_release(struct netfront *nf)
+{
+    for (uint16_t id = 0; id < NETFRONT_TX_SLOTS; id++)
+        if (nf->tx_bufs[id].state == BUF_INFLIGHT)
+            put_free(nf, id);
+}
+
+static size_t frame_length(const struct netfront_frag *frags, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (frags[i].len > NETFRONT_MAX_FRAME || frags[i].data == NULL)
+            return NETFRONT_MAX_FRAME + 1;
+        total += frags[i].len;
+        if (total > NETFRONT_MAX_FRAME)
+            return total;
+    }
+    return total;
+}
+
+/* Copy the next `len` bytes of the fragments into `to`. */
+struct cursor {
+    const struct netfront_frag *frags;
+    size_t n, i, off;
+};
+
+static void gather(struct cursor *c, uint8_t *to, size_t len)
+{
+    while (len > 0) {
+        size_t left = c->frags[c->i].len - c->off;
+        if (left == 0) {
+            c->i++;
+            c->off = 0;
+            continue;
+        }
+        size_t take = left < len ? left : len;
+        memcpy(to, (const uint8_t *)c->frags[c->i].data + c->off, take);
+        to += take;
+        len -= take;
+        c->off += take;
+    }
+}
+
+int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
+                  size_t n)
+{
+    if (!netfront_connected(nf))
+        return -XENABI_ENOTCONN;
+    if (frags == NULL && n != 0)
+        return -XENABI_EINVAL;
+    size_t total = frame_length(frags, n);
+    if (total == 0)
+        return -XENABI_EINVAL;
+    if (total > NETFRONT_MAX_FRAME
+        || (!nf->backend_sg && total > XENABI_PAGE_SIZE))
+        return -XENABI_E2BIG;
+    uint32_t slots = (uint32_t)((total + XENABI_PAGE_SIZE - 1)
+                                / XENABI_PAGE_SIZE);
+
+    if (xenabi_front_ring_free(&nf->tx) < slots || nf->tx_nfree < slots)
+        netfront_tx_reclaim(nf);
+    if (xenabi_front_ring_free(&nf->tx) < slots || nf->tx_nfree < slots) {
+        nf->stats.tx_full++;
+        return -XENABI_EAGAIN;
+    }
+
+    _Static_assert(NETFRONT_MAX_FRAME / XENABI_PAGE_SIZE + 1
+                       <= NETFRONT_MAX_FRAME_SLOTS,
+                   "a largest frame fits the slots a backend must accept");
+    uint16_t ids[NETFRONT_MAX_FRAME_SLOTS];
+    struct cursor c = {.frags = frags, .n = n};
+    size_t left = total;
+    for (uint32_t s = 0; s < slots; s++) {
+        uint16_t id = nf->tx_free[nf->tx_nfree - 1];
+        struct netfront_buf *b = &nf->tx_bufs[id];
+        size_t chunk = left < XENABI_PAGE_SIZE ? left : XENABI_PAGE_SIZE;
+        gather(&c, b->page, chunk);
+        int rc = gnttab_grant_access(nf->front.backend_id,
+                                     xen_ptr_to_frame(b->page), true,
+                                     "netfront.tx", &b->ref);
+        if (rc < 0) {
+            /* Unpublished so far: take back the slots written. */
+            nf->tx.prod -= s;
+            while (s-- > 0)
+                put_free(nf, ids[s]);
+            return rc;
+        }
+        nf->tx_nfree--;
+        ids[s] = id;
+        b->state = BUF_INFLIGHT;
+        nf->tx_inflight++;
+        struct xenabi_netif_tx_request *req =
+            xenabi_ring_slot(&nf->tx, nf->tx.prod++);
+        req->gref = b->ref;
+        req->offset = 0;
+        req->flags = s + 1 < slots ? XENABI_NETTXF_MORE_DATA : 0;
+        req->id = id;
+        req->size = (uint16_t)(s == 0 ? total : chunk);
+        left -= chunk;
+    }
+    nf->stats.tx_frames++;
+    nf->stats.tx_slots += slots;
+    if (xenabi_front_ring_push(&nf->tx))
+        netfront_notify(nf);
+    return 0;
+}
