@@ -24,6 +24,7 @@ static struct {
     unsigned nr_frames;
     sim_round_fn hook;
     void *hook_arg;
+    uint64_t console_pfn, console_evtchn; /* HVM params; 0: no console */
     struct sim_stats stats;
     char violation[256];
 } hv;
@@ -62,6 +63,12 @@ void sim_get_stats(struct sim_stats *out)
 void sim_set_absent(bool absent)
 {
     hv.absent = absent;
+}
+
+void sim_set_console(xenabi_pfn_t pfn, uint32_t guest_port)
+{
+    hv.console_pfn = pfn;
+    hv.console_evtchn = guest_port;
 }
 
 void sim_set_round_hook(sim_round_fn fn, void *arg)
@@ -186,6 +193,12 @@ static long hvm_op(uint32_t cmd, void *arg)
         break;
     case XENABI_HVM_PARAM_STORE_EVTCHN:
         p.value = SIM_STORE_PORT;
+        break;
+    case XENABI_HVM_PARAM_CONSOLE_PFN:
+        p.value = hv.console_pfn;
+        break;
+    case XENABI_HVM_PARAM_CONSOLE_EVTCHN:
+        p.value = hv.console_evtchn;
         break;
     default:
         return -XENABI_EINVAL;

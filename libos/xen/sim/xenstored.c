@@ -252,6 +252,7 @@ static void handle_request(void)
     case XENABI_XS_WRITE:
     case XENABI_XS_MKDIR:
     case XENABI_XS_RM:
+    case XENABI_XS_SET_PERMS:
     case XENABI_XS_DIRECTORY: {
         const char *abs = path_arg(buf, sizeof(buf), &used);
         if (abs == NULL) {
@@ -280,6 +281,18 @@ static void handle_request(void)
             rc = sim_store_rm(h->tx_id, abs);
             if (rc == 0)
                 reply_ok();
+            break;
+        case XENABI_XS_SET_PERMS:
+            /* The node must exist and the list be entries ending in NUL;
+             * permissions themselves are not modelled (every domain of
+             * the simulation may read everything). */
+            rc = sim_store_read(h->tx_id, abs, value, sizeof(value), &len);
+            if (rc == 0 && (h->len == used || xs.payload[h->len - 1] != '\0'))
+                rc = -XENABI_EINVAL;
+            if (rc == 0) {
+                xs.stats.perms_set++;
+                reply_ok();
+            }
             break;
         default: /* XENABI_XS_DIRECTORY */
             rc = sim_store_directory(h->tx_id, abs, value, sizeof(value));

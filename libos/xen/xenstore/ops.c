@@ -102,6 +102,20 @@ int xs_printf(xs_tx_t tx, const char *path, const char *fmt, ...)
     return xs_write_bytes(tx, path, value, (size_t)n);
 }
 
+int xs_set_perms(xs_tx_t tx, const char *path, const char *perms,
+                 size_t len)
+{
+    struct xs_part parts[2];
+    int rc = path_part(path, &parts[0]);
+    if (rc < 0)
+        return rc;
+    if (perms == NULL || len < 2 || len > XENABI_XENSTORE_PAYLOAD_MAX / 2
+        || perms[len - 1] != '\0')
+        return -XENABI_EINVAL;
+    parts[1] = (struct xs_part){perms, len};
+    return xs_request(XENABI_XS_SET_PERMS, tx, parts, 2, NULL, 0, NULL);
+}
+
 static int path_only(uint32_t type, xs_tx_t tx, const char *path)
 {
     struct xs_part part;

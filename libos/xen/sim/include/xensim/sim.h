@@ -57,6 +57,14 @@ void sim_set_absent(bool absent);
  */
 unsigned sim_run(void);
 
+/*
+ * The PV console the toolstack set up: what HVMOP_get_param answers for
+ * HVM_PARAM_CONSOLE_PFN and _EVTCHN (both 0, "no console", after
+ * sim_reset). The test provides the page (a guest frame from
+ * xen_ptr_to_frame) and the bound guest port.
+ */
+void sim_set_console(xenabi_pfn_t pfn, uint32_t guest_port);
+
 /* Called at the end of every round; returns true if it changed anything. */
 typedef bool (*sim_round_fn)(void *arg);
 void sim_set_round_hook(sim_round_fn fn, void *arg);
@@ -163,6 +171,7 @@ struct sim_xs_stats {
     uint64_t replies;     /* replies queued */
     uint64_t events;      /* watch events queued */
     uint32_t max_req_fill; /* most unconsumed request bytes ever seen */
+    uint64_t perms_set;   /* SET_PERMS requests accepted */
 };
 
 void sim_xs_get_stats(struct sim_xs_stats *out);

@@ -111,6 +111,16 @@ int xs_mkdir(xs_tx_t tx, const char *path);
 int xs_rm(xs_tx_t tx, const char *path);
 
 /*
+ * Set a node's permissions: `perms` is xenstored's list of `len` bytes,
+ * one NUL-terminated entry per domain, the first naming the owner and
+ * what everybody else may do ("n1" "r0": owned by domain 1, nobody else
+ * may look, except domain 0, which may read). The list must end with a
+ * NUL.
+ */
+int xs_set_perms(xs_tx_t tx, const char *path, const char *perms,
+                 size_t len);
+
+/*
  * A node's children: their names (not paths) go into buf one after the
  * other, each NUL-terminated; returns the number of children.
  * -XENABI_ERANGE if they do not fit.

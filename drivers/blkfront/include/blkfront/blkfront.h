@@ -1,0 +1,156 @@
+/*
+ * blkfront/blkfront.h - a Xen PV block device (the frontend of blkif,
+ * <xenabi/blkif.h>), on top of //libos/xen/xenbus.
+ *
+ *     struct blkfront *bf;
+ *     blkfront_open("device/vbd/768", &bf);     start the handshake
+ *     blkfront_wait_connected(bf);              disk details now known
+ *     blkfront_read(bf, 0, buf, 4096);          blocking
+ *     blkfront_write_async(bf, 8, buf, 512, done, ctx);
+ *     ... blkfront_poll(bf) runs done(ctx, status) when it completes ...
+ *     blkfront_close(bf);                       detach, free
+ *
+ * Sectors are always 512 bytes here (XENABI_BLKIF_SECTOR_SIZE), as on the
+ * wire; a request must still cover whole disk sectors ("sector-size",
+ * info.sector_size) and start on one.
+ *
+ * Buffers are granted to the backend as they are (no copy): a buffer must
+ * be 512-byte aligned and stay untouched until its request completes.
+ * One request moves at most BLKFRONT_MAX_SEGMENTS pages (44 KiB for an
+ * aligned buffer), or, when the backend offers indirect requests
+ * (feature-max-indirect-segments), up to BLKFRONT_MAX_INDIRECT_SEGMENTS
+ * pages (info.max_segments says which).
+ *
+ * The backend is not trusted. Every response is copied out of the ring
+ * once and checked: its id must name a request in flight, its operation
+ * must be that request's, its status one the protocol defines. Anything
+ * else is dropped and counted in blkfront_stats; a backend that claims
+ * more responses than requests in flight breaks the device (every request
+ * in flight fails with -XENABI_EIO, new ones are refused).
+ *
+ * Completion callbacks run inside blkfront_poll() (never inside an event
+ * handler), with status 0, -XENABI_EIO (the backend reported an error),
+ * -XENABI_EOPNOTSUPP (the backend does not do it) or -XENABI_ENOTCONN
+ * (the device closed first). Functions return 0 or -XENABI_E*.
+ */
+#ifndef BLKFRONT_BLKFRONT_H
+#define BLKFRONT_BLKFRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xenabi/blkif.h>
+#include <xenabi/errno.h>
+
+#define BLKFRONT_MAX_SEGMENTS XENABI_BLKIF_MAX_SEGMENTS_PER_REQUEST
+
+/*
+ * The largest ring we set up: 2^2 pages, 128 requests in flight, when the
+ * backend offers max-ring-page-order >= 2 (one page, 32 requests, when it
+ * offers nothing).
+ */
+#define BLKFRONT_MAX_RING_ORDER 2
+
+/* Pages of one indirect request (one page of segments): 256 KiB. */
+#define BLKFRONT_MAX_INDIRECT_SEGMENTS 64
+
+struct blkfront;
+
+/* The disk, as the backend described it (validated). */
+struct blkfront_info {
+    uint64_t sectors;     /* capacity in 512-byte sectors */
+    uint32_t sector_size; /* the disk's own: a power of two, 512..4096 */
+    uint32_t vdisk_info;  /* XENABI_VDISK_* */
+    bool readonly;
+    bool flush;           /* feature-flush-cache: flushes are real */
+    bool barrier;         /* feature-barrier: used for flush without it */
+    uint32_t max_indirect_segments; /* what the backend offered */
+    uint32_t max_segments; /* pages one request may span, as negotiated */
+    uint32_t ring_slots;  /* requests in flight at most */
+};
+
+struct blkfront_stats {
+    uint64_t submitted;  /* requests put on the ring */
+    uint64_t completed;  /* callbacks run (any status) */
+    uint64_t errors;     /* completed with a status other than 0 */
+    uint64_t notifies;   /* events sent to the backend */
+    /* Responses dropped, by reason: */
+    uint64_t bad_id;     /* names no request in flight (unknown, duplicate) */
+    uint64_t bad_op;     /* operation is not the request's */
+    uint64_t bad_status; /* not OKAY, ERROR or EOPNOTSUPP */
+    uint64_t bad_index;  /* rsp_prod ran ahead of our requests: broken */
+    uint64_t grants_deferred; /* grants the backend still held at the end */
+};
+
+/* Called once per request from blkfront_poll(). */
+typedef void (*blkfront_done_fn)(void *arg, int status);
+
+/*
+ * Start the handshake for `nodename` ("device/vbd/<id>"). Needs
+ * evtchn_init, gnttab_init and xs_init done. On success *out is the
+ * device (connecting in the background, through xs_poll()).
+ */
+int blkfront_open(const char *nodename, struct blkfront **out);
+
+/* Wait until Connected (then blkfront_info is valid). */
+int blkfront_wait_connected(struct blkfront *bf);
+
+bool blkfront_connected(const struct blkfront *bf);
+
+/* The disk's details; -XENABI_ENOTCONN before the device connected. */
+int blkfront_info(const struct blkfront *bf, struct blkfront_info *out);
+
+/*
+ * Queue a read of `len` bytes at 512-byte sector `sector` into `buf`
+ * (or a write from it). -XENABI_EBUSY when every ring slot is in flight
+ * (poll and try again), -XENABI_EINVAL for a misaligned or empty buffer,
+ * -XENABI_E2BIG for more than info.max_segments pages, -XENABI_ERANGE
+ * beyond the disk's end, -XENABI_EROFS for a write to a read-only disk,
+ * -XENABI_ENOTCONN when not connected.
+ */
+int blkfront_read_async(struct blkfront *bf, uint64_t sector, void *buf,
+                        size_t len, blkfront_done_fn done, void *arg);
+int blkfront_write_async(struct blkfront *bf, uint64_t sector,
+                         const void *buf, size_t len, blkfront_done_fn done,
+                         void *arg);
+
+/*
+ * Queue a cache flush: BLKIF_OP_FLUSH_DISKCACHE if the backend offers
+ * it, else a write barrier, else -XENABI_EOPNOTSUPP.
+ */
+int blkfront_flush_async(struct blkfront *bf, blkfront_done_fn done,
+                         void *arg);
+
+/*
+ * Take the responses the backend posted: validate each, end its grants,
+ * run its callback. Returns the number of callbacks run, or
+ * -XENABI_EIO once the ring is broken. Cheap when nothing arrived; a
+ * scheduler calls it after the device's event.
+ */
+int blkfront_poll(struct blkfront *bf);
+
+/* Requests in flight. */
+unsigned blkfront_inflight(const struct blkfront *bf);
+
+/*
+ * Blocking forms: queue, then poll and wait for events (evtchn_wait)
+ * until the request completed. Return its status, or the waiting error.
+ */
+int blkfront_read(struct blkfront *bf, uint64_t sector, void *buf,
+                  size_t len);
+int blkfront_write(struct blkfront *bf, uint64_t sector, const void *buf,
+                   size_t len);
+int blkfront_flush(struct blkfront *bf);
+
+/*
+ * Detach (xenbus Closing -> Closed), complete every request still in
+ * flight with -XENABI_ENOTCONN, end every grant (deferring those the
+ * backend still maps: gnttab_reclaim_deferred) and free the device.
+ * Returns what xenbus_front_close returned.
+ */
+int blkfront_close(struct blkfront *bf);
+
+void blkfront_get_stats(const struct blkfront *bf, struct blkfront_stats *out);
+
+#endif /* BLKFRONT_BLKFRONT_H */

@@ -1,0 +1,63 @@
+/*
+ * A simulated blkback for blkfront's host tests: the backend domain of
+ * //libos/xen/sim serving one vbd from a memory buffer (the "disk", which
+ * the test reads and writes directly, as dom0 would see the file).
+ *
+ * It runs in the simulator's rounds (sim_set_round_hook): the xenbus
+ * handshake of a block backend (details, InitWait; map ring-ref, bind
+ * event-channel, Connected; Closing, Closed; InitWait again for a new
+ * frontend), then every request on the ring: each segment's grant is
+ * mapped (read-only for writes), the bytes copied, the grant unmapped,
+ * and a response posted. Faults make it misbehave on purpose.
+ */
+#ifndef BLKBACK_H
+#define BLKBACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BLKBACK_FLUSH (1u << 0)   /* feature-flush-cache = 1 */
+#define BLKBACK_BARRIER (1u << 1) /* feature-barrier = 1 */
+#define BLKBACK_READONLY (1u << 2)
+#define BLKBACK_MULTI_PAGE (1u << 3) /* max-ring-page-order = 3 */
+#define BLKBACK_INDIRECT (1u << 4)   /* feature-max-indirect-segments = 32 */
+
+/* Misbehaviour applied to the next response (then disarmed). */
+enum blkback_fault {
+    BLKBACK_FAULT_NONE,
+    BLKBACK_BAD_ID,       /* id of an entry that is not in flight */
+    BLKBACK_ID_RANGE,     /* id far beyond any entry */
+    BLKBACK_STALE_GEN,    /* the right entry, an old generation */
+    BLKBACK_BAD_STATUS,   /* status 7 */
+    BLKBACK_WRONG_OP,     /* operation of another kind */
+    BLKBACK_DUPLICATE,    /* the previous response again, in its place */
+    BLKBACK_PROD_AHEAD,   /* rsp_prod published 5 beyond the responses */
+};
+
+struct blkback_stats {
+    uint64_t requests, reads, writes, flushes, barriers, errors;
+    uint64_t indirect;  /* indirect requests served */
+    uint64_t maps;      /* segment grants mapped */
+    uint64_t connects;  /* times the ring was mapped */
+    uint32_t ring_pages; /* of the last connection */
+};
+
+struct blkback;
+
+/* The device vbd/<devid> with a zeroed disk of `sectors` 512-byte sectors. */
+struct blkback *blkback_create(unsigned devid, uint64_t sectors,
+                               uint32_t sector_size, unsigned flags);
+uint8_t *blkback_disk(struct blkback *b);
+void blkback_fault(struct blkback *b, enum blkback_fault f);
+/* While held, requests stay unanswered on the ring. */
+void blkback_hold(struct blkback *b, bool hold);
+/* Start detaching from the backend side. */
+void blkback_close(struct blkback *b);
+/* Overwrite a detail node before the frontend connects. */
+void blkback_set_node(struct blkback *b, const char *key, const char *value);
+int blkback_state(const struct blkback *b);
+void blkback_get_stats(const struct blkback *b, struct blkback_stats *out);
+/* Frees it; call before sim_reset of the next test. */
+void blkback_destroy(struct blkback *b);
+
+#endif
