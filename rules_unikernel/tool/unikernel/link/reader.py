@@ -9,6 +9,7 @@ and relocations.
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,8 +100,13 @@ def read_object(data: bytes, origin: Origin) -> InputFile:
     binary = lief.ELF.parse(data)
     if binary is None:
         raise LinkError(f"{where}: corrupt ELF object: lief cannot read it")
-    symbols = _symbols(binary, len(sections), where)
-    relocations = _relocations(binary, raw_sections, len(symbols), where)
+    # lief warns (RuntimeWarning) on enum values it has no name for; _raw
+    # reads those as numbers and the checks below judge them, so the
+    # warning would only add noise to a one-line error.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        symbols = _symbols(binary, len(sections), where)
+        relocations = _relocations(binary, raw_sections, len(symbols), where)
     groups = _groups(data, raw_sections, symbols, sections, where)
     return InputFile(origin, sections, symbols, relocations, groups)
 
