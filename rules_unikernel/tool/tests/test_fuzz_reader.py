@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# A corrupt input ends in one clean LinkError line: no stray warnings either.
-pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
-
 from unikernel.link.archive import HEADER_SIZE, MAGIC, split_archive
 from unikernel.link.errors import LinkError
 from unikernel.link.model import ArchiveInput, InputFile, InputSpec
 from unikernel.link.reader import load_input
+
+# A corrupt input ends in one clean LinkError line: no stray warnings either.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 SOURCE_C = """
 extern int helper(int);
