@@ -13,8 +13,8 @@ from pathlib import Path
 def main() -> int:
     ws = Path(__file__).resolve().parent / "consumer"
     try:
-        proc = subprocess.run(["bazel", "test", "--color=no", "--curses=no", "--symlink_prefix=/", "//app:all"],
-                              cwd=ws, capture_output=True, text=True, check=False)
+        cmd = ["bazel", "test", "--color=no", "--curses=no", "--symlink_prefix=/", "//app:all"]
+        proc = subprocess.run(cmd, cwd=ws, capture_output=True, text=True, check=False)
         out = proc.stdout + proc.stderr
         if proc.returncode != 0:
             print(out[-6000:])

@@ -23,7 +23,8 @@ MUST_SAY = [
 def main() -> int:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
-        ["bazel", "build", "--color=no", "--curses=no", "--noincompatible_enable_cc_toolchain_resolution", TARGET],
+        ["bazel", "build", "--color=no", "--curses=no",
+         "--noincompatible_enable_cc_toolchain_resolution", TARGET],
         cwd=root, capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
     if proc.returncode == 0:
@@ -34,7 +35,7 @@ def main() -> int:
         print(out)
         print(f"mistarget: FAIL: the error does not say {missing}")
         return 1
-    line = next(l for l in out.splitlines() if MUST_SAY[0] in l)
+    line = next(line for line in out.splitlines() if MUST_SAY[0] in line)
     print(f"mistarget: PASS: {line.strip()}")
     return 0
 
