@@ -193,6 +193,8 @@ static const struct xenbus_front_ops ops = {
     .publish = publish,
     .connect = connect,
     .teardown = teardown,
+    /* netback connects only once the frontend says Connected. */
+    .announce_connected = true,
 };
 
 int netfront_open(const char *nodename, netfront_rx_fn rx, void *arg,

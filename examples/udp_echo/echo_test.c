@@ -74,6 +74,46 @@ static size_t udp_packet(uint8_t *f, const char *payload)
     return 14 + total;
 }
 
+/* The Internet checksum, odd lengths padded with a zero byte. */
+static uint16_t csum_odd(const uint8_t *p, size_t n)
+{
+    uint32_t s = 0;
+    size_t i;
+    for (i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (i < n)
+        s += (uint32_t)p[i] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/* An ICMP echo request (ping) to us, id 0x1234, sequence `seq`. */
+static size_t icmp_echo(uint8_t *f, const char *payload, uint16_t seq)
+{
+    size_t plen = strlen(payload), ilen = 8 + plen, total = 20 + ilen;
+    memcpy(f, host.mac, 6);
+    memcpy(f + 6, peer_mac, 6);
+    f[12] = 0x08, f[13] = 0x00;
+    uint8_t *ip = f + 14;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(total >> 8), ip[3] = (uint8_t)total;
+    ip[8] = 64, ip[9] = 1;
+    memcpy(ip + 12, peer_ip, 4);
+    memcpy(ip + 16, host.ip, 4);
+    uint16_t c = csum(ip, 20);
+    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+    uint8_t *m = ip + 20;
+    m[0] = 8, m[1] = 0, m[2] = m[3] = 0;
+    m[4] = 0x12, m[5] = 0x34;
+    m[6] = (uint8_t)(seq >> 8), m[7] = (uint8_t)seq;
+    memcpy(m + 8, payload, plen);
+    c = csum_odd(m, ilen);
+    m[2] = (uint8_t)(c >> 8), m[3] = (uint8_t)c;
+    return 14 + total;
+}
+
 int main(void)
 {
     uint8_t in[128], out[128];
@@ -114,6 +154,31 @@ int main(void)
     in[14 + 20 + 5] = 200; /* UDP length beyond the packet */
     CHECK(echo_reply(&host, in, n, out) == 0);
     CHECK(echo_reply(&host, in, 10, out) == 0);
+
+    /* ICMP echo: a reply with the same id, sequence and data. */
+    const char *pl[] = {"abcdefgh", "odd"}; /* even and odd lengths */
+    for (int k = 0; k < 2; k++) {
+        n = icmp_echo(in, pl[k], (uint16_t)(7 + k));
+        r = echo_reply(&host, in, n, out);
+        CHECK(r == n);
+        CHECK(memcmp(out, peer_mac, 6) == 0);
+        CHECK(memcmp(out + 6, host.mac, 6) == 0);
+        CHECK(out[14 + 9] == 1);
+        CHECK(memcmp(out + 14 + 12, host.ip, 4) == 0);
+        CHECK(memcmp(out + 14 + 16, peer_ip, 4) == 0);
+        CHECK(csum(out + 14, 20) == 0);
+        CHECK(out[34] == 0 && out[35] == 0); /* echo reply */
+        CHECK(csum_odd(out + 34, r - 34) == 0);
+        CHECK(memcmp(out + 38, in + 38, r - 38) == 0);
+    }
+    n = icmp_echo(in, "abcdefgh", 1);
+    in[34 + 8] ^= 1; /* data changed, ICMP checksum now wrong */
+    CHECK(echo_reply(&host, in, n, out) == 0);
+    n = icmp_echo(in, "abcdefgh", 1);
+    in[34] = 0; /* an echo reply: not answered */
+    CHECK(echo_reply(&host, in, n, out) == 0);
+    n = icmp_echo(in, "abcdefgh", 1);
+    CHECK(echo_reply(&host, in, n - 1, out) == 0); /* truncated */
 
     printf("echo_test: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

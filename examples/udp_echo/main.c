@@ -1,18 +1,26 @@
 /*
  * udp_echo: a network appliance on netfront. It answers ARP for the IPv4
- * address given on the command line ("ip=10.0.0.2") and echoes every UDP
- * datagram sent to it. Not on Xen (QEMU) there is no vif: it says so and
- * exits with status 0.
+ * address given on the command line ("ip=10.0.0.2"), answers pings
+ * (ICMP echo) and echoes every UDP datagram sent to it. Not on Xen (QEMU)
+ * there is no vif: it says so and exits with status 0.
+ *
+ * On Xen it takes no interrupts (no upcall vector yet): evtchn_wait()
+ * sleeps in SCHEDOP_poll on the xenstore and vif ports and dispatches
+ * from thread context (poll_wait.c). Runs until the vif goes away
+ * (`xl destroy`, or the backend closing).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <evtchn/evtchn.h>
 #include <gnttab/gnttab.h>
 #include <netfront/netfront.h>
+#include <xenabi/xenbus.h>
 #include <xenstore/xenstore.h>
 
 #include "echo.h"
+#include "poll_wait.h"
 
 #define DEFAULT_IP "10.0.0.2"
 
@@ -20,6 +28,24 @@ static struct echo_host host;
 static struct netfront *nf;
 static uint8_t reply[NETFRONT_MAX_FRAME];
 static unsigned long echoed, dropped;
+
+/* The first replies are logged, so a test can see what was answered. */
+#define LOGGED_REPLIES 16
+
+static void log_reply(const uint8_t *r, size_t n)
+{
+    const char *kind = "?";
+    if (n >= 14 && r[12] == 0x08 && r[13] == 0x06)
+        kind = "arp";
+    else if (n >= 34 && r[12] == 0x08 && r[13] == 0x00)
+        kind = r[23] == 1 ? "icmp" : r[23] == 17 ? "udp" : "ip";
+    if (n >= 34 && kind[0] != 'a')
+        printf("udp_echo: %s reply to %u.%u.%u.%u (%zu bytes)\n", kind,
+               r[30], r[31], r[32], r[33], n);
+    else if (n >= 42)
+        printf("udp_echo: %s reply to %u.%u.%u.%u\n", kind, r[38], r[39],
+               r[40], r[41]);
+}
 
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
@@ -29,10 +55,34 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
         return;
     struct netfront_frag frag = {.data = reply, .len = n};
     /* Echo is best effort: a full ring drops the reply, as a NIC would. */
-    if (netfront_send(nf, &frag, 1) == 0)
-        echoed++;
-    else
+    if (netfront_send(nf, &frag, 1) == 0) {
+        if (echoed++ < LOGGED_REPLIES)
+            log_reply(reply, n);
+    } else {
         dropped++;
+    }
+}
+
+/*
+ * Wait (up to 60 s) for the vif to be Connected. netfront announces
+ * Connected as soon as its rings are published (Linux's netback connects
+ * only then); the xenbus watch events delivered by xs_poll() run the rest
+ * of the handshake.
+ */
+#define CONNECT_WAITS 600 /* evtchn_wait() sleeps at most 100 ms each */
+static int wait_connected(void)
+{
+    for (unsigned i = 0; i < CONNECT_WAITS; i++) {
+        int rc = xs_poll();
+        if (rc < 0)
+            return rc;
+        if (netfront_connected(nf))
+            return 0;
+        rc = evtchn_wait();
+        if (rc < 0)
+            return rc;
+    }
+    return -XENABI_ETIMEDOUT;
 }
 
 static const char *ip_from_args(int argc, char **argv)
@@ -55,14 +105,18 @@ int main(int argc, char **argv)
         printf("no Xen: netfront unavailable\n");
         return 0;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        poll_wait_install();
         rc = gnttab_init();
+    }
     if (rc == 0)
         rc = xs_init();
     if (rc == 0)
         rc = netfront_open("device/vif/0", on_frame, NULL, &nf);
-    if (rc == 0)
-        rc = netfront_wait_connected(nf);
+    if (rc == 0) {
+        printf("udp_echo: xen core up, connecting device/vif/0\n");
+        rc = wait_connected();
+    }
     if (rc < 0) {
         printf("udp_echo: no vif: error %d\n", rc);
         return 1;
@@ -75,8 +129,13 @@ int main(int argc, char **argv)
         if (evtchn_wait() < 0)
             break;
     }
-    printf("udp_echo: vif closed after %lu echoes (%lu dropped)\n", echoed,
-           dropped);
+    struct poll_wait_stats ps;
+    poll_wait_get_stats(&ps);
+    printf("udp_echo: vif closed after %lu echoes (%lu dropped); waits %llu, "
+           "polls %llu, yields %llu, woken %llu\n",
+           echoed, dropped, (unsigned long long)ps.waits,
+           (unsigned long long)ps.polls, (unsigned long long)ps.yields,
+           (unsigned long long)ps.woken);
     netfront_free(nf);
     return 0;
 }

@@ -55,14 +55,15 @@ $SUDO env XENLAB_CACHE="$CACHE" MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 grep -E '^(debootstrap|image|reusing)' "$CACHE/build-rootfs.log" | sed 's/^/  /'
 
 step "bazel build the test images"
-IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image"
+IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image //examples/udp_echo:image"
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ $IMAGES) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
   die "bazel info bazel-bin failed"
 rm -rf "$SHARE" "$RESULTS"; mkdir -p "$SHARE/images" "$RESULTS"
 cp "$BIN/examples/hello/image.elf" "$SHARE/images/hello.elf" &&
-  cp "$BIN/libos/boot/tests/exit_status_image.elf" "$SHARE/images/exit_status.elf" ||
+  cp "$BIN/libos/boot/tests/exit_status_image.elf" "$SHARE/images/exit_status.elf" &&
+  cp "$BIN/examples/udp_echo/image.elf" "$SHARE/images/udp_echo.elf" ||
   die "image outputs not found under $BIN"
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
 

@@ -265,7 +265,9 @@ static bool round_fn(void *arg)
             set_state(XENABI_XENBUS_STATE_CLOSING);
             return true;
         }
-        if (fs != XENABI_XENBUS_STATE_INITIALISED)
+        /* Like Linux's netback: Initialised is not enough, the frontend
+         * must say Connected before the rings are mapped. */
+        if (fs != XENABI_XENBUS_STATE_CONNECTED)
             return false;
         if (!connect()) {
             set_state(XENABI_XENBUS_STATE_CLOSING);

@@ -8,13 +8,21 @@
 
 #include "internal.h"
 
-/* Publish and switch to Initialised in one transaction. */
+/*
+ * Publish and announce it in one transaction: Initialised, or Connected
+ * for backends that wait for that (ops->announce_connected). Our own view
+ * stays Initialised until the backend has connected and the connect hook
+ * has accepted it.
+ */
 static int publish_body(xs_tx_t tx, void *arg)
 {
     struct xenbus_front *f = arg;
     int rc = f->ops->publish != NULL ? f->ops->publish(f, tx) : 0;
     if (rc == 0)
-        rc = xenbus_write_state(f, tx, XENABI_XENBUS_STATE_INITIALISED);
+        rc = xenbus_write_state(f, tx,
+                                f->ops->announce_connected
+                                    ? XENABI_XENBUS_STATE_CONNECTED
+                                    : XENABI_XENBUS_STATE_INITIALISED);
     return rc;
 }
 

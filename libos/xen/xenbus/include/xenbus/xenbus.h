@@ -73,6 +73,14 @@ struct xenbus_front_ops {
     int (*connect)(struct xenbus_front *front);
     /* Release everything setup allocated (runs once per setup). */
     void (*teardown)(struct xenbus_front *front);
+    /*
+     * What to announce once published. false: Initialised, then wait for
+     * the backend to connect (blkback connects on Initialised). true:
+     * Connected straight away, because the backend connects only when the
+     * frontend says Connected (Linux's netback ignores Initialised). Either
+     * way the connect hook runs when the backend reaches Connected.
+     */
+    bool announce_connected;
 };
 
 struct xenbus_front {
