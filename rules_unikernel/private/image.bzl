@@ -27,7 +27,7 @@ def _check_toolchain(ctx):
              (ctx.label, UNIKERNEL_PLATFORM, compiler))
 
 def _linker_inputs(deps):
-    """(owner label, archive or object) pairs of all deps, in link order."""
+    """(owner label, archive or object, alwayslink) triples of all deps, in link order."""
     linking_contexts = [dep[CcInfo].linking_context for dep in deps]
     inputs = []
     seen = {}
@@ -43,7 +43,7 @@ def _linker_inputs(deps):
             for f in files:
                 if f.path not in seen:
                     seen[f.path] = True
-                    inputs.append((li.owner, f))
+                    inputs.append((li.owner, f, lib.alwayslink))
     return inputs
 
 def _aslr_seed(ctx):
@@ -86,8 +86,12 @@ def _unikernel_image_impl(ctx):
 
     args = ctx.actions.args()
     args.add("--ld", ctx.file._ld)
-    for owner, f in inputs:
+    for owner, f, alwayslink in inputs:
         args.add("--input", "%s=%s" % (owner, f.path))
+        if alwayslink:
+            # Every member is linked (e.g. objects that only register
+            # themselves in a linker set such as BOOT_INIT).
+            args.add("--alwayslink", f.path)
     args.add("--guest-name", name)
     args.add("--seed", _aslr_seed(ctx))
     args.add("--aslr-padding", str(ctx.attr.aslr_padding))
@@ -100,7 +104,7 @@ def _unikernel_image_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._linker,
         arguments = [args],
-        inputs = depset([f for _, f in inputs], transitive = [ctx.attr._ld_files.files]),
+        inputs = depset([f for _, f, _ in inputs], transitive = [ctx.attr._ld_files.files]),
         tools = [ctx.file._ld],
         outputs = [elf, debug_elf, manifest, link_map],
         mnemonic = "UnikernelLink",

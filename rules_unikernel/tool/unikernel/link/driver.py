@@ -115,7 +115,7 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
         raw_map = Path(scratch) / "image.map" if options.map_file else None
         job = lld.LinkJob(
             script=script_path,
-            inputs=tuple(spec.path for spec in options.inputs),
+            inputs=lld.input_args(options.inputs),
             output=out.path_for(options.output),
             entry=options.entry,
             build_id="sha1",
@@ -218,6 +218,13 @@ def parse_args(argv: Sequence[str]) -> Options:
         metavar="LABEL=PATH",
         help="a .o or .a file of the Bazel target LABEL; repeatable, in link order",
     )
+    parser.add_argument(
+        "--alwayslink",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load every member of this --input archive (cc_library alwayslink); repeatable",
+    )
     parser.add_argument("--entry", default="_start_pvh", help="entry symbol (default: %(default)s)")
     parser.add_argument("--output", required=True, type=Path, help="the stripped image")
     parser.add_argument("--debug-output", type=Path, help="the same image with symbols and DWARF")
@@ -247,7 +254,10 @@ def parse_args(argv: Sequence[str]) -> Options:
     args = parser.parse_args(list(argv))
     return Options(
         ld=args.ld,
-        inputs=tuple(_input_spec(text, position) for position, text in enumerate(args.input)),
+        inputs=_mark_whole(
+            tuple(_input_spec(text, position) for position, text in enumerate(args.input)),
+            args.alwayslink,
+        ),
         output=args.output,
         entry=args.entry,
         guest_name=args.guest_name,
@@ -267,6 +277,13 @@ def _number(text: str) -> int:
         return int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _mark_whole(specs: tuple[InputSpec, ...], whole: Sequence[str]) -> tuple[InputSpec, ...]:
+    unknown = sorted(set(whole) - {spec.path for spec in specs})
+    if unknown:
+        raise LinkError(f"--alwayslink {unknown[0]}: not one of the --input paths")
+    return tuple(replace(spec, whole=spec.path in whole) for spec in specs)
 
 
 def _input_spec(text: str, position: int) -> InputSpec:

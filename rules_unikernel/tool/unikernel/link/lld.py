@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LinkError
+from .model import InputSpec
 
 _GC_PREFIX = "removing unused section "
 _ORPHAN = "is being placed in"
@@ -43,6 +45,17 @@ class LinkReport:
     removed: Counter[tuple[str, str]]
     error: str | None = None
     printed_gc: bool = True
+
+
+def input_args(specs: Iterable[InputSpec]) -> tuple[str, ...]:
+    """The inputs as lld arguments, in order; alwayslink archives loaded whole."""
+    args: list[str] = []
+    for spec in specs:
+        if spec.whole:
+            args += ["--whole-archive", spec.path, "--no-whole-archive"]
+        else:
+            args.append(spec.path)
+    return tuple(args)
 
 
 def command(ld: str, job: LinkJob) -> list[str]:

@@ -71,6 +71,9 @@ class InputSpec:
     label: str
     path: str
     position: int
+    # alwayslink: every member of the archive is loaded, as with lld's
+    # --whole-archive, whether or not anything references it.
+    whole: bool = False
 
     @property
     def file_name(self) -> str:
@@ -249,7 +252,7 @@ class InputFile:
 
 @dataclass(frozen=True, eq=False)
 class ArchiveInput:
-    """An ``ar`` archive whose members are linked only when needed."""
+    """An ``ar`` archive whose members are linked only when needed (or all, if ``spec.whole``)."""
 
     spec: InputSpec
     members: tuple[InputFile, ...]

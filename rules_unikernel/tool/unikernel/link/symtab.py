@@ -72,7 +72,10 @@ def resolve(inputs: Iterable[Input], entry: str) -> Resolution:
     """Resolve global symbols across ``inputs``; raise on duplicates or a missing entry."""
     table = _SymbolTable()
     for item in inputs:
-        if isinstance(item, ArchiveInput):
+        if isinstance(item, ArchiveInput) and item.spec.whole:
+            for member in item.members:
+                table.load(member)
+        elif isinstance(item, ArchiveInput):
             for member in item.members:
                 table.add_lazy(member)
         else:
