@@ -132,5 +132,9 @@ def child_env() -> dict[str, str]:
 
 # Hypothesis: no example database (Bazel's runfiles are read-only) and no
 # per-example deadline (zig and lief timings vary on a loaded machine).
-settings.register_profile("rules_unikernel", database=None, deadline=None)
-settings.load_profile("rules_unikernel")
+# Derandomised by default: the same examples every run, so a Bazel test
+# result means the same thing each time (and caches honestly). To hunt for
+# new failures, run with HYPOTHESIS_PROFILE=explore (random examples).
+settings.register_profile("rules_unikernel", database=None, deadline=None, derandomize=True)
+settings.register_profile("explore", database=None, deadline=None, max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "rules_unikernel"))

@@ -82,6 +82,12 @@ _names = st.text(
 _members = st.lists(st.tuples(_names, st.binary(max_size=64)), max_size=8)
 
 
+def test_gnu_member_named_like_a_bsd_prefix():
+    # GNU writes a member named "#1" as "#1/": not a BSD "#1/<length>" name.
+    members = [("#1", b"x"), ("#12", b"")]
+    assert [(m.name, m.data) for m in split_archive(gnu_archive(members), "x.a")] == members
+
+
 @given(_members)
 def test_gnu_round_trip(members):
     assert [(m.name, m.data) for m in split_archive(gnu_archive(members), "x.a")] == members

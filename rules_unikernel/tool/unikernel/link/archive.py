@@ -69,7 +69,9 @@ def split_archive(data: bytes, where: str) -> tuple[Member, ...]:
             long_names = body
         elif name in _GNU_INDEXES:
             pass
-        elif name.startswith("#1/"):
+        elif name.startswith("#1/") and name != "#1/":
+            # BSD "#1/<length>"; a bare "#1/" is GNU's spelling of a member
+            # named "#1".
             name, body = _bsd_name(name, body, offset, where)
             if name not in _BSD_INDEXES:
                 members.append(Member(name, body, offset))
