@@ -6,7 +6,8 @@ import sys
 import pytest
 
 if __name__ == "__main__":
-    args = ["-p", "no:cacheprovider", "-o", "console_output_style=classic", "-v"]
+    # -rs: every skipped test's reason appears in the test log.
+    args = ["-p", "no:cacheprovider", "-o", "console_output_style=classic", "-v", "-rs"]
     xml = os.environ.get("XML_OUTPUT_FILE")
     if xml:
         args.append(f"--junitxml={xml}")

@@ -142,25 +142,15 @@ seed_none_test = analysistest.make(
     config_settings = {str(Label("//rules_unikernel:aslr_seed")): "none"},
 )
 
-def _bad_window_test_impl(ctx):
+def _image_error_test_impl(ctx):
     env = analysistest.begin(ctx)
-    asserts.expect_failure(env, "aslr_window_mib = 256 exceeds memory_mib = 128")
+    asserts.expect_failure(env, ctx.attr.message)
     return analysistest.end(env)
 
-bad_window_test = analysistest.make(_bad_window_test_impl, expect_failure = True)
-
-def _two_allocators_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, "links 2 targets in slot 'mm_allocator': //libos/mm:slab and //libos/mm:tlsf; keep one")
-    return analysistest.end(env)
-
-# Two implementations of one slot (two heaps) cannot share an image.
-two_allocators_test = analysistest.make(_two_allocators_test_impl, expect_failure = True)
-
-def _missing_hypervisor_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, "//libos/xen/hypervisor:hypervisor needs a component in slot 'xen_hypervisor'")
-    return analysistest.end(env)
-
-# A component whose requirement is not linked (the Xen core without a hypervisor).
-missing_hypervisor_test = analysistest.make(_missing_hypervisor_test_impl, expect_failure = True)
+# An image that must fail analysis with `message`: bad attributes, two
+# components in one slot, a required slot left empty, no code at all.
+image_error_test = analysistest.make(
+    _image_error_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(doc = "text the analysis error must contain")},
+)

@@ -92,3 +92,17 @@ def test_passing_run_prints_pass(tmp_path, monkeypatch, capsys):
     image.write_bytes(b"\x7fELF")
     assert qemu.main(["--image", str(image), "--expect", "^Hello$"]) == 0
     assert "PASS: guest exited with status 0" in capsys.readouterr().out
+
+
+def test_image_failing_verify_is_not_booted(tmp_path, monkeypatch, capsys):
+    # The fake QEMU would pass; the broken image must stop the run before it.
+    body = "printf '[boot] exit status 0\\r\\n'; exit 1\n"
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, body)))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    manifest = tmp_path / "image.manifest.json"
+    manifest.write_text("{}")
+    assert qemu.main(["--image", str(image), "--verify-manifest", str(manifest)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: the image does not pass `unikernel verify`" in out
+    assert "PASS" not in out

@@ -20,6 +20,9 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from unikernel.cli import main as cli_main
+from unikernel.symbolize import annotate, load_symbols
+
 DEBUG_EXIT_PORT = 0xF4
 EXIT_MARKER = re.compile(r"^\[boot\] exit status (\d+)\s*$", re.MULTILINE)
 
@@ -159,19 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unikernel-qemu: {judge('', rc).reason}", file=sys.stderr)
         return 1
 
-    if args.verify_manifest is not None:
-        # A second, independent reader (pyelftools) checks what the linker
-        # wrote before the image is trusted to boot.
-        from unikernel.cli import main as cli_main  # noqa: PLC0415 (only tests need it)
-
-        if cli_main(["verify", str(args.image), "--manifest", str(args.verify_manifest)]) != 0:
-            print("FAIL: the image does not pass `unikernel verify`")
-            return 1
+    # A second, independent reader (pyelftools) checks what the linker wrote
+    # before the image is trusted to boot.
+    verify = ["verify", str(args.image), "--manifest", str(args.verify_manifest)]
+    if args.verify_manifest is not None and cli_main(verify) != 0:
+        print("FAIL: the image does not pass `unikernel verify`")
+        return 1
     print("unikernel-qemu: " + " ".join(command), flush=True)
     outcome = run_captured(command, args.timeout)
     if args.symbols is not None:
-        from unikernel.symbolize import annotate, load_symbols  # noqa: PLC0415
-
         outcome = replace(outcome, output=annotate(outcome.output, load_symbols(args.symbols)))
     print("----- console -----")
     print(outcome.output, end="" if outcome.output.endswith("\n") else "\n")
