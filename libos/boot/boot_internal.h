@@ -17,8 +17,17 @@
  */
 #define BOOT_IDENTITY_MAP_LIMIT (UINT64_C(4) << 30)
 
+#define BOOT_PAGE_SIZE 4096u
+
 /* The boot stack (entry.S): a guard page, then the stack proper. */
 extern char boot_stack_guard[], boot_stack[], boot_stack_top[];
+
+/* The exception stack (entry.S, IST 1): a guard page, then 16 KiB. */
+#define BOOT_EXCEPTION_STACK_SIZE 0x4000u
+extern char boot_exception_stack_guard[], boot_exception_stack_top[];
+
+/* The GDT and TSS page (exceptions.c), read-only once sealed. */
+extern struct boot_descriptors boot_descriptors;
 
 /*
  * Replace entry.S's identity map by page tables built from the linker's

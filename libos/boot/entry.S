@@ -44,6 +44,8 @@
 #define IDENTITY_MAP_GIB 4
 
 #define BOOT_STACK_SIZE 0x10000
+/* Keep in step with BOOT_EXCEPTION_STACK_SIZE in boot_internal.h. */
+#define EXCEPTION_STACK_SIZE 0x4000
 
 #define COM1 0x3f8
 #define DEBUG_EXIT_PORT 0xf4
@@ -244,5 +246,17 @@ boot_stack_guard:
 boot_stack:
     .skip BOOT_STACK_SIZE
 boot_stack_top:
+
+    /*
+     * CPU exceptions run here (IST 1, exceptions.c), not on the stack
+     * they interrupted: a boot stack that overflowed into its guard page
+     * cannot take the page fault's frame, and the report would otherwise
+     * become a double and then a triple fault (a silent reset).
+     */
+    .globl boot_exception_stack_guard, boot_exception_stack_top
+boot_exception_stack_guard:
+    .skip PAGE_SIZE
+    .skip EXCEPTION_STACK_SIZE
+boot_exception_stack_top:
 
     .section .note.GNU-stack, "", @progbits

@@ -1,6 +1,10 @@
 /*
  * CPU exceptions: report and exit instead of triple-faulting.
  *
+ * Exceptions run on a stack of their own (IST 1 in the TSS below), so a
+ * stack overflow into a guard page is reported like any other page fault
+ * rather than escalating to a double and a triple fault.
+ *
  * Without an IDT any fault (a NULL dereference, __builtin_trap(), a
  * division by zero) resets the machine, and QEMU silently reboots the
  * image in a loop. With this table every exception prints what happened
@@ -24,6 +28,52 @@
 #define IDT_VECTORS 256
 #define VECTOR_PAGE_FAULT 14
 #define GATE_INTERRUPT_64 0x8e /* present, ring 0, 64-bit interrupt gate */
+#define EXCEPTION_IST 1        /* the TSS's IST slot for exception stacks */
+
+/*
+ * The 64-bit TSS (Intel SDM vol. 3, 8.7). Long mode uses it only for the
+ * stack pointers the CPU loads on an interrupt: rsp0-2 on a privilege
+ * change (none here), ist1-7 for gates that name one.
+ */
+struct __attribute__((packed)) tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+};
+_Static_assert(sizeof(struct tss64) == 104, "TSS size");
+
+/*
+ * Selectors. The first three descriptors are entry.S's (same selectors,
+ * so nothing needs reloading); the TSS takes two slots in long mode.
+ */
+#define SEL_TSS 0x18
+#define GDT_ENTRIES 5
+
+/*
+ * The GDT and the TSS on a page of their own: paging.c maps it read-only
+ * when it seals, after `ltr` has written the TSS's busy bit (the only
+ * time the CPU writes either in long mode: descriptors are preset
+ * "accessed").
+ */
+struct boot_descriptors {
+    uint64_t gdt[GDT_ENTRIES];
+    struct tss64 tss;
+    uint8_t pad[BOOT_PAGE_SIZE - GDT_ENTRIES * 8 - sizeof(struct tss64)];
+};
+_Static_assert(sizeof(struct boot_descriptors) == BOOT_PAGE_SIZE,
+               "descriptor page");
+struct boot_descriptors boot_descriptors
+    __attribute__((aligned(BOOT_PAGE_SIZE), section(".bss.boot_descriptors")));
+
+/* lgdt's operand in long mode: 16-bit limit, 64-bit base. */
+struct __attribute__((packed)) gdt_pointer {
+    uint16_t limit;
+    uint64_t base;
+};
 
 /* A 64-bit IDT gate descriptor (Intel SDM vol. 3, 6.14.1). */
 struct idt_gate {
@@ -75,14 +125,44 @@ static void set_gate(size_t vector, uint64_t addr)
     idt[vector] = (struct idt_gate){
         .offset_low = (uint16_t)addr,
         .selector = code_selector,
+        .ist = vector < EXCEPTION_VECTORS ? EXCEPTION_IST : 0,
         .type = GATE_INTERRUPT_64,
         .offset_mid = (uint16_t)(addr >> 16),
         .offset_high = (uint32_t)(addr >> 32),
     };
 }
 
+/* A 16-byte available 64-bit TSS descriptor (SDM vol. 3, 8.2.3). */
+static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
+{
+    slot[0] = (limit & 0xffff) | (base & 0xffffff) << 16
+              | UINT64_C(0x89) << 40 /* present, ring 0, type 9 */
+              | (uint64_t)((limit >> 16) & 0xf) << 48
+              | ((base >> 24) & 0xff) << 56;
+    slot[1] = base >> 32;
+}
+
+/* Our GDT, with a TSS whose IST 1 is the exception stack (entry.S). */
+static void load_gdt_and_tss(void)
+{
+    struct boot_descriptors *d = &boot_descriptors;
+
+    d->gdt[0] = 0;
+    d->gdt[1] = UINT64_C(0x00af9b000000ffff); /* 0x08: code, 64-bit */
+    d->gdt[2] = UINT64_C(0x00cf93000000ffff); /* 0x10: data, flat */
+    d->tss.ist[EXCEPTION_IST - 1] = (uintptr_t)boot_exception_stack_top;
+    d->tss.iomap_base = sizeof d->tss; /* no I/O permission bitmap */
+    set_tss_descriptor(&d->gdt[SEL_TSS / 8], (uintptr_t)&d->tss,
+                       sizeof d->tss - 1);
+
+    struct gdt_pointer ptr = {sizeof d->gdt - 1, (uintptr_t)d->gdt};
+    __asm__ volatile("lgdt %0" : : "m"(ptr) : "memory");
+    __asm__ volatile("ltr %w0" : : "r"(SEL_TSS) : "memory");
+}
+
 void boot_exceptions_init(void)
 {
+    load_gdt_and_tss();
     /* Gates use whatever code segment we run in: entry.S's 64-bit one. */
     __asm__ volatile("mov %%cs, %0" : "=r"(code_selector));
     for (size_t v = 0; v < EXCEPTION_VECTORS; v++)

@@ -8,9 +8,10 @@
  *     data and bss read/write and non-executable, at 4 KiB granularity;
  *   - all other memory below 4 GiB (the heap, I/O) is read/write and
  *     non-executable, in 2 MiB pages;
- *   - page 0 is unmapped, so NULL pointer accesses fault, and so is the
- *     guard page below the boot stack;
- *   - the page-table pages themselves are read-only: with CR0.WP set (entry.S)
+ *   - page 0 is unmapped, so NULL pointer accesses fault, and so are the
+ *     guard pages below the boot stack and the exception stack;
+ *   - the page-table pages themselves are read-only, and so are the GDT
+ *     and TSS (exceptions.c): with CR0.WP set (entry.S)
  *     not even the kernel can change a mapping afterwards, and there is no
  *     API to map anything. That is the seal.
  * Execute-disable needs EFER.NXE, which entry.S sets when the CPU has NX;
@@ -156,10 +157,16 @@ void boot_paging_seal(void)
     /* Holes that must fault. */
     set_page(pdpt, 0, 0);
     set_page(pdpt, (uintptr_t)boot_stack_guard, 0);
+    set_page(pdpt, (uintptr_t)boot_exception_stack_guard, 0);
 
-    /* The tables themselves become read-only: the seal. */
+    /*
+     * The tables themselves become read-only: the seal. So do the GDT and
+     * TSS (loaded already), which hold the exception stack pointer.
+     */
+    uint64_t ro = PTE_P | (nx ? PTE_NX : 0);
     for (size_t p = 0; p < POOL_PAGES; p++)
-        set_page(pdpt, (uintptr_t)pool[p], PTE_P | (nx ? PTE_NX : 0));
+        set_page(pdpt, (uintptr_t)pool[p], ro);
+    set_page(pdpt, (uintptr_t)&boot_descriptors, ro);
 
     write_cr3((uint64_t)(uintptr_t)pml4);
 }
@@ -182,8 +189,18 @@ const char *boot_paging_region(uint64_t addr)
 
     if (addr < PAGE_SIZE)
         return "page 0: a NULL pointer";
+    uint64_t xguard = (uintptr_t)boot_exception_stack_guard;
+    uint64_t descriptors = (uintptr_t)&boot_descriptors;
+
     if (addr >= guard && addr < guard + PAGE_SIZE)
         return "the boot stack's guard page: a stack overflow";
+    if (addr >= xguard && addr < xguard + PAGE_SIZE)
+        return "the exception stack's guard page: a stack overflow";
+    if (addr >= xguard + PAGE_SIZE
+        && addr < (uintptr_t)boot_exception_stack_top)
+        return "the exception stack";
+    if (addr >= descriptors && addr < descriptors + PAGE_SIZE)
+        return "the sealed GDT and TSS";
     if (addr >= (uintptr_t)pool && addr < (uintptr_t)(pool + POOL_PAGES))
         return "the sealed page tables";
     if (addr >= (uintptr_t)boot_stack && addr < (uintptr_t)boot_stack_top)

@@ -48,6 +48,37 @@ static void write_page_tables(void)
     *(volatile uint64_t *)(uintptr_t)(cr3 & ~UINT64_C(0xfff)) = 0;
 }
 
+/*
+ * Recurse until the boot stack runs into its guard page. Each frame holds
+ * a buffer the compiler cannot drop, and the call is not a tail call.
+ */
+static volatile uint64_t depth_limit = UINT64_MAX; /* never reached */
+
+static __attribute__((noinline)) uint64_t recurse(uint64_t depth)
+{
+    volatile uint8_t frame[256];
+
+    if (depth == depth_limit)
+        return 0;
+    frame[depth % sizeof frame] = (uint8_t)depth;
+    return recurse(depth + 1) + frame[depth % sizeof frame];
+}
+
+static void stack_overflow(void)
+{
+    printf("depth %llu\n", (unsigned long long)recurse(0));
+}
+
+static void write_gdt(void)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } gdtr;
+    __asm__ volatile("sgdt %0" : "=m"(gdtr));
+    *(volatile uint64_t *)(uintptr_t)gdtr.base = 0;
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -57,6 +88,8 @@ static const struct {
     {"jump-data", jump_data},
     {"jump-stack", jump_stack},
     {"write-page-tables", write_page_tables},
+    {"write-gdt", write_gdt},
+    {"stack-overflow", stack_overflow},
 };
 
 int main(int argc, char **argv)
@@ -69,6 +102,9 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    printf("usage: wx_fault write-text|write-rodata|jump-data|jump-stack|write-page-tables\n");
+    printf("usage: wx_fault CASE, one of:");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        printf(" %s", cases[i].name);
+    printf("\n");
     return 2;
 }
