@@ -174,16 +174,16 @@ static void record_start_info(const struct hvm_start_info *si)
 }
 
 /*
- * Call the initialisers in ascending order. The set is read-only and has
- * a handful of entries, so rather than sort it, each round runs the
- * entries of the next order up.
+ * Call the initialisers with orders in [from, to) in ascending order. The
+ * set is read-only and has a handful of entries, so rather than sort it,
+ * each round runs the entries of the next order up.
  */
-static void run_initialisers(void)
+static void run_initialisers(uint64_t from, uint64_t to)
 {
     const struct boot_init *set = __start_boot_init;
     size_t count =
         ((uintptr_t)__stop_boot_init - (uintptr_t)set) / sizeof *set;
-    uint64_t floor = 0; /* orders below this have run */
+    uint64_t floor = from; /* orders below this have run */
 
     for (;;) {
         uint64_t next = UINT64_MAX;
@@ -191,7 +191,7 @@ static void run_initialisers(void)
         for (size_t i = 0; i < count; i++)
             if (set[i].order >= floor && set[i].order < next)
                 next = set[i].order;
-        if (next == UINT64_MAX)
+        if (next >= to)
             return;
         for (size_t i = 0; i < count; i++)
             if (set[i].order == next)
@@ -244,13 +244,14 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
 
     record_start_info(si);
     /*
-     * Everything needed from low memory is copied: switch to the sealed
-     * page tables (W^X from the linker's manifest, NULL and the stack
-     * guard unmapped, the tables read-only).
+     * Everything needed from low memory is copied. The initialisers that
+     * shape the sealed tables (guard pages) run, then the switch to the
+     * sealed page tables (W^X from the linker's manifest, NULL and the
+     * guard pages unmapped, the tables read-only), then everything else.
      */
+    run_initialisers(0, BOOT_INIT_ORDER_SEAL);
     boot_paging_seal();
-
-    run_initialisers();
+    run_initialisers(BOOT_INIT_ORDER_SEAL, UINT64_MAX);
     int argc = split_args();
     if (xen)
         boot_xen_report_main();

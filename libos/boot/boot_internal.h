@@ -5,6 +5,7 @@
 #ifndef BOOT_INTERNAL_H
 #define BOOT_INTERNAL_H
 
+#include <boot/boot.h>
 #include <boot/hvm_start_info.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,8 +43,14 @@ bool boot_paging_nx(void);
 /* The part of the image (or hole) `addr` lies in, or NULL; for reports. */
 const char *boot_paging_region(uint64_t addr);
 
+/* Whether [addr, addr + len) is mapped and readable right now. */
+bool boot_paging_readable(uint64_t addr, uint64_t len);
+
 /* QEMU's isa-debug-exit device (-device isa-debug-exit,iobase=0xf4). */
 #define BOOT_DEBUG_EXIT_PORT 0xf4
+
+/* 64 bits from RDRAND (where present) mixed with the TSC (entropy.c). */
+uint64_t boot_entropy(enum boot_entropy_source *source);
 
 /* Called by entry.S first, in long mode: draws the stack canary. */
 void boot_stack_guard_init(void);

@@ -206,19 +206,16 @@ static void describe_page_fault(uint64_t error, uint64_t addr)
 #define BACKTRACE_MAX 16
 
 /*
- * A frame pointer worth following: 8-aligned, inside writable image memory
- * (the boot stack, thread stacks in .bss), above the previous one. Anything
- * else ends the walk, so a smashed stack cannot make the report fault.
+ * A frame pointer worth following: 8-aligned, above the previous one, and
+ * its two words (saved frame pointer, return address) mapped: the boot
+ * stack, a thread stack, wherever. Anything else ends the walk, so a
+ * smashed stack cannot make the report fault.
  */
 static bool plausible_frame(const uint64_t *fp, const uint64_t *prev)
 {
     uintptr_t a = (uintptr_t)fp;
-    const char *where = boot_paging_region(a);
 
-    return a % 8 == 0 && fp > prev && where != NULL
-           && boot_paging_region(a + 15) == where
-           && (strcmp(where, "the boot stack") == 0
-               || strcmp(where, "bss") == 0 || strcmp(where, "data") == 0);
+    return a % 8 == 0 && fp > prev && boot_paging_readable(a, 16);
 }
 
 /*

@@ -40,8 +40,11 @@
 #define EFER_NXE (UINT64_C(1) << 11)
 
 #define MAPPED_GIB 4
-/* 4 KiB tables: the first 2 MiB, plus those covering the image. */
-#define SMALL_TABLES 24
+/*
+ * 4 KiB tables: the first 2 MiB, those covering the image, and one per
+ * 2 MiB region with guard pages (thread stacks).
+ */
+#define SMALL_TABLES 32
 #define POOL_PAGES (2 + MAPPED_GIB + SMALL_TABLES)
 
 typedef uint64_t table[ENTRIES];
@@ -54,12 +57,24 @@ static table pool[POOL_PAGES]
     __attribute__((aligned(PAGE_SIZE), section(".bss.boot_paging")));
 static size_t pool_used;
 static bool nx;
+static bool sealed;
+
+/* Pages boot_guard_page() asked to leave unmapped, and their names. */
+static struct {
+    uint64_t page;
+    const char *what;
+} guards[BOOT_GUARD_PAGES_MAX];
+static size_t guard_count;
+
+/* Bounds of the loaded image, defined by the linker (page aligned). */
+extern char __text_start[], __image_end[];
 
 static uint64_t *new_table(void)
 {
     if (pool_used == POOL_PAGES)
-        boot_panic("page tables: the image spans more than %u 2 MiB "
-                   "regions; raise SMALL_TABLES in paging.c",
+        boot_panic("page tables: more than %u 2 MiB regions need 4 KiB "
+                   "pages (the image, guard pages); raise SMALL_TABLES in "
+                   "paging.c",
                    SMALL_TABLES - 1);
     uint64_t *t = pool[pool_used++];
     memset(t, 0, sizeof(table));
@@ -124,6 +139,21 @@ static void check_seal(const struct unikernel_seal *seal)
     }
 }
 
+int boot_guard_page(const void *page, const char *what)
+{
+    uint64_t a = (uintptr_t)page;
+
+    if (sealed || a % PAGE_SIZE != 0 || a == 0
+        || a >= (uint64_t)MAPPED_GIB << 30 || guard_count == BOOT_GUARD_PAGES_MAX
+        || (a + PAGE_SIZE > (uintptr_t)__text_start
+            && a < (uintptr_t)__image_end))
+        return -1;
+    guards[guard_count].page = a;
+    guards[guard_count].what = what;
+    guard_count++;
+    return 0;
+}
+
 void boot_paging_seal(void)
 {
     const struct unikernel_seal *seal = &__unikernel_seal;
@@ -158,6 +188,8 @@ void boot_paging_seal(void)
     set_page(pdpt, 0, 0);
     set_page(pdpt, (uintptr_t)boot_stack_guard, 0);
     set_page(pdpt, (uintptr_t)boot_exception_stack_guard, 0);
+    for (size_t g = 0; g < guard_count; g++)
+        set_page(pdpt, guards[g].page, 0);
 
     /*
      * The tables themselves become read-only: the seal. So do the GDT and
@@ -169,6 +201,37 @@ void boot_paging_seal(void)
     set_page(pdpt, (uintptr_t)&boot_descriptors, ro);
 
     write_cr3((uint64_t)(uintptr_t)pml4);
+    sealed = true;
+}
+
+/* The leaf entry mapping `addr` in the sealed tables (0: not mapped). */
+static uint64_t leaf(uint64_t addr)
+{
+    const uint64_t *pml4 = pool[0], *pdpt = pool[1];
+
+    if (!(pml4[0] & PTE_P) || addr >= (uint64_t)MAPPED_GIB << 30)
+        return 0;
+    const uint64_t *pd = pd_for((uint64_t *)pdpt, addr);
+    uint64_t pde = pd[(addr >> 21) & 511];
+    if (!(pde & PTE_P) || (pde & PTE_PS))
+        return pde;
+    const uint64_t *pt =
+        (const uint64_t *)(uintptr_t)(pde & ~(uint64_t)0xfff & ~PTE_NX);
+    return pt[(addr >> 12) & 511];
+}
+
+bool boot_paging_readable(uint64_t addr, uint64_t len)
+{
+    if (len == 0 || addr + len < addr
+        || addr + len > (uint64_t)MAPPED_GIB << 30)
+        return false;
+    if (!sealed) /* entry.S's identity map: all of the first 4 GiB */
+        return true;
+    for (uint64_t a = addr & ~(uint64_t)(PAGE_SIZE - 1); a < addr + len;
+         a += PAGE_SIZE)
+        if (!(leaf(a) & PTE_P))
+            return false;
+    return true;
 }
 
 bool boot_paging_nx(void)
@@ -201,6 +264,9 @@ const char *boot_paging_region(uint64_t addr)
         return "the exception stack";
     if (addr >= descriptors && addr < descriptors + PAGE_SIZE)
         return "the sealed GDT and TSS";
+    for (size_t g = 0; g < guard_count; g++)
+        if (addr >= guards[g].page && addr < guards[g].page + PAGE_SIZE)
+            return guards[g].what;
     if (addr >= (uintptr_t)pool && addr < (uintptr_t)(pool + POOL_PAGES))
         return "the sealed page tables";
     if (addr >= (uintptr_t)boot_stack && addr < (uintptr_t)boot_stack_top)

@@ -16,12 +16,17 @@ static uint32_t total;    /* entries that are not EXTENT_ABSENT */
 static uint32_t free_count;
 static uint32_t role_extents[MM_ROLE_COUNT];
 static uint64_t role_pages[MM_ROLE_COUNT];
+/*
+ * Top-down roles (heap, stacks): the index where their search starts. The
+ * top of the window unless extent_randomise() drew another.
+ */
+static uint32_t origin[MM_ROLE_COUNT];
 
 /*
  * I/O and page-table extents come from the bottom of memory, heap and
- * stacks from the top: the long-lived kernel structures then sit
- * together, and the large free range between them stays contiguous for
- * big heap spans.
+ * stacks from the top (or, once randomised, downwards from a random
+ * extent): the long-lived kernel structures then sit together, and the
+ * free range between them stays contiguous for big heap spans.
  */
 static bool low_first(enum mm_role role)
 {
@@ -125,11 +130,58 @@ void extent_init(const struct mm_region *ram, size_t ram_count,
                 slots = (uint32_t)index + 1;
         }
     }
+    for (int r = 0; r < MM_ROLE_COUNT; r++)
+        origin[r] = slots - 1;
+}
+
+/* A 64-bit mixer (the splitmix64 finaliser): one seed, several draws. */
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+void extent_randomise(uint64_t seed)
+{
+    for (int r = 0; r < MM_ROLE_COUNT; r++) {
+        if (low_first((enum mm_role)r) || total == 0)
+            continue;
+        /*
+         * The k-th usable extent, k uniform in [0, total): the modulo bias
+         * is below total / 2^64, nothing next to log2(total) bits.
+         */
+        uint64_t k = mix(seed + (uint64_t)r * UINT64_C(0x9e3779b97f4a7c15))
+                     % total;
+        for (uint32_t i = 0; i < slots; i++) {
+            if (table[i].use == EXTENT_ABSENT)
+                continue;
+            if (k-- == 0) {
+                origin[r] = i;
+                break;
+            }
+        }
+    }
 }
 
 static uintptr_t base_of(uint32_t index)
 {
     return window + ((uintptr_t)index << EXTENT_SHIFT);
+}
+
+/* The first index of the highest free run of `count` in [lo, hi], or -1. */
+static int64_t highest_run(uint32_t lo, uint32_t hi, uint32_t count)
+{
+    uint32_t run = 0;
+
+    for (uint32_t i = hi + 1; i-- > lo;) {
+        run = table[i].use == EXTENT_FREE ? run + 1 : 0;
+        if (run == count)
+            return i;
+    }
+    return -1;
 }
 
 /* Index of the first entry of a free run of `count`, or -1. */
@@ -145,15 +197,19 @@ static int64_t find_free_run(enum mm_role role, uint32_t count)
             if (run == count)
                 return (int64_t)i + 1 - count;
         }
-    } else {
-        /* Scanning down: the run found is the highest one. */
-        for (uint32_t i = slots; i-- > 0;) {
-            run = table[i].use == EXTENT_FREE ? run + 1 : 0;
-            if (run == count)
-                return i;
-        }
+        return -1;
     }
-    return -1;
+    /*
+     * Top-down from the role's origin: the highest run at or below it,
+     * else the highest above it, else one that straddles it.
+     */
+    uint32_t o = origin[role];
+    int64_t found = highest_run(0, o, count);
+    if (found < 0 && o + 1 < slots)
+        found = highest_run(o + 1, slots - 1, count);
+    if (found < 0)
+        found = highest_run(0, slots - 1, count);
+    return found;
 }
 
 uintptr_t extent_take(enum mm_role role, uint32_t count,
@@ -209,7 +265,10 @@ struct extent *extent_next(enum mm_role role, enum extent_use use,
                            uint32_t *cursor, uintptr_t *base)
 {
     while (*cursor < slots) {
-        uint32_t i = low_first(role) ? *cursor : slots - 1 - *cursor;
+        /* Top-down roles: from their origin down, then from the top. */
+        uint32_t i = low_first(role)
+                         ? *cursor
+                         : (origin[role] + slots - *cursor) % slots;
 
         ++*cursor;
         if (table[i].use == use && table[i].role == role) {

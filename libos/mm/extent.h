@@ -59,6 +59,13 @@ void extent_init(const struct mm_region *ram, size_t ram_count,
                  const struct mm_region *reserved, size_t reserved_count);
 
 /*
+ * Draw from `seed` where the top-down roles (heap, stacks) start looking
+ * for extents: each gets a uniformly chosen usable extent as its origin
+ * and searches downwards from there, wrapping to the top (mm_randomise).
+ */
+void extent_randomise(uint64_t seed);
+
+/*
  * Take `count` contiguous free extents for `role` and mark them `use`
  * (count must be 1 unless use is EXTENT_SPAN). Returns the address of
  * the first, or 0 if there is no such range. Contents are not touched.

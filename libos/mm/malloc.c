@@ -66,6 +66,11 @@ void mm_init_regions(const struct mm_region *ram, size_t ram_count,
     fault_reset();
 }
 
+void mm_randomise(uint64_t seed)
+{
+    extent_randomise(seed);
+}
+
 static void *fail(int error)
 {
     counters.failed++;

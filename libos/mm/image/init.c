@@ -60,6 +60,7 @@ void mm_init(void)
         (uint64_t)((uintptr_t)__image_end - (uintptr_t)__text_start)};
 
     mm_init_regions(ram, ram_count, reserved, reserved_count);
+    mm_randomise(boot_random_u64());
 
     /* Keep a handler the application installed before us. */
     mm_fault_handler previous = mm_set_fault_handler(exit_on_fault);

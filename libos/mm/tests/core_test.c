@@ -244,6 +244,91 @@ static void test_extents_spans(void)
     CHECK_EQ(extent_check(), 0);
 }
 
+/*
+ * mm_randomise: heap and stacks start at a usable extent drawn from the
+ * seed, go down from it and wrap to the top; I/O stays at the bottom.
+ */
+static void test_extents_randomised(void)
+{
+    /* 2..128 MiB with a reserved hole at 40..50 MiB: 58 usable extents. */
+    const struct mm_region hole[] = {{40 * MiB, 10 * MiB}};
+    unsigned hits[64] = {0};
+    const unsigned draws = 58 * 200;
+
+    for (uint64_t seed = 0; seed < draws; seed++) {
+        uintptr_t base = 0;
+
+        extent_init(qemu_ram, ARRAY_LEN(qemu_ram), hole, ARRAY_LEN(hole));
+        extent_randomise(seed);
+        uintptr_t heap = extent_take(MM_ROLE_HEAP, 1, EXTENT_POOL, OWNER_HEAP);
+        if (!CHECK(heap != 0 && extent_find(heap, &base) && base == heap))
+            return;
+        /* Never in the hole: origins are usable extents only. */
+        CHECK(heap + 2 * MiB <= 40 * MiB || heap >= 50 * MiB);
+        hits[heap / (2 * MiB)]++;
+        if (seed < 64) {
+            CHECK_EQ(extent_take(MM_ROLE_IO, 1, EXTENT_POOL, OWNER_HEAP),
+                     heap == 2 * MiB ? 4 * MiB : 2 * MiB);
+            CHECK_EQ(extent_check(), 0);
+        }
+    }
+    /* Every usable extent is an origin about equally often (200 each). */
+    unsigned used = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        if (!hits[i])
+            continue;
+        used++;
+        CHECK(hits[i] > 120 && hits[i] < 280);
+    }
+    CHECK_EQ(used, 58);
+
+    /* Heap and stacks draw separately (with these seeds, apart). */
+    unsigned apart = 0;
+    for (uint64_t seed = 0; seed < 32; seed++) {
+        extent_init(qemu_ram, ARRAY_LEN(qemu_ram), NULL, 0);
+        extent_randomise(seed);
+        uintptr_t heap = extent_take(MM_ROLE_HEAP, 1, EXTENT_POOL, OWNER_HEAP);
+        uintptr_t stack =
+            extent_take(MM_ROLE_STACK, 1, EXTENT_POOL, OWNER_HEAP);
+        apart += stack != heap - 2 * MiB && stack != heap;
+    }
+    CHECK(apart >= 28);
+}
+
+/* Downwards from the origin, then from the top; spans may straddle it. */
+static void test_extents_origin_wraps(void)
+{
+    const struct mm_region ram[] = {{2 * MiB, 12 * MiB}}; /* 2..14 MiB */
+    uintptr_t got[6];
+
+    /* Find a seed whose heap origin is the second extent (4 MiB). */
+    uint64_t seed = 0;
+    for (;; seed++) {
+        extent_init(ram, 1, NULL, 0);
+        extent_randomise(seed);
+        if (extent_take(MM_ROLE_HEAP, 1, EXTENT_POOL, OWNER_HEAP) == 4 * MiB)
+            break;
+        if (!CHECK(seed < 1000))
+            return;
+    }
+    extent_init(ram, 1, NULL, 0);
+    extent_randomise(seed);
+    for (int i = 0; i < 6; i++)
+        got[i] = extent_take(MM_ROLE_HEAP, 1, EXTENT_POOL, OWNER_HEAP);
+    CHECK_EQ(got[0], 4 * MiB);
+    CHECK_EQ(got[1], 2 * MiB);
+    CHECK_EQ(got[2], 12 * MiB); /* wrapped to the top */
+    CHECK_EQ(got[3], 10 * MiB);
+    CHECK_EQ(got[5], 6 * MiB);
+    CHECK_EQ(extent_take(MM_ROLE_HEAP, 1, EXTENT_POOL, OWNER_HEAP), 0);
+
+    /* Free 4 and 6 MiB: a two-extent span straddling the origin fits. */
+    extent_release(got[0]);
+    extent_release(got[5]);
+    CHECK_EQ(extent_take(MM_ROLE_HEAP, 2, EXTENT_SPAN, OWNER_HEAP), 4 * MiB);
+    CHECK_EQ(extent_check(), 0);
+}
+
 /* ---- page runs (real memory) ----------------------------------------- */
 
 static struct mm_region arena;
@@ -467,6 +552,8 @@ int main(void)
     RUN(test_extents_wrapping_and_empty);
     RUN(test_extents_roles);
     RUN(test_extents_spans);
+    RUN(test_extents_randomised);
+    RUN(test_extents_origin_wraps);
     RUN(test_pages_basic);
     RUN(test_pages_first_fit);
     RUN(test_pages_alignment);

@@ -1,14 +1,22 @@
 /*
- * A thread that overruns its stack is reported at its next switch. The
- * thread gets a caller-provided 4 KiB stack with a 4 KiB buffer zone
- * below it, so the overrun lands in memory this test owns, and recurses
- * until it has used about 6 KiB. The image must stop with the
- * scheduler's panic (exit status 126), not print "survived".
+ * Stack overflows of threads, chosen by the command line:
+ *
+ *   canary  a thread with a caller-provided 4 KiB stack (and a 4 KiB
+ *           buffer zone below it, so the overrun lands in memory this
+ *           test owns) recurses until it has used about 6 KiB; the
+ *           scheduler reports it at its next switch (the canary);
+ *   guard   a thread on a pooled stack recurses without end; it runs
+ *           into the guard page below its stack and the page fault is
+ *           reported at once.
+ *
+ * Either way the image must stop with a panic (exit status 126), not
+ * print "survived".
  */
 #include <sched/sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 static struct {
     uint8_t zone[4096];
@@ -36,8 +44,40 @@ static int overrunner(void *arg)
     return 0;
 }
 
-int main(void)
+static volatile int depth_limit = -1; /* never reached */
+
+static int recurse_forever(int depth)
 {
+    volatile uint8_t frame[512];
+
+    frame[depth % sizeof frame] = (uint8_t)depth;
+    if (depth == depth_limit)
+        return 0;
+    return recurse_forever(depth + 1) + frame[depth % sizeof frame];
+}
+
+static int deep_diver(void *arg)
+{
+    (void)arg;
+    printf("recursing: %d\n", recurse_forever(0));
+    printf("survived\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "guard") == 0) {
+        struct sched_thread *t = sched_spawn("deep-diver", deep_diver, NULL,
+                                             NULL);
+        if (!t) {
+            printf("FAILED: no pooled stack\n");
+            return 1;
+        }
+        sched_join(t, NULL);
+        printf("survived\n");
+        return 0;
+    }
+
     struct sched_attr attr = {
         .priority = SCHED_PRIORITY_DEFAULT,
         .stack = memory.stack,

@@ -16,10 +16,11 @@
  *      exit with BOOT_EXIT_PANIC instead of resetting the machine;
  *   2. validates the start info and copies what it needs (memory map,
  *      command line) into boot-owned storage, so nothing later reads
- *      the loader's memory again; then unmaps page 0 (0x0-0xfff), so
- *      that NULL pointer accesses fault;
+ *      the loader's memory again;
  *   3. runs the initialisers that components registered with BOOT_INIT
- *      (below), in ascending order;
+ *      (below), in ascending order: those ordered before the seal, then
+ *      seals the page tables (W^X from the linker's manifest; page 0 is
+ *      unmapped, so NULL pointer accesses fault), then the rest;
  *   4. splits the command line into argv and calls
  *          int main(int argc, char **argv);
  *      (or int main(void)), then exit() with main's return value.
@@ -113,7 +114,33 @@ struct boot_init {
 };
 
 #define BOOT_INIT_ORDER_MEMORY 10  /* the memory manager: before users */
+#define BOOT_INIT_ORDER_STACKS 20  /* thread stacks and their guard pages */
+#define BOOT_INIT_ORDER_SEAL 30    /* (not an initialiser: the seal) */
 #define BOOT_INIT_ORDER_DRIVERS 50 /* device drivers */
+
+/*
+ * Initialisers ordered below BOOT_INIT_ORDER_SEAL run before the boot
+ * path seals the page tables (W^X, <boot/seal.h>), on the boot's own
+ * read/write/execute identity map; the rest run after it. Only code that
+ * must shape the sealed tables belongs before the seal: it may ask for
+ * guard pages there, and nothing may ask afterwards.
+ *
+ * Leave the 4 KiB page at `page` unmapped in the sealed tables, so that
+ * every access to it faults; the fault report names it `what` (a string
+ * that must live forever, e.g. "a thread stack's guard page: a stack
+ * overflow"). Returns 0, or -1 if called after the seal, if `page` is not
+ * page-aligned or lies outside the first 4 GiB, inside the image or in
+ * page 0, or if BOOT_GUARD_PAGES_MAX guards exist already.
+ */
+#define BOOT_GUARD_PAGES_MAX 64
+int boot_guard_page(const void *page, const char *what);
+
+/*
+ * 64 random bits for decisions taken at boot (placement of the heap and
+ * of stacks): RDRAND where the CPU has it, mixed with the TSC; the TSC
+ * alone otherwise (weak: see boot_stack_guard_source()).
+ */
+uint64_t boot_random_u64(void);
 
 #define BOOT_INIT(function, init_order)                                   \
     static const struct boot_init boot_init_##function                    \

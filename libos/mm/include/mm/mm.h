@@ -26,8 +26,9 @@
  *            page tables, I/O pages, stacks and the heap can each be
  *            mapped, granted or guarded as a whole. I/O and page-table
  *            extents are taken from the lowest addresses, heap and stack
- *            extents from the highest, which keeps long-lived kernel
- *            memory out of the way of large heap spans.
+ *            extents from the highest, or on an image downwards from a
+ *            random extent each (mm_randomise), which keeps long-lived
+ *            kernel memory out of the way of large heap spans.
  *   pages    4 KiB page runs inside an extent (at most MM_PAGES_MAX
  *            pages: the first page of such an extent holds its page map).
  *   heap     malloc and friends. Blocks up to MM_SMALL_MAX bytes come from
@@ -122,6 +123,19 @@ void mm_init(void);
  */
 void mm_init_regions(const struct mm_region *ram, size_t ram_count,
                      const struct mm_region *reserved, size_t reserved_count);
+
+/*
+ * Randomise where the heap and the stacks live: each of the two roles
+ * starts taking extents at a usable extent drawn uniformly from `seed`,
+ * going down and wrapping to the top, instead of at the top of memory.
+ * That gives log2(usable extents) bits per role (6 bits with 128 MiB of
+ * RAM, 11 with 4 GiB); addresses inside an extent are not randomised.
+ * I/O and page-table extents stay at the bottom. Call right after
+ * mm_init_regions(), before anything is allocated; on an image mm_init()
+ * does, with boot entropy (boot_random_u64() in <boot/boot.h>). Without
+ * it (host tests), placement is deterministic: from the top.
+ */
+void mm_randomise(uint64_t seed);
 
 /* ---- The C heap ------------------------------------------------------ */
 

@@ -31,20 +31,28 @@
  *
  * Threads and stacks. At most SCHED_MAX_THREADS threads exist at once,
  * including "main" (the boot thread that called main(), adopted by
- * sched_init() with the boot stack). Stacks come from a static pool of
+ * sched_init() with the boot stack). Stacks come from a pool of
  * SCHED_STACK_POOL_COUNT stacks of SCHED_STACK_SIZE bytes each, or from
- * the caller (struct sched_attr). Defaults: 64 threads, 16 pooled stacks
- * of 32 KiB (512 KiB of .bss, only in images that use the scheduler).
- * Change them with copts, for instance in .bazelrc:
+ * the caller (struct sched_attr). The pool is carved at boot out of
+ * //libos/mm extents of the stack role (so an image that uses the
+ * scheduler links an allocator), before the page tables are sealed: each
+ * pooled stack has an unmapped guard page below it, and the pool's place
+ * is randomised at every boot (the extent, a page offset inside it, and
+ * the order of the slots). Defaults: 64 threads, 16 pooled stacks of
+ * 32 KiB (one 2 MiB extent). Change them with copts, for instance in
+ * .bazelrc:
  *
  *     build --per_file_copt=libos/sched/.*@-DSCHED_STACK_SIZE=65536
  *
  * (SCHED_MAX_THREADS, SCHED_STACK_POOL_COUNT and SCHED_STACK_SIZE; the
- * stack size must be a multiple of 16 and at least 4096.) Each stack's
- * lowest word holds a canary checked at every switch: an overflow that
- * reaches it stops the image with a message naming the thread. Stacks
- * also serve interrupt handlers (the image has no red zone), which take
- * about 700 bytes.
+ * stack size must be a multiple of 16 and at least 4096, and the pool at
+ * most BOOT_GUARD_PAGES_MAX - 8 stacks.) An overflow of a pooled stack
+ * faults at the overflowing instruction ("... in a thread stack's guard
+ * page: a stack overflow"). Each stack's lowest word also holds a canary
+ * checked at every switch, which catches overruns of caller-provided
+ * stacks (they have no guard page) and of pooled ones that jump past
+ * the guard. Stacks also serve interrupt handlers (the image has no red
+ * zone), which take about 700 bytes.
  *
  * Interrupts. The image runs with interrupts masked; they are taken
  * only while the CPU halts in the idle loop. So the scheduler needs no
