@@ -22,11 +22,13 @@
 #define XENABI_EBUSY 16
 #define XENABI_EEXIST 17
 #define XENABI_ENODEV 19
+#define XENABI_EISDIR 21      /* xenstore: a node with children */
 #define XENABI_EINVAL 22
 #define XENABI_ENOSPC 28     /* no free slot (ports, grant frames, ...) */
 #define XENABI_EROFS 30
 #define XENABI_ERANGE 34
 #define XENABI_ENOSYS 38     /* hypercall or sub-operation not implemented */
+#define XENABI_ENOTEMPTY 39  /* xenstore: removing a node with children */
 #define XENABI_ETIME 62      /* a one-shot timer's time has passed */
 #define XENABI_EOPNOTSUPP 95 /* implemented, but not for this guest */
 #define XENABI_ENOBUFS 105

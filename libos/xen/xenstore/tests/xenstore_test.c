@@ -55,7 +55,7 @@ static void test_errors(void)
     CHECK_EQ(xs_read(XS_TX_NONE, "missing", buf, sizeof(buf), NULL),
              -XENABI_ENOENT);
     CHECK(strcmp(xs_error_name(-XENABI_ENOENT), "ENOENT") == 0);
-    CHECK(strcmp(xs_error_name(-XS_ENOTEMPTY), "ENOTEMPTY") == 0);
+    CHECK(strcmp(xs_error_name(-XENABI_ENOTEMPTY), "ENOTEMPTY") == 0);
     CHECK(strcmp(xs_error_name(-9999), "E?") == 0);
     CHECK_EQ(xs_write(XS_TX_NONE, "bad//path", "x"), -XENABI_EINVAL);
     CHECK_EQ(xs_write(XS_TX_NONE, "", "x"), -XENABI_EINVAL);

@@ -29,9 +29,8 @@
  * Errors: functions return 0 (or a count) on success and -XENABI_E*
  * (<xenabi/errno.h>) on failure. xenstored's XS_ERROR names map to the
  * same numbers: "ENOENT" -> -XENABI_ENOENT, "EAGAIN" -> -XENABI_EAGAIN
- * (a transaction conflict), ...; the two it uses that hypercalls do not
- * are XS_EISDIR and XS_ENOTEMPTY below. Other client errors:
- * -XENABI_ENOTCONN before xs_init(), -XENABI_E2BIG for a request larger
+ * (a transaction conflict), "EISDIR" -> -XENABI_EISDIR, ... Other
+ * client errors: -XENABI_ENOTCONN before xs_init(), -XENABI_E2BIG for a request larger
  * than the payload limit, -XENABI_ERANGE for a reply larger than the
  * caller's buffer, -XENABI_EIO for a malformed reply or a broken
  * connection, and whatever evtchn_wait() returns when waiting fails.
@@ -50,10 +49,6 @@
 
 #include <xenabi/errno.h>
 #include <xenabi/xenstore.h>
-
-/* Linux's values; xenstored reports them, <xenabi/errno.h> lacks them. */
-#define XS_EISDIR 21
-#define XS_ENOTEMPTY 39
 
 /* A transaction id; XS_TX_NONE means "outside any transaction". */
 typedef uint32_t xs_tx_t;
