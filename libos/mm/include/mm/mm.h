@@ -20,7 +20,9 @@
  *
  *   extents  The RAM of the boot memory map, minus the image itself,
  *            page 0 and everything below 1 MiB, cut into 2 MiB extents
- *            (2 MiB aligned, so they can later be mapped as superpages).
+ *            (2 MiB aligned: the boot path's sealed page tables map each
+ *            one with a single 2 MiB superpage, unless it holds a guard
+ *            page).
  *            An extent in use belongs to one role (enum mm_role) until
  *            it is entirely free again; roles never share an extent, so
  *            page tables, I/O pages, stacks and the heap can each be
