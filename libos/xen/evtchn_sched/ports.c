@@ -52,11 +52,18 @@ int evtchn_sched_start(void)
 {
     if (!evtchn_ready())
         return -XENABI_ENOTCONN;
-    memset(&es, 0, sizeof es);
-    for (unsigned i = 0; i < EVTCHN_NR_PORTS; i++)
-        sched_waitq_init(&es.ports[i].waiters);
-    sched_waitq_init(&es.any);
-    es.started = true;
+    /*
+     * Started already: only the hooks again (evtchn_init may have removed
+     * them); the counts and the queues, which threads may be waiting on,
+     * stay.
+     */
+    if (!es.started) {
+        memset(&es, 0, sizeof es);
+        for (unsigned i = 0; i < EVTCHN_NR_PORTS; i++)
+            sched_waitq_init(&es.ports[i].waiters);
+        sched_waitq_init(&es.any);
+        es.started = true;
+    }
     evtchn_set_observer(observe, NULL);
     evtchn_set_wait(park, NULL);
     return 0;
