@@ -24,10 +24,13 @@
  *
  * Handlers run inside evtchn_dispatch(), which on the image is interrupt
  * context: they must be short and must not wait. The intended shape is
- * "note that work arrived and wake whoever does it"; a scheduler hooks in
- * with one handler per waitable port that calls its wake primitive, and
- * with evtchn_set_wait() so that evtchn_wait() parks the calling thread
- * instead of blocking the whole domain.
+ * "note that work arrived and wake whoever does it". A scheduler hooks in
+ * beside the handlers, with an observer that sees every event
+ * (evtchn_set_observer) and calls its wake primitive, and with
+ * evtchn_set_wait() so that evtchn_wait() parks the calling thread
+ * instead of blocking the whole domain: //libos/xen/evtchn_sched does
+ * both, and on the image registers evtchn_dispatch (through its upcall)
+ * as Xen's upcall vector (<boot/xen.h>).
  *
  * Single vcpu: only vcpu 0's upcall state is used. All functions return
  * 0 (or a count) on success and -XENABI_E* (<xenabi/errno.h>) on failure;
