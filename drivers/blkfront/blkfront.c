@@ -652,6 +652,14 @@ int blkfront_poll(struct blkfront *bf)
     }
 }
 
+int blkfront_port(const struct blkfront *bf, xenabi_evtchn_port_t *port)
+{
+    if (!bf->port_bound)
+        return -XENABI_ENOTCONN;
+    *port = bf->port;
+    return 0;
+}
+
 /* ---- blocking forms -------------------------------------------------------- */
 
 struct waiter {

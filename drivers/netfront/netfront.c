@@ -247,6 +247,14 @@ bool netfront_connected(const struct netfront *nf)
            && nf->front.state == XENABI_XENBUS_STATE_CONNECTED;
 }
 
+int netfront_port(const struct netfront *nf, xenabi_evtchn_port_t *port)
+{
+    if (!nf->port_bound)
+        return -XENABI_ENOTCONN;
+    *port = nf->port;
+    return 0;
+}
+
 void netfront_mac(const struct netfront *nf, uint8_t mac[NETFRONT_MAC_LEN])
 {
     memcpy(mac, nf->mac, NETFRONT_MAC_LEN);

@@ -97,8 +97,8 @@ fi
 
 # (c) udp-echo: examples/udp_echo with a vif on xenbr0 (real netback):
 # netfront reaches Connected, dom0 pings it and gets its UDP echoes. The
-# guest takes no interrupts (it polls event channels), and runs until
-# it is destroyed.
+# guest's threads wait on event channel ports and Xen's upcall vector
+# wakes them (no polling); it runs until it is destroyed.
 t=udp-echo
 echo "=== XENLAB-RUN $t"
 BAD=
@@ -179,6 +179,11 @@ PY
   check $t "ICMP replies (console)" $R/$n.console.log 'udp_echo: icmp reply to 10\.0\.0\.1'
   check $t "UDP echoes" $R/$n.udp.txt '^UDP echo: 3/3 datagrams echoed'
   check $t "UDP replies (console)" $R/$n.console.log 'udp_echo: udp reply to 10\.0\.0\.1'
+  # Event channels through the upcall: interrupts taken, events handled,
+  # and the domain never blocked in the no-scheduler fallback.
+  check $t "upcalls (console)" $R/$n.console.log '\[evtchn\] upcalls [1-9][0-9]* \(interrupts [1-9][0-9]*\), events [1-9][0-9]*, .*domain blocks 0'
+  check $t "pvclock (console)" $R/$n.console.log '\[time\] clock: xen-pvclock'
+  check $t "timer (console)" $R/$n.console.log 'udp_echo: timer: 5 sleeps of 10 ms'
 else
   cat $R/$n.xl-create.txt
   xl destroy $n 2>/dev/null

@@ -42,6 +42,10 @@ static void test_details_read_write_flush(void)
     CHECK(info.flush && !info.barrier && !info.readonly);
     CHECK_EQ(info.ring_slots, 32); /* no max-ring-page-order: one page */
     CHECK_EQ(info.max_segments, BLKFRONT_MAX_SEGMENTS); /* no indirect */
+    /* The port a scheduler waits on: bound and unmasked. */
+    xenabi_evtchn_port_t port = 0;
+    CHECK_EQ(blkfront_port(bf, &port), 0);
+    CHECK(port != 0 && !sim_guest_port_masked(port));
 
     /* Three whole pages at sector 8: dom0 sees exactly those bytes. */
     pattern(buf, 3 * 4096, 1);

@@ -178,6 +178,10 @@ static void test_handshake_up_and_down(void)
     netfront_mac(nf, mac);
     const uint8_t want[6] = {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56};
     CHECK(memcmp(mac, want, 6) == 0);
+    /* The port a scheduler waits on is the one netback bound to. */
+    xenabi_evtchn_port_t port = 0;
+    CHECK_EQ(netfront_port(nf, &port), 0);
+    CHECK_EQ(port, sim_evtchn_peer(nb->port));
     /* Every rx slot carries a posted buffer: 2 ring grants + 256. */
     CHECK_EQ(stats().rx_posted, NETFRONT_RX_SLOTS);
     CHECK_EQ(grants().in_use, 2 + NETFRONT_RX_SLOTS);

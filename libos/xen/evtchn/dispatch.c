@@ -24,6 +24,16 @@ static void deliver(xenabi_evtchn_port_t port)
     if (port < EVTCHN_NR_PORTS) {
         fn = __atomic_load_n(&s->ports[port].fn, __ATOMIC_SEQ_CST);
         arg = s->ports[port].arg;
+        evtchn_handler_fn observer =
+            __atomic_load_n(&s->observer, __ATOMIC_SEQ_CST);
+        if (observer != NULL) {
+            /* Before the handler; whoever it wakes runs only after the
+             * whole upcall, when the handler has done its part too. */
+            s->stats.observed++;
+            observer(port, s->observer_arg);
+            if (fn == NULL)
+                return;
+        }
     }
     if (fn == NULL) {
         s->stats.spurious++;

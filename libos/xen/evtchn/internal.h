@@ -15,6 +15,8 @@ struct evtchn_state {
     struct xenabi_shared_info *shared; /* NULL until evtchn_init succeeds */
     struct evtchn_port_slot ports[EVTCHN_NR_PORTS];
     bool dispatching;                  /* evtchn_dispatch is on the stack */
+    evtchn_handler_fn observer;
+    void *observer_arg;
     evtchn_wait_fn wait_fn;
     void *wait_arg;
     struct evtchn_stats stats;

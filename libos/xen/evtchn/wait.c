@@ -39,3 +39,12 @@ void evtchn_set_wait(evtchn_wait_fn fn, void *arg)
     evtchn_state.wait_fn = fn;
     evtchn_state.wait_arg = arg;
 }
+
+void evtchn_set_observer(evtchn_handler_fn fn, void *arg)
+{
+    struct evtchn_state *s = &evtchn_state;
+    /* As for handlers: never the new function with the old argument. */
+    __atomic_store_n(&s->observer, NULL, __ATOMIC_SEQ_CST);
+    s->observer_arg = arg;
+    __atomic_store_n(&s->observer, fn, __ATOMIC_SEQ_CST);
+}

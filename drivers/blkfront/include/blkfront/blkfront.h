@@ -42,6 +42,7 @@
 
 #include <xenabi/blkif.h>
 #include <xenabi/errno.h>
+#include <xenabi/event_channel.h>
 
 #define BLKFRONT_MAX_SEGMENTS XENABI_BLKIF_MAX_SEGMENTS_PER_REQUEST
 
@@ -134,8 +135,23 @@ int blkfront_poll(struct blkfront *bf);
 unsigned blkfront_inflight(const struct blkfront *bf);
 
 /*
+ * The device's event channel port, -XENABI_ENOTCONN while none is bound.
+ * With the scheduler glue (//libos/xen/evtchn_sched) a thread that drives
+ * async requests waits on it: the backend's event wakes the thread
+ * from the upcall, and its blkfront_poll completes the requests:
+ *
+ *     while (blkfront_inflight(bf) > 0) {
+ *         blkfront_poll(bf);                 callbacks run here
+ *         evtchn_sched_wait(port, deadline);
+ *     }
+ */
+int blkfront_port(const struct blkfront *bf, xenabi_evtchn_port_t *port);
+
+/*
  * Blocking forms: queue, then poll and wait for events (evtchn_wait)
  * until the request completed. Return its status, or the waiting error.
+ * With //libos/xen/evtchn_sched started, evtchn_wait parks only the
+ * calling thread (other threads run) until an event's upcall wakes it.
  */
 int blkfront_read(struct blkfront *bf, uint64_t sector, void *buf,
                   size_t len);

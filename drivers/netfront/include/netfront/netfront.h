@@ -16,6 +16,8 @@
  *         netfront_poll(nf);           on_frame(arg, frame, len) per frame
  *         ... netfront_send(nf, frags, n) ...    -XENABI_EAGAIN: ring full
  *         evtchn_wait();               sleep until the backend signals
+ *                                      (a thread, with //libos/xen/evtchn_sched:
+ *                                      evtchn_sched_wait on netfront_port)
  *     }
  *     netfront_close(nf);              Closed, every grant ended
  *
@@ -49,6 +51,7 @@
 #include <stdint.h>
 
 #include <xenabi/errno.h>
+#include <xenabi/event_channel.h>
 #include <xenabi/netif.h>
 
 #define NETFRONT_MAC_LEN 6
@@ -91,6 +94,13 @@ int netfront_open(const char *nodename, netfront_rx_fn rx, void *arg,
 int netfront_wait_connected(struct netfront *nf);
 
 bool netfront_connected(const struct netfront *nf);
+
+/*
+ * The event channel port of the connection, for a scheduler to wait on
+ * (evtchn_sched_wait in <evtchn_sched/evtchn_sched.h>); -XENABI_ENOTCONN
+ * while no port is bound. It changes when the vif reconnects.
+ */
+int netfront_port(const struct netfront *nf, xenabi_evtchn_port_t *port);
 
 /* The vif's MAC address (valid once setup read it). */
 void netfront_mac(const struct netfront *nf, uint8_t mac[NETFRONT_MAC_LEN]);

@@ -49,4 +49,30 @@ uint32_t boot_xen_version(void);
 long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5);
 
+/*
+ * The event-channel upcall: have Xen call fn() (the event-channel
+ * library's dispatcher, evtchn_dispatch() or a wrapper) whenever events
+ * are pending for vcpu 0 and the guest has interrupts enabled, which in
+ * this library OS is only inside the idle halt (<time/time.h>). fn runs
+ * in interrupt context, interrupts masked, on the interrupted stack; it
+ * must clear vcpu 0's evtchn_upcall_pending (evtchn_dispatch does), or
+ * it is entered again at once. NULL turns upcalls off.
+ *
+ * On Xen PVH (xen_upcall.c): HVM_PARAM_CALLBACK_IRQ with callback type
+ * "vector" (needs XENFEAT_hvm_callback_vector) and an interrupt gate at
+ * BOOT_XEN_UPCALL_VECTOR that saves every register and the x87/SSE state
+ * around fn. Xen injects that vector directly, not through the emulated
+ * local APIC, so no EOI is written. (The 64-bit PV entry will fill the
+ * same function with HYPERVISOR_set_callbacks.)
+ *
+ * Returns 0; -XENABI_ENOSYS when not on Xen; -XENABI_EOPNOTSUPP when Xen
+ * lacks the callback vector feature; or Xen's error. Call with
+ * interrupts masked.
+ */
+#define BOOT_XEN_UPCALL_VECTOR 0xf3
+int boot_xen_set_upcall(void (*fn)(void));
+
+/* Upcall interrupts taken so far (each may dispatch many events). */
+uint64_t boot_xen_upcall_count(void);
+
 #endif /* BOOT_XEN_H */

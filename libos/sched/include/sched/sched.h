@@ -8,7 +8,14 @@
  * threads runnable; the switch happens at the next yield point. When no
  * thread is runnable the CPU halts until the earliest timer or any
  * interrupt (time_block_until() in <time/time.h>: HLT with a one-shot
- * APIC timer armed, under QEMU and on Xen alike). Single vcpu.
+ * APIC timer armed, under QEMU and on Xen alike; on Xen PVH that HLT is
+ * Xen's SCHEDOP_block). Single vcpu.
+ *
+ * Event channels: //libos/xen/evtchn_sched (a separate component, so the
+ * scheduler does not depend on Xen) lets a thread wait on a port
+ * (evtchn_sched_wait), wakes waiters from Xen's upcall with
+ * sched_wake_all(), and makes the drivers' evtchn_wait() park only the
+ * calling thread.
  *
  * Policies. This header is implemented twice; an image links exactly
  * one, chosen by its Bazel deps:
@@ -62,7 +69,8 @@
  * image with a message if it finds them enabled.
  *
  * Deadlock: when every thread waits without a deadline and nothing
- * can interrupt (no event channel, no device), the CPU halts for good;
+ * can interrupt (no event channel upcall, no device), the CPU halts for
+ * good;
  * the scheduler cannot tell that from waiting for the network.
  *
  * Everything initialises itself on first use (sched_init()).

@@ -8,7 +8,8 @@
  *              (TSC) scaled by a calibrated frequency; on Xen, once the
  *              Xen layer maps shared_info and calls time_use_pvclock(),
  *              it is Xen's per-vcpu clock (the "pvclock"), continuing
- *              from where the TSC clock left off.
+ *              from where the TSC clock left off (images that start
+ *              //libos/xen/evtchn_sched do this on Xen).
  *   wall       nanoseconds since the Unix epoch (UTC), where the machine
  *              has a clock to read at boot: the CMOS real-time clock
  *              under QEMU (microvm, pc and q35 all have one, unless
@@ -37,7 +38,10 @@
  * wake-up is lost between arming the timer and halting). Interrupt
  * handlers therefore run only while the CPU idles. On Xen (PVH) HLT with
  * interrupts enabled is how a guest blocks: Xen turns it into
- * SCHEDOP_block. time_init() masks LINT0 of the local APIC, which keeps
+ * SCHEDOP_block, and the vcpu wakes for the timer or for Xen's event
+ * channel upcall vector (<boot/xen.h>, registered by
+ * //libos/xen/evtchn_sched). Xen emulates the local APIC and its timer
+ * for PVH guests, so the same wake-up timer serves there. time_init() masks LINT0 of the local APIC, which keeps
  * a legacy 8259 PIC left running by firmware (SeaBIOS on -M pc) from
  * delivering its timer tick into the exception vectors.
  *
@@ -172,8 +176,9 @@ void time_get_stats(struct time_stats *out);
 void time_print_info(void);
 
 /*
- * For the Xen layer (future work): switch the monotonic clock to Xen's
- * pvclock, read from `ti` (vcpu 0's vcpu_time_info in the shared info
+ * For the Xen layer (evtchn_sched_init in //libos/xen/evtchn_sched calls
+ * it once the shared info page is mapped): switch the monotonic clock to
+ * Xen's pvclock, read from `ti` (vcpu 0's vcpu_time_info in the shared info
  * page, which must stay mapped). The clock continues from its current
  * value: the offset between the two clocks is taken at the switch, so
  * time_monotonic_ns() neither jumps nor goes backwards. Should the

@@ -330,6 +330,68 @@ static void test_wait_hook(void)
     CHECK_EQ(evtchn_wait(), -XENABI_ETIMEDOUT); /* the default blocks */
 }
 
+/* The observer sees every event before the handler, also on ports
+ * without a handler (which then are not spurious); evtchn_init drops it. */
+static struct {
+    unsigned calls;
+    unsigned handler_calls_before; /* seen.calls when the observer ran */
+    xenabi_evtchn_port_t last_port;
+} observed;
+
+static void observer(xenabi_evtchn_port_t port, void *arg)
+{
+    CHECK(arg == &observed);
+    observed.calls++;
+    observed.handler_calls_before = seen.calls;
+    observed.last_port = port;
+}
+
+static void test_observer(void)
+{
+    boot();
+    memset(&observed, 0, sizeof observed);
+    uint32_t backend_a, backend_b;
+    xenabi_evtchn_port_t a = connected_port(&backend_a);
+    xenabi_evtchn_port_t b = 0;
+    CHECK_EQ(evtchn_alloc_unbound(SIM_BACKEND_DOMID, &b), 0);
+    CHECK_EQ(evtchn_unmask(b), 0);
+    CHECK_EQ(sim_evtchn_bind(b, NULL, NULL, &backend_b), 0);
+    evtchn_set_observer(observer, &observed);
+
+    CHECK_EQ(sim_evtchn_notify(backend_a), 0);
+    CHECK_EQ(evtchn_dispatch(), 1);
+    CHECK_EQ(observed.calls, 1);
+    CHECK_EQ(observed.last_port, a);
+    CHECK_EQ(observed.handler_calls_before, 0); /* before the handler */
+    CHECK_EQ(seen.calls, 1);
+
+    CHECK_EQ(sim_evtchn_notify(backend_b), 0); /* no handler on b */
+    CHECK_EQ(evtchn_dispatch(), 1);
+    CHECK_EQ(observed.calls, 2);
+    CHECK_EQ(observed.last_port, b);
+    struct evtchn_stats st;
+    evtchn_get_stats(&st);
+    CHECK_EQ(st.observed, 2);
+    CHECK_EQ(st.dispatched, 1);
+    CHECK_EQ(st.spurious, 0);
+
+    /* Removed: b's events are spurious again. */
+    evtchn_set_observer(NULL, NULL);
+    CHECK_EQ(sim_evtchn_notify(backend_b), 0);
+    CHECK_EQ(evtchn_dispatch(), 1);
+    CHECK_EQ(observed.calls, 2);
+    evtchn_get_stats(&st);
+    CHECK_EQ(st.spurious, 1);
+
+    /* evtchn_init forgets it. */
+    evtchn_set_observer(observer, &observed);
+    boot();
+    a = connected_port(&backend_a);
+    CHECK_EQ(sim_evtchn_notify(backend_a), 0);
+    CHECK_EQ(evtchn_dispatch(), 1);
+    CHECK_EQ(observed.calls, 2);
+}
+
 int main(void)
 {
     RUN(test_not_on_xen);
@@ -347,5 +409,6 @@ int main(void)
     RUN(test_port_table_full);
     RUN(test_wait_blocks_until_an_event);
     RUN(test_wait_hook);
+    RUN(test_observer);
     return check_finish();
 }

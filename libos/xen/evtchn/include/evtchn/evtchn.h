@@ -24,10 +24,13 @@
  *
  * Handlers run inside evtchn_dispatch(), which on the image is interrupt
  * context: they must be short and must not wait. The intended shape is
- * "note that work arrived and wake whoever does it"; a scheduler hooks in
- * with one handler per waitable port that calls its wake primitive, and
- * with evtchn_set_wait() so that evtchn_wait() parks the calling thread
- * instead of blocking the whole domain.
+ * "note that work arrived and wake whoever does it". A scheduler hooks in
+ * beside the handlers, with an observer that sees every event
+ * (evtchn_set_observer) and calls its wake primitive, and with
+ * evtchn_set_wait() so that evtchn_wait() parks the calling thread
+ * instead of blocking the whole domain: //libos/xen/evtchn_sched does
+ * both, and on the image registers evtchn_dispatch (through its upcall)
+ * as Xen's upcall vector (<boot/xen.h>).
  *
  * Single vcpu: only vcpu 0's upcall state is used. All functions return
  * 0 (or a count) on success and -XENABI_E* (<xenabi/errno.h>) on failure;
@@ -98,6 +101,17 @@ int evtchn_set_handler(xenabi_evtchn_port_t port, evtchn_handler_fn fn,
                        void *arg);
 
 /*
+ * An observer sees every event the upcall takes, before the port's
+ * handler runs (and also on ports without a handler): observer(port,
+ * arg), in interrupt context like handlers. One observer at a time
+ * (NULL: none); evtchn_init() removes it. This is how a scheduler learns
+ * "port P had an event" without taking the handlers away from the
+ * drivers (//libos/xen/evtchn_sched). An event on a port with neither
+ * handler nor observer counts as spurious.
+ */
+void evtchn_set_observer(evtchn_handler_fn fn, void *arg);
+
+/*
  * Stop a port's events from raising the upcall (they stay pending and are
  * dispatched after evtchn_unmask). Local: no hypercall.
  */
@@ -127,7 +141,9 @@ unsigned evtchn_dispatch(void);
  *
  * The default wait function dispatches pending events and, if there were
  * none, blocks the domain (SCHEDOP_block, which returns at once if an
- * event is already pending) and dispatches again.
+ * event is already pending) and dispatches again. With
+ * //libos/xen/evtchn_sched linked and started, the wait function parks
+ * only the calling thread until the upcall delivers an event.
  */
 int evtchn_wait(void);
 
@@ -139,7 +155,9 @@ void evtchn_set_wait(evtchn_wait_fn fn, void *arg);
 struct evtchn_stats {
     uint64_t upcalls;    /* rounds of the upcall loop that found work */
     uint64_t dispatched; /* handler calls */
-    uint64_t spurious;   /* events on ports without a handler, or too high */
+    uint64_t spurious;   /* events on ports without a handler (nor an
+                          * observer), or too high */
+    uint64_t observed;   /* observer calls */
     uint64_t blocks;     /* SCHEDOP_block calls by the default wait */
 };
 

@@ -1,0 +1,96 @@
+/*
+ * The event-channel upcall on Xen PVH: an IDT vector that Xen raises
+ * while vcpu 0 has events pending (HVM_PARAM_CALLBACK_IRQ, callback type
+ * "vector"), and the function it calls. See <boot/xen.h>.
+ *
+ * Why this delivery type: Xen checks it before anything else when it
+ * looks for an interrupt to inject (hvm_vcpu_has_pending_irq(): while
+ * vcpu_info.evtchn_upcall_pending is set, the vector is pending), and
+ * injects it straight into the vcpu, bypassing the emulated local APIC
+ * and IO-APIC. So there is nothing to acknowledge (no EOI: that is
+ * needed only for the per-vcpu HVMOP_set_evtchn_upcall_vector, which
+ * goes through the local APIC), and the "line" drops by itself when the
+ * handler clears evtchn_upcall_pending. It is level-like: a handler that
+ * returned with upcall_pending still set would be entered again at once.
+ */
+#include <boot/boot.h>
+#include <boot/xen.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <xenabi/errno.h>
+#include <xenabi/hvm.h>
+#include <xenabi/hypercall.h>
+#include <xenabi/version.h>
+
+/* xen_upcall_entry.S */
+void boot_xen_upcall_entry(void);
+
+static void (*upcall_fn)(void);
+static uint64_t upcall_interrupts;
+
+/* Called by the entry stub, interrupts masked. */
+void boot_xen_upcall(void);
+void boot_xen_upcall(void)
+{
+    upcall_interrupts++;
+    if (upcall_fn != NULL)
+        upcall_fn();
+}
+
+static long set_callback_irq(uint64_t value)
+{
+    struct xenabi_hvm_param p = {
+        .domid = XENABI_DOMID_SELF,
+        .index = XENABI_HVM_PARAM_CALLBACK_IRQ,
+        .value = value,
+    };
+    return boot_xen_hypercall(XENABI_HYPERCALL_HVM_OP, XENABI_HVMOP_SET_PARAM,
+                              xenabi_handle(&p), 0, 0, 0);
+}
+
+static bool has_callback_vector(void)
+{
+    struct xenabi_feature_info fi = {.submap_idx = 0};
+    long rc = boot_xen_hypercall(XENABI_HYPERCALL_XEN_VERSION,
+                                 XENABI_XENVER_GET_FEATURES,
+                                 xenabi_handle(&fi), 0, 0, 0);
+    return rc == 0
+           && (fi.submap >> XENABI_XENFEAT_HVM_CALLBACK_VECTOR & 1) != 0;
+}
+
+int boot_xen_set_upcall(void (*fn)(void))
+{
+    if (!boot_on_xen())
+        return -XENABI_ENOSYS;
+    if (fn == NULL) {
+        /* Upcalls off first, then forget the function. */
+        long rc = set_callback_irq(0);
+        if (rc < 0)
+            return (int)rc;
+        upcall_fn = NULL;
+        return 0;
+    }
+    if (!has_callback_vector())
+        return -XENABI_EOPNOTSUPP;
+    /*
+     * The function before the gate, and the gate before Xen may raise
+     * the vector: with interrupts masked nothing arrives meanwhile, and
+     * an event already pending is delivered at the next halt.
+     */
+    upcall_fn = fn;
+    if (boot_set_interrupt_gate(BOOT_XEN_UPCALL_VECTOR, boot_xen_upcall_entry)
+        != 0)
+        return -XENABI_EINVAL;
+    long rc = set_callback_irq(
+        xenabi_hvm_callback_vector(BOOT_XEN_UPCALL_VECTOR));
+    if (rc < 0) {
+        upcall_fn = NULL;
+        return (int)rc;
+    }
+    return 0;
+}
+
+uint64_t boot_xen_upcall_count(void)
+{
+    return upcall_interrupts;
+}
