@@ -127,6 +127,17 @@ int xenbus_front_close(struct xenbus_front *front);
 /* Wait until we are Closed (the backend closed, or went away). */
 int xenbus_front_wait_closed(struct xenbus_front *front);
 
+/*
+ * After our Closed: wait until the backend is Closed too (or gone), for
+ * at most `max_waits` evtchn_wait() calls (-XENABI_ETIMEDOUT then). A
+ * backend may keep our ring mapped until it sees our Closed (Linux's
+ * blkback does), so a driver that had to defer ending a grant at
+ * teardown waits here before gnttab_reclaim_deferred(). Call it before
+ * xenbus_front_destroy (it needs the watch).
+ */
+int xenbus_front_wait_backend_closed(struct xenbus_front *front,
+                                     unsigned max_waits);
+
 /* Stop watching the backend. Call when Closed, before reusing `front`. */
 void xenbus_front_destroy(struct xenbus_front *front);
 
