@@ -7,7 +7,9 @@
  * On Xen it takes no interrupts (no upcall vector yet): evtchn_wait()
  * sleeps in SCHEDOP_poll on the xenstore and vif ports and dispatches
  * from thread context (poll_wait.c). Runs until the vif goes away
- * (`xl destroy`, or the backend closing).
+ * (`xl destroy`, or the backend closing), or until a UDP datagram
+ * "quit" to port 7 (echoed like any other): then it closes the vif
+ * (frontend Closed), prints the grant accounting and exits 0.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +30,23 @@ static struct echo_host host;
 static struct netfront *nf;
 static uint8_t reply[NETFRONT_MAX_FRAME];
 static unsigned long echoed, dropped;
+static bool quit;
+
+/* A UDP datagram to our port 7 whose payload is "quit". */
+static bool is_quit(const uint8_t *f, size_t len)
+{
+    if (len < 14 + 20 + 8 || f[12] != 0x08 || f[13] != 0x00)
+        return false;
+    const uint8_t *ip = f + 14;
+    size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 17
+        || memcmp(ip + 16, host.ip, 4) != 0 || len < 14 + ihl + 8)
+        return false;
+    const uint8_t *udp = ip + ihl;
+    size_t ulen = (size_t)udp[4] << 8 | udp[5];
+    return (udp[2] << 8 | udp[3]) == 7 && ulen == 8 + 4
+           && 14 + ihl + ulen <= len && memcmp(udp + 8, "quit", 4) == 0;
+}
 
 /* The first replies are logged, so a test can see what was answered. */
 #define LOGGED_REPLIES 16
@@ -53,6 +72,8 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
     size_t n = echo_reply(&host, frame, len, reply);
     if (n == 0)
         return;
+    if (is_quit(frame, len))
+        quit = true;
     struct netfront_frag frag = {.data = reply, .len = n};
     /* Echo is best effort: a full ring drops the reply, as a NIC would. */
     if (netfront_send(nf, &frag, 1) == 0) {
@@ -125,8 +146,8 @@ int main(int argc, char **argv)
     printf("udp_echo: %02x:%02x:%02x:%02x:%02x:%02x %s, echoing UDP\n",
            host.mac[0], host.mac[1], host.mac[2], host.mac[3], host.mac[4],
            host.mac[5], ip);
-    while (netfront_poll(nf) >= 0) {
-        if (evtchn_wait() < 0)
+    while (!quit && netfront_poll(nf) >= 0) {
+        if (quit || evtchn_wait() < 0)
             break;
     }
     struct poll_wait_stats ps;
@@ -136,6 +157,29 @@ int main(int argc, char **argv)
            echoed, dropped, (unsigned long long)ps.waits,
            (unsigned long long)ps.polls, (unsigned long long)ps.yields,
            (unsigned long long)ps.woken);
+    if (!quit) {
+        netfront_free(nf);
+        return 0;
+    }
+    /* Asked to quit: detach cleanly and account for every grant. */
+    printf("udp_echo: quit: closing the vif\n");
+    rc = netfront_close(nf);
     netfront_free(nf);
-    return 0;
+    unsigned held = gnttab_reclaim_deferred();
+    for (unsigned i = 0; held != 0 && i < 50; i++) {
+        (void)evtchn_wait();
+        held = gnttab_reclaim_deferred();
+    }
+    struct gnttab_stats st;
+    gnttab_get_stats(&st);
+    size_t live = gnttab_report_leaks();
+    printf("udp_echo: closed (frontend Closed): %d; gnttab: %zu grants "
+           "outstanding (%u deferred); %llu granted, %llu ended, %llu "
+           "refused while the backend held them, peak %u\n",
+           rc, live, (unsigned)st.deferred, (unsigned long long)st.granted,
+           (unsigned long long)st.ended, (unsigned long long)st.busy,
+           (unsigned)st.peak);
+    if (live != 0)
+        printf("udp_echo: the backend still maps our grants\n");
+    return rc < 0 || live != 0 ? 1 : 0;
 }

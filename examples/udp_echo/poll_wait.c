@@ -93,6 +93,12 @@ static int poll_wait(void *arg)
     return 0;
 }
 
+uint64_t poll_wait_now_ns(void)
+{
+    struct xenabi_shared_info *sh = evtchn_shared_info();
+    return sh != NULL ? xen_system_time(sh) : 0;
+}
+
 void poll_wait_install(void)
 {
     evtchn_set_wait(poll_wait, NULL);

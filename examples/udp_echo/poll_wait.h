@@ -12,6 +12,13 @@
 /* Make evtchn_wait() use it (after evtchn_init()). */
 void poll_wait_install(void);
 
+/*
+ * Xen's system time in ns (vcpu 0's pvclock), for deadlines: waits can
+ * end early (any event on any polled port), so bound them by time, not
+ * by count. 0 before evtchn_init() or if Xen has not filled it in.
+ */
+uint64_t poll_wait_now_ns(void);
+
 struct poll_wait_stats {
     uint64_t waits;  /* evtchn_wait() calls */
     uint64_t polls;  /* SCHEDOP_poll sleeps */
