@@ -136,6 +136,37 @@ static const char *connect_from_args(int argc, char **argv)
     return NULL;
 }
 
+/*
+ * After the unmap, the pages the mappings used are back in the heap: new
+ * allocations (which reuse them first) must be memory again, not holes
+ * in the p2m where writes vanish.
+ */
+#define HEAP_CHECK_PAGES 16
+static int heap_check(void)
+{
+    uint32_t *pages[HEAP_CHECK_PAGES];
+    unsigned bad = 0;
+    for (unsigned i = 0; i < HEAP_CHECK_PAGES; i++) {
+        pages[i] = aligned_alloc(4096, 4096);
+        if (pages[i] == NULL)
+            return -XENABI_ENOMEM;
+        for (unsigned w = 0; w < 1024; w++)
+            pages[i][w] = i << 16 | w;
+    }
+    for (unsigned i = 0; i < HEAP_CHECK_PAGES; i++) {
+        for (unsigned w = 0; w < 1024; w++)
+            if (pages[i][w] != (i << 16 | w)) {
+                bad++;
+                break;
+            }
+        free(pages[i]);
+    }
+    printf("vchan_echo: heap after the unmap: %u pages written and read "
+           "back, %u bad\n",
+           HEAP_CHECK_PAGES, bad);
+    return bad == 0 ? 0 : -XENABI_EIO;
+}
+
 /* The client role: wait for the server's nodes, connect, serve, close. */
 static int client(unsigned peer, const char *path)
 {
@@ -165,7 +196,8 @@ static int client(unsigned peer, const char *path)
            (unsigned long long)vs.notifies, (unsigned long long)vs.waits);
     vchan_close(v); /* unmaps the server's pages */
     printf("vchan_echo: closed the client end\n");
-    return rc;
+    int heap = heap_check();
+    return rc < 0 ? rc : heap;
 }
 
 int main(int argc, char **argv)

@@ -384,6 +384,7 @@ if boot_guest $n vchan_echo.elf "peer=0 connect=/local/domain/0/data/vchan-rev";
   check $t "guest: quit" $R/$n.console.log 'vchan_echo: quit after 4 lines'
   check $t "dom0: all checks passed (both directions)" $R/$n.peer.txt '^vchan-peer: 6/6 checks passed'
   check $t "guest: closed its end (unmapped)" $R/$n.console.log 'vchan_echo: closed the client end'
+  check $t "guest: heap pages are memory again after the unmap" $R/$n.console.log 'vchan_echo: heap after the unmap: 16 pages written and read back, 0 bad'
   check_teardown $t $n vchan_echo
   check $t "guest: exit status 0" $R/$n.console.log 'vchan_echo: ok'
   timings $t $n

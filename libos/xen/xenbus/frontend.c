@@ -83,8 +83,8 @@ static void backend_connected(struct xenbus_front *f)
 
 /*
  * The backend is leaving (Closing), has left (Closed) or is gone: release
- * our side and say Closed. A backend unmaps our grants before it says
- * Closing; whatever it still holds, the driver's teardown defers.
+ * our side and say Closed. Whatever the backend still maps (Linux's
+ * blkback keeps the ring until our Closed), the driver's teardown defers.
  */
 static void detach(struct xenbus_front *f)
 {

@@ -30,10 +30,12 @@
  * be left over from an earlier connection, and we wait for its InitWait.
  * The backend's directory disappearing (its domain died, the toolstack
  * removed the device) counts as Closed, in any state. ops->teardown runs exactly once
- * for each ops->setup. A backend unmaps our grants before it says
- * Closing; one that has not makes gnttab_end_access fail with
- * -XENABI_EBUSY, and the driver's teardown defers those
- * (gnttab_end_access_deferred, then gnttab_reclaim_deferred later).
+ * for each ops->setup. Linux's netback unmaps our grants before it says
+ * Closing; its blkback only once we are Closed (seen on real Xen 4.17).
+ * A grant still mapped makes gnttab_end_access fail with -XENABI_EBUSY,
+ * and the driver's teardown defers those (gnttab_end_access_deferred);
+ * after xenbus_front_wait_backend_closed, gnttab_reclaim_deferred ends
+ * them.
  *
  * The state machine runs in watch callbacks, i.e. inside xs_poll(). The
  * waiting functions below call xs_poll() and evtchn_wait() in a loop;
