@@ -732,10 +732,19 @@ int blkfront_flush(struct blkfront *bf)
     return rc < 0 ? rc : run(bf, op, 0, NULL, 0);
 }
 
+/* Evtchn waits for the backend's Closed after ours (each ends at an event,
+ * or after 100 ms with a polling wait: up to 20 s). */
+#define CLOSE_WAITS 200
+
 int blkfront_close(struct blkfront *bf)
 {
     int rc = xenbus_front_close(&bf->front);
-    /* Closed means teardown ran (or setup never did). */
+    /* Closed means teardown ran (or setup never did). Grants the backend
+     * still mapped then were deferred: Linux's blkback unmaps the ring
+     * only once it sees our Closed, so wait for its Closed and retry. */
+    if (bf->stats.grants_deferred != 0
+        && xenbus_front_wait_backend_closed(&bf->front, CLOSE_WAITS) == 0)
+        (void)gnttab_reclaim_deferred();
     xenbus_front_destroy(&bf->front);
     if (bf->held_page != NULL) {
         bool live = false;

@@ -47,7 +47,9 @@ struct vchan {
     size_t mapped_bytes[3];
     xenabi_grant_handle_t handles[MAX_GRANTS];
     uint64_t handle_addr[MAX_GRANTS];
+    void *handle_page[MAX_GRANTS];
     unsigned nr_handles;
+    bool lost_frames; /* a frame could not be given back: never free */
 
     struct vchan_stats stats;
 };
@@ -289,8 +291,34 @@ int vchan_client_attach(struct xenabi_vchan_interface *ctrl, void *left,
     return 0;
 }
 
+/*
+ * A grant is mapped over a hole, not over RAM. On PVH the guest's
+ * physical address space is Xen's p2m: mapping a grant where RAM is
+ * orphans that RAM frame, and unmapping leaves a hole where the heap
+ * expects memory (reads of ~0, writes lost). So the frame under a page we
+ * map into goes back to Xen first (XENMEM_decrease_reservation) and is
+ * populated again after the unmap, before the page returns to the heap.
+ */
+static int reservation(uint32_t cmd, void *page)
+{
+    xenabi_pfn_t gfn = xen_ptr_to_frame(page);
+    struct xenabi_memory_reservation r = {
+        .extent_start = xenabi_handle(&gfn),
+        .nr_extents = 1,
+        .extent_order = 0,
+        .domid = XENABI_DOMID_SELF,
+    };
+    long rc = xen_memory_op(cmd, &r);
+    if (rc < 0)
+        return (int)rc;
+    return rc == 1 ? 0 : -XENABI_ENOMEM; /* extents done */
+}
+
 static int map_one(struct vchan *v, xenabi_grant_ref_t ref, void *page)
 {
+    int hole = reservation(XENABI_XENMEM_DECREASE_RESERVATION, page);
+    if (hole < 0)
+        return hole;
     struct xenabi_gnttab_map_grant_ref m = {
         .host_addr = (uint64_t)xen_ptr_to_frame(page) << XENABI_PAGE_SHIFT,
         .flags = XENABI_GNTMAP_HOST_MAP,
@@ -298,11 +326,15 @@ static int map_one(struct vchan *v, xenabi_grant_ref_t ref, void *page)
         .dom = v->peer,
     };
     long rc = xen_grant_table_op(XENABI_GNTTABOP_MAP_GRANT_REF, &m, 1);
-    if (rc < 0)
+    if (rc == 0 && m.status != XENABI_GNTST_OKAY)
+        rc = -XENABI_EACCES;
+    if (rc < 0) {
+        if (reservation(XENABI_XENMEM_POPULATE_PHYSMAP, page) < 0)
+            v->lost_frames = true;
         return (int)rc;
-    if (m.status != XENABI_GNTST_OKAY)
-        return -XENABI_EACCES;
+    }
     v->handles[v->nr_handles] = m.handle;
+    v->handle_page[v->nr_handles] = page;
     v->handle_addr[v->nr_handles++] = m.host_addr;
     return 0;
 }
@@ -314,10 +346,15 @@ static void client_unmap(struct vchan *v)
             .host_addr = v->handle_addr[i],
             .handle = v->handles[i],
         };
-        (void)xen_grant_table_op(XENABI_GNTTABOP_UNMAP_GRANT_REF, &u, 1);
+        long rc = xen_grant_table_op(XENABI_GNTTABOP_UNMAP_GRANT_REF, &u, 1);
+        void *page = v->handle_page[i];
+        if (rc < 0 || u.status != XENABI_GNTST_OKAY
+            || reservation(XENABI_XENMEM_POPULATE_PHYSMAP, page) < 0)
+            v->lost_frames = true;
     }
     v->nr_handles = 0;
-    for (unsigned i = 0; i < 3; i++)
+    /* A page without memory behind it must never reach the heap again. */
+    for (unsigned i = 0; i < 3 && !v->lost_frames; i++)
         free(v->mapped[i]);
 }
 
@@ -404,7 +441,9 @@ int vchan_client_open(xenabi_domid_t server, const char *path,
     memcpy(v->mapped, m.mapped, sizeof(v->mapped));
     memcpy(v->handles, m.handles, sizeof(v->handles));
     memcpy(v->handle_addr, m.handle_addr, sizeof(v->handle_addr));
+    memcpy(v->handle_page, m.handle_page, sizeof(v->handle_page));
     v->nr_handles = m.nr_handles;
+    v->lost_frames = m.lost_frames;
     *out = v;
     return 0;
 }

@@ -10,7 +10,9 @@
  * and main waits for xenstore events (evtchn_wait, which parks it) to
  * follow the vif's state. When both wait, the vcpu blocks (HLT, Xen's
  * SCHEDOP_block) until the next event. Runs until the vif goes away
- * (`xl destroy`, or the backend closing).
+ * (`xl destroy`, or the backend closing), or until a UDP datagram
+ * "quit" to port 7 (echoed like any other): then it closes the vif
+ * (frontend Closed), prints the grant accounting and exits 0.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,11 +33,29 @@
 #include "echo.h"
 
 #define DEFAULT_IP "10.0.0.2"
+#define QUIT_POLL_NS (200 * TIME_NS_PER_MS)
 
 static struct echo_host host;
 static struct netfront *nf;
 static uint8_t reply[NETFRONT_MAX_FRAME];
 static unsigned long echoed, dropped;
+static bool quit;
+
+/* A UDP datagram to our port 7 whose payload is "quit". */
+static bool is_quit(const uint8_t *f, size_t len)
+{
+    if (len < 14 + 20 + 8 || f[12] != 0x08 || f[13] != 0x00)
+        return false;
+    const uint8_t *ip = f + 14;
+    size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 17
+        || memcmp(ip + 16, host.ip, 4) != 0 || len < 14 + ihl + 8)
+        return false;
+    const uint8_t *udp = ip + ihl;
+    size_t ulen = (size_t)udp[4] << 8 | udp[5];
+    return (udp[2] << 8 | udp[3]) == 7 && ulen == 8 + 4
+           && 14 + ihl + ulen <= len && memcmp(udp + 8, "quit", 4) == 0;
+}
 
 /* The first replies are logged, so a test can see what was answered. */
 #define LOGGED_REPLIES 16
@@ -61,6 +81,8 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
     size_t n = echo_reply(&host, frame, len, reply);
     if (n == 0)
         return;
+    if (is_quit(frame, len))
+        quit = true;
     struct netfront_frag frag = {.data = reply, .len = n};
     /* Echo is best effort: a full ring drops the reply, as a NIC would. */
     if (netfront_send(nf, &frag, 1) == 0) {
@@ -196,7 +218,7 @@ static int net_thread(void *arg)
 {
     (void)arg;
     xenabi_evtchn_port_t port;
-    while (netfront_poll(nf) >= 0) {
+    while (netfront_poll(nf) >= 0 && !quit) {
         if (netfront_port(nf, &port) < 0
             || evtchn_sched_wait(port, TIME_NEVER) < 0)
             break;
@@ -248,19 +270,50 @@ int main(int argc, char **argv)
            host.mac[0], host.mac[1], host.mac[2], host.mac[3], host.mac[4],
            host.mac[5], ip);
     evtchn_sched_print_stats();
-    if (sched_spawn("net", net_thread, NULL, NULL) == NULL) {
+    struct sched_thread *net = sched_spawn("net", net_thread, NULL, NULL);
+    if (net == NULL) {
         printf("udp_echo: cannot start thread net\n");
         return 1;
     }
-    /* main follows the vif's state through xenstore's watch events. */
-    while (netfront_connected(nf)) {
-        if (xs_poll() < 0 || evtchn_wait() < 0)
+    /*
+     * main follows the vif's state through xenstore's watch events, and
+     * looks for "quit" (set by thread net) at least every 200 ms.
+     */
+    while (!quit && netfront_connected(nf)) {
+        if (xs_poll() < 0
+            || evtchn_sched_wait_any(time_monotonic_ns() + QUIT_POLL_NS) < 0)
             break;
     }
     printf("udp_echo: vif closed after %lu echoes (%lu dropped)\n", echoed,
            dropped);
     evtchn_sched_print_stats();
     sched_print_stats();
+    if (!quit) {
+        netfront_free(nf);
+        return 0;
+    }
+    /* Asked to quit: net has ended; detach cleanly, count every grant. */
+    sched_join(net, NULL);
+    printf("udp_echo: quit: closing the vif\n");
+    rc = netfront_close(nf);
     netfront_free(nf);
-    return 0;
+    /* Grants the backend still held at Closed: give it 5 s to let go. */
+    unsigned held = gnttab_reclaim_deferred();
+    uint64_t give_up = time_monotonic_ns() + 5 * TIME_NS_PER_S;
+    while (held != 0 && time_monotonic_ns() < give_up) {
+        (void)evtchn_sched_wait_any(time_monotonic_ns() + QUIT_POLL_NS);
+        held = gnttab_reclaim_deferred();
+    }
+    struct gnttab_stats st;
+    gnttab_get_stats(&st);
+    size_t live = gnttab_report_leaks();
+    printf("udp_echo: closed (frontend Closed): %d; gnttab: %zu grants "
+           "outstanding (%u deferred); %llu granted, %llu ended, %llu "
+           "refused while the backend held them, peak %u\n",
+           rc, live, (unsigned)st.deferred, (unsigned long long)st.granted,
+           (unsigned long long)st.ended, (unsigned long long)st.busy,
+           (unsigned)st.peak);
+    if (live != 0)
+        printf("udp_echo: the backend still maps our grants\n");
+    return rc < 0 || live != 0 ? 1 : 0;
 }

@@ -4,7 +4,8 @@
 # Reads the images from /mnt/share/images, writes /mnt/share/results:
 #   summary   one "PASS name" / "FAIL name: why" line per test
 #   timings   "name key value unit" lines
-#   NAME.*    per guest: console ring log, xl dmesg, xl log, config
+#   NAME.*    per guest: console ring log, xl dmesg, xl log, config,
+#             backend-states (xenstore state changes of its backends)
 R=/mnt/share/results
 mkdir -p $R
 : > $R/summary; : > $R/timings
@@ -14,10 +15,38 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 pass() { echo "XENLAB-PASS $1"; echo "PASS $1" >> $R/summary; }
 fail() { echo "XENLAB-FAIL $1: $2"; echo "FAIL $1: $2" >> $R/summary; }
 
-# boot_guest NAME IMAGE CMDLINE: xl create a PVH guest, wait for it to end,
-# collect its logs. Sets CREATE_S and LIFETIME_S; returns 1 if xl failed.
+# watch_backend NAME TYPE DOMID: while domain NAME lives, record each
+# change of its TYPE (vif, vbd) backends' xenstore states in
+# $R/NAME.backend-states, one line per change: "<uptime> <dev>:<state> ..."
+# (state 4 Connected, 5 Closing, 6 Closed; "removed" once the toolstack
+# deleted the directory). Runs in the background.
+watch_backend() {
+  local name=$1 type=$2 d=$3 last= cur dev st
+  : > $R/$name.backend-states
+  while xl domid $name >/dev/null 2>&1; do
+    cur=
+    for dev in $(xenstore-list /local/domain/0/backend/$type/$d 2>/dev/null); do
+      st=$(xenstore-read /local/domain/0/backend/$type/$d/$dev/state 2>/dev/null || echo removed)
+      cur="$cur $dev:$st"
+    done
+    [ -n "$cur" ] || cur=" removed"
+    [ "$cur" != "$last" ] && echo "$(cut -d' ' -f1 /proc/uptime)$cur" >> $R/$name.backend-states
+    last=$cur
+    sleep 0.1
+  done
+  sleep 1
+  cur=" removed"
+  xenstore-list /local/domain/0/backend/$type/$d >/dev/null 2>&1 && cur=" still-there"
+  echo "$(cut -d' ' -f1 /proc/uptime)$cur (domain gone)" >> $R/$name.backend-states
+}
+
+# boot_guest NAME IMAGE CMDLINE [EXTRA_CFG [BACKEND_TYPE]]: xl create a PVH
+# guest (EXTRA_CFG: more config lines, e.g. a disk), wait (60 s) for it to
+# end, collect its logs; with BACKEND_TYPE, record its backends' states
+# (watch_backend). Sets CREATE_S, LIFETIME_S and DOMID; returns 1 if xl
+# failed.
 boot_guest() {
-  local name=$1 image=$2 cmdline=$3 cfg=$R/$1.cfg t0 t1 t2
+  local name=$1 image=$2 cmdline=$3 extra=${4:-} betype=${5:-} cfg=$R/$1.cfg t0 t1 t2 wpid=
   cat > $cfg <<EOF
 name = "$name"
 type = "pvh"
@@ -33,17 +62,22 @@ cpuid = "host,rdtscp=0"
 on_poweroff = "destroy"
 on_crash = "destroy"
 on_reboot = "destroy"
+$extra
 EOF
+  rm -f /var/log/xen/console/guest-$name.log
   xl dmesg -c >/dev/null
   t0=$(now)
-  xl create $cfg > $R/$name.xl-create.txt 2>&1 || { cat $R/$name.xl-create.txt; return 1; }
+  xl create $cfg > $R/$name.xl-create.txt 2>&1 || { cat $R/$name.xl-create.txt; xl destroy $name 2>/dev/null; return 1; }
   t1=$(now)
+  DOMID=$(xl domid $name 2>/dev/null)
+  if [ -n "$betype" ] && [ -n "$DOMID" ]; then watch_backend $name $betype $DOMID & wpid=$!; fi
   for i in $(seq 1 240); do xl domid $name >/dev/null 2>&1 || break; sleep 0.25; done
   t2=$(now)
   CREATE_S=$(secs $t0 $t1); LIFETIME_S=$(secs $t0 $t2)
   if xl domid $name >/dev/null 2>&1; then
     echo "$name still running after 60 s; destroying it"; xl destroy $name
   fi
+  [ -n "$wpid" ] && wait $wpid
   sleep 0.5   # let xenconsoled and xl finish their logs
   xl dmesg > $R/$name.xl-dmesg.txt
   cp /var/log/xen/console/guest-$name.log $R/$name.console.log 2>/dev/null || : > $R/$name.console.log
@@ -51,11 +85,39 @@ EOF
   echo "--- $name: xl dmesg"; grep -a "(d[0-9]*)" $R/$name.xl-dmesg.txt | tail -40
   echo "--- $name: console ring log"; cat $R/$name.console.log
   echo "--- $name: xl log"; cat $R/$name.xl.log
+  [ -n "$betype" ] && { echo "--- $name: backend states"; cat $R/$name.backend-states; }
+  return 0
 }
 
 # check NAME WHAT FILE REGEX: one requirement of a test.
 check() {
   if grep -a -q -E "$4" "$3"; then echo "  ok: $2"; else echo "  MISSING: $2 (/$4/ in $(basename $3))"; BAD="$BAD; $2"; fi
+}
+
+# check_not NAME WHAT FILE REGEX: something that must not be there.
+check_not() {
+  if grep -a -q -E "$4" "$3"; then echo "  UNEXPECTED: $2 (/$4/ in $(basename $3))"; BAD="$BAD; $2"; else echo "  ok: $2"; fi
+}
+
+# timings TEST NAME: record the xl create time, create-to-gone time and
+# the guest's own entry-to-main time ("[boot] xen: entry to main N us").
+timings() {
+  local main_us
+  main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $R/$2.console.log | head -1)
+  echo "$1 xl_create $CREATE_S s" >> $R/timings
+  echo "$1 create_to_gone $LIFETIME_S s" >> $R/timings
+  echo "$1 entry_to_main ${main_us:-unknown} us" >> $R/timings
+  echo "XENLAB-TIME $1: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
+  [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
+}
+
+# check_teardown TEST NAME WHO: the guest closed its device(s) and ended
+# every grant (its own accounting), its backends reached Closed (or were
+# removed) and xl saw a poweroff.
+check_teardown() {
+  check $1 "guest: 0 grants outstanding" $R/$2.console.log "$3: .*gnttab: 0 grants outstanding"
+  check_not $1 "guest: no grant still mapped by the peer" $R/$2.console.log 'still maps our grants|gnttab: leak'
+  check $1 "poweroff shutdown" $R/$2.xl.log 'shut down, reason code 0 '
 }
 
 # (a) hello: greeting and command line on both Xen consoles, exit 0, poweroff.
@@ -71,12 +133,7 @@ if boot_guest hello hello.elf "hello from the xl config"; then
   done
   check $t "found Xen" $R/hello.console.log '\[boot\] xen: Xen 4\.[0-9]+ \(PVH\)'
   check $t "poweroff shutdown" $R/hello.xl.log 'shut down, reason code 0 '
-  main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $R/hello.console.log | head -1)
-  echo "hello xl_create $CREATE_S s" >> $R/timings
-  echo "hello create_to_gone $LIFETIME_S s" >> $R/timings
-  echo "hello entry_to_main ${main_us:-unknown} us" >> $R/timings
-  echo "XENLAB-TIME hello: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
-  [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
+  timings hello hello
 else
   BAD="xl create failed"
 fi
@@ -96,9 +153,10 @@ fi
 [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 
 # (c) udp-echo: examples/udp_echo with a vif on xenbr0 (real netback):
-# netfront reaches Connected, dom0 pings it and gets its UDP echoes. The
-# guest's threads wait on event channel ports and Xen's upcall vector
-# wakes them (no polling); it runs until it is destroyed.
+# netfront reaches Connected, dom0 pings it and gets its UDP echoes, then
+# a UDP "quit" makes it close the vif and power off; its grant accounting
+# must be clean and netback must reach Closed. The guest's threads wait on
+# event channel ports and Xen's upcall vector wakes them (no polling).
 t=udp-echo
 echo "=== XENLAB-RUN $t"
 BAD=
@@ -126,9 +184,9 @@ xl dmesg -c >/dev/null
 t0=$(now)
 if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
   t1=$(now)
-  echo "XENLAB-TIME $t: xl create (with the vif hotplug) $(secs $t0 $t1) s"
-  echo "udp-echo xl_create $(secs $t0 $t1) s" >> $R/timings
+  CREATE_S=$(secs $t0 $t1)
   D=$(xl domid $n)
+  watch_backend $n vif $D & wpid=$!
   # Wait (60 s) for the driver to say it is connected and echoing.
   for i in $(seq 1 120); do
     grep -a -q 'echoing' /var/log/xen/console/guest-$n.log 2>/dev/null && break
@@ -147,7 +205,8 @@ if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
   PING="ping"; command -v ping >/dev/null || PING="busybox ping"
   $PING -c 3 -w 30 10.0.0.2 > $R/$n.ping.txt 2>&1
   sed 's/^/XENLAB-PING /' $R/$n.ping.txt
-  # UDP echo to port 7, from python3 (a datagram socket with a timeout).
+  # UDP echo to port 7, from python3 (a datagram socket with a timeout);
+  # then "quit", which the guest echoes before it shuts down.
   python3 - > $R/$n.udp.txt 2>&1 <<'PY'
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -163,16 +222,30 @@ for i in range(3):
     except socket.timeout:
         print("timeout waiting for reply %d" % i)
 print("UDP echo: %d/3 datagrams echoed" % ok)
+s.sendto(b"quit", ("10.0.0.2", 7))
+try:
+    data, addr = s.recvfrom(2048)
+    print("quit: %r echoed" % data)
+except socket.timeout:
+    print("quit: no echo")
 PY
   sed 's/^/XENLAB-UDP /' $R/$n.udp.txt
-  xl list
-  xl destroy $n 2>/dev/null
-  sleep 1
+  # It closes the vif and powers off by itself.
+  for i in $(seq 1 120); do xl domid $n >/dev/null 2>&1 || break; sleep 0.25; done
+  t3=$(now); LIFETIME_S=$(secs $t0 $t3)
+  if xl domid $n >/dev/null 2>&1; then
+    echo "$n still running 30 s after quit; destroying it"; xl destroy $n
+    BAD="$BAD; no poweroff after quit"
+  fi
+  wait $wpid
+  sleep 0.5
   xl dmesg > $R/$n.xl-dmesg.txt
   cp /var/log/xen/console/guest-$n.log $R/$n.console.log 2>/dev/null || : > $R/$n.console.log
   cp /var/log/xen/xl-$n.log $R/$n.xl.log 2>/dev/null || : > $R/$n.xl.log
   echo "--- $n: console ring log"; cat $R/$n.console.log
   echo "--- $n: xl dmesg"; grep -a "(d[0-9]*)" $R/$n.xl-dmesg.txt | tail -20
+  echo "--- $n: xl log"; cat $R/$n.xl.log
+  echo "--- $n: backend states"; cat $R/$n.backend-states
   check $t "netfront connected (console)" $R/$n.console.log 'udp_echo: 00:16:3e:00:00:02 10\.0\.0\.2, echoing'
   check $t "netback Connected (xenstore)" $R/$n.xenstore.txt '^backend state: 4,'
   check $t "ping replies" $R/$n.ping.txt ' 3 packets received'
@@ -184,6 +257,11 @@ PY
   check $t "upcalls (console)" $R/$n.console.log '\[evtchn\] upcalls [1-9][0-9]* \(interrupts [1-9][0-9]*\), events [1-9][0-9]*, .*domain blocks 0'
   check $t "pvclock (console)" $R/$n.console.log '\[time\] clock: xen-pvclock'
   check $t "timer (console)" $R/$n.console.log 'udp_echo: timer: 5 sleeps of 10 ms'
+  check $t "quit echoed" $R/$n.udp.txt "^quit: b'quit' echoed"
+  check $t "guest closed the vif (frontend Closed)" $R/$n.console.log 'udp_echo: closed \(frontend Closed\): 0;'
+  check_teardown $t $n udp_echo
+  check $t "netback reached Closed (xenstore)" $R/$n.backend-states ' 0:6( |$)'
+  timings $t $n
 else
   cat $R/$n.xl-create.txt
   xl destroy $n 2>/dev/null
@@ -191,7 +269,138 @@ else
 fi
 [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 
-# (d) nothing left behind, and the daemons survived.
+# (d) blkstore: examples/blkstore on a raw disk image through real blkback
+# (loop device). Boot 1 ("write") writes the pattern (a single sector, a
+# 3-page request, a 16-page one: indirect), flushes, reads it back,
+# closes the disk and powers off; dom0 then finds the same bytes in the
+# backing file; boot 2 ("verify", a new domain on the same file) reads
+# them back. Each boot: clean grant accounting, blkback reaches Closed.
+t=blkstore
+echo "=== XENLAB-RUN $t"
+BAD=
+for m in xen-blkback loop; do modprobe $m || echo "modprobe $m failed"; done
+DISK=/tmp/blkstore.img
+rm -f $DISK; dd if=/dev/zero of=$DISK bs=1M count=4 status=none
+DISKCFG="disk = [ \"format=raw,vdev=xvda,access=rw,target=$DISK\" ]"
+# The pattern, as examples/blkstore/blkstore.c writes it.
+cat > /tmp/blkstore-check.py <<'PY'
+import sys
+REGIONS = [(0, 1), (8, 24), (64, 128)]
+data = open(sys.argv[1], "rb").read()
+bad = 0
+for first, count in REGIONS:
+    for s in range(first, first + count):
+        head = b"BLKSTORE sector %010u\n" % s
+        want = head + bytes((s * 7 + i) & 0xff for i in range(len(head), 512))
+        if data[s * 512:(s + 1) * 512] != want:
+            bad += 1
+            if bad <= 5:
+                print("sector %d differs: %r" % (s, data[s * 512:s * 512 + 32]))
+untouched = [s for s in (1, 7, 32, 63, 192, 2047) if data[s * 512:(s + 1) * 512] != bytes(512)]
+print("backing file: %d of 153 pattern sectors differ; untouched sectors %s"
+      % (bad, "all zero" if not untouched else "changed: %r" % untouched))
+PY
+for mode in write verify; do
+  n=blk$mode
+  if boot_guest $n blkstore.elf "$mode" "$DISKCFG" vbd; then
+    check $t "$mode: connected to blkback" $R/$n.console.log 'blkstore: device/vbd/51712 connected: disk of 8192 sectors \(512 bytes each\)'
+    if [ $mode = write ]; then
+      check $t "write: pattern written, indirect request" $R/$n.console.log 'blkstore: wrote the pattern in [0-9]+ requests .*indirect\)'
+      check $t "write: flushed" $R/$n.console.log 'blkstore: flush \((flush-diskcache|write-barrier)\): 0'
+    fi
+    check $t "$mode: pattern read back" $R/$n.console.log 'blkstore: verified 153 pattern sectors'
+    check $t "$mode: disk closed (frontend Closed)" $R/$n.console.log 'blkstore: closed \(frontend Closed\): 0;'
+    check_teardown $t $n blkstore
+    check $t "$mode: blkback reached Closed (xenstore)" $R/$n.backend-states ' 51712:6( |$)'
+    check $t "$mode: exit status 0" $R/$n.console.log 'blkstore: ok'
+    timings "$t-$mode" $n
+  else
+    BAD="$BAD; $mode: xl create failed"
+  fi
+  if [ $mode = write ]; then
+    sync
+    python3 /tmp/blkstore-check.py $DISK > $R/blkstore.backing-file.txt 2>&1
+    cat $R/blkstore.backing-file.txt
+    check $t "dom0: the same bytes in the backing file" $R/blkstore.backing-file.txt '^backing file: 0 of 153 pattern sectors differ; untouched sectors all zero'
+  fi
+done
+losetup -a
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (e) vchan: examples/vchan_echo is a vchan server; dom0 is the client,
+# through Xen's libxenvchan (vchan-peer.py, python3 ctypes): a greeting
+# from the guest, lines echoed back (one longer than both rings), quit.
+# Then the guest waits for dom0 to close, closes its end (xenstore nodes
+# removed, grants ended once dom0 unmapped them) and powers off.
+t=vchan
+echo "=== XENLAB-RUN $t"
+BAD=
+n=vchan
+(
+  for i in $(seq 1 240); do
+    D=$(xl domid $n 2>/dev/null) && xenstore-read /local/domain/$D/data/vchan-echo/event-channel >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+  echo "vchan-peer: server dom$D announced after $i polls"
+  python3 /mnt/share/vchan-peer.py client $D /local/domain/$D/data/vchan-echo
+) > $R/$n.peer.txt 2>&1 &
+cpid=$!
+if boot_guest $n vchan_echo.elf "peer=0"; then
+  wait $cpid
+  echo "--- $n: dom0 client"; cat $R/$n.peer.txt
+  check $t "guest: server announced" $R/$n.console.log 'vchan_echo: serving dom0 at /local/domain/[0-9]+/data/vchan-echo'
+  check $t "guest: client connected" $R/$n.console.log 'vchan_echo: client connected'
+  check $t "guest: lines from dom0 (client -> server)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
+  check $t "guest: the long line" $R/$n.console.log 'vchan_echo: line 4: 20000 bytes'
+  check $t "guest: quit" $R/$n.console.log 'vchan_echo: quit after 4 lines'
+  check $t "dom0: all checks passed (both directions)" $R/$n.peer.txt '^vchan-peer: 6/6 checks passed'
+  check $t "guest: saw dom0 close" $R/$n.console.log 'vchan_echo: client closed;'
+  check_teardown $t $n vchan_echo
+  check $t "guest: exit status 0" $R/$n.console.log 'vchan_echo: ok'
+  timings $t $n
+else
+  kill $cpid 2>/dev/null
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (f) vchan-client: the roles swapped. dom0 serves (libxenvchan, rings of
+# one page each way) at /local/domain/0/data/vchan-rev for the new
+# domain; the unikernel connects as the client, mapping dom0's grants
+# over frames it gave back to Xen (PVH), and speaks the same protocol;
+# then it unmaps and repopulates them, and powers off.
+t=vchan-client
+echo "=== XENLAB-RUN $t"
+BAD=
+n=vchanc
+xenstore-rm /local/domain/0/data/vchan-rev 2>/dev/null
+(
+  for i in $(seq 1 240); do D=$(xl domid $n 2>/dev/null) && break; sleep 0.25; done
+  echo "vchan-peer: serving dom$D (found after $i polls)"
+  python3 /mnt/share/vchan-peer.py server $D /local/domain/0/data/vchan-rev
+) > $R/$n.peer.txt 2>&1 &
+cpid=$!
+if boot_guest $n vchan_echo.elf "peer=0 connect=/local/domain/0/data/vchan-rev"; then
+  wait $cpid
+  echo "--- $n: dom0 server"; cat $R/$n.peer.txt
+  check $t "guest: connected as the client" $R/$n.console.log 'vchan_echo: connected to dom0 at /local/domain/0/data/vchan-rev as the client'
+  check $t "guest: lines from dom0 (server -> client)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
+  check $t "guest: the long line" $R/$n.console.log 'vchan_echo: line 4: 20000 bytes'
+  check $t "guest: quit" $R/$n.console.log 'vchan_echo: quit after 4 lines'
+  check $t "dom0: all checks passed (both directions)" $R/$n.peer.txt '^vchan-peer: 6/6 checks passed'
+  check $t "guest: closed its end (unmapped)" $R/$n.console.log 'vchan_echo: closed the client end'
+  check $t "guest: heap pages are memory again after the unmap" $R/$n.console.log 'vchan_echo: heap after the unmap: 16 pages written and read back, 0 bad'
+  check_teardown $t $n vchan_echo
+  check $t "guest: exit status 0" $R/$n.console.log 'vchan_echo: ok'
+  timings $t $n
+else
+  kill $cpid 2>/dev/null
+  BAD="xl create failed"
+fi
+xenstore-rm /local/domain/0/data/vchan-rev 2>/dev/null
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (g) nothing left behind, and the daemons survived.
 t=sanity
 echo "=== XENLAB-RUN $t"
 xl list

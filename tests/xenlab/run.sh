@@ -55,7 +55,8 @@ $SUDO env XENLAB_CACHE="$CACHE" MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 grep -E '^(debootstrap|image|reusing)' "$CACHE/build-rootfs.log" | sed 's/^/  /'
 
 step "bazel build the test images"
-IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image //examples/udp_echo:image"
+IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image //examples/udp_echo:image
+  //examples/blkstore:image //examples/vchan_echo:image"
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ $IMAGES) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
@@ -63,9 +64,12 @@ BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-
 rm -rf "$SHARE" "$RESULTS"; mkdir -p "$SHARE/images" "$RESULTS"
 cp "$BIN/examples/hello/image.elf" "$SHARE/images/hello.elf" &&
   cp "$BIN/libos/boot/tests/exit_status_image.elf" "$SHARE/images/exit_status.elf" &&
-  cp "$BIN/examples/udp_echo/image.elf" "$SHARE/images/udp_echo.elf" ||
+  cp "$BIN/examples/udp_echo/image.elf" "$SHARE/images/udp_echo.elf" &&
+  cp "$BIN/examples/blkstore/image.elf" "$SHARE/images/blkstore.elf" &&
+  cp "$BIN/examples/vchan_echo/image.elf" "$SHARE/images/vchan_echo.elf" ||
   die "image outputs not found under $BIN"
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
+install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 
 step "boot Xen + dom0 in QEMU (TCG, -m $MEM, dom0 $DOM0_MEM) and run the tests"
 XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=$DOM0_MEM,max:$DOM0_MEM dom0_max_vcpus=2 loglvl=all guest_loglvl=all"

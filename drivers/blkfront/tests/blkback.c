@@ -331,7 +331,8 @@ static bool step(void *arg)
         return true;
     case XENABI_XENBUS_STATE_CONNECTED:
         if (closing) {
-            disconnect(b);
+            if (!(b->flags & BLKBACK_UNMAP_ON_CLOSED))
+                disconnect(b);
             set_state(b, XENABI_XENBUS_STATE_CLOSING);
             return true;
         }
@@ -339,6 +340,8 @@ static bool step(void *arg)
     case XENABI_XENBUS_STATE_CLOSING:
         if (fs >= 0 && fs != XENABI_XENBUS_STATE_CLOSED)
             return false;
+        if (b->flags & BLKBACK_UNMAP_ON_CLOSED)
+            disconnect(b);
         set_state(b, XENABI_XENBUS_STATE_CLOSED);
         return true;
     case XENABI_XENBUS_STATE_CLOSED:

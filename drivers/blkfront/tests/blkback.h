@@ -21,6 +21,9 @@
 #define BLKBACK_READONLY (1u << 2)
 #define BLKBACK_MULTI_PAGE (1u << 3) /* max-ring-page-order = 3 */
 #define BLKBACK_INDIRECT (1u << 4)   /* feature-max-indirect-segments = 32 */
+/* Linux's blkback: on the frontend's Closing it only says Closing; it
+ * unmaps the ring once the frontend is Closed, then says Closed. */
+#define BLKBACK_UNMAP_ON_CLOSED (1u << 5)
 
 /* Misbehaviour applied to the next response (then disarmed). */
 enum blkback_fault {

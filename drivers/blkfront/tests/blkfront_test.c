@@ -374,6 +374,27 @@ static void test_blocking_read_on_a_hung_backend(void)
     blkback_destroy(bb);
 }
 
+/*
+ * Linux's blkback keeps the ring mapped until it sees our Closed: the
+ * ring grant cannot be ended at teardown, so close waits for the
+ * backend's Closed and reclaims it then. Nothing is left behind.
+ */
+static void test_backend_unmaps_only_after_our_closed(void)
+{
+    struct blkback *bb;
+    struct blkfront *bf = bring_up(&bb, BLKBACK_UNMAP_ON_CLOSED);
+    pattern(buf, 4096, 5);
+    CHECK_EQ(blkfront_write(bf, 0, buf, 4096), 0);
+    CHECK_EQ(grants().in_use, 1); /* the ring */
+    CHECK_EQ(blkfront_close(bf), 0);
+    CHECK_EQ(blkback_state(bb), XENABI_XENBUS_STATE_CLOSED);
+    struct gnttab_stats st = grants();
+    CHECK(st.busy >= 1); /* refused at teardown: still mapped then */
+    CHECK_EQ(st.deferred, 0);
+    check_no_leaks();
+    blkback_destroy(bb);
+}
+
 int main(void)
 {
     RUN(test_details_read_write_flush);
@@ -387,5 +408,6 @@ int main(void)
     RUN(test_bad_details);
     RUN(test_backend_leaves_with_requests_in_flight);
     RUN(test_blocking_read_on_a_hung_backend);
+    RUN(test_backend_unmaps_only_after_our_closed);
     return check_finish();
 }

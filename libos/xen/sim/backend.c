@@ -7,7 +7,8 @@
  *       write the greeting into the ring page -> Connected, notify
  *   Connected, frontend Closing (or sim_backend_close): unmap, unbind
  *       -> Closing (a backend releases our grants before saying Closing)
- *   Closing, frontend Closed -> Closed
+ *   Closing, frontend Closed -> Closed (SIM_BACKEND_UNMAP_ON_CLOSED: the
+ *       unmap and unbind happen here instead, as Linux's blkback does)
  *   Closed, frontend Initialising again -> InitWait (the device is reused)
  *
  * Every event the frontend sends is answered with one back, like a
@@ -137,12 +138,15 @@ static bool step(struct sim_backend *b)
     case XENABI_XENBUS_STATE_CONNECTED:
         if (!b->close_requested && !front_closing && !front_closed)
             return false;
-        disconnect(b, keep);
+        if (!(b->flags & SIM_BACKEND_UNMAP_ON_CLOSED))
+            disconnect(b, keep);
         set_state(b, XENABI_XENBUS_STATE_CLOSING);
         return true;
     case XENABI_XENBUS_STATE_CLOSING:
         if (!front_closed)
             return false;
+        if (b->flags & SIM_BACKEND_UNMAP_ON_CLOSED)
+            disconnect(b, keep);
         set_state(b, XENABI_XENBUS_STATE_CLOSED);
         return true;
     case XENABI_XENBUS_STATE_CLOSED:

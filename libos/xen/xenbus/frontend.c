@@ -83,8 +83,8 @@ static void backend_connected(struct xenbus_front *f)
 
 /*
  * The backend is leaving (Closing), has left (Closed) or is gone: release
- * our side and say Closed. A backend unmaps our grants before it says
- * Closing; whatever it still holds, the driver's teardown defers.
+ * our side and say Closed. Whatever the backend still maps (Linux's
+ * blkback keeps the ring until our Closed), the driver's teardown defers.
  */
 static void detach(struct xenbus_front *f)
 {
@@ -134,8 +134,6 @@ static void backend_changed(int watch, const char *path, void *arg)
     (void)watch;
     (void)path; /* any change below the backend: re-read the state */
     struct xenbus_front *f = arg;
-    if (f->state == XENABI_XENBUS_STATE_CLOSED)
-        return;
     uint32_t value;
     int rc = xenbus_backend_read_u32(f, "state", &value);
     if (rc == -XENABI_ENOENT) {
@@ -147,7 +145,10 @@ static void backend_changed(int watch, const char *path, void *arg)
     } else {
         f->backend_state = (enum xenabi_xenbus_state)value;
     }
-    step(f);
+    /* Closed: still follow the backend (xenbus_front_wait_backend_closed),
+     * but the connection is over for us. */
+    if (f->state != XENABI_XENBUS_STATE_CLOSED)
+        step(f);
 }
 
 int xenbus_front_init(struct xenbus_front *f, const char *nodename,
@@ -223,6 +224,24 @@ int xenbus_front_close(struct xenbus_front *f)
         detach(f);
     }
     return rc;
+}
+
+int xenbus_front_wait_backend_closed(struct xenbus_front *f,
+                                     unsigned max_waits)
+{
+    for (unsigned i = 0;; i++) {
+        int rc = xs_poll();
+        if (rc < 0)
+            return rc;
+        if (f->backend_gone
+            || f->backend_state == XENABI_XENBUS_STATE_CLOSED)
+            return 0;
+        if (i == max_waits)
+            return -XENABI_ETIMEDOUT;
+        rc = evtchn_wait();
+        if (rc < 0)
+            return rc;
+    }
 }
 
 void xenbus_front_destroy(struct xenbus_front *f)

@@ -161,8 +161,12 @@ int blkfront_flush(struct blkfront *bf);
 
 /*
  * Detach (xenbus Closing -> Closed), complete every request still in
- * flight with -XENABI_ENOTCONN, end every grant (deferring those the
- * backend still maps: gnttab_reclaim_deferred) and free the device.
+ * flight with -XENABI_ENOTCONN, end every grant and free the device.
+ * Grants the backend still maps at our Closing are deferred; then it
+ * waits (boundedly) for the backend's own Closed, by which a backend has
+ * unmapped (Linux's blkback unmaps the ring only after our Closed), and
+ * reclaims them (gnttab_reclaim_deferred). What is still deferred after
+ * that shows in gnttab_outstanding / gnttab_report_leaks.
  * Returns what xenbus_front_close returned.
  */
 int blkfront_close(struct blkfront *bf);

@@ -15,7 +15,10 @@
  *
  *     vchan_client_open(server_domid, "/local/domain/<server>/data/...", &v)
  *         reads those nodes, maps the pages (GNTTABOP_map_grant_ref),
- *         binds the event channel;
+ *         binds the event channel. On PVH each page is mapped over a
+ *         frame given back to Xen first (XENMEM_decrease_reservation) and
+ *         populated again after the unmap, so a grant never replaces RAM
+ *         the heap owns (tests/xenlab's vchan-client test);
  *     vchan_client_attach(...) is the same with pages mapped by the caller.
  *
  * Both ends then use vchan_write / vchan_read (never blocking: they move
@@ -32,9 +35,8 @@
  * whose indexes are impossible breaks the channel: the call fails with
  * -XENABI_EIO (counted in vchan_stats.bad_index), as does every call after.
  *
- * Not done yet: setting xenstore permissions on the server's nodes so
- * that only the client may read them (the xenstore client has no
- * SET_PERMS request); the toolstack must grant access meanwhile.
+ * The server's nodes are owned by the server, readable by the client
+ * and nobody else (SET_PERMS).
  *
  * Functions return 0 (or a byte count) or -XENABI_E*.
  */

@@ -209,6 +209,42 @@ static void test_backend_keeps_our_page_mapped(void)
     CHECK_EQ(grants().in_use, 0);
 }
 
+/*
+ * Linux's blkback unmaps our ring only when it sees our Closed: at
+ * teardown the grant is deferred; waiting for the backend's Closed and
+ * reclaiming then ends it.
+ */
+static void test_backend_unmaps_only_after_our_closed(void)
+{
+    struct sim_backend *b = connect_device(SIM_BACKEND_UNMAP_ON_CLOSED);
+    CHECK_EQ(xenbus_front_close(&front), 0);
+    CHECK_EQ(front.state, XENABI_XENBUS_STATE_CLOSED);
+    CHECK_EQ(drv.teardown_end, 1); /* still mapped at our Closing */
+    CHECK_EQ(xenbus_front_wait_backend_closed(&front, 10), 0);
+    CHECK_EQ(front.backend_state, XENABI_XENBUS_STATE_CLOSED);
+    CHECK_EQ(sim_backend_state(b), XENABI_XENBUS_STATE_CLOSED);
+    CHECK_EQ(gnttab_reclaim_deferred(), 0);
+    CHECK_EQ(grants().in_use, 0);
+    CHECK_EQ(sim_gnttab_mapped(), 0);
+    xenbus_front_destroy(&front);
+}
+
+/* A backend that never follows our Closed: the wait is bounded. */
+static void test_wait_backend_closed_gives_up(void)
+{
+    struct sim_backend *b = connect_device(0);
+    sim_backend_hold(b, true); /* stays Connected */
+    CHECK_EQ(xenbus_front_close(&front), -XENABI_ETIMEDOUT);
+    CHECK_EQ(front.state, XENABI_XENBUS_STATE_CLOSED);
+    CHECK_EQ(xenbus_front_wait_backend_closed(&front, 3), -XENABI_ETIMEDOUT);
+    CHECK_EQ(front.backend_state, XENABI_XENBUS_STATE_CONNECTED);
+    /* It comes back: our Closed is still there for it to follow. */
+    sim_backend_hold(b, false);
+    CHECK_EQ(xenbus_front_wait_backend_closed(&front, 10), 0);
+    CHECK_EQ(sim_backend_state(b), XENABI_XENBUS_STATE_CLOSED);
+    xenbus_front_destroy(&front);
+}
+
 static void test_backend_hangs(void)
 {
     struct sim_backend *b = sim_backend_create("vif", 0, 0);
@@ -357,6 +393,8 @@ int main(void)
     RUN(test_backend_closes);
     RUN(test_backend_vanishes);
     RUN(test_backend_keeps_our_page_mapped);
+    RUN(test_backend_unmaps_only_after_our_closed);
+    RUN(test_wait_backend_closed_gives_up);
     RUN(test_backend_hangs);
     RUN(test_backend_refuses);
     RUN(test_setup_fails);

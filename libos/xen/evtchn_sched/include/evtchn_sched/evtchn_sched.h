@@ -12,7 +12,10 @@
  *     drivers keep their own handlers;
  *   - it replaces evtchn_wait() (evtchn_set_wait): a driver waiting for
  *     its backend (xenstore replies, netfront, blkfront, the PV console)
- *     parks only the calling thread, and the other threads run;
+ *     parks only the calling thread, and the other threads run; the
+ *     thread wakes at the next event or after EVTCHN_SCHED_PARK_NS, so
+ *     a driver loop that gives up after N waits gives up in bounded time
+ *     even when the backend has gone silent;
  *   - on the image, evtchn_sched_init() also registers the upcall with
  *     Xen (<boot/xen.h>: an IDT vector raised while events are pending)
  *     and moves the monotonic clock onto Xen's pvclock (time_use_pvclock).
@@ -56,6 +59,9 @@
  * the error of the step that failed, which is undone.
  * Image only (//libos/xen/evtchn_sched).
  */
+/* The longest evtchn_wait() parks a thread without an event. */
+#define EVTCHN_SCHED_PARK_NS (100 * UINT64_C(1000000))
+
 int evtchn_sched_init(void);
 
 /*

@@ -181,6 +181,9 @@ void sim_xs_get_stats(struct sim_xs_stats *out);
 enum sim_backend_flags {
     SIM_BACKEND_KEEP_MAP = 1u << 0,  /* keeps the ring mapped when closing */
     SIM_BACKEND_REFUSE = 1u << 1,    /* cannot map the ring: closes instead */
+    /* Unmaps only once the frontend is Closed, then goes Closed (Linux's
+     * blkback: it disconnects the ring on the frontend's Closed). */
+    SIM_BACKEND_UNMAP_ON_CLOSED = 1u << 2,
 };
 
 struct sim_backend;

@@ -30,10 +30,12 @@
  * be left over from an earlier connection, and we wait for its InitWait.
  * The backend's directory disappearing (its domain died, the toolstack
  * removed the device) counts as Closed, in any state. ops->teardown runs exactly once
- * for each ops->setup. A backend unmaps our grants before it says
- * Closing; one that has not makes gnttab_end_access fail with
- * -XENABI_EBUSY, and the driver's teardown defers those
- * (gnttab_end_access_deferred, then gnttab_reclaim_deferred later).
+ * for each ops->setup. Linux's netback unmaps our grants before it says
+ * Closing; its blkback only once we are Closed (seen on real Xen 4.17).
+ * A grant still mapped makes gnttab_end_access fail with -XENABI_EBUSY,
+ * and the driver's teardown defers those (gnttab_end_access_deferred);
+ * after xenbus_front_wait_backend_closed, gnttab_reclaim_deferred ends
+ * them.
  *
  * The state machine runs in watch callbacks, i.e. inside xs_poll(). The
  * waiting functions below call xs_poll() and evtchn_wait() in a loop;
@@ -126,6 +128,17 @@ int xenbus_front_close(struct xenbus_front *front);
 
 /* Wait until we are Closed (the backend closed, or went away). */
 int xenbus_front_wait_closed(struct xenbus_front *front);
+
+/*
+ * After our Closed: wait until the backend is Closed too (or gone), for
+ * at most `max_waits` evtchn_wait() calls (-XENABI_ETIMEDOUT then). A
+ * backend may keep our ring mapped until it sees our Closed (Linux's
+ * blkback does), so a driver that had to defer ending a grant at
+ * teardown waits here before gnttab_reclaim_deferred(). Call it before
+ * xenbus_front_destroy (it needs the watch).
+ */
+int xenbus_front_wait_backend_closed(struct xenbus_front *front,
+                                     unsigned max_waits);
 
 /* Stop watching the backend. Call when Closed, before reusing `front`. */
 void xenbus_front_destroy(struct xenbus_front *front);
