@@ -43,6 +43,12 @@
 /* How long to wait (the monotonic clock: Xen's pvclock): */
 #define PEER_WAIT_NS 60000000000ULL  /* for the peer to come, and to leave */
 #define UNMAP_WAIT_NS 5000000000ULL  /* for it to unmap our pages */
+/*
+ * How often to look again without an event: some conditions change with
+ * no event to us (a xenstore node appearing that we do not watch, the
+ * peer unmapping our grants).
+ */
+#define RECHECK_NS 100000000ULL
 
 /* Wait for events until done(v) or `ns` passed; returns done(v). */
 static bool wait_until(bool (*done)(struct vchan *), struct vchan *v,
@@ -50,9 +56,10 @@ static bool wait_until(bool (*done)(struct vchan *), struct vchan *v,
 {
     uint64_t end = time_monotonic_ns() + ns;
     while (!done(v)) {
-        if (time_monotonic_ns() >= end)
+        uint64_t now = time_monotonic_ns();
+        if (now >= end)
             return false;
-        (void)evtchn_sched_wait_any(end);
+        (void)evtchn_sched_wait_any(now + RECHECK_NS);
     }
     return true;
 }
@@ -177,7 +184,7 @@ static int client(unsigned peer, const char *path)
     uint64_t end = time_monotonic_ns() + PEER_WAIT_NS;
     while (xs_read_u32(XS_TX_NONE, key, &port) < 0
            && time_monotonic_ns() < end)
-        (void)evtchn_sched_wait_any(end);
+        (void)evtchn_sched_wait_any(time_monotonic_ns() + RECHECK_NS);
     struct vchan *v = NULL;
     int rc = vchan_client_open((xenabi_domid_t)peer, path, &v);
     if (rc < 0) {
