@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs inside the lab's dom0 (started by xenlab-init): boots our images as
-# Xen PVH guests with xl and checks what they print and how they end.
+# Xen PVH and as Xen PV guests with xl (the same image file: it carries
+# both entry points) and checks what they print and how they end.
 # Reads the images from /mnt/share/images, writes /mnt/share/results:
 #   summary   one "PASS name" / "FAIL name: why" line per test
 #   timings   "name key value unit" lines
@@ -14,26 +15,26 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 pass() { echo "XENLAB-PASS $1"; echo "PASS $1" >> $R/summary; }
 fail() { echo "XENLAB-FAIL $1: $2"; echo "FAIL $1: $2" >> $R/summary; }
 
-# boot_guest NAME IMAGE CMDLINE: xl create a PVH guest, wait for it to end,
-# collect its logs. Sets CREATE_S and LIFETIME_S; returns 1 if xl failed.
+# boot_guest NAME IMAGE CMDLINE [TYPE]: xl create a guest of TYPE (pvh, the
+# default, or pv), wait for it to end, collect its logs. Sets CREATE_S and
+# LIFETIME_S; returns 1 if xl failed.
 boot_guest() {
-  local name=$1 image=$2 cmdline=$3 cfg=$R/$1.cfg t0 t1 t2
+  local name=$1 image=$2 cmdline=$3 type=${4:-pvh} cfg=$R/$1.cfg t0 t1 t2
   cat > $cfg <<EOF
 name = "$name"
-type = "pvh"
+type = "$type"
 kernel = "/mnt/share/images/$image"
 cmdline = "$cmdline"
 # 128 MiB: images load below 64 MiB (the linker's default ASLR window).
 memory = 128
 vcpus = 1
-# TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot decode its
-# length without nrip-save).
-hap = 0
-cpuid = "host,rdtscp=0"
 on_poweroff = "destroy"
 on_crash = "destroy"
 on_reboot = "destroy"
 EOF
+  # PVH on TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot
+  # decode its length without nrip-save). A PV guest needs neither.
+  [ "$type" = pvh ] && printf 'hap = 0\ncpuid = "host,rdtscp=0"\n' >> $cfg
   xl dmesg -c >/dev/null
   t0=$(now)
   xl create $cfg > $R/$name.xl-create.txt 2>&1 || { cat $R/$name.xl-create.txt; return 1; }
@@ -94,6 +95,72 @@ else
   BAD="xl create failed"
 fi
 [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (a') hello as a PV guest: the same image, entered at _start_pv. No port
+# 0xe9 on PV (port I/O faults in ring 3): the console ring is the output.
+t=hello-pv
+echo "=== XENLAB-RUN $t"
+BAD=
+if boot_guest hellopv hello.elf "hello from the xl config" pv; then
+  f=$R/hellopv.console.log
+  check $t "greeting (console)" $f "Hello from a PVH unikernel!"
+  check $t "command line (console)" $f 'command line: "hello from the xl config"'
+  check $t "found Xen as PV" $f '\[boot\] xen: Xen 4\.[0-9]+ \(PV\)'
+  check $t "memory map from start_info" $f 'usable RAM: 1[0-9][0-9] MiB'
+  check $t "exit status 0 (console)" $f '\[boot\] exit status 0'
+  check $t "poweroff shutdown" $R/hellopv.xl.log 'shut down, reason code 0 '
+  main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $f | head -1)
+  echo "hello-pv xl_create $CREATE_S s" >> $R/timings
+  echo "hello-pv create_to_gone $LIFETIME_S s" >> $R/timings
+  echo "hello-pv entry_to_main ${main_us:-unknown} us" >> $R/timings
+  echo "XENLAB-TIME hello-pv: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
+  [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
+else
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (b') exit status 3 as a PV guest.
+t=exit-status-pv
+echo "=== XENLAB-RUN $t"
+BAD=
+if boot_guest exit3pv exit_status.elf "" pv; then
+  check $t "exit status 3 (console)" $R/exit3pv.console.log '\[boot\] exit status 3'
+  check $t "crash shutdown" $R/exit3pv.xl.log 'shut down, reason code 3 '
+else
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (e) faults, as PVH and as PV: //libos/boot/tests' images end in a fault
+# report naming the cause (W^X from the sealed page tables, NULL, the stack
+# canary), exit status 126, and a crash shutdown.
+fault_test() { # NAME IMAGE CMDLINE CAUSE-REGEX
+  local name=$1 image=$2 cmdline=$3 cause=$4 type g
+  for type in pvh pv; do
+    t=$name-$type; g=$(echo "$name$type" | tr -d -)
+    echo "=== XENLAB-RUN $t"
+    BAD=
+    if boot_guest $g $image "$cmdline" $type; then
+      check $t "fault report" $R/$g.console.log "$cause"
+      check $t "exit status 126" $R/$g.console.log '\[boot\] exit status 126'
+      check $t "crash shutdown" $R/$g.xl.log 'shut down, reason code 3 '
+    else
+      BAD="xl create failed"
+    fi
+    [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+  done
+}
+fault_test null-deref null_deref.elf "" \
+  'panic: CPU exception 14 \(page fault\) .*address 0x0: access to an unmapped page in page 0: a NULL pointer'
+fault_test wx-write-text wx_fault.elf write-text \
+  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in text'
+fault_test wx-jump-data wx_fault.elf jump-data \
+  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in bss'
+fault_test wx-jump-stack wx_fault.elf jump-stack \
+  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in the boot stack'
+fault_test stack-smash stack_smash.elf "" \
+  'panic: stack smashing detected: the stack canary of the function returning to 0x[0-9a-f]+ was overwritten'
 
 # (c) udp-echo: examples/udp_echo with a vif on xenbr0 (real netback):
 # netfront reaches Connected, dom0 pings it and gets its UDP echoes. The
