@@ -27,6 +27,7 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/hvm_start_info.h>
+#include <boot/pv.h>
 #include <boot/xen.h>
 #include <libc/hooks.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xenabi/console.h>
+#include <xenabi/errno.h>
 #include <xenabi/hypercall.h>
 #include <xenabi/pv.h>
 #include <xenabi/sched.h>
@@ -72,9 +74,20 @@ static volatile struct xenabi_shared_info *shared_info;
 
 static struct xenabi_trap_info traps[33];
 
+/* What the rest of the image may ask about (<boot/pv.h>); set by boot_pv. */
+static struct xenabi_start_info start_info;
+static const uint64_t *p2m;
+static uint64_t mapped_pages;
+
 static long hypercall3(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3)
 {
     return boot_xen_hypercall_raw(nr, a1, a2, a3, 0, 0);
+}
+
+/* Execute-disable, where the CPU has it (else the bit is reserved). */
+static uint64_t nx_bit(void)
+{
+    return (cpuid(0x80000001u, 0).edx & (1u << 20)) ? PTE_NX : 0;
 }
 
 static uint64_t page_up(uint64_t addr)
@@ -134,12 +147,61 @@ uint32_t boot_pv_tsc_khz(void)
     return (uint32_t)ticks;
 }
 
+uint64_t boot_pv_pfn_to_mfn(uint64_t pfn)
+{
+    if (p2m == NULL || pfn >= mapped_pages)
+        return UINT64_MAX;
+    return p2m[pfn];
+}
+
+uint64_t boot_pv_mfn_to_pfn(uint64_t mfn)
+{
+    if (p2m == NULL)
+        return UINT64_MAX;
+    uint64_t pfn = m2p(mfn);
+    /* The M2P may hold stale entries: it is ours only if the p2m agrees. */
+    if (pfn >= mapped_pages || p2m[pfn] != mfn)
+        return UINT64_MAX;
+    return pfn;
+}
+
+bool boot_pv_rings(struct boot_pv_rings *out)
+{
+    if (p2m == NULL)
+        return false;
+    *out = (struct boot_pv_rings){
+        .store_mfn = start_info.store_mfn,
+        .store_evtchn = start_info.store_evtchn,
+        .console_evtchn = start_info.console.domu.evtchn,
+        .console_mfn = start_info.console.domu.mfn,
+        .shared_info = start_info.shared_info,
+    };
+    return true;
+}
+
+long boot_pv_map_frame(void *page, uint64_t mfn)
+{
+    uintptr_t va = (uintptr_t)page;
+    const char *where = boot_paging_region(va);
+
+    if (p2m == NULL)
+        return -XENABI_ENOSYS;
+    if (va % PAGE_SIZE != 0 || where == NULL
+        || (strcmp(where, "bss") != 0 && strcmp(where, "data") != 0)
+        || boot_paging_region(va + PAGE_SIZE - 1) != where)
+        return -XENABI_EINVAL;
+    return hypercall3(XENABI_HYPERCALL_UPDATE_VA_MAPPING, va,
+                      (mfn << 12) | PTE_P | PTE_W | PTE_U | PTE_A | PTE_D
+                          | nx_bit(),
+                      XENABI_UVMF_INVLPG | XENABI_UVMF_LOCAL);
+}
+
 static void map_shared_info(uint64_t machine_address)
 {
     long rc = hypercall3(XENABI_HYPERCALL_UPDATE_VA_MAPPING,
                          (uintptr_t)shared_info_page,
                          machine_address | PTE_P | PTE_W | PTE_U | PTE_A
-                             | PTE_D,
+                             | PTE_D | nx_bit(),
                          XENABI_UVMF_INVLPG | XENABI_UVMF_LOCAL);
     if (rc != 0)
         boot_panic("pv: mapping the shared info page (%#llx) failed: %ld",
@@ -250,6 +312,10 @@ _Noreturn void boot_pv(const struct xenabi_start_info *si,
         .shared_info_ma = info.shared_info,
     };
     uint64_t used = boot_pv_paging_seal(&plan);
+
+    start_info = info;
+    p2m = plan.p2m;
+    mapped_pages = ram_pages;
 
     /* Low memory, the image and Xen's area are RAM; mm keeps off them. */
     boot_record_memory(0, ram_pages * PAGE_SIZE, HVM_MEMMAP_TYPE_RAM);
