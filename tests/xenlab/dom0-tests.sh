@@ -162,60 +162,61 @@ fault_test wx-jump-stack wx_fault.elf jump-stack \
 fault_test stack-smash stack_smash.elf "" \
   'panic: stack smashing detected: the stack canary of the function returning to 0x[0-9a-f]+ was overwritten'
 
-# (c) udp-echo: examples/udp_echo with a vif on xenbr0 (real netback):
+# (c) udp-echo, as PVH and as PV: examples/udp_echo with a vif on xenbr0 (real netback):
 # netfront reaches Connected, dom0 pings it and gets its UDP echoes. The
 # guest takes no interrupts (it polls event channels), and runs until
 # it is destroyed.
-t=udp-echo
-echo "=== XENLAB-RUN $t"
-BAD=
-n=udpecho
 for m in xen-netback bridge; do modprobe $m || echo "modprobe $m failed"; done
 ip link show xenbr0 >/dev/null 2>&1 || ip link add xenbr0 type bridge
 ip addr replace 10.0.0.1/24 dev xenbr0
 ip link set xenbr0 up
-cat > $R/$n.cfg <<EOF
+udp_echo_test() { # TYPE: pvh or pv
+  local type=$1 n t0 t1 t2 D
+  t=udp-echo; n=udpecho
+  [ "$type" = pv ] && { t=udp-echo-pv; n=udpechopv; }
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  cat > $R/$n.cfg <<EOF
 name = "$n"
-type = "pvh"
+type = "$type"
 kernel = "/mnt/share/images/udp_echo.elf"
 cmdline = "ip=10.0.0.2"
 memory = 128
 vcpus = 1
-hap = 0
-cpuid = "host,rdtscp=0"
 vif = [ "bridge=xenbr0,mac=00:16:3e:00:00:02" ]
 on_poweroff = "destroy"
 on_crash = "destroy"
 on_reboot = "destroy"
 EOF
-rm -f /var/log/xen/console/guest-$n.log
-xl dmesg -c >/dev/null
-t0=$(now)
-if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
-  t1=$(now)
-  echo "XENLAB-TIME $t: xl create (with the vif hotplug) $(secs $t0 $t1) s"
-  echo "udp-echo xl_create $(secs $t0 $t1) s" >> $R/timings
-  D=$(xl domid $n)
-  # Wait (60 s) for the driver to say it is connected and echoing.
-  for i in $(seq 1 120); do
-    grep -a -q 'echoing' /var/log/xen/console/guest-$n.log 2>/dev/null && break
-    xl domid $n >/dev/null 2>&1 || break
-    sleep 0.5
-  done
-  t2=$(now)
-  echo "XENLAB-TIME $t: create to connected $(secs $t0 $t2) s"
-  echo "udp-echo create_to_connected $(secs $t0 $t2) s" >> $R/timings
-  echo "backend state: $(xenstore-read /local/domain/0/backend/vif/$D/0/state 2>&1)," \
-       "frontend state: $(xenstore-read /local/domain/$D/device/vif/0/state 2>&1)" | tee $R/$n.xenstore.txt
-  xenstore-ls -f /local/domain/0/backend/vif/$D >> $R/$n.xenstore.txt 2>&1
-  xenstore-ls -f /local/domain/$D/device/vif >> $R/$n.xenstore.txt 2>&1
-  ip -br link show | grep -E 'vif|xenbr'
-  # ping (ICMP echo): busybox's ping (iputils is not in the dom0).
-  PING="ping"; command -v ping >/dev/null || PING="busybox ping"
-  $PING -c 3 -w 30 10.0.0.2 > $R/$n.ping.txt 2>&1
-  sed 's/^/XENLAB-PING /' $R/$n.ping.txt
-  # UDP echo to port 7, from python3 (a datagram socket with a timeout).
-  python3 - > $R/$n.udp.txt 2>&1 <<'PY'
+  [ "$type" = pvh ] && printf 'hap = 0\ncpuid = "host,rdtscp=0"\n' >> $R/$n.cfg
+  rm -f /var/log/xen/console/guest-$n.log
+  xl dmesg -c >/dev/null
+  t0=$(now)
+  if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
+    t1=$(now)
+    echo "XENLAB-TIME $t: xl create (with the vif hotplug) $(secs $t0 $t1) s"
+    echo "$t xl_create $(secs $t0 $t1) s" >> $R/timings
+    D=$(xl domid $n)
+    # Wait (60 s) for the driver to say it is connected and echoing.
+    for i in $(seq 1 120); do
+      grep -a -q 'echoing' /var/log/xen/console/guest-$n.log 2>/dev/null && break
+      xl domid $n >/dev/null 2>&1 || break
+      sleep 0.5
+    done
+    t2=$(now)
+    echo "XENLAB-TIME $t: create to connected $(secs $t0 $t2) s"
+    echo "$t create_to_connected $(secs $t0 $t2) s" >> $R/timings
+    echo "backend state: $(xenstore-read /local/domain/0/backend/vif/$D/0/state 2>&1)," \
+         "frontend state: $(xenstore-read /local/domain/$D/device/vif/0/state 2>&1)" | tee $R/$n.xenstore.txt
+    xenstore-ls -f /local/domain/0/backend/vif/$D >> $R/$n.xenstore.txt 2>&1
+    xenstore-ls -f /local/domain/$D/device/vif >> $R/$n.xenstore.txt 2>&1
+    ip -br link show | grep -E 'vif|xenbr'
+    # ping (ICMP echo): busybox's ping (iputils is not in the dom0).
+    PING="ping"; command -v ping >/dev/null || PING="busybox ping"
+    $PING -c 3 -w 30 10.0.0.2 > $R/$n.ping.txt 2>&1
+    sed 's/^/XENLAB-PING /' $R/$n.ping.txt
+    # UDP echo to port 7, from python3 (a datagram socket with a timeout).
+    python3 - > $R/$n.udp.txt 2>&1 <<'PY'
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
@@ -231,27 +232,30 @@ for i in range(3):
         print("timeout waiting for reply %d" % i)
 print("UDP echo: %d/3 datagrams echoed" % ok)
 PY
-  sed 's/^/XENLAB-UDP /' $R/$n.udp.txt
-  xl list
-  xl destroy $n 2>/dev/null
-  sleep 1
-  xl dmesg > $R/$n.xl-dmesg.txt
-  cp /var/log/xen/console/guest-$n.log $R/$n.console.log 2>/dev/null || : > $R/$n.console.log
-  cp /var/log/xen/xl-$n.log $R/$n.xl.log 2>/dev/null || : > $R/$n.xl.log
-  echo "--- $n: console ring log"; cat $R/$n.console.log
-  echo "--- $n: xl dmesg"; grep -a "(d[0-9]*)" $R/$n.xl-dmesg.txt | tail -20
-  check $t "netfront connected (console)" $R/$n.console.log 'udp_echo: 00:16:3e:00:00:02 10\.0\.0\.2, echoing'
-  check $t "netback Connected (xenstore)" $R/$n.xenstore.txt '^backend state: 4,'
-  check $t "ping replies" $R/$n.ping.txt ' 3 packets received'
-  check $t "ICMP replies (console)" $R/$n.console.log 'udp_echo: icmp reply to 10\.0\.0\.1'
-  check $t "UDP echoes" $R/$n.udp.txt '^UDP echo: 3/3 datagrams echoed'
-  check $t "UDP replies (console)" $R/$n.console.log 'udp_echo: udp reply to 10\.0\.0\.1'
-else
-  cat $R/$n.xl-create.txt
-  xl destroy $n 2>/dev/null
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+    sed 's/^/XENLAB-UDP /' $R/$n.udp.txt
+    xl list
+    xl destroy $n 2>/dev/null
+    sleep 1
+    xl dmesg > $R/$n.xl-dmesg.txt
+    cp /var/log/xen/console/guest-$n.log $R/$n.console.log 2>/dev/null || : > $R/$n.console.log
+    cp /var/log/xen/xl-$n.log $R/$n.xl.log 2>/dev/null || : > $R/$n.xl.log
+    echo "--- $n: console ring log"; cat $R/$n.console.log
+    echo "--- $n: xl dmesg"; grep -a "(d[0-9]*)" $R/$n.xl-dmesg.txt | tail -20
+    check $t "netfront connected (console)" $R/$n.console.log 'udp_echo: 00:16:3e:00:00:02 10\.0\.0\.2, echoing'
+    check $t "netback Connected (xenstore)" $R/$n.xenstore.txt '^backend state: 4,'
+    check $t "ping replies" $R/$n.ping.txt ' 3 packets received'
+    check $t "ICMP replies (console)" $R/$n.console.log 'udp_echo: icmp reply to 10\.0\.0\.1'
+    check $t "UDP echoes" $R/$n.udp.txt '^UDP echo: 3/3 datagrams echoed'
+    check $t "UDP replies (console)" $R/$n.console.log 'udp_echo: udp reply to 10\.0\.0\.1'
+  else
+    cat $R/$n.xl-create.txt
+    xl destroy $n 2>/dev/null
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
+udp_echo_test pvh
+udp_echo_test pv
 
 # (d) nothing left behind, and the daemons survived.
 t=sanity
