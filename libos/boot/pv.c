@@ -283,7 +283,8 @@ _Noreturn void boot_pv(const struct xenabi_start_info *si,
     end = max64(end, info.pt_base + info.nr_pt_frames * PAGE_SIZE);
     end = max64(end, page_up((uintptr_t)si + sizeof *si));
     end = max64(end, page_up(info.mfn_list + info.nr_pages * 8));
-    end = max64(end, (m2p(info.store_mfn) + 1) * PAGE_SIZE);
+    if (m2p(info.store_mfn) < info.nr_pages)
+        end = max64(end, (m2p(info.store_mfn) + 1) * PAGE_SIZE);
     if (console_ring(&info))
         end = max64(end, (uintptr_t)console_ring(&info) + PAGE_SIZE);
 
