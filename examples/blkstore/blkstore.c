@@ -16,6 +16,8 @@
 #include <gnttab/gnttab.h>
 #include <xenstore/xenstore.h>
 
+#include "examples/udp_echo/poll_wait.h"
+
 #define MAGIC "BLKSTORE"
 
 struct record {
@@ -63,6 +65,12 @@ int main(int argc, char **argv)
         puts("no Xen: blkfront unavailable");
         return 0;
     }
+    /*
+     * Wait for events by polling: with no upcall, SCHEDOP_block (the
+     * default wait) never wakes on PVH and kills a PV domain.
+     */
+    if (rc == 0)
+        poll_wait_install();
     if (rc == 0)
         rc = gnttab_init();
     if (rc == 0)
