@@ -257,6 +257,63 @@ PY
 udp_echo_test pvh
 udp_echo_test pv
 
+# (f) blkstore, as PVH and as PV: examples/blkstore on a file-backed disk
+# (real blkback, vdev hda = device/vbd/768): it writes its command line's
+# key=value to sector 0, flushes, reads it back and prints it; dom0 then
+# finds the record in the file. Exit 0, poweroff.
+for m in xen-blkback loop; do modprobe $m || echo "modprobe $m failed"; done
+blkstore_test() { # TYPE: pvh or pv
+  local type=$1 n disk
+  t=blkstore-$type; n=blkstore$type; disk=/tmp/$n.img
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  dd if=/dev/zero of=$disk bs=1M count=4 2>/dev/null
+  cat > $R/$n.cfg <<EOF
+name = "$n"
+type = "$type"
+kernel = "/mnt/share/images/blkstore.elf"
+cmdline = "xenlab=$type-record"
+memory = 128
+vcpus = 1
+disk = [ "format=raw,vdev=hda,access=rw,target=$disk" ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+on_reboot = "destroy"
+EOF
+  [ "$type" = pvh ] && printf 'hap = 0\ncpuid = "host,rdtscp=0"\n' >> $R/$n.cfg
+  rm -f /var/log/xen/console/guest-$n.log
+  local t0=$(now) t1 t2
+  if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
+    t1=$(now)
+    for i in $(seq 1 240); do xl domid $n >/dev/null 2>&1 || break; sleep 0.25; done
+    t2=$(now)
+    if xl domid $n >/dev/null 2>&1; then
+      echo "$n still running after 60 s; destroying it"; xl destroy $n
+    fi
+    sleep 0.5
+    echo "$t xl_create $(secs $t0 $t1) s" >> $R/timings
+    echo "$t create_to_gone $(secs $t0 $t2) s" >> $R/timings
+    cp /var/log/xen/console/guest-$n.log $R/$n.console.log 2>/dev/null || : > $R/$n.console.log
+    cp /var/log/xen/xl-$n.log $R/$n.xl.log 2>/dev/null || : > $R/$n.xl.log
+    dd if=$disk bs=512 count=1 2>/dev/null | tr -c '[:print:]' ' ' > $R/$n.sector0.txt
+    echo "--- $n: console ring log"; cat $R/$n.console.log
+    echo "--- $n: sector 0"; cat $R/$n.sector0.txt; echo
+    check $t "disk connected (console)" $R/$n.console.log '^blkstore: disk of 8192 sectors \(512 bytes each\)'
+    check $t "record read back (console)" $R/$n.console.log "^blkstore: xenlab = $type-record"
+    check $t "record on the disk (dom0)" $R/$n.sector0.txt "^BLKSTORExenlab +$type-record"
+    check $t "exit status 0" $R/$n.console.log '\[boot\] exit status 0'
+    check $t "poweroff shutdown" $R/$n.xl.log 'shut down, reason code 0 '
+  else
+    cat $R/$n.xl-create.txt
+    xl destroy $n 2>/dev/null
+    BAD="xl create failed"
+  fi
+  rm -f $disk
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
+blkstore_test pvh
+blkstore_test pv
+
 # (d) nothing left behind, and the daemons survived.
 t=sanity
 echo "=== XENLAB-RUN $t"

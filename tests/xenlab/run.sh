@@ -57,7 +57,8 @@ grep -E '^(debootstrap|image|reusing)' "$CACHE/build-rootfs.log" | sed 's/^/  /'
 
 step "bazel build the test images"
 IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image //examples/udp_echo:image
-        //libos/boot/tests:null_deref_image //libos/boot/tests:wx_fault_image //libos/boot/tests:stack_smash_image"
+        //libos/boot/tests:null_deref_image //libos/boot/tests:wx_fault_image //libos/boot/tests:stack_smash_image
+        //examples/blkstore:image"
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ $IMAGES) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
@@ -65,7 +66,8 @@ BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-
 rm -rf "$SHARE" "$RESULTS"; mkdir -p "$SHARE/images" "$RESULTS"
 cp "$BIN/examples/hello/image.elf" "$SHARE/images/hello.elf" &&
   cp "$BIN/libos/boot/tests/exit_status_image.elf" "$SHARE/images/exit_status.elf" &&
-  cp "$BIN/examples/udp_echo/image.elf" "$SHARE/images/udp_echo.elf" ||
+  cp "$BIN/examples/udp_echo/image.elf" "$SHARE/images/udp_echo.elf" &&
+  cp "$BIN/examples/blkstore/image.elf" "$SHARE/images/blkstore.elf" ||
   die "image outputs not found under $BIN"
 for i in null_deref wx_fault stack_smash; do
   cp "$BIN/libos/boot/tests/${i}_image.elf" "$SHARE/images/$i.elf" ||
