@@ -9,6 +9,7 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/hvm_start_info.h>
+#include <boot/xen.h>
 #include <console/console.h>
 #include <libc/hooks.h>
 #include <stdbool.h>
@@ -200,6 +201,16 @@ static void run_initialisers(uint64_t from, uint64_t to)
     }
 }
 
+/*
+ * The initialisers that shape the sealed page tables (guard pages), with
+ * the memory map already recorded: both boot paths call this just before
+ * they seal.
+ */
+void boot_run_initialisers_before_seal(void)
+{
+    run_initialisers(0, BOOT_INIT_ORDER_SEAL);
+}
+
 /* Split the command line copy at whitespace into argv[1..]. */
 static int split_args(void)
 {
@@ -249,11 +260,48 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
      * sealed page tables (W^X from the linker's manifest, NULL and the
      * guard pages unmapped, the tables read-only), then everything else.
      */
-    run_initialisers(0, BOOT_INIT_ORDER_SEAL);
+    boot_run_initialisers_before_seal();
     boot_paging_seal();
+
+    char **args;
+    int argc = boot_prepare_main(&args);
+    /* main() is called from here, so backtraces end in boot_pvh. */
+    exit(main(argc, args));
+}
+
+/*
+ * The common tail of the PVH and PV boot paths, once the console, the
+ * exception handlers, the copies of the loader's data and the sealed page
+ * tables are in place: run the initialisers that come after the seal,
+ * split the command line.
+ * The caller then calls main() itself.
+ */
+int boot_prepare_main(char ***args)
+{
     run_initialisers(BOOT_INIT_ORDER_SEAL, UINT64_MAX);
     int argc = split_args();
-    if (xen)
+    if (boot_on_xen())
         boot_xen_report_main();
-    exit(main(argc, argv));
+    *args = argv;
+    return argc;
+}
+
+/* The PV boot path's command line (start_info.cmd_line, up to `max`). */
+void boot_record_cmdline(const char *text, size_t max)
+{
+    size_t len = strnlen(text, max < sizeof cmdline - 1 ? max
+                                                         : sizeof cmdline - 1);
+
+    memcpy(cmdline, text, len);
+    cmdline[len] = '\0';
+}
+
+/* The PV boot path's memory map, which it makes up from start_info. */
+void boot_record_memory(uint64_t addr, uint64_t size, uint32_t type)
+{
+    if (size == 0 || memmap_count == BOOT_MEMMAP_MAX)
+        return;
+    memmap[memmap_count++] = (struct boot_mem_region){addr, size, type};
+    if (type == HVM_MEMMAP_TYPE_RAM)
+        usable_ram += size;
 }

@@ -20,6 +20,8 @@ _Noreturn void platform_exit(int status)
     /* On Xen: SCHEDOP_shutdown, poweroff for 0, crash otherwise. */
     if (boot_on_xen())
         boot_xen_shutdown(code);
+    if (boot_xen_mode() == BOOT_XEN_PV)
+        boot_pv_halt(); /* Xen refused; no port I/O or hlt in ring 3 */
     outb(BOOT_DEBUG_EXIT_PORT, code);
     for (;;) {
         cli();

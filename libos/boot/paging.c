@@ -21,6 +21,7 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/seal.h>
+#include <boot/xen.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -154,6 +155,21 @@ int boot_guard_page(const void *page, const char *what)
     return 0;
 }
 
+size_t boot_guard_page_count(void)
+{
+    return guard_count;
+}
+
+uint64_t boot_guard_page_addr(size_t index)
+{
+    return index < guard_count ? guards[index].page : 0;
+}
+
+void boot_paging_mark_sealed(void)
+{
+    sealed = true;
+}
+
 void boot_paging_seal(void)
 {
     const struct unikernel_seal *seal = &__unikernel_seal;
@@ -222,6 +238,8 @@ static uint64_t leaf(uint64_t addr)
 
 bool boot_paging_readable(uint64_t addr, uint64_t len)
 {
+    if (boot_xen_mode() == BOOT_XEN_PV)
+        return boot_pv_paging_readable(addr, len);
     if (len == 0 || addr + len < addr
         || addr + len > (uint64_t)MAPPED_GIB << 30)
         return false;

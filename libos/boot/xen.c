@@ -16,6 +16,7 @@
 #include <xenabi/hvm.h>
 #include <xenabi/hypercall.h>
 #include <xenabi/sched.h>
+#include <xenabi/version.h>
 
 #include "boot_internal.h"
 
@@ -31,6 +32,7 @@ extern uint64_t boot_entry_tsc;
 #define XEN_DEBUG_PORT 0xe9
 
 static bool on_xen;
+static enum boot_xen_mode mode; /* BOOT_XEN_NONE until found */
 static uint32_t xen_base;    /* the CPUID base of Xen's leaves */
 static uint32_t xen_version; /* major << 16 | minor */
 static volatile struct xenabi_console_interface *ring;
@@ -39,6 +41,11 @@ static uint32_t ring_port;
 bool boot_on_xen(void)
 {
     return on_xen;
+}
+
+enum boot_xen_mode boot_xen_mode(void)
+{
+    return mode;
 }
 
 uint32_t boot_xen_version(void)
@@ -121,7 +128,7 @@ static void ring_write(const char *buf, size_t len)
 /* The console on Xen; replaces COM1 (drivers/console) in libc. */
 void boot_xen_console_write(const char *buf, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; i < len && mode == BOOT_XEN_PVH; i++)
         if (buf[i] != '\r')
             outb(XEN_DEBUG_PORT, (uint8_t)buf[i]);
     ring_write(buf, len);
@@ -156,6 +163,7 @@ bool boot_xen_init(void)
         return false;
     wrmsr(hc.ebx, (uint64_t)(uintptr_t)boot_hypercall_page);
     on_xen = true;
+    mode = BOOT_XEN_PVH;
 
     uint64_t pfn = 0, port = 0;
     if (hvm_get_param(XENABI_HVM_PARAM_CONSOLE_PFN, &pfn) == 0 && pfn != 0
@@ -168,9 +176,32 @@ bool boot_xen_init(void)
     return true;
 }
 
+/*
+ * The PV boot path (pv.c) found Xen by being entered at _start_pv: the
+ * hypercall page is filled already, the console ring is the one in
+ * start_info (`console` mapped, or NULL), and there is no port 0xe9.
+ */
+void boot_xen_init_pv(volatile struct xenabi_console_interface *console,
+                      uint32_t port)
+{
+    on_xen = true;
+    mode = BOOT_XEN_PV;
+    xen_version = (uint32_t)boot_xen_hypercall(
+        XENABI_HYPERCALL_XEN_VERSION, XENABI_XENVER_VERSION, 0, 0, 0, 0);
+    ring = console;
+    ring_port = port;
+}
+
 /* Called by boot_pvh() on Xen, after the init, before the banner. */
 void boot_xen_report(void)
 {
+    if (mode == BOOT_XEN_PV) {
+        printf("[boot] xen: Xen %u.%u (PV), hypercall page %p, console: "
+               "%s\n",
+               xen_version >> 16, xen_version & 0xffff,
+               (void *)boot_hypercall_page, ring ? "PV ring" : "none");
+        return;
+    }
     printf("[boot] xen: Xen %u.%u (PVH), CPUID base %#x, hypercall page "
            "%p, console: %s port 0xe9\n",
            xen_version >> 16, xen_version & 0xffff, xen_base,
@@ -181,8 +212,13 @@ void boot_xen_report(void)
 void boot_xen_report_main(void)
 {
     uint64_t now = rdtsc();
-    /* CPUID base + 3, sub-leaf 0: ECX = the guest's TSC frequency, kHz. */
-    uint32_t khz = cpuid(xen_base + XENABI_CPUID_LEAF_TIME, 0).ecx;
+    /*
+     * CPUID base + 3, sub-leaf 0: ECX = the guest's TSC frequency, kHz. A
+     * PV guest's CPUID shows no Xen leaves: its vcpu_time_info says.
+     */
+    uint32_t khz = mode == BOOT_XEN_PV
+                       ? boot_pv_tsc_khz()
+                       : cpuid(xen_base + XENABI_CPUID_LEAF_TIME, 0).ecx;
 
     if (khz == 0 || boot_entry_tsc == 0 || now < boot_entry_tsc) {
         printf("[boot] xen: entry to main: unknown (TSC %u kHz)\n", khz);

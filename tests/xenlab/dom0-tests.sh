@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs inside the lab's dom0 (started by xenlab-init): boots our images as
-# Xen PVH guests with xl and checks what they print and how they end.
+# Xen PVH and PV guests with xl and checks what they print and how they end.
 # Reads the images from /mnt/share/images, writes /mnt/share/results:
 #   summary   one "PASS name" / "FAIL name: why" line per test
 #   timings   "name key value unit" lines
@@ -40,30 +40,29 @@ watch_backend() {
   echo "$(cut -d' ' -f1 /proc/uptime)$cur (domain gone)" >> $R/$name.backend-states
 }
 
-# boot_guest NAME IMAGE CMDLINE [EXTRA_CFG [BACKEND_TYPE]]: xl create a PVH
-# guest (EXTRA_CFG: more config lines, e.g. a disk), wait (60 s) for it to
-# end, collect its logs; with BACKEND_TYPE, record its backends' states
-# (watch_backend). Sets CREATE_S, LIFETIME_S and DOMID; returns 1 if xl
-# failed.
+# boot_guest NAME IMAGE CMDLINE [EXTRA_CFG [BACKEND_TYPE]]: xl create a
+# guest of type $GUEST_TYPE (pvh, the default, or pv; e.g.
+# `GUEST_TYPE=pv boot_guest ...`), with EXTRA_CFG as more config lines (a
+# disk), wait (60 s) for it to end, collect its logs; with BACKEND_TYPE,
+# record its backends' states (watch_backend). Sets CREATE_S, LIFETIME_S
+# and DOMID; returns 1 if xl failed.
 boot_guest() {
   local name=$1 image=$2 cmdline=$3 extra=${4:-} betype=${5:-} cfg=$R/$1.cfg t0 t1 t2 wpid=
+  local type=${GUEST_TYPE:-pvh}
   cat > $cfg <<EOF
 name = "$name"
-type = "pvh"
+type = "$type"
 kernel = "/mnt/share/images/$image"
 cmdline = "$cmdline"
 # 128 MiB: images load below 64 MiB (the linker's default ASLR window).
 memory = 128
 vcpus = 1
-# TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot decode its
-# length without nrip-save).
-hap = 0
-cpuid = "host,rdtscp=0"
 on_poweroff = "destroy"
 on_crash = "destroy"
 on_reboot = "destroy"
 $extra
 EOF
+  pvh_tcg_config >> $cfg
   rm -f /var/log/xen/console/guest-$name.log
   xl dmesg -c >/dev/null
   t0=$(now)
@@ -86,6 +85,13 @@ EOF
   echo "--- $name: console ring log"; cat $R/$name.console.log
   echo "--- $name: xl log"; cat $R/$name.xl.log
   [ -n "$betype" ] && { echo "--- $name: backend states"; cat $R/$name.backend-states; }
+  return 0
+}
+
+# PVH on TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot decode
+# its length without nrip-save). A PV guest needs neither.
+pvh_tcg_config() {
+  [ "${GUEST_TYPE:-pvh}" = pvh ] && printf 'hap = 0\ncpuid = "host,rdtscp=0"\n'
   return 0
 }
 
@@ -152,62 +158,129 @@ else
 fi
 [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 
-# (c) udp-echo: examples/udp_echo with a vif on xenbr0 (real netback):
+# (a') hello as a PV guest: the same image, entered at _start_pv. No port
+# 0xe9 on PV (port I/O faults in ring 3): the console ring is the output.
+t=hello-pv
+echo "=== XENLAB-RUN $t"
+BAD=
+if GUEST_TYPE=pv boot_guest hellopv hello.elf "hello from the xl config"; then
+  f=$R/hellopv.console.log
+  check $t "greeting (console)" $f "Hello from a PVH unikernel!"
+  check $t "command line (console)" $f 'command line: "hello from the xl config"'
+  check $t "found Xen as PV" $f '\[boot\] xen: Xen 4\.[0-9]+ \(PV\)'
+  check $t "memory map from start_info" $f 'usable RAM: 1[0-9][0-9] MiB'
+  check $t "exit status 0 (console)" $f '\[boot\] exit status 0'
+  check $t "poweroff shutdown" $R/hellopv.xl.log 'shut down, reason code 0 '
+  main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $f | head -1)
+  echo "hello-pv xl_create $CREATE_S s" >> $R/timings
+  echo "hello-pv create_to_gone $LIFETIME_S s" >> $R/timings
+  echo "hello-pv entry_to_main ${main_us:-unknown} us" >> $R/timings
+  echo "XENLAB-TIME hello-pv: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
+  [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
+else
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (b') exit status 3 as a PV guest.
+t=exit-status-pv
+echo "=== XENLAB-RUN $t"
+BAD=
+if GUEST_TYPE=pv boot_guest exit3pv exit_status.elf ""; then
+  check $t "exit status 3 (console)" $R/exit3pv.console.log '\[boot\] exit status 3'
+  check $t "crash shutdown" $R/exit3pv.xl.log 'shut down, reason code 3 '
+else
+  BAD="xl create failed"
+fi
+[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+
+# (e) faults, as PVH and as PV: //libos/boot/tests' images end in a fault
+# report naming the cause (W^X from the sealed page tables, NULL, the stack
+# canary), exit status 126, and a crash shutdown.
+fault_test() { # NAME IMAGE CMDLINE CAUSE-REGEX
+  local name=$1 image=$2 cmdline=$3 cause=$4 type g
+  for type in pvh pv; do
+    t=$name-$type; g=$(echo "$name$type" | tr -d -)
+    echo "=== XENLAB-RUN $t"
+    BAD=
+    if GUEST_TYPE=$type boot_guest $g $image "$cmdline"; then
+      check $t "fault report" $R/$g.console.log "$cause"
+      check $t "exit status 126" $R/$g.console.log '\[boot\] exit status 126'
+      check $t "crash shutdown" $R/$g.xl.log 'shut down, reason code 3 '
+    else
+      BAD="xl create failed"
+    fi
+    [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+  done
+}
+fault_test null-deref null_deref.elf "" \
+  'panic: CPU exception 14 \(page fault\) .*address 0x0: access to an unmapped page in page 0: a NULL pointer'
+fault_test wx-write-text wx_fault.elf write-text \
+  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in text'
+fault_test wx-jump-data wx_fault.elf jump-data \
+  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in bss'
+fault_test wx-jump-stack wx_fault.elf jump-stack \
+  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in the boot stack'
+fault_test stack-smash stack_smash.elf "" \
+  'panic: stack smashing detected: the stack canary of the function returning to 0x[0-9a-f]+ was overwritten'
+
+# (c) udp-echo, as PVH and as PV (udp-echo-pv): examples/udp_echo with a vif on xenbr0 (real netback):
 # netfront reaches Connected, dom0 pings it and gets its UDP echoes, then
 # a UDP "quit" makes it close the vif and power off; its grant accounting
 # must be clean and netback must reach Closed. The guest's threads wait on
 # event channel ports and Xen's upcall vector wakes them (no polling).
-t=udp-echo
-echo "=== XENLAB-RUN $t"
-BAD=
-n=udpecho
 for m in xen-netback bridge; do modprobe $m || echo "modprobe $m failed"; done
 ip link show xenbr0 >/dev/null 2>&1 || ip link add xenbr0 type bridge
 ip addr replace 10.0.0.1/24 dev xenbr0
 ip link set xenbr0 up
-cat > $R/$n.cfg <<EOF
+udp_echo_test() { # TYPE: pvh or pv
+  local type=$1 n t0 t1 t2 t3 D wpid
+  t=udp-echo; n=udpecho
+  [ "$type" = pv ] && { t=udp-echo-pv; n=udpechopv; }
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  cat > $R/$n.cfg <<EOF
 name = "$n"
-type = "pvh"
+type = "$type"
 kernel = "/mnt/share/images/udp_echo.elf"
 cmdline = "ip=10.0.0.2"
 memory = 128
 vcpus = 1
-hap = 0
-cpuid = "host,rdtscp=0"
 vif = [ "bridge=xenbr0,mac=00:16:3e:00:00:02" ]
 on_poweroff = "destroy"
 on_crash = "destroy"
 on_reboot = "destroy"
 EOF
-rm -f /var/log/xen/console/guest-$n.log
-xl dmesg -c >/dev/null
-t0=$(now)
-if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
-  t1=$(now)
-  CREATE_S=$(secs $t0 $t1)
-  D=$(xl domid $n)
-  watch_backend $n vif $D & wpid=$!
-  # Wait (60 s) for the driver to say it is connected and echoing.
-  for i in $(seq 1 120); do
-    grep -a -q 'echoing' /var/log/xen/console/guest-$n.log 2>/dev/null && break
-    xl domid $n >/dev/null 2>&1 || break
-    sleep 0.5
-  done
-  t2=$(now)
-  echo "XENLAB-TIME $t: create to connected $(secs $t0 $t2) s"
-  echo "udp-echo create_to_connected $(secs $t0 $t2) s" >> $R/timings
-  echo "backend state: $(xenstore-read /local/domain/0/backend/vif/$D/0/state 2>&1)," \
-       "frontend state: $(xenstore-read /local/domain/$D/device/vif/0/state 2>&1)" | tee $R/$n.xenstore.txt
-  xenstore-ls -f /local/domain/0/backend/vif/$D >> $R/$n.xenstore.txt 2>&1
-  xenstore-ls -f /local/domain/$D/device/vif >> $R/$n.xenstore.txt 2>&1
-  ip -br link show | grep -E 'vif|xenbr'
-  # ping (ICMP echo): busybox's ping (iputils is not in the dom0).
-  PING="ping"; command -v ping >/dev/null || PING="busybox ping"
-  $PING -c 3 -w 30 10.0.0.2 > $R/$n.ping.txt 2>&1
-  sed 's/^/XENLAB-PING /' $R/$n.ping.txt
-  # UDP echo to port 7, from python3 (a datagram socket with a timeout);
-  # then "quit", which the guest echoes before it shuts down.
-  python3 - > $R/$n.udp.txt 2>&1 <<'PY'
+  GUEST_TYPE=$type pvh_tcg_config >> $R/$n.cfg
+  rm -f /var/log/xen/console/guest-$n.log
+  xl dmesg -c >/dev/null
+  t0=$(now)
+  if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
+    t1=$(now)
+    CREATE_S=$(secs $t0 $t1)
+    D=$(xl domid $n)
+    watch_backend $n vif $D & wpid=$!
+    # Wait (60 s) for the driver to say it is connected and echoing.
+    for i in $(seq 1 120); do
+      grep -a -q 'echoing' /var/log/xen/console/guest-$n.log 2>/dev/null && break
+      xl domid $n >/dev/null 2>&1 || break
+      sleep 0.5
+    done
+    t2=$(now)
+    echo "XENLAB-TIME $t: create to connected $(secs $t0 $t2) s"
+    echo "$t create_to_connected $(secs $t0 $t2) s" >> $R/timings
+    echo "backend state: $(xenstore-read /local/domain/0/backend/vif/$D/0/state 2>&1)," \
+         "frontend state: $(xenstore-read /local/domain/$D/device/vif/0/state 2>&1)" | tee $R/$n.xenstore.txt
+    xenstore-ls -f /local/domain/0/backend/vif/$D >> $R/$n.xenstore.txt 2>&1
+    xenstore-ls -f /local/domain/$D/device/vif >> $R/$n.xenstore.txt 2>&1
+    ip -br link show | grep -E 'vif|xenbr'
+    # ping (ICMP echo): busybox's ping (iputils is not in the dom0).
+    PING="ping"; command -v ping >/dev/null || PING="busybox ping"
+    $PING -c 3 -w 30 10.0.0.2 > $R/$n.ping.txt 2>&1
+    sed 's/^/XENLAB-PING /' $R/$n.ping.txt
+    # UDP echo to port 7, from python3 (a datagram socket with a timeout);
+    # then "quit", which the guest echoes before it shuts down.
+    python3 - > $R/$n.udp.txt 2>&1 <<'PY'
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
@@ -229,45 +302,48 @@ try:
 except socket.timeout:
     print("quit: no echo")
 PY
-  sed 's/^/XENLAB-UDP /' $R/$n.udp.txt
-  # It closes the vif and powers off by itself.
-  for i in $(seq 1 120); do xl domid $n >/dev/null 2>&1 || break; sleep 0.25; done
-  t3=$(now); LIFETIME_S=$(secs $t0 $t3)
-  if xl domid $n >/dev/null 2>&1; then
-    echo "$n still running 30 s after quit; destroying it"; xl destroy $n
-    BAD="$BAD; no poweroff after quit"
+    sed 's/^/XENLAB-UDP /' $R/$n.udp.txt
+    # It closes the vif and powers off by itself.
+    for i in $(seq 1 120); do xl domid $n >/dev/null 2>&1 || break; sleep 0.25; done
+    t3=$(now); LIFETIME_S=$(secs $t0 $t3)
+    if xl domid $n >/dev/null 2>&1; then
+      echo "$n still running 30 s after quit; destroying it"; xl destroy $n
+      BAD="$BAD; no poweroff after quit"
+    fi
+    wait $wpid
+    sleep 0.5
+    xl dmesg > $R/$n.xl-dmesg.txt
+    cp /var/log/xen/console/guest-$n.log $R/$n.console.log 2>/dev/null || : > $R/$n.console.log
+    cp /var/log/xen/xl-$n.log $R/$n.xl.log 2>/dev/null || : > $R/$n.xl.log
+    echo "--- $n: console ring log"; cat $R/$n.console.log
+    echo "--- $n: xl dmesg"; grep -a "(d[0-9]*)" $R/$n.xl-dmesg.txt | tail -20
+    echo "--- $n: xl log"; cat $R/$n.xl.log
+    echo "--- $n: backend states"; cat $R/$n.backend-states
+    check $t "netfront connected (console)" $R/$n.console.log 'udp_echo: 00:16:3e:00:00:02 10\.0\.0\.2, echoing'
+    check $t "netback Connected (xenstore)" $R/$n.xenstore.txt '^backend state: 4,'
+    check $t "ping replies" $R/$n.ping.txt ' 3 packets received'
+    check $t "ICMP replies (console)" $R/$n.console.log 'udp_echo: icmp reply to 10\.0\.0\.1'
+    check $t "UDP echoes" $R/$n.udp.txt '^UDP echo: 3/3 datagrams echoed'
+    check $t "UDP replies (console)" $R/$n.console.log 'udp_echo: udp reply to 10\.0\.0\.1'
+    # Event channels through the upcall: interrupts taken, events handled,
+    # and the domain never blocked in the no-scheduler fallback.
+    check $t "upcalls (console)" $R/$n.console.log '\[evtchn\] upcalls [1-9][0-9]* \(interrupts [1-9][0-9]*\), events [1-9][0-9]*, .*domain blocks 0'
+    check $t "pvclock (console)" $R/$n.console.log '\[time\] clock: xen-pvclock'
+    check $t "timer (console)" $R/$n.console.log 'udp_echo: timer: 5 sleeps of 10 ms'
+    check $t "quit echoed" $R/$n.udp.txt "^quit: b'quit' echoed"
+    check $t "guest closed the vif (frontend Closed)" $R/$n.console.log 'udp_echo: closed \(frontend Closed\): 0;'
+    check_teardown $t $n udp_echo
+    check $t "netback reached Closed (xenstore)" $R/$n.backend-states ' 0:6( |$)'
+    timings $t $n
+  else
+    cat $R/$n.xl-create.txt
+    xl destroy $n 2>/dev/null
+    BAD="xl create failed"
   fi
-  wait $wpid
-  sleep 0.5
-  xl dmesg > $R/$n.xl-dmesg.txt
-  cp /var/log/xen/console/guest-$n.log $R/$n.console.log 2>/dev/null || : > $R/$n.console.log
-  cp /var/log/xen/xl-$n.log $R/$n.xl.log 2>/dev/null || : > $R/$n.xl.log
-  echo "--- $n: console ring log"; cat $R/$n.console.log
-  echo "--- $n: xl dmesg"; grep -a "(d[0-9]*)" $R/$n.xl-dmesg.txt | tail -20
-  echo "--- $n: xl log"; cat $R/$n.xl.log
-  echo "--- $n: backend states"; cat $R/$n.backend-states
-  check $t "netfront connected (console)" $R/$n.console.log 'udp_echo: 00:16:3e:00:00:02 10\.0\.0\.2, echoing'
-  check $t "netback Connected (xenstore)" $R/$n.xenstore.txt '^backend state: 4,'
-  check $t "ping replies" $R/$n.ping.txt ' 3 packets received'
-  check $t "ICMP replies (console)" $R/$n.console.log 'udp_echo: icmp reply to 10\.0\.0\.1'
-  check $t "UDP echoes" $R/$n.udp.txt '^UDP echo: 3/3 datagrams echoed'
-  check $t "UDP replies (console)" $R/$n.console.log 'udp_echo: udp reply to 10\.0\.0\.1'
-  # Event channels through the upcall: interrupts taken, events handled,
-  # and the domain never blocked in the no-scheduler fallback.
-  check $t "upcalls (console)" $R/$n.console.log '\[evtchn\] upcalls [1-9][0-9]* \(interrupts [1-9][0-9]*\), events [1-9][0-9]*, .*domain blocks 0'
-  check $t "pvclock (console)" $R/$n.console.log '\[time\] clock: xen-pvclock'
-  check $t "timer (console)" $R/$n.console.log 'udp_echo: timer: 5 sleeps of 10 ms'
-  check $t "quit echoed" $R/$n.udp.txt "^quit: b'quit' echoed"
-  check $t "guest closed the vif (frontend Closed)" $R/$n.console.log 'udp_echo: closed \(frontend Closed\): 0;'
-  check_teardown $t $n udp_echo
-  check $t "netback reached Closed (xenstore)" $R/$n.backend-states ' 0:6( |$)'
-  timings $t $n
-else
-  cat $R/$n.xl-create.txt
-  xl destroy $n 2>/dev/null
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
+udp_echo_test pvh
+udp_echo_test pv
 
 # (d) blkstore: examples/blkstore on a raw disk image through real blkback
 # (loop device). Boot 1 ("write") writes the pattern (a single sector, a
@@ -275,13 +351,8 @@ fi
 # closes the disk and powers off; dom0 then finds the same bytes in the
 # backing file; boot 2 ("verify", a new domain on the same file) reads
 # them back. Each boot: clean grant accounting, blkback reaches Closed.
-t=blkstore
-echo "=== XENLAB-RUN $t"
-BAD=
+# As PVH (blkstore) and as PV (blkstore-pv).
 for m in xen-blkback loop; do modprobe $m || echo "modprobe $m failed"; done
-DISK=/tmp/blkstore.img
-rm -f $DISK; dd if=/dev/zero of=$DISK bs=1M count=4 status=none
-DISKCFG="disk = [ \"format=raw,vdev=xvda,access=rw,target=$DISK\" ]"
 # The pattern, as examples/blkstore/blkstore.c writes it.
 cat > /tmp/blkstore-check.py <<'PY'
 import sys
@@ -300,32 +371,44 @@ untouched = [s for s in (1, 7, 32, 63, 192, 2047) if data[s * 512:(s + 1) * 512]
 print("backing file: %d of 153 pattern sectors differ; untouched sectors %s"
       % (bad, "all zero" if not untouched else "changed: %r" % untouched))
 PY
-for mode in write verify; do
-  n=blk$mode
-  if boot_guest $n blkstore.elf "$mode" "$DISKCFG" vbd; then
-    check $t "$mode: connected to blkback" $R/$n.console.log 'blkstore: device/vbd/51712 connected: disk of 8192 sectors \(512 bytes each\)'
-    if [ $mode = write ]; then
-      check $t "write: pattern written, indirect request" $R/$n.console.log 'blkstore: wrote the pattern in [0-9]+ requests .*indirect\)'
-      check $t "write: flushed" $R/$n.console.log 'blkstore: flush \((flush-diskcache|write-barrier)\): 0'
+blkstore_test() { # TYPE: pvh or pv
+  local type=$1 sfx= n mode DISK DISKCFG
+  [ "$type" = pv ] && sfx=pv
+  t=blkstore; [ "$type" = pv ] && t=blkstore-pv
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  DISK=/tmp/blkstore$sfx.img
+  rm -f $DISK; dd if=/dev/zero of=$DISK bs=1M count=4 status=none
+  DISKCFG="disk = [ \"format=raw,vdev=xvda,access=rw,target=$DISK\" ]"
+  for mode in write verify; do
+    n=blk$mode$sfx
+    if GUEST_TYPE=$type boot_guest $n blkstore.elf "$mode" "$DISKCFG" vbd; then
+      check $t "$mode: connected to blkback" $R/$n.console.log 'blkstore: device/vbd/51712 connected: disk of 8192 sectors \(512 bytes each\)'
+      if [ $mode = write ]; then
+        check $t "write: pattern written, indirect request" $R/$n.console.log 'blkstore: wrote the pattern in [0-9]+ requests .*indirect\)'
+        check $t "write: flushed" $R/$n.console.log 'blkstore: flush \((flush-diskcache|write-barrier)\): 0'
+      fi
+      check $t "$mode: pattern read back" $R/$n.console.log 'blkstore: verified 153 pattern sectors'
+      check $t "$mode: disk closed (frontend Closed)" $R/$n.console.log 'blkstore: closed \(frontend Closed\): 0;'
+      check_teardown $t $n blkstore
+      check $t "$mode: blkback reached Closed (xenstore)" $R/$n.backend-states ' 51712:6( |$)'
+      check $t "$mode: exit status 0" $R/$n.console.log 'blkstore: ok'
+      timings "$t-$mode" $n
+    else
+      BAD="$BAD; $mode: xl create failed"
     fi
-    check $t "$mode: pattern read back" $R/$n.console.log 'blkstore: verified 153 pattern sectors'
-    check $t "$mode: disk closed (frontend Closed)" $R/$n.console.log 'blkstore: closed \(frontend Closed\): 0;'
-    check_teardown $t $n blkstore
-    check $t "$mode: blkback reached Closed (xenstore)" $R/$n.backend-states ' 51712:6( |$)'
-    check $t "$mode: exit status 0" $R/$n.console.log 'blkstore: ok'
-    timings "$t-$mode" $n
-  else
-    BAD="$BAD; $mode: xl create failed"
-  fi
-  if [ $mode = write ]; then
-    sync
-    python3 /tmp/blkstore-check.py $DISK > $R/blkstore.backing-file.txt 2>&1
-    cat $R/blkstore.backing-file.txt
-    check $t "dom0: the same bytes in the backing file" $R/blkstore.backing-file.txt '^backing file: 0 of 153 pattern sectors differ; untouched sectors all zero'
-  fi
-done
-losetup -a
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+    if [ $mode = write ]; then
+      sync
+      python3 /tmp/blkstore-check.py $DISK > $R/blkstore$sfx.backing-file.txt 2>&1
+      cat $R/blkstore$sfx.backing-file.txt
+      check $t "dom0: the same bytes in the backing file" $R/blkstore$sfx.backing-file.txt '^backing file: 0 of 153 pattern sectors differ; untouched sectors all zero'
+    fi
+  done
+  losetup -a
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
+blkstore_test pvh
+blkstore_test pv
 
 # (e) vchan: examples/vchan_echo is a vchan server; dom0 is the client,
 # through Xen's libxenvchan (vchan-peer.py, python3 ctypes): a greeting

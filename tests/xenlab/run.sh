@@ -1,5 +1,5 @@
 #!/bin/bash
-# rules_unikernel Xen lab: boots our images as Xen PVH guests on real Xen.
+# rules_unikernel Xen lab: boots our images as Xen PVH and PV guests on real Xen.
 #
 #   tests/xenlab/run.sh
 #
@@ -8,7 +8,8 @@
 #    (build-rootfs.sh);
 # 3. builds the test images with Bazel and puts them in a 9p share;
 # 4. boots Xen + dom0 in QEMU (TCG), where dom0-tests.sh boots each image
-#    with `xl create` (type "pvh") and checks its console and shutdown;
+#    with `xl create` (type "pvh", and type "pv" for the same image file)
+#    and checks its console and shutdown;
 # 5. prints "xenlab: N passed, M failed" and exits non-zero on any failure.
 #
 # Cache: ${XENLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rules_unikernel-xenlab}
@@ -56,7 +57,8 @@ grep -E '^(debootstrap|image|reusing)' "$CACHE/build-rootfs.log" | sed 's/^/  /'
 
 step "bazel build the test images"
 IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image //examples/udp_echo:image
-  //examples/blkstore:image //examples/vchan_echo:image"
+        //libos/boot/tests:null_deref_image //libos/boot/tests:wx_fault_image //libos/boot/tests:stack_smash_image
+        //examples/blkstore:image //examples/vchan_echo:image"
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ $IMAGES) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
@@ -68,6 +70,10 @@ cp "$BIN/examples/hello/image.elf" "$SHARE/images/hello.elf" &&
   cp "$BIN/examples/blkstore/image.elf" "$SHARE/images/blkstore.elf" &&
   cp "$BIN/examples/vchan_echo/image.elf" "$SHARE/images/vchan_echo.elf" ||
   die "image outputs not found under $BIN"
+for i in null_deref wx_fault stack_smash; do
+  cp "$BIN/libos/boot/tests/${i}_image.elf" "$SHARE/images/$i.elf" ||
+    die "image outputs not found under $BIN"
+done
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
 install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 

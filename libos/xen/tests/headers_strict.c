@@ -15,6 +15,7 @@
 #include <xenabi/hypercall.h>
 #include <xenabi/memory.h>
 #include <xenabi/netif.h>
+#include <xenabi/pv.h>
 #include <xenabi/ring.h>
 #include <xenabi/sched.h>
 #include <xenabi/shared_info.h>

@@ -56,6 +56,7 @@
 #include <xenabi/hypercall.h>
 #include <xenabi/memory.h>
 #include <xenabi/netif.h>
+#include <xenabi/pv.h>
 #include <xenabi/ring.h>
 #include <xenabi/sched.h>
 #include <xenabi/shared_info.h>
@@ -889,8 +890,56 @@ static void byte_rings(struct oracle_tally *t)
     ORACLE_RUN(t, checks);
 }
 
+/* <xenabi/pv.h>: the 64-bit PV guest's address space, traps and MMU calls. */
+static void pv_guest(struct oracle_tally *t)
+{
+    const struct oracle_check checks[] = {
+        CHECK_VALUE(XENABI_HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_START),
+        CHECK_VALUE(XENABI_HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_END),
+        CHECK_VALUE(XENABI_MACH2PHYS_VIRT_START, MACH2PHYS_VIRT_START),
+        CHECK_VALUE(XENABI_MACH2PHYS_VIRT_END, MACH2PHYS_VIRT_END),
+        CHECK_VALUE(XENABI_FLAT_RING3_CS64, FLAT_RING3_CS64),
+        CHECK_VALUE(XENABI_FLAT_RING3_SS64, FLAT_RING3_SS64),
+        CHECK_VALUE(XENABI_FLAT_KERNEL_CS, FLAT_KERNEL_CS),
+        CHECK_VALUE(XENABI_FLAT_KERNEL_SS, FLAT_KERNEL_SS),
+        CHECK_SIZE(struct xenabi_trap_info, struct trap_info),
+        CHECK_FIELD(struct xenabi_trap_info, struct trap_info, vector),
+        CHECK_FIELD(struct xenabi_trap_info, struct trap_info, flags),
+        CHECK_FIELD(struct xenabi_trap_info, struct trap_info, cs),
+        CHECK_FIELD(struct xenabi_trap_info, struct trap_info, address),
+        CHECK_SIZE(struct xenabi_mmu_update, struct mmu_update),
+        CHECK_FIELD(struct xenabi_mmu_update, struct mmu_update, ptr),
+        CHECK_FIELD(struct xenabi_mmu_update, struct mmu_update, val),
+        CHECK_VALUE(XENABI_MMU_NORMAL_PT_UPDATE, MMU_NORMAL_PT_UPDATE),
+        CHECK_VALUE(XENABI_MMU_MACHPHYS_UPDATE, MMU_MACHPHYS_UPDATE),
+        CHECK_VALUE(XENABI_MMU_PT_UPDATE_PRESERVE_AD, MMU_PT_UPDATE_PRESERVE_AD),
+        CHECK_SIZE(struct xenabi_mmuext_op, struct mmuext_op),
+        CHECK_FIELD(struct xenabi_mmuext_op, struct mmuext_op, cmd),
+        CHECK_FIELD_AS(struct xenabi_mmuext_op, arg1, struct mmuext_op, arg1.mfn),
+        CHECK_FIELD_AS(struct xenabi_mmuext_op, arg1, struct mmuext_op, arg1.linear_addr),
+        CHECK_OFFSET_AS(struct xenabi_mmuext_op, arg2, struct mmuext_op, arg2.nr_ents),
+        CHECK_FIELD_AS(struct xenabi_mmuext_op, arg2, struct mmuext_op, arg2.src_mfn),
+        CHECK_VALUE(XENABI_MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L1_TABLE),
+        CHECK_VALUE(XENABI_MMUEXT_PIN_L2_TABLE, MMUEXT_PIN_L2_TABLE),
+        CHECK_VALUE(XENABI_MMUEXT_PIN_L3_TABLE, MMUEXT_PIN_L3_TABLE),
+        CHECK_VALUE(XENABI_MMUEXT_PIN_L4_TABLE, MMUEXT_PIN_L4_TABLE),
+        CHECK_VALUE(XENABI_MMUEXT_UNPIN_TABLE, MMUEXT_UNPIN_TABLE),
+        CHECK_VALUE(XENABI_MMUEXT_NEW_BASEPTR, MMUEXT_NEW_BASEPTR),
+        CHECK_VALUE(XENABI_MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_LOCAL),
+        CHECK_VALUE(XENABI_MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_LOCAL),
+        CHECK_VALUE(XENABI_MMUEXT_NEW_USER_BASEPTR, MMUEXT_NEW_USER_BASEPTR),
+        CHECK_VALUE(XENABI_UVMF_NONE, UVMF_NONE),
+        CHECK_VALUE(XENABI_UVMF_TLB_FLUSH, UVMF_TLB_FLUSH),
+        CHECK_VALUE(XENABI_UVMF_INVLPG, UVMF_INVLPG),
+        CHECK_VALUE(XENABI_UVMF_LOCAL, UVMF_LOCAL),
+        CHECK_VALUE(XENABI_UVMF_ALL, UVMF_ALL),
+    };
+    ORACLE_RUN(t, checks);
+}
+
 void xen_abi_checks(struct oracle_tally *tally)
 {
+    pv_guest(tally);
     types_and_hypercalls(tally);
     domain_control(tally);
     shared_pages(tally);

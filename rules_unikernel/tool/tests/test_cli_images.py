@@ -164,6 +164,10 @@ def test_xen_note_numbers_match_xens_header():
     defined = dict(re.findall(r"#define (XEN_ELFNOTE_\w+)\s+(\d+)\b", header.read_text()))
 
     for name in (
+        "XEN_ELFNOTE_ENTRY",
+        "XEN_ELFNOTE_HYPERCALL_PAGE",
+        "XEN_ELFNOTE_VIRT_BASE",
+        "XEN_ELFNOTE_PADDR_OFFSET",
         "XEN_ELFNOTE_XEN_VERSION",
         "XEN_ELFNOTE_GUEST_OS",
         "XEN_ELFNOTE_LOADER",

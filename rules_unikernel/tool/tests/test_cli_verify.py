@@ -389,3 +389,51 @@ def test_a_malformed_seal_fails():
         "verify: FAIL: seal note is malformed: descriptor of 128 bytes does not hold 6 regions, "
         "note at file offset 0x3000"
     ]
+
+
+PV_APP_C = """
+extern void console_write(const char *text);
+int boots = 1;
+void kmain(void) { console_write("pv" + boots); }
+void _start_pv(void) { kmain(); for (;;) {} }
+__attribute__((section(".text.hypercall_page"), aligned(4096))) void boot_hypercall_page(void) {}
+"""
+
+
+@pytest.fixture(scope="module")
+def pv_image(module_build, tmp_path_factory) -> Image:
+    return link_image(module_build, tmp_path_factory.mktemp("pv"), app_source=PV_APP_C)
+
+
+def test_a_pv_capable_image_passes(pv_image, capsys):
+    result = verify(capsys, pv_image.elf)
+
+    assert result.code == 0, result.out
+    assert "Xen PVH+PV notes" in result.out
+
+
+def test_a_pv_note_with_a_nonzero_virt_base_fails(pv_image, tmp_path, capsys):
+    note = read_elf(pv_image.elf).note(b"Xen", 3)
+    broken = Patched(pv_image.elf, tmp_path).put(note.offset + 12 + 4, "<Q", 0x1000)
+
+    result = verify(capsys, broken.path)
+
+    assert result.code == 1
+    assert failures(result) == [
+        "verify: FAIL: XEN_ELFNOTE_VIRT_BASE is 0x1000, expected 0 (virtual == physical), "
+        f"note at file offset {note.offset:#x}"
+    ]
+
+
+def test_a_pv_entry_outside_the_text_fails(pv_image, tmp_path, capsys):
+    note = read_elf(pv_image.elf).note(b"Xen", 1)
+    rodata = read_elf(pv_image.elf).loads()[1].vaddr
+    broken = Patched(pv_image.elf, tmp_path).put(note.offset + 12 + 4, "<Q", rodata)
+
+    result = verify(capsys, broken.path)
+
+    assert result.code == 1
+    assert failures(result) == [
+        f"verify: FAIL: XEN_ELFNOTE_ENTRY {rodata:#x} is not inside an executable PT_LOAD, "
+        f"note at file offset {note.offset:#x}"
+    ]

@@ -82,6 +82,8 @@ LABELS = {
     "app.o": "//app:main",
     "libconsole.a": "//drivers/console:console",
 }
+# The PV tests' boot archives (other names: the build directory is shared).
+INPUT_LABELS = {**LABELS, "pv_boot.a": "//libos/boot:boot", "pv_only_boot.a": "//libos/boot:boot"}
 PT_LOAD_FLAGS = [P_FLAGS.PF_R | P_FLAGS.PF_X, P_FLAGS.PF_R, P_FLAGS.PF_R | P_FLAGS.PF_W]
 
 
@@ -132,7 +134,7 @@ def link_in(
         copy = directory / "in" / path.name
         shutil.copyfile(path, copy)
         shown = str(copy) if absolute else f"in/{path.name}"
-        args += ["--input", f"{LABELS[path.name]}={shown}"]
+        args += ["--input", f"{INPUT_LABELS[path.name]}={shown}"]
     linked = Linked(
         directory,
         directory / "out/tiny.elf",
@@ -235,6 +237,56 @@ def test_xen_notes_and_entry(linked):
     assert notes[5] == b"xen-3.0\0"
     assert notes[8] == b"generic\0"
     assert int.from_bytes(notes[18], "little") == entry == symbols(linked.debug)["_start_pvh"] == 0x100000
+    # No _start_pv among the inputs: a PVH-only image, without the PV notes.
+    assert set(notes) == {5, 6, 7, 8, 18}
+
+
+# The PV entry and the hypercall page in an archive member nothing refers
+# to: the linker must pull it, as it pulls the entry.
+PV_S = """
+    .section .text.pv_entry,"ax"
+    .code64
+    .globl _start_pv
+_start_pv:
+    jmp _start_pv
+    .section .text.hypercall_page,"ax"
+    .balign 4096
+    .globl boot_hypercall_page
+boot_hypercall_page:
+    .skip 4096, 0xcc
+"""
+
+
+def test_pv_notes_when_the_inputs_define_start_pv(module_build, zig, child_env, tmp_path):
+    pv = module_build.asm("pv.o", PV_S)
+    inputs = [module_build.archive("pv_boot.a", [module_build.c("start.o", BOOT_C), pv])]
+    inputs += [
+        module_build.c("app.o", APP_C),
+        module_build.archive("libconsole.a", [module_build.c("console.o", CONSOLE_C)]),
+    ]
+    result, done = link_in(tmp_path, inputs, zig, child_env, absolute=False)
+
+    assert done.returncode == 0, done.stderr
+    notes, syms = xen_notes(result.image), symbols(result.debug)
+    value = {kind: int.from_bytes(notes[kind], "little") for kind in (1, 2, 3, 4)}
+    assert all(len(notes[kind]) == 8 for kind in (1, 2, 3, 4))
+    assert value == {1: syms["_start_pv"], 2: syms["boot_hypercall_page"], 3: 0, 4: 0}
+    assert syms["boot_hypercall_page"] % 4096 == 0
+    # The PVH entry is unchanged, and still the ELF entry point.
+    assert int.from_bytes(notes[18], "little") == elf(result.image).header["e_entry"] == syms["_start_pvh"]
+
+
+def test_start_pv_without_a_hypercall_page_is_an_error(module_build, zig, child_env, tmp_path):
+    pv = module_build.asm("pv_only.o", PV_S.split("    .section .text.hypercall_page", 1)[0])
+    inputs = [module_build.archive("pv_only_boot.a", [module_build.c("start.o", BOOT_C), pv])]
+    inputs += [
+        module_build.c("app.o", APP_C),
+        module_build.archive("libconsole.a", [module_build.c("console.o", CONSOLE_C)]),
+    ]
+    _, done = link_in(tmp_path, inputs, zig, child_env, absolute=False)
+
+    assert done.returncode != 0
+    assert "'_start_pv' is defined" in done.stderr and "'boot_hypercall_page' is not" in done.stderr
 
 
 def test_linker_defined_symbols(linked):

@@ -246,6 +246,15 @@ def test_xen_notes_content():
     }
 
 
+def test_pv_notes_content():
+    made = {n.type: n.desc for n in notes.xen_notes("demo", "_start_pvh", pv=True)}
+
+    assert made[18] == notes.SymbolAddress("_start_pvh")
+    assert made[1] == (notes.Datum(8, "_start_pv"),)
+    assert made[2] == (notes.Datum(8, "boot_hypercall_page"),)
+    assert made[3] == made[4] == (notes.Datum(8, 0),)
+
+
 @pytest.mark.parametrize("name", ["", "two words", "x" * 129, "tab\there"])
 def test_bad_guest_names(name):
     with pytest.raises(LinkError, match="--guest-name"):
@@ -260,6 +269,10 @@ def test_note_numbers_match_xen_public_header():
         return int(re.search(rf"#define {name}\s+(\d+)", header).group(1))
 
     for name in (
+        "XEN_ELFNOTE_ENTRY",
+        "XEN_ELFNOTE_HYPERCALL_PAGE",
+        "XEN_ELFNOTE_VIRT_BASE",
+        "XEN_ELFNOTE_PADDR_OFFSET",
         "XEN_ELFNOTE_XEN_VERSION",
         "XEN_ELFNOTE_GUEST_OS",
         "XEN_ELFNOTE_GUEST_VERSION",

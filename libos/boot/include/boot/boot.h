@@ -1,8 +1,12 @@
 /*
  * boot/boot.h - what the boot path learned, and how the program ends.
  *
- * The image starts at _start_pvh (Xen PVH boot: 32-bit protected mode,
- * paging off, %ebx = physical address of struct hvm_start_info). The
+ * The image starts at _start_pvh (Xen PVH boot and QEMU: 32-bit protected
+ * mode, paging off, %ebx = physical address of struct hvm_start_info), or,
+ * as a 64-bit Xen PV guest, at _start_pv (pv_entry.S: ring 3 on Xen's page
+ * tables, %rsi = struct start_info; the steps below are the same, with
+ * the console ring, command line and memory map taken from start_info and
+ * the page tables built through hypercalls; docs/architecture.md). The
  * entry code switches to 64-bit long mode with the first 4 GiB of
  * physical memory identity-mapped (virtual == physical, read/write/
  * execute, mostly 2 MiB pages), a 64 KiB stack and SSE enabled, and

@@ -25,6 +25,11 @@
  *     from the first instruction of _start_pvh, by the TSC and the
  *     frequency Xen reports (CPUID base + 3).
  *
+ * As a Xen PV guest (entered at _start_pv, <boot/pv.h>) the same holds,
+ * except that Xen filled the hypercall page when it built the domain, the
+ * console ring comes from start_info, and nothing is written to port
+ * 0xe9 (port I/O faults in a PV guest): the console is the ring alone.
+ *
  * Not on Xen (QEMU), nothing of this happens: COM1 and isa-debug-exit are
  * used as before, and boot_xen_hypercall() fails with -XENABI_ENOSYS.
  */
@@ -36,6 +41,14 @@
 
 /* Whether the image runs on Xen with the hypercall page installed. */
 bool boot_on_xen(void);
+
+/* How the image was booted: on bare (virtual) hardware, PVH or PV. */
+enum boot_xen_mode {
+    BOOT_XEN_NONE = 0, /* not on Xen: QEMU, or hardware */
+    BOOT_XEN_PVH = 1,  /* _start_pvh on Xen: an HVM container */
+    BOOT_XEN_PV = 2,   /* _start_pv: a 64-bit PV guest, in ring 3 */
+};
+enum boot_xen_mode boot_xen_mode(void);
 
 /* Xen's version (major << 16 | minor), or 0 when not on Xen. */
 uint32_t boot_xen_version(void);

@@ -19,6 +19,10 @@ from .seal import SEAL_NAME, SEAL_TYPE, SEAL_VERSION, SealRegion, parse_seal
 PAGE_SIZE = 4096
 
 # xen/include/public/elfnote.h (a test compares them with the installed header).
+XEN_ELFNOTE_ENTRY = 1
+XEN_ELFNOTE_HYPERCALL_PAGE = 2
+XEN_ELFNOTE_VIRT_BASE = 3
+XEN_ELFNOTE_PADDR_OFFSET = 4
 XEN_ELFNOTE_XEN_VERSION = 5
 XEN_ELFNOTE_GUEST_OS = 6
 XEN_ELFNOTE_LOADER = 8
@@ -51,9 +55,10 @@ class Verdict:
         loads = self.image.loads()
         manifest = f"manifest {self.manifest_name} matches" if self.manifest_name else "no manifest"
         seal = ", seal matches" if self.image.note(SEAL_NAME, SEAL_TYPE) else ""
+        kinds = "PVH+PV" if self.image.note(XEN_NAME, XEN_ELFNOTE_ENTRY) else "PVH"
         return (
             f"verify: OK {self.image.name}: ELF64 x86-64 EXEC, {len(loads)} PT_LOAD, W^X, "
-            f"Xen PVH notes{seal}, entry {self.image.entry:#x}, {manifest}"
+            f"Xen {kinds} notes{seal}, entry {self.image.entry:#x}, {manifest}"
         )
 
 
@@ -175,6 +180,64 @@ def _check_xen_notes(image: ElfImage) -> list[Violation]:
         elif note.text() != expected:
             problems.append(
                 Violation(f"XEN_ELFNOTE_{name} is {note.text()!r}, expected {expected!r}", _note_where(note))
+            )
+    return problems + _check_pv_notes(image)
+
+
+_PV_NOTES = (
+    (XEN_ELFNOTE_ENTRY, "ENTRY"),
+    (XEN_ELFNOTE_HYPERCALL_PAGE, "HYPERCALL_PAGE"),
+    (XEN_ELFNOTE_VIRT_BASE, "VIRT_BASE"),
+    (XEN_ELFNOTE_PADDR_OFFSET, "PADDR_OFFSET"),
+)
+
+
+def _check_pv_notes(image: ElfImage) -> list[Violation]:
+    """A PV-capable image has all four PV notes, 8 bytes each; an image with none is PVH only."""
+    found = {t: image.note(XEN_NAME, t) for t, _ in _PV_NOTES}
+    if all(note is None for note in found.values()):
+        return []
+    where = f"PT_NOTE of {image.name}"
+    problems = []
+    values = {}
+    for note_type, name in _PV_NOTES:
+        note = found[note_type]
+        if note is None:
+            problems.append(
+                Violation(f"no XEN_ELFNOTE_{name} ({note_type}) note: the Xen PV notes are incomplete", where)
+            )
+        elif len(note.desc) != 8:
+            problems.append(
+                Violation(f"XEN_ELFNOTE_{name} has {len(note.desc)} bytes, expected 8", _note_where(note))
+            )
+        else:
+            values[note_type] = int.from_bytes(note.desc, "little")
+    for note_type, name in _PV_NOTES[2:]:
+        if values.get(note_type, 0) != 0:
+            problems.append(
+                Violation(
+                    f"XEN_ELFNOTE_{name} is {values[note_type]:#x}, expected 0 (virtual == physical)",
+                    _note_where(found[note_type]),
+                )
+            )
+    for note_type, name in _PV_NOTES[:2]:
+        address = values.get(note_type)
+        if address is None:
+            continue
+        # PV addresses are virtual: look them up in p_vaddr ranges.
+        if not any(_executable(s) and s.contains(address) for s in image.loads()):
+            problems.append(
+                Violation(
+                    f"XEN_ELFNOTE_{name} {address:#x} is not inside an executable PT_LOAD",
+                    _note_where(found[note_type]),
+                )
+            )
+        elif note_type == XEN_ELFNOTE_HYPERCALL_PAGE and address % PAGE_SIZE:
+            problems.append(
+                Violation(
+                    f"XEN_ELFNOTE_HYPERCALL_PAGE {address:#x} is not page-aligned",
+                    _note_where(found[note_type]),
+                )
             )
     return problems
 

@@ -24,7 +24,7 @@ from .classify import classify_inputs
 from .errors import LinkError
 from .marklive import INIT_FINI, Liveness, check_agreement, check_undefined, mark_live
 from .model import InputSpec
-from .notes import check_guest_name
+from .notes import HYPERCALL_PAGE, PV_ENTRY, check_guest_name
 from .plan import LayoutPlan, build_plan
 from .reader import load_input
 from .staging import Staging, staged
@@ -90,21 +90,38 @@ def link(options: Options) -> LinkResult:
 def prepare(options: Options) -> Prepared:
     """Everything before lld: read inputs, resolve symbols, mark live sections, plan the layout."""
     inputs = tuple(load_input(spec) for spec in options.inputs)
-    resolution = resolve(inputs, options.entry)
+    resolution = resolve(inputs, options.entry, (PV_ENTRY,))
+    pv = pv_capable(resolution)
     placed = classify_inputs(resolution)
     # A first plan of everything names the symbols the script defines and
     # refers to; mark-live needs them before the real plan can be made.
-    draft = build_plan(placed, None, options.entry, options.guest_name)
+    draft = build_plan(placed, None, options.entry, options.guest_name, pv)
     liveness = mark_live(
         resolution,
         placed,
         (options.entry, *INIT_FINI, *sorted(draft.referenced_symbols())),
         draft.defined_symbols(),
     )
-    plan = build_plan(placed, liveness.live, options.entry, options.guest_name)
+    plan = build_plan(placed, liveness.live, options.entry, options.guest_name, pv)
     check_undefined(liveness, resolution, plan.defined_symbols().__contains__)
     plan, layout = aslr.randomise(plan, options.aslr())
     return Prepared(resolution, liveness, plan, layout)
+
+
+def pv_capable(resolution: Resolution) -> bool:
+    """Whether the image can boot as a Xen PV guest: it defines the PV entry point.
+
+    Then it gets the PV notes, which also name the hypercall page.
+    """
+    if PV_ENTRY not in resolution.definitions:
+        return False
+    if HYPERCALL_PAGE not in resolution.definitions:
+        where = resolution.definitions[PV_ENTRY].file.describe()
+        raise LinkError(
+            f"'{PV_ENTRY}' is defined (in {where}) but '{HYPERCALL_PAGE}' is not: a Xen PV image needs "
+            f"both; define the hypercall page (as //libos/boot does) or drop '{PV_ENTRY}'"
+        )
+    return True
 
 
 def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
@@ -118,6 +135,7 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
             inputs=lld.input_args(options.inputs),
             output=out.path_for(options.output),
             entry=options.entry,
+            undefined=(PV_ENTRY,) if PV_ENTRY in prepared.resolution.definitions else (),
             build_id="sha1",
             strip=True,
             map_file=raw_map,

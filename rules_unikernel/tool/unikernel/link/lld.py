@@ -31,6 +31,7 @@ class LinkJob:
     build_id: str
     strip: bool
     map_file: Path | None = None
+    undefined: tuple[str, ...] = ()  # extra roots, pulled from archives like the entry
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def command(ld: str, job: LinkJob) -> list[str]:
         str(job.script),
         "--entry",
         job.entry,
+        *(f"--undefined={name}" for name in job.undefined),
         f"--build-id={job.build_id}",
         "-o",
         str(job.output),

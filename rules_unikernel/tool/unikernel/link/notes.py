@@ -1,4 +1,4 @@
-"""ELF notes as data, and the Xen notes a PVH image carries.
+"""ELF notes as data, and the Xen notes a PVH (and PV) image carries.
 
 A note is ``namesz, descsz, type`` (three 32-bit words), the name, then the
 descriptor, each padded to 4 bytes. The linker script writes notes as data,
@@ -7,6 +7,14 @@ or 64-bit (``QUAD``) little-endian values, each an integer or the name of a
 symbol whose address lld fills in.
 
 Numbers from Xen's public header ``xen/include/public/elfnote.h``.
+
+Every image carries the PVH notes (``PHYS32_ENTRY``, read by Xen for a PVH
+guest and by QEMU's ``-kernel``). An image that also defines ``_start_pv``
+(//libos/boot does) gets the notes Xen's domain builder (libelf) reads for
+a 64-bit PV guest: ``ENTRY`` (the 64-bit virtual address of ``_start_pv``),
+``HYPERCALL_PAGE`` (where Xen writes the hypercall stubs), and
+``VIRT_BASE``/``PADDR_OFFSET`` 0, so that virtual == pseudo-physical ==
+the link address, as the PVH path sees it.
 """
 
 from __future__ import annotations
@@ -15,6 +23,10 @@ from dataclasses import dataclass
 
 from .errors import LinkError
 
+XEN_ELFNOTE_ENTRY = 1
+XEN_ELFNOTE_HYPERCALL_PAGE = 2
+XEN_ELFNOTE_VIRT_BASE = 3
+XEN_ELFNOTE_PADDR_OFFSET = 4
 XEN_ELFNOTE_XEN_VERSION = 5
 XEN_ELFNOTE_GUEST_OS = 6
 XEN_ELFNOTE_GUEST_VERSION = 7
@@ -26,6 +38,11 @@ GUEST_OS = "rules_unikernel"
 XEN_VERSION = "xen-3.0"
 LOADER = "generic"
 MAX_GUEST_NAME = 128
+
+# The PV entry point, and the page Xen fills with hypercall stubs for a PV
+# guest; both defined by //libos/boot.
+PV_ENTRY = "_start_pv"
+HYPERCALL_PAGE = "boot_hypercall_page"
 
 
 @dataclass(frozen=True)
@@ -62,15 +79,25 @@ class Note:
         return frozenset(d.value for d in encode(self) if isinstance(d.value, str))
 
 
-def xen_notes(guest_name: str, entry: str) -> tuple[Note, ...]:
-    """The notes a Xen PVH loader (and QEMU's ``-kernel``) reads."""
+def xen_notes(guest_name: str, entry: str, pv: bool = False) -> tuple[Note, ...]:
+    """The notes a Xen PVH loader (and QEMU's ``-kernel``) reads; with ``pv``, a PV loader's too."""
     check_guest_name(guest_name)
-    return (
+    notes = (
         Note(XEN_NAME, XEN_ELFNOTE_XEN_VERSION, _c_string(XEN_VERSION)),
         Note(XEN_NAME, XEN_ELFNOTE_GUEST_OS, _c_string(GUEST_OS)),
         Note(XEN_NAME, XEN_ELFNOTE_GUEST_VERSION, _c_string(guest_name)),
         Note(XEN_NAME, XEN_ELFNOTE_LOADER, _c_string(LOADER)),
         Note(XEN_NAME, XEN_ELFNOTE_PHYS32_ENTRY, SymbolAddress(entry)),
+    )
+    if not pv:
+        return notes
+    return (
+        *notes,
+        # 64-bit values: libelf reads these notes as 8 bytes for an ELF64 image.
+        Note(XEN_NAME, XEN_ELFNOTE_VIRT_BASE, (Datum(8, 0),)),
+        Note(XEN_NAME, XEN_ELFNOTE_PADDR_OFFSET, (Datum(8, 0),)),
+        Note(XEN_NAME, XEN_ELFNOTE_ENTRY, (Datum(8, PV_ENTRY),)),
+        Note(XEN_NAME, XEN_ELFNOTE_HYPERCALL_PAGE, (Datum(8, HYPERCALL_PAGE),)),
     )
 
 

@@ -220,6 +220,7 @@ def build_plan(
     live: frozenset[Key] | None,
     entry: str,
     guest_name: str,
+    pv: bool = False,
 ) -> LayoutPlan:
     """Lay out the ``placed`` input sections (in lld's input order) that are ``live``.
 
@@ -238,7 +239,7 @@ def build_plan(
     units = {name: _units(entries) for name, entries in lines.items()}
     groups = (
         _text_group(extras, units),
-        _rodata_group(extras, units, xen_notes(guest_name, entry)),
+        _rodata_group(extras, units, xen_notes(guest_name, entry, pv)),
         _data_group(extras, units),
         _bss_group(extras, units),
     )

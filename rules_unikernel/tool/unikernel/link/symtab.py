@@ -6,7 +6,9 @@ moment, referenced and undefined; like lld (and unlike GNU ld) the archive
 remembers what it could define, so a later reference still pulls a member of
 an earlier archive. Weak references never pull members and may stay
 undefined (they resolve to 0). The entry symbol is requested last, as lld
-does with ``--entry``.
+does with ``--entry``; then the optional roots (the PV entry point), which
+pull an archive member when one defines them, as lld's ``--undefined``
+does, and are no error when none does.
 
 Loading is depth first, like lld's: a file defines its symbols, then walks
 its undefined references in symbol-table order, and a reference that pulls a
@@ -68,8 +70,12 @@ class Resolution:
         return frozenset(reference.name for reference in self.undefined)
 
 
-def resolve(inputs: Iterable[Input], entry: str) -> Resolution:
-    """Resolve global symbols across ``inputs``; raise on duplicates or a missing entry."""
+def resolve(inputs: Iterable[Input], entry: str, optional_roots: Iterable[str] = ()) -> Resolution:
+    """Resolve global symbols across ``inputs``; raise on duplicates or a missing entry.
+
+    ``optional_roots`` are requested after the entry, and only if some input
+    can define them (lld is given them with ``--undefined`` in that case).
+    """
     table = _SymbolTable()
     for item in inputs:
         if isinstance(item, ArchiveInput) and item.spec.whole:
@@ -85,6 +91,11 @@ def resolve(inputs: Iterable[Input], entry: str) -> Resolution:
         table.load(pulled)
     if entry not in table.defined:
         raise LinkError(f"entry symbol '{entry}' is not defined by any input")
+    for name in optional_roots:
+        if name in table.defined or name in table.lazy:
+            pulled = table.reference(name, None, strong=True)
+            if pulled is not None:
+                table.load(pulled)
     return table.result()
 
 

@@ -20,7 +20,14 @@ from . import seal
 from .aslr import NONE, Randomisation
 from .errors import LinkError
 from .model import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE
-from .notes import XEN_ELFNOTE_PHYS32_ENTRY, XEN_NAME
+from .notes import (
+    XEN_ELFNOTE_ENTRY,
+    XEN_ELFNOTE_HYPERCALL_PAGE,
+    XEN_ELFNOTE_PADDR_OFFSET,
+    XEN_ELFNOTE_PHYS32_ENTRY,
+    XEN_ELFNOTE_VIRT_BASE,
+    XEN_NAME,
+)
 from .plan import PF_R, PF_W, PF_X, LayoutPlan
 
 NT_GNU_BUILD_ID = 3
@@ -185,12 +192,38 @@ def check_image(image: ImageInfo, plan: LayoutPlan, stripped: bool) -> seal.Seal
         any(s.flags == PF_R | PF_X and s.vaddr <= image.entry < s.vaddr + s.memsz for s in loads),
         f"the entry point {image.entry:#x} is not in the executable segment",
     )
+    _check_pv_notes(image, plan)
     _expect(image.build_id is not None, "no build-id note")
     _check_section_permissions(image)
     if stripped:
         extra = [s.name for s in image.sections if s.name == ".symtab" or s.name.startswith(".debug")]
         _expect(not extra, f"the stripped image still has {', '.join(extra)}")
     return check_seal(image, plan.page_size)
+
+
+def _check_pv_notes(image: ImageInfo, plan: LayoutPlan) -> None:
+    """The PV notes: all four or none; entry and hypercall page in text, 0 bases."""
+    types = (XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_HYPERCALL_PAGE, XEN_ELFNOTE_VIRT_BASE, XEN_ELFNOTE_PADDR_OFFSET)
+    found = {t: image.xen_note(t) for t in types}
+    if all(desc is None for desc in found.values()):
+        return
+    _expect(all(desc is not None and len(desc) == 8 for desc in found.values()), "incomplete Xen PV notes")
+    value = {t: int.from_bytes(desc or b"", "little") for t, desc in found.items()}
+    _expect(
+        value[XEN_ELFNOTE_VIRT_BASE] == 0 and value[XEN_ELFNOTE_PADDR_OFFSET] == 0,
+        "the Xen PV notes' VIRT_BASE and PADDR_OFFSET are not 0",
+    )
+    text = [s for s in image.loads() if s.flags == PF_R | PF_X]
+    for note_type, what in ((XEN_ELFNOTE_ENTRY, "PV entry"), (XEN_ELFNOTE_HYPERCALL_PAGE, "hypercall page")):
+        address = value[note_type]
+        _expect(
+            any(s.vaddr <= address < s.vaddr + s.memsz for s in text),
+            f"the Xen PV {what} {address:#x} is not in the executable segment",
+        )
+    _expect(
+        value[XEN_ELFNOTE_HYPERCALL_PAGE] % plan.page_size == 0,
+        f"the Xen PV hypercall page {value[XEN_ELFNOTE_HYPERCALL_PAGE]:#x} is not page-aligned",
+    )
 
 
 def _check_section_permissions(image: ImageInfo) -> None:

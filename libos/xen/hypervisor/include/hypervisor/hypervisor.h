@@ -9,8 +9,10 @@
  *
  *   - inside an image on Xen: //libos/xen/hypervisor:pvh, which calls
  *     through the hypercall page the boot path installs (<boot/xen.h>),
- *     with frames mapped virtual == physical; the same image not on Xen
- *     gets -XENABI_ENOSYS, as with :absent;
+ *     with frames mapped virtual == physical on PVH, and machine frames
+ *     (with HVMOP_get_param and XENMEM_add_to_physmap answered from
+ *     start_info and by mapping) on PV; the same image not on Xen gets
+ *     -XENABI_ENOSYS, as with :absent;
  *   - inside an image not on Xen: //libos/xen/hypervisor:absent, where
  *     every hypercall fails with -XENABI_ENOSYS, so the libraries' init
  *     functions report "not on Xen" and nothing else happens;
@@ -51,7 +53,8 @@ long xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3,
 /*
  * Where guest frame `gfn` is mapped in this address space, or NULL if it
  * is not. Used for pages whose frame number comes from Xen (the xenstore
- * ring's HVM_PARAM_STORE_PFN).
+ * ring's HVM_PARAM_STORE_PFN). A "frame" is what Xen and other domains
+ * use: guest-physical on HVM/PVH, a machine frame on PV.
  */
 void *xen_frame_to_ptr(xenabi_pfn_t gfn);
 
