@@ -56,23 +56,23 @@ $SUDO env XENLAB_CACHE="$CACHE" MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 grep -E '^(debootstrap|image|reusing)' "$CACHE/build-rootfs.log" | sed 's/^/  /'
 
 step "bazel build the test images"
-IMAGES="//examples/hello:image //libos/boot/tests:exit_status_image //examples/udp_echo:image
-        //libos/boot/tests:null_deref_image //libos/boot/tests:wx_fault_image //libos/boot/tests:stack_smash_image
-        //examples/blkstore:image //examples/vchan_echo:image"
-(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ $IMAGES) ||
+# NAME=LABEL: each image is copied to the share as NAME.elf, with its
+# NAME.debug.elf beside it (for `unikernel symbolize` on the host, below).
+IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_image
+        udp_echo=//examples/udp_echo:image blkstore=//examples/blkstore:image
+        vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
+        wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
+(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ //rules_unikernel/tool:cli \
+   $(for i in $IMAGES; do echo "${i#*=}"; done)) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
   die "bazel info bazel-bin failed"
 rm -rf "$SHARE" "$RESULTS"; mkdir -p "$SHARE/images" "$RESULTS"
-cp "$BIN/examples/hello/image.elf" "$SHARE/images/hello.elf" &&
-  cp "$BIN/libos/boot/tests/exit_status_image.elf" "$SHARE/images/exit_status.elf" &&
-  cp "$BIN/examples/udp_echo/image.elf" "$SHARE/images/udp_echo.elf" &&
-  cp "$BIN/examples/blkstore/image.elf" "$SHARE/images/blkstore.elf" &&
-  cp "$BIN/examples/vchan_echo/image.elf" "$SHARE/images/vchan_echo.elf" ||
-  die "image outputs not found under $BIN"
-for i in null_deref wx_fault stack_smash; do
-  cp "$BIN/libos/boot/tests/${i}_image.elf" "$SHARE/images/$i.elf" ||
-    die "image outputs not found under $BIN"
+for i in $IMAGES; do
+  name=${i%%=*} label=${i#*=}
+  out=$BIN/$(echo "${label#//}" | tr : /)   # //a/b:c -> $BIN/a/b/c
+  cp "$out.elf" "$SHARE/images/$name.elf" && cp "$out.debug.elf" "$SHARE/images/$name.debug.elf" ||
+    die "image outputs of $label not found under $BIN"
 done
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
 install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
@@ -98,6 +98,17 @@ if [ ! -s "$RESULTS/summary" ]; then
   tail -40 "$RESULTS/serial.log"
   die "no results from dom0 (boot failed?); serial log: $RESULTS/serial.log"
 fi
+# Fault reports on Xen carry raw addresses: name them from the debug twins
+# (NAME.console.symbolized.log), as the QEMU runner does.
+for cfg in "$RESULTS"/*.cfg; do
+  [ -e "$cfg" ] || continue
+  guest=$(basename "$cfg" .cfg)
+  image=$(sed -n 's|^kernel = "/mnt/share/images/\(.*\)"$|\1|p' "$cfg")
+  log=$RESULTS/$guest.console.log
+  [ -n "$image" ] && grep -a -q 'backtrace:' "$log" 2>/dev/null || continue
+  "$BIN/rules_unikernel/tool/cli" symbolize "$SHARE/images/$image" "$log" > "$RESULTS/$guest.console.symbolized.log" 2>&1
+  grep -a -E 'panic:|backtrace:' "$RESULTS/$guest.console.symbolized.log" | sed "s/^/  $guest: /"
+done
 echo "xenlab: results in $RESULTS"
 sed 's/^/  /' "$RESULTS/summary"
 [ -s "$RESULTS/timings" ] && sed 's/^/  timing: /' "$RESULTS/timings"

@@ -9,8 +9,8 @@ def test_name_inside_and_outside_functions():
     assert SYMBOLS.name(0x1000) == "main"
     assert SYMBOLS.name(0x1020) == "main+0x20"
     assert SYMBOLS.name(0x1030) is None  # the gap between the two
-    assert SYMBOLS.name(0x0fff) is None
-    assert SYMBOLS.name(0x107f) == "boot_pvh+0x3f"
+    assert SYMBOLS.name(0x0FFF) is None
+    assert SYMBOLS.name(0x107F) == "boot_pvh+0x3f"
 
 
 def test_only_report_lines_are_annotated():

@@ -62,18 +62,26 @@ class Machine:
 def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
     return [
         qemu,
-        "-M", m.machine,
-        "-accel", m.accel,
-        "-m", str(m.memory_mib),
+        "-M",
+        m.machine,
+        "-accel",
+        m.accel,
+        "-m",
+        str(m.memory_mib),
         "-nodefaults",
         "-no-user-config",
-        "-display", "none",
+        "-display",
+        "none",
         "-no-reboot",
         # Interactive: Ctrl-a x quits QEMU; tests: plain serial on stdout.
-        "-serial", "mon:stdio" if interactive else "stdio",
-        "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
-        "-kernel", str(m.image),
-        "-append", m.cmdline,
+        "-serial",
+        "mon:stdio" if interactive else "stdio",
+        "-device",
+        f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
+        "-kernel",
+        str(m.image),
+        "-append",
+        m.cmdline,
     ]
 
 
@@ -86,20 +94,31 @@ def judge(output: str, returncode: int) -> Outcome:
         status = (returncode - 1) // 2
         if marker and int(marker[-1]) == status:
             return Outcome(output, status, f"guest exited with status {status}")
-        return Outcome(output, status,
-                       f"guest wrote {status} to the debug-exit port without the "
-                       "'[boot] exit status' line (a fault or panic path?)")
+        return Outcome(
+            output,
+            status,
+            f"guest wrote {status} to the debug-exit port without the "
+            "'[boot] exit status' line (a fault or panic path?)",
+        )
     if returncode == 0:
-        return Outcome(output, None,
-                       "QEMU stopped without a guest exit status "
-                       "(triple fault or reset; QEMU runs with -no-reboot)")
+        return Outcome(
+            output,
+            None,
+            "QEMU stopped without a guest exit status (triple fault or reset; QEMU runs with -no-reboot)",
+        )
     return Outcome(output, None, f"QEMU failed with exit status {returncode}")
 
 
 def run_captured(command: list[str], timeout: float) -> Outcome:
     try:
-        proc = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        proc = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode("utf-8", "replace").replace("\r\n", "\n")
         return Outcome(out, None, f"timed out after {timeout:g} s without an exit")
@@ -127,18 +146,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cmdline", default="", help="PVH command line passed to the guest")
     p.add_argument("--memory-mib", type=int, default=128)
     p.add_argument("--machine", default="microvm", help="QEMU machine (microvm, pc, q35)")
-    p.add_argument("--accel", default=os.environ.get("UNIKERNEL_QEMU_ACCEL", "tcg"),
-                   help="QEMU accelerator; default tcg (env UNIKERNEL_QEMU_ACCEL)")
-    p.add_argument("--interactive", action="store_true",
-                   help="console on the terminal; exit with the guest's status")
+    p.add_argument(
+        "--accel",
+        default=os.environ.get("UNIKERNEL_QEMU_ACCEL", "tcg"),
+        help="QEMU accelerator; default tcg (env UNIKERNEL_QEMU_ACCEL)",
+    )
+    p.add_argument(
+        "--interactive", action="store_true", help="console on the terminal; exit with the guest's status"
+    )
     p.add_argument("--timeout", type=float, default=60.0, help="seconds (tests only)")
     p.add_argument("--exit-code", type=int, default=0, help="expected guest status (tests)")
     p.add_argument("--expect", action="append", default=[], help="regex the output must match")
     p.add_argument("--reject", action="append", default=[], help="regex the output must not match")
-    p.add_argument("--symbols", type=Path,
-                   help="the image's .debug.elf: names the addresses in fault reports")
-    p.add_argument("--verify-manifest", type=Path,
-                   help="before booting, check the image and this manifest with `unikernel verify`")
+    p.add_argument(
+        "--symbols", type=Path, help="the image's .debug.elf: names the addresses in fault reports"
+    )
+    p.add_argument(
+        "--verify-manifest",
+        type=Path,
+        help="before booting, check the image and this manifest with `unikernel verify`",
+    )
     return p.parse_args(argv)
 
 

@@ -52,5 +52,6 @@ def annotate(text: str, symbols: Symbols) -> str:
         name = symbols.name(int(m.group(0), 16))
         return f"{m.group(0)} <{name}>" if name else m.group(0)
 
-    return "\n".join(_ADDRESS.sub(one, line) if _CODE_LINE.search(line) else line
-                     for line in text.split("\n"))
+    return "\n".join(
+        _ADDRESS.sub(one, line) if _CODE_LINE.search(line) else line for line in text.split("\n")
+    )

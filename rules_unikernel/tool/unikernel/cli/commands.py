@@ -1,4 +1,4 @@
-"""``python -m unikernel.cli``: inspect, verify and diff linked images.
+"""``python -m unikernel.cli``: inspect, verify, diff and symbolize linked images.
 
 A thin layer: parse arguments, read files, call the library functions that
 return data (inspect_image, verify, diff_images) and print what they return.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..symbolize import annotate, load_symbols
 from . import files
 from .diff import diff_images
 from .elf import ElfImage, read_elf
@@ -95,6 +96,32 @@ def _diff(args: argparse.Namespace, console: Console) -> int:
     return EXIT_FAILED
 
 
+def _symbolize(args: argparse.Namespace, console: Console) -> int:
+    path = files.resolve(args.image)
+    image = read_elf(path, args.image)
+    source = path
+    if image.symbols is None:
+        if _debug_twin(path, image) is None:
+            raise CliError(
+                f"symbolize: {args.image} is stripped and has no {path.stem}.debug.elf of the same "
+                "build beside it; pass the image's .debug.elf"
+            )
+        source = files.debug_twin(path)
+    symbols = load_symbols(source)
+    for name in args.logs or ["-"]:
+        if name == "-":
+            text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        else:
+            log = files.resolve(name)
+            try:
+                text = log.read_bytes().decode("utf-8", errors="replace")
+            except OSError as error:
+                raise CliError(f"symbolize: {name}: {error.strerror or error}") from None
+        for line in annotate(text.replace("\r", ""), symbols).removesuffix("\n").split("\n"):
+            _say(console, line)
+    return EXIT_OK
+
+
 def _debug_twin(path: Path, image: ElfImage) -> ElfImage | None:
     """A stripped image's symbols live in its ``.debug.elf``; use them if it is the same build."""
     twin = files.debug_twin(path)
@@ -130,7 +157,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROGRAM, description="Inspect, verify and compare rules_unikernel images.")
+    parser = _Parser(
+        prog=PROGRAM, description="Inspect, verify, compare and symbolize rules_unikernel images."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     inspect = commands.add_parser("inspect", help="segments, components and largest functions of an image")
@@ -150,4 +179,13 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("a", metavar="A.elf")
     diff.add_argument("b", metavar="B.elf")
     diff.set_defaults(run=_diff)
+
+    symbolize = commands.add_parser(
+        "symbolize", help="name the code addresses in a guest's fault reports (e.g. a Xen console log)"
+    )
+    symbolize.add_argument(
+        "image", help="the IMAGE.elf that ran (with IMAGE.debug.elf beside it) or IMAGE.debug.elf"
+    )
+    symbolize.add_argument("logs", nargs="*", metavar="LOG", help="console logs (default: standard input)")
+    symbolize.set_defaults(run=_symbolize)
     return parser
