@@ -3,7 +3,16 @@
  * per ring slot, each granted read-only for as long as the backend owes
  * an answer for it. The first request of a frame carries the frame's
  * length, the others their own; all but the last carry NETTXF_MORE_DATA.
+ *
+ * Scatter-gather: with a backend that offers feature-sg, each fragment
+ * the caller passed starts a slot of its own (a fragment longer than a
+ * page takes several), so a frame built from headers and a payload goes
+ * out as several granted pages, the way the caller laid it out. Should
+ * that need more slots than a backend must accept, the frame is packed
+ * into as few pages as it needs instead. Without feature-sg a frame is
+ * one page.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include <gnttab/gnttab.h>
@@ -120,6 +129,38 @@ static size_t frame_length(const struct netfront_frag *frags, size_t n)
     return total;
 }
 
+/*
+ * The bytes each slot carries (chunk[0..return)), as described above.
+ * `total` is the frame's length, 1..NETFRONT_MAX_FRAME.
+ */
+static uint32_t plan_slots(const struct netfront_frag *frags, size_t n,
+                           size_t total, bool sg,
+                           size_t chunk[NETFRONT_MAX_FRAME_SLOTS])
+{
+    uint32_t slots = 0;
+
+    if (sg) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t left = frags[i].len; left > 0;) {
+                if (slots == NETFRONT_MAX_FRAME_SLOTS)
+                    goto packed;
+                size_t take = left < XENABI_PAGE_SIZE ? left : XENABI_PAGE_SIZE;
+                chunk[slots++] = take;
+                left -= take;
+            }
+        }
+        return slots;
+    }
+packed:
+    slots = 0;
+    for (size_t left = total; left > 0;) {
+        size_t take = left < XENABI_PAGE_SIZE ? left : XENABI_PAGE_SIZE;
+        chunk[slots++] = take;
+        left -= take;
+    }
+    return slots;
+}
+
 /* Copy the next `len` bytes of the fragments into `to`. */
 struct cursor {
     const struct netfront_frag *frags;
@@ -156,8 +197,11 @@ int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
     if (total > NETFRONT_MAX_FRAME
         || (!nf->backend_sg && total > XENABI_PAGE_SIZE))
         return -XENABI_E2BIG;
-    uint32_t slots = (uint32_t)((total + XENABI_PAGE_SIZE - 1)
-                                / XENABI_PAGE_SIZE);
+    _Static_assert(NETFRONT_MAX_FRAME / XENABI_PAGE_SIZE + 1
+                       <= NETFRONT_MAX_FRAME_SLOTS,
+                   "a largest frame fits the slots a backend must accept");
+    size_t chunk[NETFRONT_MAX_FRAME_SLOTS];
+    uint32_t slots = plan_slots(frags, n, total, nf->backend_sg, chunk);
 
     if (xenabi_front_ring_free(&nf->tx) < slots || nf->tx_nfree < slots)
         netfront_tx_reclaim(nf);
@@ -166,17 +210,12 @@ int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
         return -XENABI_EAGAIN;
     }
 
-    _Static_assert(NETFRONT_MAX_FRAME / XENABI_PAGE_SIZE + 1
-                       <= NETFRONT_MAX_FRAME_SLOTS,
-                   "a largest frame fits the slots a backend must accept");
     uint16_t ids[NETFRONT_MAX_FRAME_SLOTS];
     struct cursor c = {.frags = frags, .n = n};
-    size_t left = total;
     for (uint32_t s = 0; s < slots; s++) {
         uint16_t id = nf->tx_free[nf->tx_nfree - 1];
         struct netfront_buf *b = &nf->tx_bufs[id];
-        size_t chunk = left < XENABI_PAGE_SIZE ? left : XENABI_PAGE_SIZE;
-        gather(&c, b->page, chunk);
+        gather(&c, b->page, chunk[s]);
         int rc = gnttab_grant_access(nf->front.backend_id,
                                      xen_ptr_to_frame(b->page), true,
                                      "netfront.tx", &b->ref);
@@ -197,8 +236,7 @@ int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
         req->offset = 0;
         req->flags = s + 1 < slots ? XENABI_NETTXF_MORE_DATA : 0;
         req->id = id;
-        req->size = (uint16_t)(s == 0 ? total : chunk);
-        left -= chunk;
+        req->size = (uint16_t)(s == 0 ? total : chunk[s]);
     }
     nf->stats.tx_frames++;
     nf->stats.tx_slots += slots;

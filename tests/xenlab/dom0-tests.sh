@@ -319,6 +319,8 @@ PY
     echo "--- $n: xl dmesg"; grep -a "(d[0-9]*)" $R/$n.xl-dmesg.txt | tail -20
     echo "--- $n: xl log"; cat $R/$n.xl.log
     echo "--- $n: backend states"; cat $R/$n.backend-states
+    sed -n 's/.*udp_echo: tx: \([0-9]*\) frames in \([0-9]*\) ring slots.*/\1 \2/p' $R/$n.console.log |
+      awk '$1 > 0 && $2 == 2 * $1 { print "sg ok" }' > $R/$n.sg.txt
     check $t "netfront connected (console)" $R/$n.console.log 'udp_echo: 00:16:3e:00:00:02 10\.0\.0\.2, echoing'
     check $t "netback Connected (xenstore)" $R/$n.xenstore.txt '^backend state: 4,'
     check $t "ping replies" $R/$n.ping.txt ' 3 packets received'
@@ -330,6 +332,9 @@ PY
     check $t "upcalls (console)" $R/$n.console.log '\[evtchn\] upcalls [1-9][0-9]* \(interrupts [1-9][0-9]*\), events [1-9][0-9]*, .*domain blocks 0'
     check $t "pvclock (console)" $R/$n.console.log '\[time\] clock: xen-pvclock'
     check $t "timer (console)" $R/$n.console.log 'udp_echo: timer: 5 sleeps of 10 ms'
+    # Every reply went out as two fragments in two granted pages.
+    check $t "scatter-gather tx (console)" $R/$n.console.log 'udp_echo: tx: ([1-9][0-9]*) frames in [1-9][0-9]* ring slots'
+    check $t "two slots per frame" $R/$n.sg.txt '^sg ok$'
     check $t "quit echoed" $R/$n.udp.txt "^quit: b'quit' echoed"
     check $t "guest closed the vif (frontend Closed)" $R/$n.console.log 'udp_echo: closed \(frontend Closed\): 0;'
     check_teardown $t $n udp_echo

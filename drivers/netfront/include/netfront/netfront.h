@@ -108,7 +108,10 @@ void netfront_mac(const struct netfront *nf, uint8_t mac[NETFRONT_MAC_LEN]);
 /*
  * Queue one frame made of `n` fragments (their total is the frame
  * length, 1..NETFRONT_MAX_FRAME bytes; the data is copied, the caller
- * keeps its buffers). Returns 0 when queued, -XENABI_EAGAIN when the
+ * keeps its buffers). With a backend that offers feature-sg each
+ * fragment goes out in ring slots (granted pages) of its own, as
+ * scatter-gather; a frame that would need more than
+ * NETFRONT_MAX_FRAME_SLOTS that way is packed into whole pages. Returns 0 when queued, -XENABI_EAGAIN when the
  * transmit ring has no room now (netfront_poll frees slots as the
  * backend answers), -XENABI_E2BIG when the frame is too long (for a
  * backend without feature-sg: longer than a page),
