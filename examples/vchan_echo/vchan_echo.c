@@ -33,6 +33,7 @@
 #include <gnttab/gnttab.h>
 #include <time/time.h>
 #include <vchan/vchan.h>
+#include <xencons/xencons.h>
 #include <xenstore/xenstore.h>
 
 
@@ -217,6 +218,9 @@ int main(int argc, char **argv)
         return 0;
     }
     unsigned peer = peer_from_args(argc, argv);
+    /* From here on the console is //drivers/xencons's, not the boot's. */
+    if (rc == 0 && (rc = xencons_stdout_init()) == 0)
+        puts("vchan_echo: console through //drivers/xencons");
     if (rc == 0)
         rc = gnttab_init();
     if (rc == 0)

@@ -36,6 +36,7 @@ static enum boot_xen_mode mode; /* BOOT_XEN_NONE until found */
 static uint32_t xen_base;    /* the CPUID base of Xen's leaves */
 static uint32_t xen_version; /* major << 16 | minor */
 static volatile struct xenabi_console_interface *ring;
+static bool ring_handed_over; /* a driver produces into it now */
 static uint32_t ring_port;
 
 bool boot_on_xen(void)
@@ -111,7 +112,7 @@ static bool ring_wait(bool drain)
 
 static void ring_write(const char *buf, size_t len)
 {
-    while (ring && len) {
+    while (ring && !ring_handed_over && len) {
         if (!ring_wait(false))
             return;
         uint32_t prod = ring->out_prod;
@@ -125,13 +126,23 @@ static void ring_write(const char *buf, size_t len)
     }
 }
 
-/* The console on Xen; replaces COM1 (drivers/console) in libc. */
-void boot_xen_console_write(const char *buf, size_t len)
+void boot_xen_debug_write(const char *buf, size_t len)
 {
     for (size_t i = 0; i < len && mode == BOOT_XEN_PVH; i++)
         if (buf[i] != '\r')
             outb(XEN_DEBUG_PORT, (uint8_t)buf[i]);
+}
+
+/* The console on Xen; replaces COM1 (drivers/console) in libc. */
+void boot_xen_console_write(const char *buf, size_t len)
+{
+    boot_xen_debug_write(buf, len);
     ring_write(buf, len);
+}
+
+void boot_xen_console_handover(void)
+{
+    ring_handed_over = true;
 }
 
 static bool find_xen(void)

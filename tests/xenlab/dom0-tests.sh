@@ -440,6 +440,7 @@ cpid=$!
 if boot_guest $n vchan_echo.elf "peer=0"; then
   wait $cpid
   echo "--- $n: dom0 client"; cat $R/$n.peer.txt
+  check $t "guest: console handed to xencons" $R/$n.console.log '^vchan_echo: console through //drivers/xencons'
   check $t "guest: server announced" $R/$n.console.log 'vchan_echo: serving dom0 at /local/domain/[0-9]+/data/vchan-echo'
   check $t "guest: client connected" $R/$n.console.log 'vchan_echo: client connected'
   check $t "guest: lines from dom0 (client -> server)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'

@@ -37,7 +37,21 @@
 #define BOOT_XEN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/*
+ * The console ring's output, handed over to a driver (//drivers/xencons:
+ * stdout): from this call on the boot path writes nothing more into the
+ * ring, so the driver is its only producer (two producers would race for
+ * out_prod). Port 0xe9 stays the boot path's (boot_xen_debug_write), and
+ * platform_exit() still waits for the ring to drain before the domain
+ * ends. Call it after the driver attached and before it writes.
+ */
+void boot_xen_console_handover(void);
+
+/* Xen's debug port 0xe9 (`xl dmesg`) on PVH; nothing elsewhere. */
+void boot_xen_debug_write(const char *buf, size_t len);
 
 /* Whether the image runs on Xen with the hypercall page installed. */
 bool boot_on_xen(void);

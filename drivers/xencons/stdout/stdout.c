@@ -1,0 +1,31 @@
+/*
+ * The image's standard output through the PV console driver: printf goes
+ * to //drivers/xencons (one producer, daemon indexes validated, waits
+ * that park the calling thread) instead of the boot path's early writer,
+ * which hands the ring over (<boot/xen.h>). On PVH port 0xe9 keeps its
+ * copy for `xl dmesg`.
+ */
+#include <boot/xen.h>
+#include <libc/hooks.h>
+#include <stddef.h>
+#include <xencons/xencons.h>
+
+static struct xencons console;
+
+static void write_out(const char *buf, size_t len)
+{
+    boot_xen_debug_write(buf, len);
+    /* A broken daemon (-XENABI_EIO): the ring is lost, port 0xe9 stays. */
+    (void)xencons_write_all(&console, buf, len);
+}
+
+int xencons_stdout_init(void)
+{
+    int rc = xencons_init(&console);
+    if (rc < 0)
+        return rc;
+    /* Attached where the boot path stopped; nothing is printed between. */
+    boot_xen_console_handover();
+    libc_set_output(write_out);
+    return 0;
+}
