@@ -66,7 +66,7 @@ EOF
   rm -f /var/log/xen/console/guest-$name.log
   xl dmesg -c >/dev/null
   t0=$(now)
-  xl create $cfg > $R/$name.xl-create.txt 2>&1 || { cat $R/$name.xl-create.txt; xl destroy $name 2>/dev/null; return 1; }
+  xl_create $cfg $R/$name.xl-create.txt || { cat $R/$name.xl-create.txt; xl destroy $name 2>/dev/null; return 1; }
   t1=$(now)
   DOMID=$(xl domid $name 2>/dev/null)
   if [ -n "$betype" ] && [ -n "$DOMID" ]; then watch_backend $name $betype $DOMID & wpid=$!; fi
@@ -86,6 +86,19 @@ EOF
   echo "--- $name: xl log"; cat $R/$name.xl.log
   [ -n "$betype" ] && { echo "--- $name: backend states"; cat $R/$name.backend-states; }
   return 0
+}
+
+# xl_create CFG LOG: xl create, once more if dom0's xl itself crashed (a
+# known flake of this dom0: "malloc(): ... corrupted", the child "died due
+# to fatal signal"); the retry is logged. Returns xl's status.
+xl_create() {
+  local name
+  xl create $1 > $2 2>&1 && return 0
+  grep -q -E 'malloc\(\)|died due to fatal signal' $2 || return 1
+  name=$(sed -n 's/^name = "\(.*\)"$/\1/p' $1)
+  echo "XENLAB-RETRY xl create $name: dom0's xl crashed (known flake); again"
+  cat $2; xl destroy $name 2>/dev/null; sleep 1
+  xl create $1 > $2 2>&1
 }
 
 # PVH on TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot decode
@@ -259,7 +272,7 @@ EOF
   rm -f /var/log/xen/console/guest-$n.log
   xl dmesg -c >/dev/null
   t0=$(now)
-  if xl create $R/$n.cfg > $R/$n.xl-create.txt 2>&1; then
+  if xl_create $R/$n.cfg $R/$n.xl-create.txt; then
     t1=$(now)
     CREATE_S=$(secs $t0 $t1)
     D=$(xl domid $n)
