@@ -1,61 +1,9 @@
 /*
- * IDT entry points of the wake-up timer's vectors.
- *
- * An interrupt can arrive wherever the CPU halts, in the middle of any
- * function, so unlike a cooperative context switch (a plain call, see
- * //libos/sched's switch.S) the entry must preserve everything the
- * interrupted code may have live: the caller-saved general registers
- * (the C handler keeps the callee-saved ones itself) and the whole
- * x87/SSE state, which the handler, compiled with SSE enabled, is free
- * to clobber. FXSAVE wants a 16-byte-aligned 512-byte area: carved out
- * of the interrupted stack, which is safe because images are built
- * without a red zone. The CPU entered through an interrupt gate, so
- * interrupts stay masked until iretq.
+ * IDT entry points of the wake-up timer's vectors: the C handlers in
+ * idle.c, called with everything preserved (<arch/interrupt_entry.h>).
  */
+#include <arch/interrupt_entry.h>
 
-/* Bytes of general registers pushed below the saved %rbp. */
-#define SAVED_GPR_BYTES (9 * 8)
-#define FXSAVE_BYTES 512
-
-    .macro interrupt_entry name, handler
-    .section .text.\name, "ax", @progbits
-    .globl \name
-    .type \name, @function
-    .balign 16
-\name:
-    pushq %rbp                  /* a frame, for backtraces */
-    movq %rsp, %rbp
-    pushq %rax
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    andq $-16, %rsp
-    subq $FXSAVE_BYTES, %rsp
-    fxsave64 (%rsp)
-    cld                         /* the C ABI wants DF clear; iretq restores */
-    call \handler
-    fxrstor64 (%rsp)
-    leaq -SAVED_GPR_BYTES(%rbp), %rsp
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rax
-    popq %rbp
-    iretq
-    .size \name, . - \name
-    .endm
-
-    .code64
     interrupt_entry time_timer_entry, time_timer_interrupt
     interrupt_entry time_spurious_entry, time_spurious_interrupt
 
