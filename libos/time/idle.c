@@ -2,6 +2,7 @@
  * Halting the CPU until a deadline, and the interrupts that end a halt.
  */
 #include <arch/x86.h>
+#include <boot/xen.h>
 #include <time/time.h>
 
 #include "time_internal.h"
@@ -29,6 +30,13 @@ void time_block_until(uint64_t deadline_ns)
 
     if (deadline_ns <= now)
         return;
+    if (s->info.xen_pv) {
+        /* No HLT in ring 3: Xen blocks the vcpu (xen_pv.c, xen_idle.h). */
+        s->stats.blocks++;
+        time_xen_pv_block_until(deadline_ns, now);
+        s->stats.idle_ns += time_monotonic_ns() - now;
+        return;
+    }
     if (deadline_ns == TIME_NEVER)
         time_timer_disarm();
     else

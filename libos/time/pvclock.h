@@ -46,4 +46,21 @@ uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
 bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
                        pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns);
 
+/*
+ * The TSC rate a pvclock's scale describes (ns = ((ticks << shift) *
+ * mul) >> 32), in Hz: how a PV guest, which sees no Xen CPUID leaves,
+ * learns its TSC frequency. 0 when mul is 0 or |shift| is out of range.
+ */
+uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift);
+
+/*
+ * Xen's wall clock: the UTC time at system time 0, from the shared info
+ * page's wc_sec_hi:wc_sec and wc_nsec, copied under wc_version as the
+ * pvclock is under its version. *ns = nanoseconds since the Unix epoch
+ * at system time 0, and true; false when every copy was torn or the
+ * copy is invalid (wc_nsec >= 10^9), or Xen has not set it (all zero).
+ */
+bool time_xen_wallclock_read(const volatile struct xenabi_shared_info *src,
+                             int64_t *ns);
+
 #endif /* TIME_PVCLOCK_H */
