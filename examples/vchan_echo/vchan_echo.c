@@ -217,8 +217,10 @@ int main(int argc, char **argv)
         return 0;
     }
     unsigned peer = peer_from_args(argc, argv);
-    if (rc == 0)
+    if (rc == 0) {
+        time_print_info();
         rc = gnttab_init();
+    }
     if (rc == 0)
         rc = xs_init();
     uint32_t self = 0;
@@ -267,6 +269,15 @@ int main(int argc, char **argv)
 static int report(int rc)
 {
     evtchn_sched_print_stats();
+    struct time_stats ts;
+    time_get_stats(&ts);
+    printf("vchan_echo: time: %llu ms since boot, %llu idle blocks, %llu "
+           "timer events (%llu already past), %llu ms idle\n",
+           (unsigned long long)(time_monotonic_ns() / TIME_NS_PER_MS),
+           (unsigned long long)ts.blocks,
+           (unsigned long long)ts.timer_interrupts,
+           (unsigned long long)ts.timer_past,
+           (unsigned long long)(ts.idle_ns / TIME_NS_PER_MS));
     struct gnttab_stats st;
     gnttab_get_stats(&st);
     size_t live = gnttab_report_leaks();

@@ -1,6 +1,7 @@
 #include "xen_idle.h"
 
 #include <time/time.h>
+#include <xenabi/errno.h>
 
 uint64_t time_xen_idle_system_time(const struct time_xen_idle *idle,
                                    uint64_t ns)
@@ -34,6 +35,8 @@ static long block_vcpu(const struct time_xen_idle *idle,
                   ? ops->stop_timer(ops->ctx)
                   : ops->set_timer(ops->ctx, time_xen_idle_system_time(
                                                  idle, deadline_ns));
+    if (rc == -XENABI_ETIME)
+        return TIME_XEN_IDLE_NONE; /* past by Xen's clock: nothing to wait */
     if (rc < 0)
         return rc;
     /*

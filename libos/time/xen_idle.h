@@ -37,7 +37,11 @@
 
 struct time_xen_idle_ops {
     void *ctx;
-    /* VCPUOP_set_singleshot_timer at system time `at` (ns). */
+    /*
+     * VCPUOP_set_singleshot_timer at system time `at` (ns), with
+     * VCPU_SSHOTTMR_future: -XENABI_ETIME when Xen's clock has passed it
+     * (then the wait returns at once, TIME_XEN_IDLE_NONE).
+     */
     long (*set_timer)(void *ctx, uint64_t at);
     /* VCPUOP_stop_singleshot_timer. */
     long (*stop_timer)(void *ctx);

@@ -228,6 +228,12 @@ static void test_block_errors(void)
     struct xen x = fresh(OFFSET, true);
     struct time_xen_idle_ops ops = ops_for(&x);
 
+    x.fail_set_timer = -62; /* ETIME: Xen's clock is past the deadline */
+    CHECK(time_xen_idle_wait(&idle, &ops, 100, 0) == TIME_XEN_IDLE_NONE);
+    CHECK(strcmp(x.calls, "T") == 0 && x.mask);
+
+    x = fresh(OFFSET, true);
+    ops = ops_for(&x);
     x.fail_set_timer = -22;
     CHECK(time_xen_idle_wait(&idle, &ops, 100, 0) == -22);
     CHECK(strcmp(x.calls, "T") == 0); /* no block without a timer */

@@ -189,6 +189,7 @@ struct time_stats {
     uint64_t blocks;           /* halts entered by time_block_until() */
     uint64_t timer_interrupts; /* wake-up timer interrupts (PV: events) */
     uint64_t spurious_interrupts;
+    uint64_t timer_past;       /* Xen PV: deadlines Xen's clock had passed */
     uint64_t idle_ns;          /* monotonic time spent halted */
 };
 
