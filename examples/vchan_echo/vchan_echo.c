@@ -272,11 +272,14 @@ static int report(int rc)
     struct time_stats ts;
     time_get_stats(&ts);
     printf("vchan_echo: time: %llu ms since boot, %llu idle blocks, %llu "
-           "timer events (%llu already past), %llu ms idle\n",
+           "timer events (%llu already past, %llu early by up to %llu "
+           "us), %llu ms idle\n",
            (unsigned long long)(time_monotonic_ns() / TIME_NS_PER_MS),
            (unsigned long long)ts.blocks,
            (unsigned long long)ts.timer_interrupts,
            (unsigned long long)ts.timer_past,
+           (unsigned long long)ts.timer_early,
+           (unsigned long long)(ts.timer_early_max_ns / TIME_NS_PER_US),
            (unsigned long long)(ts.idle_ns / TIME_NS_PER_MS));
     struct gnttab_stats st;
     gnttab_get_stats(&st);

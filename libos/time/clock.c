@@ -107,7 +107,7 @@ uint64_t time_monotonic_ns(void)
     if (!s->pvclock)
         ns = time_scale_apply(rdtsc() - s->tsc_epoch, s->tsc_to_ns);
     else if (time_pvclock_read(s->pvclock, rdtsc_ordered, NULL, &pv))
-        ns = pv - s->pvclock_offset;
+        ns = time_pvclock_monotonic(pv, s->pvclock_offset, s->last_ns);
     else
         ns = s->last_ns; /* Xen's clock is unreadable: stand still */
 

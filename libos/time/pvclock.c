@@ -46,6 +46,15 @@ bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
     return false;
 }
 
+uint64_t time_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last)
+{
+    int64_t ns = (int64_t)(pv - offset);
+
+    if (ns < 0 || (uint64_t)ns < last)
+        return last;
+    return (uint64_t)ns;
+}
+
 uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift)
 {
     if (mul == 0 || shift < -PVCLOCK_MAX_SHIFT || shift > PVCLOCK_MAX_SHIFT)

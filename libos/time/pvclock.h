@@ -47,6 +47,18 @@ bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
                        pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns);
 
 /*
+ * The monotonic clock from a pvclock reading: pv - offset, but never
+ * below `last` (the largest value returned before). Xen's clock can step
+ * back a little (seen in the lab on PV: a vcpu's time info rewritten
+ * with a system time just below what the guest had extrapolated); right
+ * after the clock's zero was taken (offset = the reading then) such a
+ * step makes pv - offset "negative", which as an unsigned difference is
+ * a jump of ~2^64 ns into the future. The difference is taken as signed:
+ * monotonic values stay below 2^63 ns (292 years).
+ */
+uint64_t time_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last);
+
+/*
  * The TSC rate a pvclock's scale describes (ns = ((ticks << shift) *
  * mul) >> 32), in Hz: how a PV guest, which sees no Xen CPUID leaves,
  * learns its TSC frequency. 0 when mul is 0 or |shift| is out of range.

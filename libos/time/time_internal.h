@@ -29,6 +29,7 @@ struct time_state {
     uint64_t pvclock_offset;
     int64_t wall_at_zero_ns;       /* wall clock at monotonic time 0 */
     struct time_xen_idle xen_idle; /* Xen PV: how the idle waits */
+    uint64_t xen_armed;            /* Xen PV: the deadline armed, or 0 */
     struct time_stats stats;
 };
 

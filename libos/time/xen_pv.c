@@ -49,6 +49,7 @@ static long set_timer(void *ctx, uint64_t at)
                                  xenabi_handle(&t), 0, 0);
     if (rc == -XENABI_ETIME)
         time_state.stats.timer_past++;
+    time_state.xen_armed = rc == 0 ? at - time_state.xen_idle.offset : 0;
     return rc;
 }
 
@@ -208,7 +209,16 @@ bool time_xen_timer_port(uint32_t *port)
 
 void time_xen_timer_event(void)
 {
-    time_state.stats.timer_interrupts++;
+    struct time_state *s = &time_state;
+
+    s->stats.timer_interrupts++;
+    /* For the record: an event before the deadline it was armed for. */
+    uint64_t now = time_monotonic_ns();
+    if (s->xen_armed != 0 && now < s->xen_armed) {
+        s->stats.timer_early++;
+        if (s->xen_armed - now > s->stats.timer_early_max_ns)
+            s->stats.timer_early_max_ns = s->xen_armed - now;
+    }
 }
 
 void time_xen_idle_on_events(bool on)

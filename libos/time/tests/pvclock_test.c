@@ -293,6 +293,27 @@ static void test_tsc_hz(void)
     }
 }
 
+/* Steps back of Xen's clock: never below the last value, never a wrap. */
+static void test_monotonic(void)
+{
+    uint64_t off = UINT64_C(150000000000); /* Xen up 150 s at our zero */
+    CHECK(time_pvclock_monotonic(off, off, 0) == 0);
+    CHECK(time_pvclock_monotonic(off + 500, off, 0) == 500);
+    /* 2 us back, just after the zero: stands still, no 2^64 jump. */
+    CHECK(time_pvclock_monotonic(off - 2000, off, 0) == 0);
+    CHECK(time_pvclock_monotonic(off - 2000, off, 700) == 700);
+    /* Back, but still above zero: the last value. */
+    CHECK(time_pvclock_monotonic(off + 400, off, 500) == 500);
+    /* An offset that wrapped (the PVH switch takes pv - mono): modular. */
+    CHECK(time_pvclock_monotonic(5, UINT64_MAX - 4, 0) == 10);
+    for (int i = 0; i < 100000; i++) {
+        uint64_t o = rng_next(), last = rng_below(UINT64_C(1) << 62);
+        uint64_t pv = o + last + rng_below(1000000) - 500000;
+        uint64_t m = time_pvclock_monotonic(pv, o, last);
+        CHECK(m >= last && m <= last + 500000);
+    }
+}
+
 /* The wall clock under its version, and what makes it invalid. */
 static void test_wallclock(void)
 {
@@ -325,6 +346,7 @@ int main(void)
 {
     rng_seed(20240502);
     test_tsc_hz();
+    test_monotonic();
     test_wallclock();
     test_scaling_cases();
     test_scaling_random();
