@@ -40,7 +40,8 @@ struct time_xen_idle_ops {
     /*
      * VCPUOP_set_singleshot_timer at system time `at` (ns), with
      * VCPU_SSHOTTMR_future: -XENABI_ETIME when Xen's clock has passed it
-     * (then the wait returns at once, TIME_XEN_IDLE_NONE).
+     * (then the wait returns at once, TIME_XEN_IDLE_NONE). Xen may ignore
+     * the flag (4.17 does) and send the event at once instead.
      */
     long (*set_timer)(void *ctx, uint64_t at);
     /* VCPUOP_stop_singleshot_timer. */
