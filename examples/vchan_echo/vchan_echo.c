@@ -281,6 +281,10 @@ static int report(int rc)
            (unsigned long long)ts.timer_early,
            (unsigned long long)(ts.timer_early_max_ns / TIME_NS_PER_US),
            (unsigned long long)(ts.idle_ns / TIME_NS_PER_MS));
+    printf("vchan_echo: pvclock: %llu reads with the TSC behind the stamp, "
+           "by up to %llu ticks\n",
+           (unsigned long long)ts.pvclock_behind,
+           (unsigned long long)ts.pvclock_behind_max_ticks);
     struct gnttab_stats st;
     gnttab_get_stats(&st);
     size_t live = gnttab_report_leaks();

@@ -5,6 +5,7 @@
 #include <boot/xen.h>
 #include <time/time.h>
 
+#include "pvclock.h"
 #include "time_internal.h"
 
 /*
@@ -58,6 +59,8 @@ void time_sleep_ns(uint64_t ns)
 void time_get_stats(struct time_stats *out)
 {
     *out = time_state.stats;
+    out->pvclock_behind = time_pvclock_behind;
+    out->pvclock_behind_max_ticks = time_pvclock_behind_max;
 }
 
 void time_timer_interrupt(void)

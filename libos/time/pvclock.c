@@ -10,9 +10,17 @@ static inline void compiler_barrier(void)
     __asm__ volatile("" : : : "memory");
 }
 
+uint64_t time_pvclock_behind;
+uint64_t time_pvclock_behind_max;
+
 uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
                             uint64_t tsc)
 {
+    if (tsc < copy->tsc_timestamp) {
+        time_pvclock_behind++;
+        if (copy->tsc_timestamp - tsc > time_pvclock_behind_max)
+            time_pvclock_behind_max = copy->tsc_timestamp - tsc;
+    }
     uint64_t delta = tsc > copy->tsc_timestamp ? tsc - copy->tsc_timestamp
                                                : 0;
 

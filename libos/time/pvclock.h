@@ -34,6 +34,11 @@ typedef uint64_t (*pvclock_tsc_fn)(void *ctx);
 uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
                             uint64_t tsc);
 
+/* For the record: readings whose TSC was below the stamp's, and by how
+ * many ticks at most. */
+extern uint64_t time_pvclock_behind;
+extern uint64_t time_pvclock_behind_max;
+
 /* The largest |tsc_shift| accepted; Xen's are within a few bits. */
 #define PVCLOCK_MAX_SHIFT 31
 

@@ -192,6 +192,8 @@ struct time_stats {
     uint64_t timer_past;       /* Xen PV: deadlines Xen's clock had passed */
     uint64_t timer_early;      /* Xen PV: timer events before the deadline */
     uint64_t timer_early_max_ns; /* ... by this much at most */
+    uint64_t pvclock_behind;   /* pvclock reads with the TSC below the stamp */
+    uint64_t pvclock_behind_max_ticks;
     uint64_t idle_ns;          /* monotonic time spent halted */
 };
 
