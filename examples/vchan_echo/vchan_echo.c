@@ -221,8 +221,10 @@ int main(int argc, char **argv)
     /* From here on the console is //drivers/xencons's, not the boot's. */
     if (rc == 0 && (rc = xencons_stdout_init()) == 0)
         puts("vchan_echo: console through //drivers/xencons");
-    if (rc == 0)
+    if (rc == 0) {
+        time_print_info();
         rc = gnttab_init();
+    }
     if (rc == 0)
         rc = xs_init();
     uint32_t self = 0;
@@ -271,6 +273,22 @@ int main(int argc, char **argv)
 static int report(int rc)
 {
     evtchn_sched_print_stats();
+    struct time_stats ts;
+    time_get_stats(&ts);
+    printf("vchan_echo: time: %llu ms since boot, %llu idle blocks, %llu "
+           "timer events (%llu already past, %llu early by up to %llu "
+           "us), %llu ms idle\n",
+           (unsigned long long)(time_monotonic_ns() / TIME_NS_PER_MS),
+           (unsigned long long)ts.blocks,
+           (unsigned long long)ts.timer_interrupts,
+           (unsigned long long)ts.timer_past,
+           (unsigned long long)ts.timer_early,
+           (unsigned long long)(ts.timer_early_max_ns / TIME_NS_PER_US),
+           (unsigned long long)(ts.idle_ns / TIME_NS_PER_MS));
+    printf("vchan_echo: pvclock: %llu reads with the TSC behind the stamp, "
+           "by up to %llu ticks\n",
+           (unsigned long long)ts.pvclock_behind,
+           (unsigned long long)ts.pvclock_behind_max_ticks);
     struct gnttab_stats st;
     gnttab_get_stats(&st);
     size_t live = gnttab_report_leaks();

@@ -102,6 +102,8 @@ _Noreturn void boot_pv(const struct xenabi_start_info *si,
 void boot_xen_init_pv(volatile struct xenabi_console_interface *console,
                       uint32_t port);
 uint32_t boot_pv_tsc_khz(void);
+/* CALLBACKOP_register for the failsafe callback (xen_upcall.c). */
+long boot_pv_register_failsafe(void (*entry)(void));
 /* Stop for good where cli/hlt cannot run (ring 3): shutdown(crash). */
 _Noreturn void boot_pv_halt(void);
 /*

@@ -13,7 +13,8 @@
  *   2. the shared info page, mapped over a page of .bss: the trap handlers
  *      need it for the page-fault address;
  *   3. the trap table (set_trap_table) with pv_entry.S's stubs, which hand
- *      boot_exception() the same frame as on PVH;
+ *      boot_exception() the same frame as on PVH, and the failsafe
+ *      callback (the event callback comes with boot_xen_set_upcall);
  *   4. the command line, and a memory map made up from start_info: RAM
  *      [0, nr_pages pages), with everything from the end of the image to
  *      the end of the new page tables reserved;
@@ -63,6 +64,7 @@
 extern char __text_start[], __image_end[];
 /* pv_entry.S */
 extern const uint64_t boot_pv_exception_stubs[32];
+void boot_pv_failsafe_entry(void);
 
 /*
  * A page of .bss, page-aligned and alone, that the shared info page is
@@ -120,6 +122,52 @@ _Noreturn void boot_pv_halt(void)
                    xenabi_handle(&arg), 0);
         hypercall3(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0);
     }
+}
+
+volatile struct xenabi_shared_info *boot_pv_shared_info(void)
+{
+    return shared_info;
+}
+
+#define RFLAGS_IF (UINT64_C(1) << 9)
+
+bool boot_interrupts_enabled(void)
+{
+    uint64_t flags;
+
+    /* In ring 3 a PV guest's RFLAGS.IF is always set: the mask says. */
+    if (boot_xen_mode() == BOOT_XEN_PV)
+        return shared_info != NULL
+               && __atomic_load_n(&shared_info->vcpu_info[0]
+                                       .evtchn_upcall_mask,
+                                  __ATOMIC_SEQ_CST)
+                      == 0;
+    __asm__ volatile("pushfq; popq %0" : "=r"(flags) : : "memory");
+    return (flags & RFLAGS_IF) != 0;
+}
+
+void boot_xen_mask_events(void)
+{
+    if (boot_xen_mode() == BOOT_XEN_PV && shared_info != NULL)
+        __atomic_store_n(&shared_info->vcpu_info[0].evtchn_upcall_mask, 1,
+                         __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The failsafe callback (pv_entry.S): Xen could not load one of these
+ * selectors on its way back to us. Frame: rcx, r11, ds, es, fs, gs, rip,
+ * cs, rflags, rsp, ss.
+ */
+_Noreturn void boot_pv_failsafe(const uint64_t *frame);
+_Noreturn void boot_pv_failsafe(const uint64_t *frame)
+{
+    boot_panic("pv: Xen's failsafe callback: a segment register could not "
+               "be reloaded returning to rip %#llx (ds %#llx es %#llx fs "
+               "%#llx gs %#llx cs %#llx ss %#llx)",
+               (unsigned long long)frame[6], (unsigned long long)frame[2],
+               (unsigned long long)frame[3], (unsigned long long)frame[4],
+               (unsigned long long)frame[5], (unsigned long long)frame[7],
+               (unsigned long long)frame[10]);
 }
 
 uint64_t boot_fault_address(void)
@@ -234,6 +282,10 @@ static void traps_init(void)
                          0, 0);
     if (rc != 0)
         boot_panic("pv: set_trap_table failed: %ld", rc);
+    /* A report instead of a silent crash should Xen ever need it. */
+    rc = boot_pv_register_failsafe(boot_pv_failsafe_entry);
+    if (rc != 0)
+        boot_panic("pv: registering the failsafe callback failed: %ld", rc);
 }
 
 /* The ring's page, if start_info names one that is ours. */

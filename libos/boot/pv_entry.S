@@ -98,6 +98,85 @@ pv_exception_common:
     call boot_exception
     ud2
 
+/*
+ * The event callback (<boot/xen.h>, boot_xen_set_upcall on PV; xenabi
+ * callback.h). Xen enters it with event delivery masked, on the current
+ * stack, with the exception frame minus an error code:
+ *     rcx, r11, rip, cs, rflags, rsp, ss
+ * where rflags.IF says whether events were unmasked where it interrupted
+ * (in this library OS: always, since events are unmasked only inside
+ * SCHEDOP_block). Like the PVH vector's entry (xen_upcall_entry.S) it
+ * keeps every caller-saved register and the x87/SSE state around
+ * boot_pv_upcall() (xen_upcall.c). It cannot return with iretq: that would leave the
+ * upcall mask set. HYPERVISOR_iret takes the frame back with `flags`
+ * pushed on top (0: not a SYSCALL frame) and sets the mask from the
+ * saved rflags.IF, so the interrupted code gets back the mask it had;
+ * the hypercall page's iret stub pushes rcx, r11 and rax itself, so
+ * those must hold the interrupted values when it is reached.
+ */
+#define HYPERCALL_IRET 23 /* <xenabi/hypercall.h> */
+#define SAVED_GPR_BYTES (9 * 8) /* pushed below the saved %rbp */
+#define FXSAVE_BYTES 512
+
+    .section .text.boot_pv_upcall_entry, "ax", @progbits
+    .globl boot_pv_upcall_entry
+    .type boot_pv_upcall_entry, @function
+    .balign 16
+boot_pv_upcall_entry:
+    popq %rcx
+    popq %r11
+    pushq %rbp                  /* a frame, for backtraces */
+    movq %rsp, %rbp
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    andq $-16, %rsp
+    subq $FXSAVE_BYTES, %rsp
+    fxsave64 (%rsp)
+    cld
+    leaq 8(%rbp), %rdi          /* the frame: rip, cs, rflags, rsp, ss */
+    call boot_pv_upcall
+    fxrstor64 (%rsp)
+    leaq -SAVED_GPR_BYTES(%rbp), %rsp
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rax
+    popq %rbp
+    pushq $0                    /* iret flags: not in a SYSCALL */
+    jmp boot_hypercall_page + HYPERCALL_IRET * HYPERCALL_STUB_SIZE
+    .size boot_pv_upcall_entry, . - boot_pv_upcall_entry
+
+/*
+ * The failsafe callback: Xen could not load a segment register on its
+ * way back to us. Nothing here ever loads one, so this is a bug or a
+ * corrupted frame: report it (pv.c) and stop, rather than let Xen
+ * crash the domain without a word. Frame:
+ *     rcx, r11, ds, es, fs, gs, rip, cs, rflags, rsp, ss
+ */
+    .section .text.boot_pv_failsafe_entry, "ax", @progbits
+    .globl boot_pv_failsafe_entry
+    .type boot_pv_failsafe_entry, @function
+    .balign 16
+boot_pv_failsafe_entry:
+    cld
+    movq %rsp, %rdi
+    andq $-16, %rsp
+    call boot_pv_failsafe
+    ud2
+    .size boot_pv_failsafe_entry, . - boot_pv_failsafe_entry
+
     /* Entry addresses for pv.c's trap table. */
     .section .rodata.boot_pv_exceptions, "a", @progbits
     .balign 8

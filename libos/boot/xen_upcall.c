@@ -1,5 +1,10 @@
 /*
- * The event-channel upcall on Xen PVH: an IDT vector that Xen raises
+ * The event-channel upcall on Xen. PV: the event callback registered
+ * with CALLBACKOP_register (pv_entry.S, boot_pv_upcall_entry), entered
+ * by Xen whenever events are pending and vcpu 0's upcall mask is clear,
+ * which in this library OS is only inside SCHEDOP_block (libos/time).
+ *
+ * PVH: an IDT vector that Xen raises
  * while vcpu 0 has events pending (HVM_PARAM_CALLBACK_IRQ, callback type
  * "vector"), and the function it calls. See <boot/xen.h>.
  *
@@ -17,13 +22,16 @@
 #include <boot/xen.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+#include <xenabi/callback.h>
 #include <xenabi/errno.h>
 #include <xenabi/hvm.h>
 #include <xenabi/hypercall.h>
 #include <xenabi/version.h>
 
-/* xen_upcall_entry.S */
+/* xen_upcall_entry.S; pv_entry.S */
 void boot_xen_upcall_entry(void);
+void boot_pv_upcall_entry(void);
 
 static void (*upcall_fn)(void);
 static uint64_t upcall_interrupts;
@@ -35,6 +43,63 @@ void boot_xen_upcall(void)
     upcall_interrupts++;
     if (upcall_fn != NULL)
         upcall_fn();
+}
+
+/*
+ * PV: called by boot_pv_upcall_entry with the frame it returns through
+ * HYPERVISOR_iret: rip, cs, rflags, rsp, ss. Without a function nobody
+ * would clear evtchn_upcall_pending, and Xen would enter again as soon
+ * as the iret unmasked events: return with them masked instead (IF
+ * clear in the saved rflags), leaving every event pending for whoever
+ * dispatches later.
+ */
+#define RFLAGS_IF (UINT64_C(1) << 9)
+void boot_pv_upcall(uint64_t *frame);
+void boot_pv_upcall(uint64_t *frame)
+{
+    upcall_interrupts++;
+    if (upcall_fn != NULL)
+        upcall_fn();
+    else
+        frame[2] &= ~RFLAGS_IF;
+}
+
+static long register_callback(uint16_t type, void (*entry)(void))
+{
+    struct xenabi_callback_register cb = {
+        .type = type,
+        .address = (uint64_t)(uintptr_t)entry,
+    };
+    return boot_xen_hypercall(XENABI_HYPERCALL_CALLBACK_OP,
+                              XENABI_CALLBACKOP_REGISTER, xenabi_handle(&cb),
+                              0, 0, 0);
+}
+
+/*
+ * PV: the entry point is registered once and stays (Xen refuses to
+ * unregister the event callback); the function can change, and NULL
+ * makes the entry leave events pending and masked (boot_pv_upcall).
+ */
+static int set_upcall_pv(void (*fn)(void))
+{
+    static bool registered;
+
+    upcall_fn = fn;
+    if (fn == NULL || registered)
+        return 0;
+    long rc = register_callback(XENABI_CALLBACKTYPE_EVENT,
+                                boot_pv_upcall_entry);
+    if (rc < 0) {
+        upcall_fn = NULL;
+        return (int)rc;
+    }
+    registered = true;
+    return 0;
+}
+
+long boot_pv_register_failsafe(void (*entry)(void))
+{
+    return register_callback(XENABI_CALLBACKTYPE_FAILSAFE, entry);
 }
 
 static long set_callback_irq(uint64_t value)
@@ -62,6 +127,8 @@ int boot_xen_set_upcall(void (*fn)(void))
 {
     if (!boot_on_xen())
         return -XENABI_ENOSYS;
+    if (boot_xen_mode() == BOOT_XEN_PV)
+        return set_upcall_pv(fn);
     if (fn == NULL) {
         /* Upcalls off first, then forget the function. */
         long rc = set_callback_irq(0);

@@ -4,6 +4,9 @@
  * (policy.h); this file only moves threads between states.
  */
 #include <boot/boot.h>
+#ifndef SCHED_HOST_BUILD
+#include <boot/xen.h> /* boot_interrupts_enabled */
+#endif
 #include <sched/sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +18,6 @@
 #include "policy.h"
 #include "sched_internal.h"
 
-#define RFLAGS_IF (UINT64_C(1) << 9)
 
 struct sched_core sched_core;
 
@@ -31,15 +33,6 @@ _Noreturn void sched_panic(const char *fmt, ...)
     platform_exit(BOOT_EXIT_PANIC);
 }
 
-#ifndef SCHED_HOST_BUILD
-static uint64_t read_rflags(void)
-{
-    uint64_t flags;
-
-    __asm__ volatile("pushfq; popq %0" : "=r"(flags) : : "memory");
-    return flags;
-}
-#endif
 
 void sched_init(void)
 {
@@ -77,8 +70,12 @@ void sched_enter(void)
      * race with the handlers; stop it here rather than corrupt a queue.
      */
 #ifndef SCHED_HOST_BUILD
-    /* (Not in host test builds: user mode cannot mask interrupts.) */
-    if (read_rflags() & RFLAGS_IF)
+    /*
+     * (Not in host test builds: user mode cannot mask interrupts.) On
+     * Xen PV "interrupts" are event upcalls, masked by vcpu_info's
+     * evtchn_upcall_mask: RFLAGS.IF is always set in ring 3.
+     */
+    if (boot_interrupts_enabled())
         sched_panic("called with interrupts enabled; the library OS runs "
                     "with them masked (see <sched/sched.h>)");
 #endif

@@ -3,6 +3,7 @@
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
+#include <boot/xen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time/time.h>
@@ -54,6 +55,13 @@ void time_init(void)
     if (s->ready || s->initialising)
         return;
     s->initialising = true;
+    if (boot_xen_mode() == BOOT_XEN_PV) {
+        /* No PIT, RTC, APIC or IDT there: Xen's clocks and timer. */
+        time_xen_pv_init();
+        s->ready = true;
+        s->initialising = false;
+        return;
+    }
     uint64_t tsc_start = rdtsc();
 
     time_hypervisor_detect(cpuid_into, &hv);
@@ -99,7 +107,7 @@ uint64_t time_monotonic_ns(void)
     if (!s->pvclock)
         ns = time_scale_apply(rdtsc() - s->tsc_epoch, s->tsc_to_ns);
     else if (time_pvclock_read(s->pvclock, rdtsc_ordered, NULL, &pv))
-        ns = pv - s->pvclock_offset;
+        ns = time_pvclock_monotonic(pv, s->pvclock_offset, s->last_ns);
     else
         ns = s->last_ns; /* Xen's clock is unreadable: stand still */
 
@@ -132,6 +140,9 @@ void time_use_pvclock(const volatile struct xenabi_vcpu_time_info *ti)
     uint64_t mono = time_monotonic_ns();
     uint64_t pv;
 
+    /* On PV the clock has been the pvclock since time_init(). */
+    if (s->info.xen_pv)
+        return;
     if (!time_pvclock_read(ti, rdtsc_ordered, NULL, &pv)) {
         printf("[time] warning: the pvclock is unreadable (never stops "
                "changing, or invalid); keeping the TSC clock\n");
@@ -141,6 +152,21 @@ void time_use_pvclock(const volatile struct xenabi_vcpu_time_info *ti)
     s->pvclock_offset = pv - mono;
     s->pvclock = ti;
     s->info.pvclock = true;
+}
+
+void time_use_xen_wallclock(const volatile struct xenabi_shared_info *shared)
+{
+    struct time_state *s = &time_state;
+    int64_t wc;
+
+    time_init();
+    if (s->info.xen_pv || s->pvclock == NULL
+        || !time_xen_wallclock_read(shared, &wc))
+        return;
+    /* Wall = wc + system time = wc + monotonic + offset. */
+    s->wall_at_zero_ns = wc + (int64_t)s->pvclock_offset;
+    s->info.wall_clock = true;
+    s->info.wall_clock_xen = true;
 }
 
 const struct time_info *time_get_info(void)
@@ -157,6 +183,7 @@ const char *time_calibration_name(enum time_calibration c)
     case TIME_CALIBRATION_CPUID_16: return "cpuid-0x16";
     case TIME_CALIBRATION_PIT: return "pit";
     case TIME_CALIBRATION_RTC: return "rtc";
+    case TIME_CALIBRATION_XEN_PVCLOCK: return "xen-pvclock";
     }
     return "?";
 }
@@ -166,6 +193,7 @@ const char *time_timer_mode_name(enum time_timer_mode m)
     switch (m) {
     case TIME_TIMER_LAPIC_ONESHOT: return "lapic-oneshot";
     case TIME_TIMER_LAPIC_TSC_DEADLINE: return "lapic-tsc-deadline";
+    case TIME_TIMER_XEN_SINGLESHOT: return "xen-singleshot";
     }
     return "?";
 }
@@ -175,7 +203,12 @@ void time_print_info(void)
     const struct time_info *i = time_get_info();
     int64_t wall;
 
-    if (i->xen)
+    if (i->xen_pv)
+        printf("[time] hypervisor: Xen PV; idle by %s\n",
+               i->idle_on_events
+                   ? "SCHEDOP_block, ended by any event through the upcall"
+                   : "SCHEDOP_poll on the timer's port (events masked)");
+    else if (i->xen)
         printf("[time] hypervisor: Xen (CPUID base %#x); idle by HLT, "
                "which Xen turns into SCHEDOP_block\n",
                i->xen_cpuid_base);
@@ -189,7 +222,10 @@ void time_print_info(void)
            (unsigned long long)i->tsc_hz,
            time_calibration_name(i->calibration),
            (unsigned long long)(i->calibration_ns / TIME_NS_PER_MS));
-    if (i->timer_mode == TIME_TIMER_LAPIC_ONESHOT)
+    if (i->timer_mode == TIME_TIMER_XEN_SINGLESHOT)
+        printf("[time] timer: %s, VIRQ_TIMER on event channel port %u\n",
+               time_timer_mode_name(i->timer_mode), i->timer_port);
+    else if (i->timer_mode == TIME_TIMER_LAPIC_ONESHOT)
         printf("[time] timer: %s at %llu Hz (%s), vector %#x\n",
                time_timer_mode_name(i->timer_mode),
                (unsigned long long)i->timer_hz,
@@ -203,8 +239,9 @@ void time_print_info(void)
 
         time_civil_from_unix(wall / (int64_t)TIME_NS_PER_S, &c);
         printf("[time] wall clock: %04d-%02u-%02uT%02u:%02u:%02uZ "
-               "(cmos-rtc)\n",
-               (int)c.year, c.month, c.day, c.hour, c.minute, c.second);
+               "(%s)\n",
+               (int)c.year, c.month, c.day, c.hour, c.minute, c.second,
+               i->wall_clock_xen ? "xen-shared-info" : "cmos-rtc");
     } else {
         printf("[time] wall clock: none\n");
     }

@@ -2,8 +2,10 @@
  * Halting the CPU until a deadline, and the interrupts that end a halt.
  */
 #include <arch/x86.h>
+#include <boot/xen.h>
 #include <time/time.h>
 
+#include "pvclock.h"
 #include "time_internal.h"
 
 /*
@@ -29,6 +31,13 @@ void time_block_until(uint64_t deadline_ns)
 
     if (deadline_ns <= now)
         return;
+    if (s->info.xen_pv) {
+        /* No HLT in ring 3: Xen blocks the vcpu (xen_pv.c, xen_idle.h). */
+        s->stats.blocks++;
+        time_xen_pv_block_until(deadline_ns, now);
+        s->stats.idle_ns += time_monotonic_ns() - now;
+        return;
+    }
     if (deadline_ns == TIME_NEVER)
         time_timer_disarm();
     else
@@ -50,6 +59,8 @@ void time_sleep_ns(uint64_t ns)
 void time_get_stats(struct time_stats *out)
 {
     *out = time_state.stats;
+    out->pvclock_behind = time_pvclock_behind;
+    out->pvclock_behind_max_ticks = time_pvclock_behind_max;
 }
 
 void time_timer_interrupt(void)

@@ -34,6 +34,11 @@ typedef uint64_t (*pvclock_tsc_fn)(void *ctx);
 uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
                             uint64_t tsc);
 
+/* For the record: readings whose TSC was below the stamp's, and by how
+ * many ticks at most. */
+extern uint64_t time_pvclock_behind;
+extern uint64_t time_pvclock_behind_max;
+
 /* The largest |tsc_shift| accepted; Xen's are within a few bits. */
 #define PVCLOCK_MAX_SHIFT 31
 
@@ -45,5 +50,34 @@ uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
  */
 bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
                        pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns);
+
+/*
+ * The monotonic clock from a pvclock reading: pv - offset, but never
+ * below `last` (the largest value returned before). Xen's clock can step
+ * back a little (seen in the lab on PV: a vcpu's time info rewritten
+ * with a system time just below what the guest had extrapolated); right
+ * after the clock's zero was taken (offset = the reading then) such a
+ * step makes pv - offset "negative", which as an unsigned difference is
+ * a jump of ~2^64 ns into the future. The difference is taken as signed:
+ * monotonic values stay below 2^63 ns (292 years).
+ */
+uint64_t time_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last);
+
+/*
+ * The TSC rate a pvclock's scale describes (ns = ((ticks << shift) *
+ * mul) >> 32), in Hz: how a PV guest, which sees no Xen CPUID leaves,
+ * learns its TSC frequency. 0 when mul is 0 or |shift| is out of range.
+ */
+uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift);
+
+/*
+ * Xen's wall clock: the UTC time at system time 0, from the shared info
+ * page's wc_sec_hi:wc_sec and wc_nsec, copied under wc_version as the
+ * pvclock is under its version. *ns = nanoseconds since the Unix epoch
+ * at system time 0, and true; false when every copy was torn or the
+ * copy is invalid (wc_nsec >= 10^9), or Xen has not set it (all zero).
+ */
+bool time_xen_wallclock_read(const volatile struct xenabi_shared_info *src,
+                             int64_t *ns);
 
 #endif /* TIME_PVCLOCK_H */

@@ -13,6 +13,7 @@
 
 #include "hypervisor.h"
 #include "scale.h"
+#include "xen_idle.h"
 
 struct time_state {
     bool ready;
@@ -27,6 +28,8 @@ struct time_state {
     const volatile struct xenabi_vcpu_time_info *pvclock;
     uint64_t pvclock_offset;
     int64_t wall_at_zero_ns;       /* wall clock at monotonic time 0 */
+    struct time_xen_idle xen_idle; /* Xen PV: how the idle waits */
+    uint64_t xen_armed;            /* Xen PV: the deadline armed, or 0 */
     struct time_stats stats;
 };
 
@@ -34,6 +37,10 @@ struct time_state {
 extern struct time_state time_state;
 _Noreturn void time_panic(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* xen_pv.c: time_init() and the idle on Xen PV (no devices at all). */
+void time_xen_pv_init(void);
+void time_xen_pv_block_until(uint64_t deadline_ns, uint64_t now_ns);
 
 /* tsc.c: the TSC's rate and where it came from; panics without one. */
 uint64_t time_tsc_calibrate(const struct hypervisor_id *hv,

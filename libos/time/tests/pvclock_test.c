@@ -268,9 +268,86 @@ static void test_protocol_random(void)
     }
 }
 
+/*
+ * The TSC rate a pvclock scale describes: for rates Xen could publish,
+ * the scale made from a rate (as Xen makes it) gives the rate back to
+ * within the scale's rounding (mul is truncated: a few ppm at worst).
+ */
+static void test_tsc_hz(void)
+{
+    CHECK(time_pvclock_tsc_hz(0, 0) == 0);
+    CHECK(time_pvclock_tsc_hz(1u << 31, 40) == 0);
+    CHECK(time_pvclock_tsc_hz(1u << 31, -40) == 0);
+    /* mul 2^31, shift 1: ns = ticks, so 1 GHz exactly. */
+    CHECK(time_pvclock_tsc_hz(1u << 31, 1) == 1000000000u);
+    /* mul 2^31, shift 0: ns = ticks / 2, 2 GHz. */
+    CHECK(time_pvclock_tsc_hz(1u << 31, 0) == 2000000000u);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t hz = rng_range(1000000, 10000000000u); /* 1 MHz..10 GHz */
+        struct time_scale sc;
+
+        CHECK(time_scale_make(1000000000, hz, &sc));
+        uint64_t back = time_pvclock_tsc_hz(sc.mul, sc.shift);
+        uint64_t diff = back > hz ? back - hz : hz - back;
+        CHECK(diff <= hz / 100000 + 1); /* 10 ppm */
+    }
+}
+
+/* Steps back of Xen's clock: never below the last value, never a wrap. */
+static void test_monotonic(void)
+{
+    uint64_t off = UINT64_C(150000000000); /* Xen up 150 s at our zero */
+    CHECK(time_pvclock_monotonic(off, off, 0) == 0);
+    CHECK(time_pvclock_monotonic(off + 500, off, 0) == 500);
+    /* 2 us back, just after the zero: stands still, no 2^64 jump. */
+    CHECK(time_pvclock_monotonic(off - 2000, off, 0) == 0);
+    CHECK(time_pvclock_monotonic(off - 2000, off, 700) == 700);
+    /* Back, but still above zero: the last value. */
+    CHECK(time_pvclock_monotonic(off + 400, off, 500) == 500);
+    /* An offset that wrapped (the PVH switch takes pv - mono): modular. */
+    CHECK(time_pvclock_monotonic(5, UINT64_MAX - 4, 0) == 10);
+    for (int i = 0; i < 100000; i++) {
+        uint64_t o = rng_next(), last = rng_below(UINT64_C(1) << 62);
+        uint64_t pv = o + last + rng_below(1000000) - 500000;
+        uint64_t m = time_pvclock_monotonic(pv, o, last);
+        CHECK(m >= last && m <= last + 500000);
+    }
+}
+
+/* The wall clock under its version, and what makes it invalid. */
+static void test_wallclock(void)
+{
+    static struct xenabi_shared_info si;
+    int64_t ns = -1;
+
+    memset(&si, 0, sizeof si);
+    CHECK(!time_xen_wallclock_read(&si, &ns)); /* never set */
+    CHECK(ns == -1);
+    si.wc_version = 2;
+    si.wc_sec = 1700000000u;
+    si.wc_nsec = 123456789;
+    CHECK(time_xen_wallclock_read(&si, &ns));
+    CHECK(ns == INT64_C(1700000000123456789));
+    /* Seconds beyond 2106 need wc_sec_hi. */
+    si.wc_sec_hi = 1;
+    si.wc_sec = 5;
+    si.wc_nsec = 0;
+    CHECK(time_xen_wallclock_read(&si, &ns));
+    CHECK(ns == ((INT64_C(1) << 32) + 5) * 1000000000);
+    si.wc_sec_hi = 0;
+    si.wc_nsec = 1000000000u; /* out of range */
+    CHECK(!time_xen_wallclock_read(&si, &ns));
+    si.wc_nsec = 0;
+    si.wc_version = 3; /* Xen in the middle of an update, forever */
+    CHECK(!time_xen_wallclock_read(&si, &ns));
+}
+
 int main(void)
 {
     rng_seed(20240502);
+    test_tsc_hz();
+    test_monotonic();
+    test_wallclock();
     test_scaling_cases();
     test_scaling_random();
     test_protocol();

@@ -11,6 +11,36 @@
 
 #include "internal.h"
 
+/* The wake-up timer's port (Xen PV): count it, wake nobody. */
+static void timer_event(xenabi_evtchn_port_t port, void *arg)
+{
+    (void)port;
+    (void)arg;
+    time_xen_timer_event();
+}
+
+/*
+ * On Xen PV the wake-up timer is an event channel that //libos/time
+ * bound (VIRQ_TIMER): handle it here, so the upcall clears it, keep it
+ * out of the threads' event counts, unmask it, and only then let the
+ * idle block on events (SCHEDOP_block) instead of polling that port.
+ */
+static int timer_port_on_events(void)
+{
+    uint32_t port;
+
+    if (!time_xen_timer_port(&port))
+        return 0;
+    evtchn_sched_set_timer_port(port);
+    int rc = evtchn_set_handler(port, timer_event, NULL);
+    if (rc == 0)
+        rc = evtchn_unmask(port);
+    if (rc < 0)
+        return rc;
+    time_xen_idle_on_events(true);
+    return 0;
+}
+
 uint64_t evtchn_sched_interrupts(void)
 {
     return boot_xen_upcall_count();
@@ -34,7 +64,14 @@ int evtchn_sched_init(void)
         evtchn_sched_stop();
         return rc;
     }
+    rc = timer_port_on_events();
+    if (rc < 0) {
+        (void)boot_xen_set_upcall(NULL);
+        evtchn_sched_stop();
+        return rc;
+    }
     struct xenabi_shared_info *shared = evtchn_shared_info();
     time_use_pvclock(&shared->vcpu_info[0].time);
+    time_use_xen_wallclock(shared);
     return 0;
 }

@@ -28,10 +28,28 @@ static struct {
     struct evtchn_sched_stats stats;
 } es;
 
+/* The wake-up timer's port, if it is one (Xen PV); not part of `es`. */
+static bool has_timer_port;
+static xenabi_evtchn_port_t timer_port;
+
+void evtchn_sched_set_timer_port(xenabi_evtchn_port_t port)
+{
+    timer_port = port;
+    has_timer_port = true;
+}
+
 /* Interrupt context (or a thread's own dispatch): count and wake. */
 static void observe(xenabi_evtchn_port_t port, void *arg)
 {
     (void)arg;
+    /*
+     * The timer ends the idle by itself (the scheduler then looks at its
+     * sleepers): waking the threads parked on "any event" for it would
+     * shorten their waits, and counting it would make every sleep look
+     * like device traffic.
+     */
+    if (has_timer_port && port == timer_port)
+        return;
     struct port_state *p = &es.ports[port]; /* evtchn checked the range */
     p->events++;
     es.any_events++;
@@ -76,6 +94,7 @@ int evtchn_sched_start(void)
 
 void evtchn_sched_stop(void)
 {
+    has_timer_port = false;
     evtchn_set_wait(NULL, NULL);
     evtchn_set_observer(NULL, NULL);
     /* Whoever still waits is woken: its wait reports a timeout. */

@@ -6,6 +6,7 @@
  * image (:abi_guest_test_lib includes it too).
  */
 #include <xenabi/blkif.h>
+#include <xenabi/callback.h>
 #include <xenabi/console.h>
 #include <xenabi/cpuid.h>
 #include <xenabi/errno.h>

@@ -27,6 +27,7 @@
 #include <string.h> /* io/ring.h uses memset */
 
 #include <xen/xen.h>
+#include <xen/callback.h>
 #include <xen/arch-x86/cpuid.h>
 #include <xen/errno.h>
 #include <xen/event_channel.h>
@@ -47,6 +48,7 @@
 #include <libxenvchan.h>
 
 #include <xenabi/blkif.h>
+#include <xenabi/callback.h>
 #include <xenabi/console.h>
 #include <xenabi/cpuid.h>
 #include <xenabi/errno.h>
@@ -933,6 +935,36 @@ static void pv_guest(struct oracle_tally *t)
         CHECK_VALUE(XENABI_UVMF_INVLPG, UVMF_INVLPG),
         CHECK_VALUE(XENABI_UVMF_LOCAL, UVMF_LOCAL),
         CHECK_VALUE(XENABI_UVMF_ALL, UVMF_ALL),
+        CHECK_SIZE(struct xenabi_iret_context, struct iret_context),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, rax),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, r11),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, rcx),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, flags),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, rip),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, cs),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, rflags),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, rsp),
+        CHECK_FIELD(struct xenabi_iret_context, struct iret_context, ss),
+        CHECK_VALUE(XENABI_VGCF_IN_SYSCALL, VGCF_in_syscall),
+        /* <xenabi/callback.h> */
+        CHECK_VALUE(XENABI_HYPERCALL_CALLBACK_OP, __HYPERVISOR_callback_op),
+        CHECK_VALUE(XENABI_HYPERCALL_IRET, __HYPERVISOR_iret),
+        CHECK_VALUE(XENABI_CALLBACKOP_REGISTER, CALLBACKOP_register),
+        CHECK_VALUE(XENABI_CALLBACKOP_UNREGISTER, CALLBACKOP_unregister),
+        CHECK_VALUE(XENABI_CALLBACKTYPE_EVENT, CALLBACKTYPE_event),
+        CHECK_VALUE(XENABI_CALLBACKTYPE_FAILSAFE, CALLBACKTYPE_failsafe),
+        CHECK_VALUE(XENABI_CALLBACKTYPE_SYSCALL, CALLBACKTYPE_syscall),
+        CHECK_VALUE(XENABI_CALLBACKTYPE_NMI, CALLBACKTYPE_nmi),
+        CHECK_VALUE(XENABI_CALLBACKTYPE_SYSENTER, CALLBACKTYPE_sysenter),
+        CHECK_VALUE(XENABI_CALLBACKTYPE_SYSCALL32, CALLBACKTYPE_syscall32),
+        CHECK_VALUE(XENABI_CALLBACKF_MASK_EVENTS, CALLBACKF_mask_events),
+        CHECK_SIZE(struct xenabi_callback_register, struct callback_register),
+        CHECK_FIELD(struct xenabi_callback_register, struct callback_register, type),
+        CHECK_FIELD(struct xenabi_callback_register, struct callback_register, flags),
+        CHECK_FIELD(struct xenabi_callback_register, struct callback_register, address),
+        CHECK_SIZE(struct xenabi_callback_unregister, struct callback_unregister),
+        CHECK_FIELD(struct xenabi_callback_unregister, struct callback_unregister, type),
+        CHECK_FIELD_AS(struct xenabi_callback_unregister, unused, struct callback_unregister, _unused),
     };
     ORACLE_RUN(t, checks);
 }

@@ -44,4 +44,13 @@ bool boot_pv_rings(struct boot_pv_rings *out);
  */
 long boot_pv_map_frame(void *page, uint64_t mfn);
 
+/*
+ * The shared info page as the boot path mapped it (over a page of .bss)
+ * before anything else ran: vcpu 0's pvclock and event mask, the wall
+ * clock. Written by Xen concurrently. NULL when not booted as PV.
+ * (//libos/xen/evtchn maps the same frame again for itself.)
+ */
+struct xenabi_shared_info;
+volatile struct xenabi_shared_info *boot_pv_shared_info(void);
+
 #endif /* BOOT_PV_H */

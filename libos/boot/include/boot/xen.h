@@ -1,5 +1,5 @@
 /*
- * boot/xen.h - running as a Xen PVH guest.
+ * boot/xen.h - running as a Xen PVH (or PV) guest.
  *
  * The boot path looks for Xen before it prints anything: CPUID leaves
  * 0x40000000, 0x40000100, ... (<xenabi/cpuid.h>) up to the first one whose
@@ -89,11 +89,25 @@ long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
  * "vector" (needs XENFEAT_hvm_callback_vector) and an interrupt gate at
  * BOOT_XEN_UPCALL_VECTOR that saves every register and the x87/SSE state
  * around fn. Xen injects that vector directly, not through the emulated
- * local APIC, so no EOI is written. (The 64-bit PV entry will fill the
- * same function with HYPERVISOR_set_callbacks.)
+ * local APIC, so no EOI is written.
+ *
+ * On Xen PV: the event callback (CALLBACKOP_register, CALLBACKTYPE_event)
+ * at an entry in pv_entry.S that pops the %rcx/%r11 Xen pushes on top of
+ * the iret frame, saves the same registers and x87/SSE state around fn,
+ * and returns through HYPERVISOR_iret, which restores the upcall mask
+ * from the saved RFLAGS.IF (Xen sets IF there to "events were
+ * unmasked"). "Interrupts enabled" is vcpu 0's evtchn_upcall_mask being
+ * clear: Xen enters PV guests with it set, and in this library OS only
+ * SCHEDOP_block clears it (libos/time's idle on PV, which sets it again
+ * afterwards with boot_xen_mask_events). The entry stays registered
+ * (Xen cannot unregister it); with fn NULL it returns with events
+ * masked and leaves them pending. Xen's failsafe callback (a segment
+ * register it could not reload on the way back) is registered at boot
+ * and reports "[boot] panic: pv: Xen's failsafe callback ..." instead of
+ * a silent crash.
  *
  * Returns 0; -XENABI_ENOSYS when not on Xen; -XENABI_EOPNOTSUPP when Xen
- * lacks the callback vector feature; or Xen's error. Call with
+ * (PVH) lacks the callback vector feature; or Xen's error. Call with
  * interrupts masked.
  */
 #define BOOT_XEN_UPCALL_VECTOR 0xf3
@@ -101,5 +115,19 @@ int boot_xen_set_upcall(void (*fn)(void));
 
 /* Upcall interrupts taken so far (each may dispatch many events). */
 uint64_t boot_xen_upcall_count(void);
+
+/*
+ * Whether an interrupt could be taken now: RFLAGS.IF under QEMU and on
+ * PVH; on PV, where ring 3 always runs with RFLAGS.IF set, whether
+ * vcpu 0's evtchn_upcall_mask is clear. The library OS keeps them off
+ * except inside the idle (<time/time.h>).
+ */
+bool boot_interrupts_enabled(void);
+
+/*
+ * PV: set vcpu 0's evtchn_upcall_mask again, the PV "cli" (SCHEDOP_block
+ * clears it). Does nothing elsewhere.
+ */
+void boot_xen_mask_events(void);
 
 #endif /* BOOT_XEN_H */

@@ -11,13 +11,15 @@
  *              from where the TSC clock left off (images that start
  *              //libos/xen/evtchn_sched do this on Xen).
  *   wall       nanoseconds since the Unix epoch (UTC), where the machine
- *              has a clock to read at boot: the CMOS real-time clock
- *              under QEMU (microvm, pc and q35 all have one, unless
- *              started with rtc=off). Read once, at time_init(), with a
- *              resolution of one second, then advanced by the monotonic
- *              clock. A Xen PVH domain has no CMOS RTC; its wall clock
- *              (shared_info's wc_*) needs the shared info page: future
- *              work, until then time_wall_ns() reports no wall clock.
+ *              has a clock to read: the CMOS real-time clock under QEMU
+ *              (microvm, pc and q35 all have one, unless started with
+ *              rtc=off), read once at time_init() with a resolution of
+ *              one second, then advanced by the monotonic clock; on Xen,
+ *              Xen's wall clock in the shared info page (wc_*, the UTC
+ *              time at system time 0, plus the pvclock): from
+ *              time_init() on PV, and on PVH once the Xen layer hands
+ *              the page over (time_use_xen_wallclock; a PVH domain has
+ *              no CMOS RTC).
  *
  * Calibration: the TSC frequency is taken, in this order, from Xen's
  * CPUID time leaf, CPUID leaf 0x15 (TSC/crystal ratio with a known
@@ -44,6 +46,24 @@
  * for PVH guests, so the same wake-up timer serves there. time_init() masks LINT0 of the local APIC, which keeps
  * a legacy 8259 PIC left running by firmware (SeaBIOS on -M pc) from
  * delivering its timer tick into the exception vectors.
+ *
+ * Xen PV (boot_xen_mode() == BOOT_XEN_PV, <boot/xen.h>): none of the
+ * devices above exists for a guest in ring 3 (port I/O, the local APIC,
+ * STI/CLI/HLT all fault), and time_init() touches none of them. The
+ * monotonic clock is the pvclock from the start (the shared info page
+ * the boot path mapped, boot_pv_shared_info()), the TSC frequency comes
+ * from the pvclock's scale ("xen-pvclock"), the wall clock from shared
+ * info. The wake-up timer is Xen's single-shot timer
+ * (VCPUOP_set_singleshot_timer), whose VIRQ_TIMER time_init() binds to
+ * an event channel port of its own (time_xen_timer_port; the periodic
+ * timer Xen starts PV vcpus with is stopped). "Interrupts" are event
+ * upcalls, masked by vcpu_info's evtchn_upcall_mask; the idle waits
+ * either by SCHEDOP_poll on the timer's port alone (events stay masked:
+ * before anyone handles the upcall) or, once the Xen layer has set up
+ * the upcall and a handler for the timer's port and said so
+ * (time_xen_idle_on_events), by SCHEDOP_block, which unmasks delivery
+ * itself, returns at once if an event is already pending, and is
+ * followed by masking again. xen_idle.h has the details.
  *
  * Everything here initialises itself on first use; calling time_init()
  * explicitly only moves the calibration delay to a moment of the
@@ -126,12 +146,14 @@ enum time_calibration {
     TIME_CALIBRATION_CPUID_16,      /* CPUID 0x16: nominal base MHz */
     TIME_CALIBRATION_PIT,           /* measured against the i8254 */
     TIME_CALIBRATION_RTC,           /* measured against the CMOS RTC */
+    TIME_CALIBRATION_XEN_PVCLOCK,   /* Xen PV: the pvclock's scale */
 };
 
 /* How the wake-up timer is programmed. */
 enum time_timer_mode {
     TIME_TIMER_LAPIC_ONESHOT = 1,   /* count down at timer_hz */
     TIME_TIMER_LAPIC_TSC_DEADLINE,  /* fire when the TSC passes a value */
+    TIME_TIMER_XEN_SINGLESHOT,      /* Xen PV: VIRQ_TIMER at a system time */
 };
 
 /* What time_init() found; for diagnostics and tests. */
@@ -144,25 +166,34 @@ struct time_info {
     enum time_timer_mode timer_mode;
     uint64_t timer_hz;      /* APIC timer ticks per second (one-shot mode) */
     bool x2apic;            /* APIC accessed through MSRs, not MMIO */
-    bool wall_clock;        /* a CMOS RTC was read at boot */
+    bool wall_clock;        /* there is a wall clock */
+    bool wall_clock_xen;    /* ... and it is Xen's (shared info), not the RTC */
     bool pvclock;           /* the monotonic clock is Xen's pvclock */
+    bool xen_pv;            /* booted as a Xen PV guest */
+    uint32_t timer_port;    /* Xen PV: VIRQ_TIMER's event channel port */
+    bool idle_on_events;    /* Xen PV: idle by SCHEDOP_block, not poll */
     uint64_t calibration_ns; /* time time_init() spent measuring */
 };
 
 /* Valid after time_init() (and calls it). */
 const struct time_info *time_get_info(void);
 
-/* "xen-cpuid", "cpuid-0x15", "cpuid-0x16", "pit", "rtc". */
+/* "xen-cpuid", "cpuid-0x15", "cpuid-0x16", "pit", "rtc", "xen-pvclock". */
 const char *time_calibration_name(enum time_calibration c);
 
-/* "lapic-oneshot", "lapic-tsc-deadline". */
+/* "lapic-oneshot", "lapic-tsc-deadline", "xen-singleshot". */
 const char *time_timer_mode_name(enum time_timer_mode m);
 
 /* Counters of the idle path since time_init(). */
 struct time_stats {
     uint64_t blocks;           /* halts entered by time_block_until() */
-    uint64_t timer_interrupts; /* wake-up timer interrupts taken */
+    uint64_t timer_interrupts; /* wake-up timer interrupts (PV: events) */
     uint64_t spurious_interrupts;
+    uint64_t timer_past;       /* Xen PV: deadlines Xen's clock had passed */
+    uint64_t timer_early;      /* Xen PV: timer events before the deadline */
+    uint64_t timer_early_max_ns; /* ... by this much at most */
+    uint64_t pvclock_behind;   /* pvclock reads with the TSC below the stamp */
+    uint64_t pvclock_behind_max_ticks;
     uint64_t idle_ns;          /* monotonic time spent halted */
 };
 
@@ -189,5 +220,38 @@ void time_print_info(void);
  */
 struct xenabi_vcpu_time_info;
 void time_use_pvclock(const volatile struct xenabi_vcpu_time_info *ti);
+
+/*
+ * For the Xen layer, with the shared info page (which must stay mapped):
+ * take the wall clock from Xen's wc_* fields instead of the CMOS RTC,
+ * which a PVH domain lacks. Needs the pvclock (time_use_pvclock) first;
+ * does nothing without it, or when Xen has not set a wall clock. On PV
+ * time_init() has done this already.
+ */
+struct xenabi_shared_info;
+void time_use_xen_wallclock(const volatile struct xenabi_shared_info *shared);
+
+/*
+ * Xen PV: the event channel port VIRQ_TIMER raises, bound by time_init()
+ * and masked there: *port and true; false when the timer is no event
+ * channel (QEMU, PVH).
+ */
+bool time_xen_timer_port(uint32_t *port);
+
+/*
+ * Xen PV: the timer port's event handler (counts it; the idle itself
+ * returns as the upcall ends the block).
+ */
+void time_xen_timer_event(void);
+
+/*
+ * Xen PV: with `on`, the idle blocks the vcpu (SCHEDOP_block) and any
+ * event, the timer's among them, ends it through the upcall. Say so only
+ * once the upcall is registered (boot_xen_set_upcall) and the timer's
+ * port is unmasked with a handler that clears it (the event-channel
+ * dispatcher does), or the idle would sleep through its deadline. false:
+ * back to polling the timer's port. No effect elsewhere.
+ */
+void time_xen_idle_on_events(bool on);
 
 #endif /* TIME_TIME_H */

@@ -311,6 +311,53 @@ static void test_xenstore_waits_in_thread(void)
     CHECK_EQ(es.blocks, 0);
 }
 
+/* A thread waiting for any event; notes when it woke and what it got. */
+static int wait_any_thread(void *arg)
+{
+    struct waiter *w = arg;
+    w->result = evtchn_sched_wait_any(w->deadline);
+    w->woke_at = time_monotonic_ns();
+    return 0;
+}
+
+/*
+ * Xen PV's wake-up timer is an event channel too (//libos/time binds
+ * VIRQ_TIMER). Its events must neither count as the threads' events nor
+ * wake threads parked on "any event" (that would shorten every
+ * evtchn_wait() to the next sleeper's deadline), while other ports work
+ * as before; evtchn_sched_stop() forgets the port.
+ */
+static void test_timer_port_ignored(void)
+{
+    boot();
+    uint32_t timer_backend, backend;
+    xenabi_evtchn_port_t timer = connect_port(&timer_backend);
+    xenabi_evtchn_port_t port = connect_port(&backend);
+    evtchn_sched_set_timer_port(timer);
+    uint64_t t0 = time_monotonic_ns();
+    struct waiter w = {.deadline = t0 + 100 * MS, .result = -99};
+    struct sched_thread *t = sched_spawn("any", wait_any_thread, &w, NULL);
+    CHECK(t != NULL);
+    host_event_at(t0 + 5 * MS, timer_backend);
+    host_event_at(t0 + 20 * MS, backend);
+    CHECK_EQ(sched_join(t, NULL), 0);
+    CHECK_EQ(w.result, 1);
+    CHECK_EQ(w.woke_at - t0, 20 * MS); /* not at the timer's 5 ms */
+    struct evtchn_sched_stats st;
+    evtchn_sched_get_stats(&st);
+    CHECK_EQ(st.events, 1);
+    CHECK_EQ(st.upcalls, 2); /* the timer's upcall was taken all the same */
+    /* The device port's own count has it; the timer's has nothing. */
+    CHECK_EQ(evtchn_sched_wait(port, t0), 1);
+    CHECK_EQ(evtchn_sched_wait(timer, t0), 0);
+
+    /* Stopped and started again: an ordinary port once more. */
+    evtchn_sched_stop();
+    CHECK_EQ(evtchn_sched_start(), 0);
+    host_event_at(time_monotonic_ns() + 1 * MS, timer_backend);
+    CHECK_EQ(evtchn_sched_wait(timer, time_monotonic_ns() + 10 * MS), 1);
+}
+
 int main(void)
 {
     sched_init();
@@ -322,6 +369,7 @@ int main(void)
     RUN(test_not_lost);
     RUN(test_evtchn_wait_parks_thread);
     RUN(test_xenstore_waits_in_thread);
+    RUN(test_timer_port_ignored);
     evtchn_sched_print_stats();
     return check_finish();
 }

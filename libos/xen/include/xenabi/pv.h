@@ -112,4 +112,32 @@ XENABI_ASSERT_OFFSET(struct xenabi_mmuext_op, arg2, 16);
 #define XENABI_UVMF_LOCAL 0u
 #define XENABI_UVMF_ALL (1u << 2)
 
+/*
+ * HYPERVISOR_iret: how a 64-bit PV guest returns from an exception or
+ * callback frame (it cannot use iretq to restore the upcall mask). The
+ * guest pushes `flags` on top of the hardware-like frame (rip, cs,
+ * rflags, rsp, ss) and jumps to the iret stub of the hypercall page,
+ * which pushes rcx, r11 and rax and enters Xen; Xen reads this
+ * structure at the stack pointer, lowest address first, and never
+ * returns. Without XENABI_VGCF_IN_SYSCALL in flags it restores rax, r11,
+ * rcx, cs:rip, rflags and ss:rsp, and sets vcpu_info.evtchn_upcall_mask
+ * to !rflags.IF.
+ */
+struct xenabi_iret_context {
+    uint64_t rax, r11, rcx, flags, rip, cs, rflags, rsp, ss;
+};
+XENABI_ASSERT_SIZE(struct xenabi_iret_context, 72);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, rax, 0);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, r11, 8);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, rcx, 16);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, flags, 24);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, rip, 32);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, cs, 40);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, rflags, 48);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, rsp, 56);
+XENABI_ASSERT_OFFSET(struct xenabi_iret_context, ss, 64);
+
+/* The frame came from a SYSCALL: return by SYSRET, rcx and r11 lost. */
+#define XENABI_VGCF_IN_SYSCALL (1u << 8)
+
 #endif /* XENABI_PV_H */

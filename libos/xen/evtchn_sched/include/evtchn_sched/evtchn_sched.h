@@ -17,11 +17,18 @@
  *     a driver loop that gives up after N waits gives up in bounded time
  *     even when the backend has gone silent;
  *   - on the image, evtchn_sched_init() also registers the upcall with
- *     Xen (<boot/xen.h>: an IDT vector raised while events are pending)
- *     and moves the monotonic clock onto Xen's pvclock (time_use_pvclock).
+ *     Xen (<boot/xen.h>: an IDT vector raised while events are pending
+ *     on PVH, the event callback on PV), moves the monotonic clock onto
+ *     Xen's pvclock (time_use_pvclock) and the wall clock onto Xen's
+ *     (time_use_xen_wallclock); on PV it also takes over the wake-up
+ *     timer's port (handler, unmask) and switches the idle from polling
+ *     that port to SCHEDOP_block (time_xen_idle_on_events).
  *
  * Blocking. The scheduler idles in time_block_until() (<time/time.h>):
- * the wake-up timer armed for the earliest sleeper, then "sti; hlt".
+ * the wake-up timer armed for the earliest sleeper, then "sti; hlt"
+ * (PVH), or Xen's single-shot timer and SCHEDOP_block (PV: Xen unmasks
+ * event delivery for the block and checks for pending events after
+ * marking the vcpu blocked; the mask is set again afterwards).
  * On Xen PVH, HLT with interrupts enabled is how the vcpu blocks: Xen's
  * HLT exit is SCHEDOP_block (the vcpu sleeps until an event or an
  * interrupt, and does not sleep at all if one is already deliverable),
@@ -72,6 +79,15 @@ int evtchn_sched_init(void);
  * again (after another evtchn_init); counts and waiting threads stay.
  */
 int evtchn_sched_start(void);
+
+/*
+ * Events on `port` are the wake-up timer's (Xen PV: //libos/time's
+ * VIRQ_TIMER port, which evtchn_sched_init sets): the observer ignores
+ * them, so they neither count nor wake waiting threads; the timer's own
+ * handler and the scheduler's idle loop deal with them.
+ * evtchn_sched_stop() forgets it.
+ */
+void evtchn_sched_set_timer_port(xenabi_evtchn_port_t port);
 
 /* Undo evtchn_sched_start: evtchn_wait blocks the domain again. */
 void evtchn_sched_stop(void);
