@@ -200,21 +200,6 @@ static int first_vbd(char *node, size_t size)
     return 0;
 }
 
-/* The grant accounting a clean shutdown must leave at zero. */
-static size_t report_grants(void)
-{
-    struct gnttab_stats st;
-    gnttab_get_stats(&st);
-    size_t live = gnttab_report_leaks();
-    printf("blkstore: gnttab: %zu grants outstanding (%u deferred); "
-           "%llu granted, %llu ended, %llu refused while the backend held "
-           "them, peak %u\n",
-           live, (unsigned)st.deferred, (unsigned long long)st.granted,
-           (unsigned long long)st.ended, (unsigned long long)st.busy,
-           (unsigned)st.peak);
-    return live;
-}
-
 int main(int argc, char **argv)
 {
     /* Event channels on the scheduler: waits park main, the vcpu blocks. */
@@ -260,11 +245,8 @@ int main(int argc, char **argv)
                "%llu errors\n",
                crc, (unsigned long long)bs.submitted,
                (unsigned long long)bs.errors);
-        if (report_grants() != 0) {
-            printf("blkstore: the backend still maps our grants\n");
-            if (rc == 0)
-                rc = -XENABI_EBUSY;
-        }
+        if (gnttab_print_summary("blkstore") != 0 && rc == 0)
+            rc = -XENABI_EBUSY;
     }
     if (rc < 0)
         printf("blkstore: failed: %d\n", rc);

@@ -323,16 +323,7 @@ int main(int argc, char **argv)
         (void)evtchn_sched_wait_any(time_monotonic_ns() + QUIT_POLL_NS);
         held = gnttab_reclaim_deferred();
     }
-    struct gnttab_stats st;
-    gnttab_get_stats(&st);
-    size_t live = gnttab_report_leaks();
-    printf("udp_echo: closed (frontend Closed): %d; gnttab: %zu grants "
-           "outstanding (%u deferred); %llu granted, %llu ended, %llu "
-           "refused while the backend held them, peak %u\n",
-           rc, live, (unsigned)st.deferred, (unsigned long long)st.granted,
-           (unsigned long long)st.ended, (unsigned long long)st.busy,
-           (unsigned)st.peak);
-    if (live != 0)
-        printf("udp_echo: the backend still maps our grants\n");
+    printf("udp_echo: closed (frontend Closed): %d\n", rc);
+    size_t live = gnttab_print_summary("udp_echo");
     return rc < 0 || live != 0 ? 1 : 0;
 }

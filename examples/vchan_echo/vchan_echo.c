@@ -289,20 +289,8 @@ static int report(int rc)
            "by up to %llu ticks\n",
            (unsigned long long)ts.pvclock_behind,
            (unsigned long long)ts.pvclock_behind_max_ticks);
-    struct gnttab_stats st;
-    gnttab_get_stats(&st);
-    size_t live = gnttab_report_leaks();
-    printf("vchan_echo: gnttab: %zu grants outstanding (%u deferred); "
-           "%llu granted, %llu ended, %llu refused while the peer held "
-           "them, peak %u\n",
-           live, (unsigned)st.deferred, (unsigned long long)st.granted,
-           (unsigned long long)st.ended, (unsigned long long)st.busy,
-           (unsigned)st.peak);
-    if (live != 0) {
-        printf("vchan_echo: the peer still maps our grants\n");
-        if (rc == 0)
-            rc = -XENABI_EBUSY;
-    }
+    if (gnttab_print_summary("vchan_echo") != 0 && rc == 0)
+        rc = -XENABI_EBUSY;
     if (rc < 0)
         printf("vchan_echo: failed: %d\n", rc);
     else

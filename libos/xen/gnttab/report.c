@@ -49,3 +49,18 @@ size_t gnttab_report_leaks(void)
     }
     return n;
 }
+
+size_t gnttab_print_summary(const char *who)
+{
+    const struct gnttab_stats *st = &gnttab_state.stats;
+    size_t live = gnttab_report_leaks();
+
+    printf("%s: gnttab: %zu grants outstanding (%u deferred); %llu granted, "
+           "%llu ended, %llu refused while the peer held them, peak %u\n",
+           who, live, (unsigned)st->deferred, (unsigned long long)st->granted,
+           (unsigned long long)st->ended, (unsigned long long)st->busy,
+           (unsigned)st->peak);
+    if (live != 0)
+        printf("%s: the peer still maps our grants\n", who);
+    return live;
+}

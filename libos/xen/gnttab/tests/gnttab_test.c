@@ -174,10 +174,12 @@ static void test_accounting_and_leak_report(void)
     /* Room for fewer: still the full count. */
     CHECK_EQ(gnttab_outstanding(out, 1), 2);
     CHECK_EQ(gnttab_report_leaks(), 2);
+    CHECK_EQ(gnttab_print_summary("gnttab_test"), 2);
 
     CHECK_EQ(gnttab_end_access(a), 0);
     CHECK_EQ(gnttab_end_access(c), 0);
     CHECK_EQ(gnttab_report_leaks(), 0);
+    CHECK_EQ(gnttab_print_summary("gnttab_test"), 0);
 
     xenabi_grant_ref_t untagged;
     CHECK_EQ(gnttab_grant_access(0, frame(0), false, NULL, &untagged), 0);

@@ -120,4 +120,13 @@ size_t gnttab_outstanding(struct gnttab_grant_info *out, size_t max);
  */
 size_t gnttab_report_leaks(void);
 
+/*
+ * The accounting a clean shutdown must leave at zero, for a log: the
+ * leaks (gnttab_report_leaks), then one line
+ *     WHO: gnttab: N grants outstanding (D deferred); G granted, E ended,
+ *     B refused while the peer held them, peak P
+ * and, if N > 0, "WHO: the peer still maps our grants". Returns N.
+ */
+size_t gnttab_print_summary(const char *who);
+
 #endif /* GNTTAB_GNTTAB_H */
