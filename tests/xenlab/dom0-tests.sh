@@ -88,17 +88,22 @@ EOF
   return 0
 }
 
-# xl_create CFG LOG: xl create, once more if dom0's xl itself crashed (a
-# known flake of this dom0: "malloc(): ... corrupted", the child "died due
-# to fatal signal"); the retry is logged. Returns xl's status.
+# xl_create CFG LOG: xl create, up to twice more if dom0's xl itself
+# crashed (a known flake of this dom0 under TCG: glibc aborts xl with
+# "malloc(): ... corrupted" or "corrupted double-linked list", exit status
+# 128+, or libxl's child "died due to fatal signal"); each retry is logged
+# as XENLAB-RETRY. Any other failure fails at once. Returns xl's status.
 xl_create() {
-  local name
-  xl create $1 > $2 2>&1 && return 0
-  grep -q -E 'malloc\(\)|died due to fatal signal' $2 || return 1
+  local name try rc
   name=$(sed -n 's/^name = "\(.*\)"$/\1/p' $1)
-  echo "XENLAB-RETRY xl create $name: dom0's xl crashed (known flake); again"
-  cat $2; xl destroy $name 2>/dev/null; sleep 1
-  xl create $1 > $2 2>&1
+  for try in 1 2 3; do
+    xl create $1 > $2 2>&1; rc=$?
+    [ $rc = 0 ] && return 0
+    [ $rc -ge 128 ] || grep -q -E 'corrupted|died due to fatal signal' $2 || return $rc
+    echo "XENLAB-RETRY xl create $name: dom0's xl crashed (status $rc, known flake)"
+    cat $2; xl destroy $name 2>/dev/null; sleep 1
+  done
+  return $rc
 }
 
 # PVH on TCG-emulated SVM: shadow paging, and no RDTSCP (Xen cannot decode
