@@ -17,6 +17,7 @@
  * hypercalls.
  */
 #include <boot/boot.h> /* BOOT_EXIT_PANIC */
+#include <arch/interrupt_entry.h>
 
 #define HYPERCALL_STUB_SIZE 32
 #define HYPERCALL_FPU_TASKSWITCH 5 /* <xenabi/hypercall.h> */
@@ -105,9 +106,9 @@ pv_exception_common:
  *     rcx, r11, rip, cs, rflags, rsp, ss
  * where rflags.IF says whether events were unmasked where it interrupted
  * (in this library OS: always, since events are unmasked only inside
- * SCHEDOP_block). Like the PVH vector's entry (xen_upcall_entry.S) it
- * keeps every caller-saved register and the x87/SSE state around
- * boot_pv_upcall() (xen_upcall.c). It cannot return with iretq: that would leave the
+ * SCHEDOP_block). Like the PVH vector's entry it keeps every
+ * caller-saved register and the x87/SSE state (<arch/interrupt_entry.h>)
+ * around boot_pv_upcall() (xen_upcall.c). It cannot return with iretq: that would leave the
  * upcall mask set. HYPERVISOR_iret takes the frame back with `flags`
  * pushed on top (0: not a SYSCALL frame) and sets the mask from the
  * saved rflags.IF, so the interrupted code gets back the mask it had;
@@ -115,8 +116,6 @@ pv_exception_common:
  * those must hold the interrupted values when it is reached.
  */
 #define HYPERCALL_IRET 23 /* <xenabi/hypercall.h> */
-#define SAVED_GPR_BYTES (9 * 8) /* pushed below the saved %rbp */
-#define FXSAVE_BYTES 512
 
     .section .text.boot_pv_upcall_entry, "ax", @progbits
     .globl boot_pv_upcall_entry
@@ -125,35 +124,10 @@ pv_exception_common:
 boot_pv_upcall_entry:
     popq %rcx
     popq %r11
-    pushq %rbp                  /* a frame, for backtraces */
-    movq %rsp, %rbp
-    pushq %rax
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    andq $-16, %rsp
-    subq $FXSAVE_BYTES, %rsp
-    fxsave64 (%rsp)
-    cld
+    interrupt_save
     leaq 8(%rbp), %rdi          /* the frame: rip, cs, rflags, rsp, ss */
     call boot_pv_upcall
-    fxrstor64 (%rsp)
-    leaq -SAVED_GPR_BYTES(%rbp), %rsp
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rax
-    popq %rbp
+    interrupt_restore
     pushq $0                    /* iret flags: not in a SYSCALL */
     jmp boot_hypercall_page + HYPERCALL_IRET * HYPERCALL_STUB_SIZE
     .size boot_pv_upcall_entry, . - boot_pv_upcall_entry

@@ -437,6 +437,22 @@ blkstore_test() { # TYPE: pvh or pv
 blkstore_test pvh
 blkstore_test pv
 
+# check_vchan_conversation TEST NAME: the rest of vchan-peer.py's exchange
+# as the guest logged it (one line longer than both rings, quit), and
+# dom0's verdict on both directions.
+check_vchan_conversation() {
+  check $1 "guest: the long line" $R/$2.console.log 'vchan_echo: line 4: 20000 bytes'
+  check $1 "guest: quit" $R/$2.console.log 'vchan_echo: quit after 4 lines'
+  check $1 "dom0: all checks passed (both directions)" $R/$2.peer.txt '^vchan-peer: 6/6 checks passed'
+}
+
+# check_vchan_end TEST NAME: clean teardown, vchan_echo's verdict, timings.
+check_vchan_end() {
+  check_teardown $1 $2 vchan_echo
+  check $1 "guest: exit status 0" $R/$2.console.log 'vchan_echo: ok'
+  timings $1 $2
+}
+
 # (e) vchan: examples/vchan_echo is a vchan server; dom0 is the client,
 # through Xen's libxenvchan (vchan-peer.py, python3 ctypes): a greeting
 # from the guest, lines echoed back (one longer than both rings), quit.
@@ -445,39 +461,35 @@ blkstore_test pv
 # As PVH (vchan) and as PV (vchan-pv: the server only grants its pages,
 # which works on PV; the client role maps grants, not adapted to PV).
 vchan_test() { # TYPE: pvh or pv
-local type=$1 cpid
-t=vchan; n=vchan
-[ "$type" = pv ] && { t=vchan-pv; n=vchanpv; }
-echo "=== XENLAB-RUN $t"
-BAD=
-(
-  for i in $(seq 1 240); do
-    D=$(xl domid $n 2>/dev/null) && xenstore-read /local/domain/$D/data/vchan-echo/event-channel >/dev/null 2>&1 && break
-    sleep 0.25
-  done
-  echo "vchan-peer: server dom$D announced after $i polls"
-  python3 /mnt/share/vchan-peer.py client $D /local/domain/$D/data/vchan-echo
-) > $R/$n.peer.txt 2>&1 &
-cpid=$!
-if GUEST_TYPE=$type boot_guest $n vchan_echo.elf "peer=0"; then
-  wait $cpid
-  echo "--- $n: dom0 client"; cat $R/$n.peer.txt
-  check $t "guest: console handed to xencons" $R/$n.console.log '^vchan_echo: console through //drivers/xencons'
-  check $t "guest: server announced" $R/$n.console.log 'vchan_echo: serving dom0 at /local/domain/[0-9]+/data/vchan-echo'
-  check $t "guest: client connected" $R/$n.console.log 'vchan_echo: client connected'
-  check $t "guest: lines from dom0 (client -> server)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
-  check $t "guest: the long line" $R/$n.console.log 'vchan_echo: line 4: 20000 bytes'
-  check $t "guest: quit" $R/$n.console.log 'vchan_echo: quit after 4 lines'
-  check $t "dom0: all checks passed (both directions)" $R/$n.peer.txt '^vchan-peer: 6/6 checks passed'
-  check $t "guest: saw dom0 close" $R/$n.console.log 'vchan_echo: client closed;'
-  check_teardown $t $n vchan_echo
-  check $t "guest: exit status 0" $R/$n.console.log 'vchan_echo: ok'
-  timings $t $n
-else
-  kill $cpid 2>/dev/null
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+  local type=$1 cpid
+  t=vchan; n=vchan
+  [ "$type" = pv ] && { t=vchan-pv; n=vchanpv; }
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  (
+    for i in $(seq 1 240); do
+      D=$(xl domid $n 2>/dev/null) && xenstore-read /local/domain/$D/data/vchan-echo/event-channel >/dev/null 2>&1 && break
+      sleep 0.25
+    done
+    echo "vchan-peer: server dom$D announced after $i polls"
+    python3 /mnt/share/vchan-peer.py client $D /local/domain/$D/data/vchan-echo
+  ) > $R/$n.peer.txt 2>&1 &
+  cpid=$!
+  if GUEST_TYPE=$type boot_guest $n vchan_echo.elf "peer=0"; then
+    wait $cpid
+    echo "--- $n: dom0 client"; cat $R/$n.peer.txt
+    check $t "guest: console handed to xencons" $R/$n.console.log '^vchan_echo: console through //drivers/xencons'
+    check $t "guest: server announced" $R/$n.console.log 'vchan_echo: serving dom0 at /local/domain/[0-9]+/data/vchan-echo'
+    check $t "guest: client connected" $R/$n.console.log 'vchan_echo: client connected'
+    check $t "guest: lines from dom0 (client -> server)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
+    check_vchan_conversation $t $n
+    check $t "guest: saw dom0 close" $R/$n.console.log 'vchan_echo: client closed;'
+    check_vchan_end $t $n
+  else
+    kill $cpid 2>/dev/null
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 }
 vchan_test pvh
 vchan_test pv
@@ -503,14 +515,10 @@ if boot_guest $n vchan_echo.elf "peer=0 connect=/local/domain/0/data/vchan-rev";
   echo "--- $n: dom0 server"; cat $R/$n.peer.txt
   check $t "guest: connected as the client" $R/$n.console.log 'vchan_echo: connected to dom0 at /local/domain/0/data/vchan-rev as the client'
   check $t "guest: lines from dom0 (server -> client)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
-  check $t "guest: the long line" $R/$n.console.log 'vchan_echo: line 4: 20000 bytes'
-  check $t "guest: quit" $R/$n.console.log 'vchan_echo: quit after 4 lines'
-  check $t "dom0: all checks passed (both directions)" $R/$n.peer.txt '^vchan-peer: 6/6 checks passed'
+  check_vchan_conversation $t $n
   check $t "guest: closed its end (unmapped)" $R/$n.console.log 'vchan_echo: closed the client end'
   check $t "guest: heap pages are memory again after the unmap" $R/$n.console.log 'vchan_echo: heap after the unmap: 16 pages written and read back, 0 bad'
-  check_teardown $t $n vchan_echo
-  check $t "guest: exit status 0" $R/$n.console.log 'vchan_echo: ok'
-  timings $t $n
+  check_vchan_end $t $n
 else
   kill $cpid 2>/dev/null
   BAD="xl create failed"

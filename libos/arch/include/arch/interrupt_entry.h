@@ -25,13 +25,12 @@
 #define ARCH_SAVED_GPR_BYTES (9 * 8)
 #define ARCH_FXSAVE_BYTES 512
 
-    .macro interrupt_entry name, handler
-    .section .text.\name, "ax", @progbits
-    .code64
-    .globl \name
-    .type \name, @function
-    .balign 16
-\name:
+/*
+ * The two halves, for entries that are not plain IDT gates (Xen PV's event
+ * callback): interrupt_save leaves %rbp pointing at the saved %rbp, just
+ * below what was on the stack at entry; interrupt_restore undoes it.
+ */
+    .macro interrupt_save
     pushq %rbp                  /* a frame, for backtraces */
     movq %rsp, %rbp
     pushq %rax
@@ -47,7 +46,9 @@
     subq $ARCH_FXSAVE_BYTES, %rsp
     fxsave64 (%rsp)
     cld                         /* the C ABI wants DF clear; iretq restores */
-    call \handler
+    .endm
+
+    .macro interrupt_restore
     fxrstor64 (%rsp)
     leaq -ARCH_SAVED_GPR_BYTES(%rbp), %rsp
     popq %r11
@@ -60,6 +61,18 @@
     popq %rcx
     popq %rax
     popq %rbp
+    .endm
+
+    .macro interrupt_entry name, handler
+    .section .text.\name, "ax", @progbits
+    .code64
+    .globl \name
+    .type \name, @function
+    .balign 16
+\name:
+    interrupt_save
+    call \handler
+    interrupt_restore
     iretq
     .size \name, . - \name
     .endm
