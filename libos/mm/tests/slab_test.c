@@ -183,5 +183,5 @@ int main(void)
     RUN(test_large_blocks);
     RUN(test_slab_interior_pointers);
     RUN(test_realloc_between_classes);
-    return harness_finish();
+    return check_finish();
 }

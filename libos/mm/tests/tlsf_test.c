@@ -161,5 +161,5 @@ int main(void)
     RUN(test_aligned_gap_reused);
     RUN(test_pool_metadata_pointers);
     RUN(test_pool_or_span);
-    return harness_finish();
+    return check_finish();
 }

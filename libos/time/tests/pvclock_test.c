@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/time/pvclock.h"
 #include "libos/time/scale.h"
@@ -352,5 +354,5 @@ int main(void)
     test_scaling_random();
     test_protocol();
     test_protocol_random();
-    return check_finish("pvclock_test");
+    return check_finish();
 }

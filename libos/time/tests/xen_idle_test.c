@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include <time/time.h>
 #include "libos/time/xen_idle.h"
@@ -296,5 +298,5 @@ int main(void)
     test_block_errors();
     test_poll();
     test_system_time();
-    return check_finish("xen_idle_test");
+    return check_finish();
 }

@@ -7,7 +7,7 @@
 
 #include <gnttab/gnttab.h>
 #include <hypervisor/hypervisor.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 
 static _Alignas(4096) uint8_t pages[3][4096];

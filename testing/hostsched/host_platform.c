@@ -1,6 +1,6 @@
 /*
  * What <time/time.h> and <boot/boot.h> give the scheduler on the image,
- * for the host: see host_platform.h.
+ * for the host: see <hostsched/hostsched.h>.
  *
  * The idle halt is modelled on the image's: the CPU "halts" with
  * interrupts enabled, and the halt ends with the first interrupt. Here
@@ -21,7 +21,7 @@
 #include <time/time.h>
 #include <xensim/sim.h>
 
-#include "host_platform.h"
+#include <hostsched/hostsched.h>
 #include "libos/xen/evtchn_sched/internal.h"
 
 #define MAX_SCHEDULED 32

@@ -1,10 +1,10 @@
 /*
  * The platform under //libos/sched's core in the host tests: a simulated
  * monotonic clock and an idle halt in which the simulated Xen's events
- * arrive as the upcall (host_platform.c).
+ * arrive as the upcall (//testing/hostsched).
  */
-#ifndef EVTCHN_SCHED_TESTS_HOST_PLATFORM_H
-#define EVTCHN_SCHED_TESTS_HOST_PLATFORM_H
+#ifndef HOSTSCHED_HOSTSCHED_H
+#define HOSTSCHED_HOSTSCHED_H
 
 #include <stdint.h>
 

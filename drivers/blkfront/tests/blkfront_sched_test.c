@@ -15,12 +15,12 @@
 #include <gnttab/gnttab.h>
 #include <sched/sched.h>
 #include <time/time.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 #include <xenstore/xenstore.h>
 
-#include "drivers/blkfront/tests/blkback.h"
-#include "host_platform.h"
+#include "blkback.h"
+#include <hostsched/hostsched.h>
 
 #define SECTORS 256
 #define NODE "device/vbd/768"
