@@ -30,6 +30,15 @@ bool check_eq(uint64_t a, uint64_t b, const char *what, const char *file,
     return a == b;
 }
 
+bool check_verdict(bool ok, const char *what)
+{
+    checks++;
+    printf("  %s: %s\n", what, ok ? "ok" : "FAILED");
+    if (!ok)
+        failures++;
+    return ok;
+}
+
 static void (*fixture_begin)(const char *name);
 static void (*fixture_end)(const char *name);
 

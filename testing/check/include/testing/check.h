@@ -21,12 +21,18 @@
 #include <stdint.h>
 
 #define CHECK(cond) check_true((cond), #cond, __FILE__, __LINE__)
+/* The same, described in words instead of the expression. */
+#define CHECK_MSG(cond, what) check_true((cond), (what), __FILE__, __LINE__)
 #define CHECK_EQ(a, b)                                                     \
     check_eq((uint64_t)(a), (uint64_t)(b), #a " == " #b, __FILE__, __LINE__)
 
 bool check_true(bool ok, const char *what, const char *file, int line);
 bool check_eq(uint64_t a, uint64_t b, const char *what, const char *file,
               int line);
+
+/* A named property checked and printed either way ("  what: ok" or
+ * "  what: FAILED"): for boot tests whose console output is the report. */
+bool check_verdict(bool ok, const char *what);
 
 #define RUN(test) check_run(test, #test)
 void check_run(void (*test)(void), const char *name);
