@@ -4,8 +4,8 @@ The flags come from //libos:component.bzl (defined once there).
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_library", "cc_test")
-load("//libos:component.bzl", "COMPONENT_COPTS", "SANITIZE_COPTS", "SANITIZE_LINKOPTS", "UBSAN_COPTS")
-load("//rules_unikernel:defs.bzl", "unikernel_image")
+load("//libos:component.bzl", "COMPONENT_COPTS", "HOST_DEFINES", "SANITIZE_COPTS", "SANITIZE_LINKOPTS", "UBSAN_COPTS")
+load("//rules_unikernel:defs.bzl", "unikernel_image", "unikernel_test")
 
 def component_test(name, srcs, deps = [], copts = [], linkopts = [], sanitize = True, size = "small", **kwargs):
     """A host unit test under ASan/UBSan with the check harness (<testing/check.h>).
@@ -33,7 +33,7 @@ def component_test(name, srcs, deps = [], copts = [], linkopts = [], sanitize = 
         name = name,
         size = size,
         srcs = srcs,
-        copts = COMPONENT_COPTS + san_copts + copts,
+        copts = COMPONENT_COPTS + HOST_DEFINES + san_copts + copts,
         linkopts = san_linkopts + linkopts,
         deps = deps + ["//testing/check"],
         **kwargs
@@ -64,4 +64,34 @@ def test_image(name, srcs, deps, copts = [], lib_kwargs = {}, **kwargs):
         testonly = True,
         deps = [":" + name + "_lib"],
         **kwargs
+    )
+
+def driver_link_test(name, driver, message, deps = []):
+    """A Xen driver built by the image toolchain, linked into an image and booted in QEMU (not Xen).
+
+    The program (link_image.c beside the test) references every public function of the
+    driver, so the link proves they all resolve in an image, and must report that Xen is
+    absent. Declares `<name>_image` and the test `<name>`.
+
+    Args:
+      name: the test's name.
+      driver: the driver's label.
+      message: the line the program must print (matched whole).
+      deps: what else the image links (an allocator, for drivers that allocate).
+    """
+    test_image(
+        name = name + "_image",
+        srcs = ["link_image.c"],
+        deps = [
+            driver,
+            "//libos/boot",
+            "//libos/libc",
+            "//libos/xen/hypervisor:absent",
+        ] + deps,
+    )
+    unikernel_test(
+        name = name,
+        exit_code = 0,
+        expect = ["^%s$" % message.replace("(", "\\(").replace(")", "\\)")],
+        image = ":" + name + "_image",
     )
