@@ -1,6 +1,6 @@
 /*
  * A simulated blkback for blkfront's host tests: the backend domain of
- * //libos/xen/sim serving one vbd from a memory buffer (the "disk", which
+ * //testing/xensim serving one vbd from a memory buffer (the "disk", which
  * the test reads and writes directly, as dom0 would see the file).
  *
  * It runs in the simulator's rounds (sim_set_round_hook): the xenbus

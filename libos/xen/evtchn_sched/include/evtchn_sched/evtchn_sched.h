@@ -72,7 +72,7 @@
 int evtchn_sched_init(void);
 
 /*
- * The host-testable part (//libos/xen/evtchn_sched:ports): install the
+ * The host-testable part (//libos/xen/evtchn_sched:core): install the
  * observer and the wait function and forget every count. evtchn_init()
  * must have succeeded (else -XENABI_ENOTCONN). Does not touch the upcall
  * or the clock. Called again while started, it only installs the hooks

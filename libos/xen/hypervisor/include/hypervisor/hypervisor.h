@@ -16,7 +16,7 @@
  *   - inside an image not on Xen: //libos/xen/hypervisor:absent, where
  *     every hypercall fails with -XENABI_ENOSYS, so the libraries' init
  *     functions report "not on Xen" and nothing else happens;
- *   - on the host: //libos/xen/sim, a deterministic simulated hypervisor
+ *   - on the host: //testing/xensim, a deterministic simulated hypervisor
  *     with a second domain that runs xenstored and device backends.
  *
  * The alternatives define the same symbols; an image links exactly one
