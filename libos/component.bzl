@@ -24,7 +24,11 @@ False: the devices and the wiring, depending on `<name>_core`). That
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
 
-ON_UNIKERNEL = "//libos:on_unikernel"
+# Labels, not strings, so the macro means this repository's targets when a
+# user's repository loads it as @rules_unikernel//libos:component.bzl.
+ON_UNIKERNEL = str(Label("//libos:on_unikernel"))
+_LIBC = str(Label("//libos/libc"))
+_UNIKERNEL = str(Label("//rules_unikernel/toolchain:unikernel"))
 
 # The image toolchain adds these itself; the host toolchain adds none, so
 # host builds state them to be held to the same standard.
@@ -71,7 +75,7 @@ def host_linkopts():
 def image_libc():
     """<string.h> and friends: //libos/libc in an image, the host's C library elsewhere."""
     return select({
-        ON_UNIKERNEL: ["//libos/libc"],
+        ON_UNIKERNEL: [_LIBC],
         "//conditions:default": [],
     })
 
@@ -119,7 +123,7 @@ def component(
         hdrs = native.glob(["include/**/*.h"])
     if hdrs and all([h.startswith("include/") for h in hdrs]):
         kwargs.setdefault("strip_include_prefix", "include")
-    deps = [d for d in deps if d != "//libos/libc"]
+    deps = [d for d in deps if d != _LIBC]
     if host:
         all_copts = host_copts() + copts
         all_linkopts = host_linkopts() + linkopts
@@ -127,8 +131,8 @@ def component(
     else:
         all_copts = COMPONENT_COPTS + copts
         all_linkopts = linkopts
-        all_deps = deps + (["//libos/libc"] if libc else [])
-        kwargs["target_compatible_with"] = ["//toolchain:unikernel"]
+        all_deps = deps + ([_LIBC] if libc else [])
+        kwargs["target_compatible_with"] = [_UNIKERNEL]
     cc_library(
         name = name,
         srcs = srcs,

@@ -20,6 +20,6 @@ def rules_unikernel_dependencies():
 def rules_unikernel_register_toolchains():
     """Registers the freestanding C toolchain and the Python toolchain."""
     native.register_toolchains(
-        "@rules_unikernel//toolchain:all",
+        "@rules_unikernel//rules_unikernel/toolchain:all",
         "@rules_unikernel_python//:toolchain",
     )

@@ -1,7 +1,7 @@
 """Pinned versions and hashes of everything rules_unikernel downloads.
 
 This is the one place to bump them. The Python packages are pinned, with
-hashes, in toolchain/python/requirements_lock.txt.
+hashes, in rules_unikernel/toolchain/python/requirements_lock.txt.
 """
 
 # zig (clang + LLD inside) from its PyPI wheel: a zip holding `ziglang/zig`

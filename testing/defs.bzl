@@ -56,7 +56,7 @@ def test_image(name, srcs, deps, copts = [], lib_kwargs = {}, **kwargs):
         srcs = srcs,
         copts = copts,
         deps = deps,
-        target_compatible_with = ["//toolchain:unikernel"],
+        target_compatible_with = ["//rules_unikernel/toolchain:unikernel"],
         **lib_kwargs
     )
     unikernel_image(

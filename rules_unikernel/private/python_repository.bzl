@@ -1,6 +1,6 @@
 """Repository rule: the Python environment of the linker tool and the tests.
 
-Installs the hash-locked requirements (toolchain/python/requirements_lock.txt)
+Installs the hash-locked requirements (rules_unikernel/toolchain/python/requirements_lock.txt)
 with the host's python3 into a plain `site-packages` directory and registers
 that interpreter as Bazel's Python toolchain. Nothing is installed by hand.
 
@@ -91,7 +91,7 @@ unikernel_python_repository = repository_rule(
     doc = "The hash-locked Python packages of rules_unikernel and the Python toolchain that runs them.",
     attrs = {
         "requirements": attr.label(
-            default = "//toolchain/python:requirements_lock.txt",
+            default = "//rules_unikernel/toolchain/python:requirements_lock.txt",
             allow_single_file = True,
             doc = "A pip requirements file with --hash pins for every package.",
         ),

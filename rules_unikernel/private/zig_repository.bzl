@@ -2,7 +2,7 @@
 
 zig is fetched from its PyPI wheel, pinned by sha256 in versions.bzl. The
 repository holds the unpacked zig, small wrapper scripts and the
-cc_toolchain target; //toolchain registers it for //toolchain:xen_x86_64.
+cc_toolchain target; //toolchain registers it for //rules_unikernel/toolchain:xen_x86_64.
 """
 
 load("//rules_unikernel:versions.bzl", "ZIG_VERSION", "ZIG_WHEELS")
@@ -54,7 +54,7 @@ def _zig_toolchain_repository_impl(rctx):
         "BUILD.bazel",
         rctx.attr._build_tpl,
         substitutions = {
-            "{config_bzl}": _absolute(Label("//toolchain:cc_toolchain_config.bzl")),
+            "{config_bzl}": _absolute(Label("//rules_unikernel/toolchain:cc_toolchain_config.bzl")),
             "{builtin_include}": lib_include,
             "{zig_version}": ZIG_VERSION,
         },
