@@ -3,7 +3,7 @@
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
-#include <boot/xen.h>
+#include <platform/xen/xen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time/time.h>
@@ -55,7 +55,7 @@ void time_init(void)
     if (s->ready || s->initialising)
         return;
     s->initialising = true;
-    if (boot_xen_mode() == BOOT_XEN_PV) {
+    if (xenplat_mode() == XENPLAT_PV) {
         /* No PIT, RTC, APIC or IDT there: Xen's clocks and timer. */
         time_xen_pv_init();
         s->ready = true;

@@ -2,7 +2,7 @@
  * Halting the CPU until a deadline, and the interrupts that end a halt.
  */
 #include <arch/x86.h>
-#include <boot/xen.h>
+#include <platform/xen/xen.h>
 #include <time/time.h>
 
 #include "pvclock.h"

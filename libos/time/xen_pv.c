@@ -3,16 +3,16 @@
  * shared info page, and the idle through Xen's single-shot timer and
  * SCHEDOP_poll / SCHEDOP_block (the pure part is xen_idle.c; the reasons
  * are in <time/time.h> and xen_idle.h). Selected at run time by
- * boot_xen_mode(): the same image uses the devices under QEMU and PVH.
+ * xenplat_mode(): the same image uses the devices under QEMU and PVH.
  *
  * Layering: //libos/time sits below the event-channel library, so it
- * binds VIRQ_TIMER and makes its hypercalls through <boot/xen.h> itself,
+ * binds VIRQ_TIMER and makes its hypercalls through <platform/xen/xen.h> itself,
  * and the Xen layer (//libos/xen/evtchn_sched) tells it when the upcall
  * can end its blocks (time_xen_idle_on_events).
  */
 #include <arch/x86.h>
-#include <boot/pv.h>
-#include <boot/xen.h>
+#include <platform/xen/pv.h>
+#include <platform/xen/xen.h>
 #include <stdio.h>
 #include <string.h>
 #include <time/time.h>
@@ -44,7 +44,7 @@ static long set_timer(void *ctx, uint64_t at)
         .timeout_abs_ns = at,
         .flags = XENABI_VCPU_SSHOTTMR_FUTURE,
     };
-    long rc = boot_xen_hypercall(XENABI_HYPERCALL_VCPU_OP,
+    long rc = xenplat_hypercall(XENABI_HYPERCALL_VCPU_OP,
                                  XENABI_VCPUOP_SET_SINGLESHOT_TIMER, 0,
                                  xenabi_handle(&t), 0, 0);
     if (rc == -XENABI_ETIME)
@@ -56,7 +56,7 @@ static long set_timer(void *ctx, uint64_t at)
 static long stop_timer(void *ctx)
 {
     (void)ctx;
-    return boot_xen_hypercall(XENABI_HYPERCALL_VCPU_OP,
+    return xenplat_hypercall(XENABI_HYPERCALL_VCPU_OP,
                               XENABI_VCPUOP_STOP_SINGLESHOT_TIMER, 0, 0, 0,
                               0);
 }
@@ -64,7 +64,7 @@ static long stop_timer(void *ctx)
 static long block(void *ctx)
 {
     (void)ctx;
-    return boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP,
+    return xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP,
                               XENABI_SCHEDOP_BLOCK, 0, 0, 0, 0);
 }
 
@@ -77,7 +77,7 @@ static long poll(void *ctx, uint32_t port, uint64_t timeout)
         .nr_ports = 1,
         .timeout = timeout,
     };
-    return boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_POLL,
+    return xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_POLL,
                               xenabi_handle(&p), 0, 0, 0);
 }
 
@@ -91,7 +91,7 @@ static void clear_pending(void *ctx, uint32_t port)
 static void mask_events(void *ctx)
 {
     (void)ctx;
-    boot_xen_mask_events();
+    xenplat_mask_events();
 }
 
 static const struct time_xen_idle_ops xen_ops = {
@@ -107,7 +107,7 @@ static const struct time_xen_idle_ops xen_ops = {
 static uint32_t bind_timer(void)
 {
     struct xenabi_evtchn_bind_virq op = {.virq = XENABI_VIRQ_TIMER};
-    long rc = boot_xen_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
+    long rc = xenplat_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
                                  XENABI_EVTCHNOP_BIND_VIRQ,
                                  xenabi_handle(&op), 0, 0, 0);
     if (rc < 0)
@@ -124,7 +124,7 @@ static uint32_t bind_timer(void)
      */
     __atomic_fetch_or(&shared->evtchn_mask[op.port / 64],
                       UINT64_C(1) << (op.port % 64), __ATOMIC_SEQ_CST);
-    rc = boot_xen_hypercall(XENABI_HYPERCALL_VCPU_OP,
+    rc = xenplat_hypercall(XENABI_HYPERCALL_VCPU_OP,
                             XENABI_VCPUOP_STOP_PERIODIC_TIMER, 0, 0, 0, 0);
     if (rc < 0)
         printf("[time] warning: pv: stopping Xen's periodic timer failed "
@@ -137,7 +137,7 @@ void time_xen_pv_init(void)
 {
     struct time_state *s = &time_state;
 
-    shared = boot_pv_shared_info();
+    shared = xenplat_pv_shared_info();
     if (shared == NULL)
         time_panic("pv: no shared info page (the PV boot path maps it)");
     const volatile struct xenabi_vcpu_time_info *ti =

@@ -12,7 +12,7 @@
  * execute, mostly 2 MiB pages), a 64 KiB stack and SSE enabled, and
  * .bss zeroed. The C part then:
  *
- *   1. looks for Xen (<boot/xen.h>); on Xen installs the hypercall page
+ *   1. looks for Xen (<platform/xen/xen.h>); on Xen installs the hypercall page
  *      and uses Xen's console (PV ring + port 0xe9), otherwise the COM1
  *      console; plugs the console and platform_exit()
  *      into libc (<libc/hooks.h>), so printf and exit work from here on,
@@ -92,7 +92,7 @@ const char *boot_cmdline(void);
 /*
  * Print "[boot] exit status N" and stop the machine with status N, where
  * N = status & 0xff. On Xen, then SCHEDOP_shutdown: SHUTDOWN_poweroff for
- * N == 0, SHUTDOWN_crash otherwise (<boot/xen.h>). Otherwise (and should
+ * N == 0, SHUTDOWN_crash otherwise (<platform/xen/xen.h>). Otherwise (and should
  * Xen refuse) writes N to QEMU's isa-debug-exit port 0xf4 (QEMU
  * then exits with code (2N + 1) & 0xff, so keep statuses below 128 for
  * unambiguous codes); if that device is absent, halts the CPU forever.

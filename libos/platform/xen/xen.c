@@ -1,10 +1,10 @@
 /*
  * Xen PVH support in the boot path: find Xen, install the hypercall page,
  * the Xen console (PV console ring + debug port 0xe9), shutdown, and the
- * entry-to-main time. See <boot/xen.h>.
+ * entry-to-main time. See <platform/xen/xen.h>.
  */
 #include <arch/x86.h>
-#include <boot/xen.h>
+#include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,54 +18,46 @@
 #include <xenabi/sched.h>
 #include <xenabi/version.h>
 
-#include "boot_internal.h"
-
-/* hypercall_page.S */
-extern char boot_hypercall_page[];
-long boot_xen_hypercall_raw(unsigned int nr, uint64_t a1, uint64_t a2,
-                            uint64_t a3, uint64_t a4, uint64_t a5);
-
-/* entry.S: the TSC at the first instruction of _start_pvh. */
-extern uint64_t boot_entry_tsc;
+#include "internal.h"
 
 /* Xen's "debug console" I/O port: each line shows in `xl dmesg`. */
 #define XEN_DEBUG_PORT 0xe9
 
 static bool on_xen;
-static enum boot_xen_mode mode; /* BOOT_XEN_NONE until found */
+static enum xenplat_mode mode; /* XENPLAT_NONE until found */
 static uint32_t xen_base;    /* the CPUID base of Xen's leaves */
 static uint32_t xen_version; /* major << 16 | minor */
 static volatile struct xenabi_console_interface *ring;
 static bool ring_handed_over; /* a driver produces into it now */
 static uint32_t ring_port;
 
-bool boot_on_xen(void)
+bool xenplat_on_xen(void)
 {
     return on_xen;
 }
 
-enum boot_xen_mode boot_xen_mode(void)
+enum xenplat_mode xenplat_mode(void)
 {
     return mode;
 }
 
-uint32_t boot_xen_version(void)
+uint32_t xenplat_version(void)
 {
     return on_xen ? xen_version : 0;
 }
 
-long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
+long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5)
 {
     if (!on_xen || nr >= XENABI_HYPERCALL_MAX)
         return -XENABI_ENOSYS;
-    return boot_xen_hypercall_raw(nr, a1, a2, a3, a4, a5);
+    return xenplat_hypercall_raw(nr, a1, a2, a3, a4, a5);
 }
 
 static long hvm_get_param(uint32_t index, uint64_t *value)
 {
     struct xenabi_hvm_param p = {.domid = XENABI_DOMID_SELF, .index = index};
-    long rc = boot_xen_hypercall(XENABI_HYPERCALL_HVM_OP,
+    long rc = xenplat_hypercall(XENABI_HYPERCALL_HVM_OP,
                                  XENABI_HVMOP_GET_PARAM, xenabi_handle(&p), 0,
                                  0, 0);
     if (rc == 0)
@@ -77,13 +69,13 @@ static void ring_notify(void)
 {
     struct xenabi_evtchn_send send = {.port = ring_port};
 
-    boot_xen_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
+    xenplat_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
                        XENABI_EVTCHNOP_SEND, xenabi_handle(&send), 0, 0, 0);
 }
 
 static void yield(void)
 {
-    boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0,
+    xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0,
                        0, 0);
 }
 
@@ -126,21 +118,21 @@ static void ring_write(const char *buf, size_t len)
     }
 }
 
-void boot_xen_debug_write(const char *buf, size_t len)
+void xenplat_debug_write(const char *buf, size_t len)
 {
-    for (size_t i = 0; i < len && mode == BOOT_XEN_PVH; i++)
+    for (size_t i = 0; i < len && mode == XENPLAT_PVH; i++)
         if (buf[i] != '\r')
             outb(XEN_DEBUG_PORT, (uint8_t)buf[i]);
 }
 
 /* The console on Xen; replaces COM1 (drivers/console) in libc. */
-void boot_xen_console_write(const char *buf, size_t len)
+void xenplat_console_write(const char *buf, size_t len)
 {
-    boot_xen_debug_write(buf, len);
+    xenplat_debug_write(buf, len);
     ring_write(buf, len);
 }
 
-void boot_xen_console_handover(void)
+void xenplat_console_handover(void)
 {
     ring_handed_over = true;
 }
@@ -162,7 +154,7 @@ static bool find_xen(void)
     return false;
 }
 
-bool boot_xen_init(void)
+bool xenplat_init(void)
 {
     if (!find_xen())
         return false;
@@ -174,7 +166,7 @@ bool boot_xen_init(void)
         return false;
     wrmsr(hc.ebx, (uint64_t)(uintptr_t)boot_hypercall_page);
     on_xen = true;
-    mode = BOOT_XEN_PVH;
+    mode = XENPLAT_PVH;
 
     uint64_t pfn = 0, port = 0;
     if (hvm_get_param(XENABI_HVM_PARAM_CONSOLE_PFN, &pfn) == 0 && pfn != 0
@@ -192,21 +184,21 @@ bool boot_xen_init(void)
  * hypercall page is filled already, the console ring is the one in
  * start_info (`console` mapped, or NULL), and there is no port 0xe9.
  */
-void boot_xen_init_pv(volatile struct xenabi_console_interface *console,
+void xenplat_init_pv(volatile struct xenabi_console_interface *console,
                       uint32_t port)
 {
     on_xen = true;
-    mode = BOOT_XEN_PV;
-    xen_version = (uint32_t)boot_xen_hypercall(
+    mode = XENPLAT_PV;
+    xen_version = (uint32_t)xenplat_hypercall(
         XENABI_HYPERCALL_XEN_VERSION, XENABI_XENVER_VERSION, 0, 0, 0, 0);
     ring = console;
     ring_port = port;
 }
 
 /* Called by boot_pvh() on Xen, after the init, before the banner. */
-void boot_xen_report(void)
+void xenplat_report(void)
 {
-    if (mode == BOOT_XEN_PV) {
+    if (mode == XENPLAT_PV) {
         printf("[boot] xen: Xen %u.%u (PV), hypercall page %p, console: "
                "%s\n",
                xen_version >> 16, xen_version & 0xffff,
@@ -220,15 +212,15 @@ void boot_xen_report(void)
 }
 
 /* Print the TSC time from _start_pvh to now (just before main()). */
-void boot_xen_report_main(void)
+void xenplat_report_main(void)
 {
     uint64_t now = rdtsc();
     /*
      * CPUID base + 3, sub-leaf 0: ECX = the guest's TSC frequency, kHz. A
      * PV guest's CPUID shows no Xen leaves: its vcpu_time_info says.
      */
-    uint32_t khz = mode == BOOT_XEN_PV
-                       ? boot_pv_tsc_khz()
+    uint32_t khz = mode == XENPLAT_PV
+                       ? xenplat_pv_tsc_khz()
                        : cpuid(xen_base + XENABI_CPUID_LEAF_TIME, 0).ecx;
 
     if (khz == 0 || boot_entry_tsc == 0 || now < boot_entry_tsc) {
@@ -244,7 +236,7 @@ void boot_xen_report_main(void)
  * before the domain is gone), then SCHEDOP_shutdown. Returns only if Xen
  * refused.
  */
-void boot_xen_shutdown(uint8_t status)
+void xenplat_shutdown(uint8_t status)
 {
     struct xenabi_sched_shutdown arg = {
         .reason = status == 0 ? XENABI_SHUTDOWN_POWEROFF
@@ -253,6 +245,6 @@ void boot_xen_shutdown(uint8_t status)
 
     if (ring)
         ring_wait(true);
-    boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
+    xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
                        xenabi_handle(&arg), 0, 0, 0);
 }
