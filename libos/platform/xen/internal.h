@@ -26,7 +26,7 @@ struct xenabi_console_interface;
 _Noreturn void xenplat_pv_start(const struct xenabi_start_info *si,
                                 uint64_t xen_stack_top);
 /* xen.c's state for a PV boot: the console ring from start_info. */
-void xenplat_init_pv(volatile struct xenabi_console_interface *console,
+void xenplat_init_pv(struct xenabi_console_interface *console,
                      uint32_t port);
 uint32_t xenplat_pv_tsc_khz(void);
 /* CALLBACKOP_register for the failsafe callback (upcall.c). */

@@ -287,15 +287,14 @@ static void traps_init(void)
 }
 
 /* The ring's page, if start_info names one that is ours. */
-static volatile struct xenabi_console_interface *
+static struct xenabi_console_interface *
 console_ring(const struct xenabi_start_info *info)
 {
     uint64_t pfn = m2p(info->console.domu.mfn);
 
     if (info->console.domu.mfn == 0 || pfn >= info->nr_pages)
         return NULL;
-    return (volatile struct xenabi_console_interface *)(uintptr_t)(pfn
-                                                                  << 12);
+    return (struct xenabi_console_interface *)(uintptr_t)(pfn << 12);
 }
 
 /* How many RAM pages the pool's tables can map (one L1 per 2 MiB). */

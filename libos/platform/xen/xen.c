@@ -4,6 +4,7 @@
  * entry-to-main time. See <platform/xen/xen.h>.
  */
 #include <arch/x86.h>
+#include <platform/xen/console_ring.h>
 #include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +28,10 @@ static bool on_xen;
 static enum xenplat_mode mode; /* XENPLAT_NONE until found */
 static uint32_t xen_base;    /* the CPUID base of Xen's leaves */
 static uint32_t xen_version; /* major << 16 | minor */
-static volatile struct xenabi_console_interface *ring;
+/* The console ring, written through the shared writer until hand-over. */
+static struct xenabi_console_interface *ring_page;
+static struct xenplat_console_ring ring;
+static bool ring_up;          /* attached, and a daemon reads it */
 static bool ring_handed_over; /* a driver produces into it now */
 static uint32_t ring_port;
 
@@ -79,43 +83,53 @@ static void yield(void)
                        0, 0);
 }
 
-#define barrier() __asm__ volatile("" ::: "memory")
-
 /*
  * Wait (yielding to dom0's xenconsoled) until the ring has room for one
  * byte, or, with `drain`, until it is empty. Gives up on the ring after
- * many rounds, so a domain without a console daemon still runs and exits.
+ * many rounds, or at once if the daemon's index is impossible, so a
+ * domain without a (sane) console daemon still runs and exits.
  */
 #define RING_PATIENCE 200000
 static bool ring_wait(bool drain)
 {
     for (unsigned tries = 0; tries < RING_PATIENCE; tries++) {
-        uint32_t used = ring->out_prod - ring->out_cons;
+        long pending = xenplat_console_ring_pending(&ring);
 
-        barrier();
-        if (drain ? used == 0 : used < XENABI_CONSOLE_OUT_SIZE)
+        if (pending < 0)
+            break;
+        if (drain ? pending == 0 : pending < XENABI_CONSOLE_OUT_SIZE)
             return true;
         ring_notify();
         yield();
     }
-    ring = NULL; /* nobody reads it: stop using it */
+    ring_up = false; /* nobody reads it: stop using it */
     return false;
 }
 
 static void ring_write(const char *buf, size_t len)
 {
-    while (ring && !ring_handed_over && len) {
+    while (ring_up && !ring_handed_over && len) {
         if (!ring_wait(false))
             return;
-        uint32_t prod = ring->out_prod;
-        while (len && prod - ring->out_cons < XENABI_CONSOLE_OUT_SIZE) {
-            ring->out[xenabi_console_out_mask(prod++)] = *buf++;
-            len--;
+        long n = xenplat_console_ring_put(&ring, buf, len);
+        if (n < 0) {
+            ring_up = false;
+            return;
         }
-        barrier(); /* the bytes before the index (x86 keeps store order) */
-        ring->out_prod = prod;
+        buf += n;
+        len -= (size_t)n;
         ring_notify();
     }
+}
+
+static void ring_attach(struct xenabi_console_interface *page, uint32_t port)
+{
+    if (page == NULL)
+        return;
+    ring_page = page;
+    ring_port = port;
+    xenplat_console_ring_attach(&ring, page);
+    ring_up = true;
 }
 
 void xenplat_debug_write(const char *buf, size_t len)
@@ -172,9 +186,8 @@ bool xenplat_init(void)
     if (hvm_get_param(XENABI_HVM_PARAM_CONSOLE_PFN, &pfn) == 0 && pfn != 0
         && pfn < (BOOT_IDENTITY_MAP_LIMIT >> 12)
         && hvm_get_param(XENABI_HVM_PARAM_CONSOLE_EVTCHN, &port) == 0) {
-        ring = (volatile struct xenabi_console_interface *)(uintptr_t)(pfn
-                                                                       << 12);
-        ring_port = (uint32_t)port;
+        ring_attach((struct xenabi_console_interface *)(uintptr_t)(pfn << 12),
+                    (uint32_t)port);
     }
     return true;
 }
@@ -184,15 +197,14 @@ bool xenplat_init(void)
  * hypercall page is filled already, the console ring is the one in
  * start_info (`console` mapped, or NULL), and there is no port 0xe9.
  */
-void xenplat_init_pv(volatile struct xenabi_console_interface *console,
+void xenplat_init_pv(struct xenabi_console_interface *console,
                       uint32_t port)
 {
     on_xen = true;
     mode = XENPLAT_PV;
     xen_version = (uint32_t)xenplat_hypercall(
         XENABI_HYPERCALL_XEN_VERSION, XENABI_XENVER_VERSION, 0, 0, 0, 0);
-    ring = console;
-    ring_port = port;
+    ring_attach(console, port);
 }
 
 /* Called by boot_pvh() on Xen, after the init, before the banner. */
@@ -202,13 +214,13 @@ void xenplat_report(void)
         printf("[boot] xen: Xen %u.%u (PV), hypercall page %p, console: "
                "%s\n",
                xen_version >> 16, xen_version & 0xffff,
-               (void *)boot_hypercall_page, ring ? "PV ring" : "none");
+               (void *)boot_hypercall_page, ring_up ? "PV ring" : "none");
         return;
     }
     printf("[boot] xen: Xen %u.%u (PVH), CPUID base %#x, hypercall page "
            "%p, console: %s port 0xe9\n",
            xen_version >> 16, xen_version & 0xffff, xen_base,
-           (void *)boot_hypercall_page, ring ? "PV ring +" : "no PV ring,");
+           (void *)boot_hypercall_page, ring_up ? "PV ring +" : "no PV ring,");
 }
 
 /* Print the TSC time from _start_pvh to now (just before main()). */
@@ -243,8 +255,12 @@ void xenplat_shutdown(uint8_t status)
                               : XENABI_SHUTDOWN_CRASH,
     };
 
-    if (ring)
+    if (ring_up) {
+        /* After the hand-over the driver's published index is the end. */
+        if (ring_handed_over)
+            xenplat_console_ring_attach(&ring, ring_page);
         ring_wait(true);
+    }
     xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
                        xenabi_handle(&arg), 0, 0, 0);
 }

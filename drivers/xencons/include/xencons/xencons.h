@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <platform/xen/console_ring.h>
 #include <xenabi/console.h>
 #include <xenabi/errno.h>
 
@@ -35,7 +36,8 @@ struct xencons {
     /* Private. */
     struct xenabi_console_interface *page;
     uint32_t port;
-    xenabi_console_ring_idx_t out_prod, in_cons; /* ours, kept privately */
+    struct xenplat_console_ring out; /* the output, with our out_prod */
+    xenabi_console_ring_idx_t in_cons; /* ours, kept privately */
     bool broken;
     struct xencons_stats stats;
 };
