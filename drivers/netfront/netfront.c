@@ -154,7 +154,8 @@ static int front_setup(struct xenbus_front *f)
     if (rc == 0)
         netfront_rx_refill(nf);
     if (rc < 0)
-        front_teardown(f); /* xenbus runs teardown only after a setup that worked */
+        /* xenbus runs teardown only after a setup that worked */
+        front_teardown(f);
     return rc;
 }
 

@@ -32,7 +32,8 @@ void time_block_until(uint64_t deadline_ns)
     if (deadline_ns <= now)
         return;
     if (s->info.xen_pv) {
-        /* No HLT in ring 3: Xen blocks the vcpu (xen_pv.c, <platform/xen/idle.h>). */
+        /* No HLT in ring 3: Xen blocks the vcpu (xen_pv.c,
+         * <platform/xen/idle.h>). */
         s->stats.blocks++;
         time_xen_pv_block_until(deadline_ns, now);
         s->stats.idle_ns += time_monotonic_ns() - now;

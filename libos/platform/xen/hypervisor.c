@@ -62,8 +62,8 @@ static long grant_frame(uint64_t idx, uint64_t *mfn)
     if (idx >= PV_GRANT_FRAMES_MAX)
         return -XENABI_EINVAL;
     long rc = xenplat_hypercall(XENABI_HYPERCALL_GRANT_TABLE_OP,
-                                 XENABI_GNTTABOP_SETUP_TABLE,
-                                 xenabi_handle(&setup), 1, 0, 0);
+                                XENABI_GNTTABOP_SETUP_TABLE,
+                                xenabi_handle(&setup), 1, 0, 0);
     if (rc < 0)
         return rc;
     if (setup.status != XENABI_GNTST_OKAY)
@@ -79,7 +79,8 @@ static long pv_add_to_physmap(const struct xenabi_add_to_physmap *a)
     uint64_t mfn;
     long rc;
 
-    if (page == NULL || a->domid != XENABI_DOMID_SELF || !xenplat_pv_rings(&rings))
+    if (page == NULL || a->domid != XENABI_DOMID_SELF
+        || !xenplat_pv_rings(&rings))
         return -XENABI_EINVAL;
     switch (a->space) {
     case XENABI_XENMAPSPACE_SHARED_INFO:

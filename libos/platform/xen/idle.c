@@ -3,7 +3,7 @@
 #include <xenabi/errno.h>
 
 uint64_t xenplat_idle_system_time(const struct xenplat_idle *idle,
-                                   uint64_t ns)
+                                  uint64_t ns)
 {
     /* Modular, like the offset itself (time_use_pvclock). */
     return ns + idle->offset;
@@ -49,8 +49,8 @@ static long block_vcpu(const struct xenplat_idle *idle,
 }
 
 long xenplat_idle_wait(const struct xenplat_idle *idle,
-                        const struct xenplat_idle_ops *ops,
-                        uint64_t deadline_ns, uint64_t now_ns)
+                       const struct xenplat_idle_ops *ops,
+                       uint64_t deadline_ns, uint64_t now_ns)
 {
     if (deadline_ns <= now_ns)
         return XENPLAT_IDLE_NONE;

@@ -71,12 +71,15 @@ void xenplat_pv_failsafe_entry(void);
  * mapped over (its own frame is simply not used).
  */
 static uint8_t shared_info_page[PAGE_SIZE]
-    __attribute__((aligned(PAGE_SIZE), section(".bss.xenplat_pv_shared_info")));
+    __attribute__((aligned(PAGE_SIZE), section(".bss.pv_shared_info")));
 static volatile struct xenabi_shared_info *shared_info;
 
 static struct xenabi_trap_info traps[33];
 
-/* What the rest of the image may ask about (<platform/xen/pv.h>); set by xenplat_pv_start. */
+/*
+ * What the rest of the image may ask about (<platform/xen/pv.h>); set by
+ * xenplat_pv_start.
+ */
 static struct xenabi_start_info start_info;
 static const uint64_t *p2m;
 static uint64_t mapped_pages;

@@ -108,12 +108,12 @@ pv_exception_common:
  * (in this library OS: always, since events are unmasked only inside
  * SCHEDOP_block). Like the PVH vector's entry it keeps every
  * caller-saved register and the x87/SSE state (<arch/interrupt_entry.h>)
- * around xenplat_pv_upcall() (xen_upcall.c). It cannot return with iretq: that would leave the
- * upcall mask set. HYPERVISOR_iret takes the frame back with `flags`
- * pushed on top (0: not a SYSCALL frame) and sets the mask from the
- * saved rflags.IF, so the interrupted code gets back the mask it had;
- * the hypercall page's iret stub pushes rcx, r11 and rax itself, so
- * those must hold the interrupted values when it is reached.
+ * around xenplat_pv_upcall() (upcall.c). It cannot return with iretq: that
+ * would leave the upcall mask set. HYPERVISOR_iret takes the frame back with
+ * `flags` pushed on top (0: not a SYSCALL frame) and sets the mask from the
+ * saved rflags.IF, so the interrupted code gets back the mask it had; the
+ * hypercall page's iret stub pushes rcx, r11 and rax itself, so those must
+ * hold the interrupted values when it is reached.
  */
 #define HYPERCALL_IRET 23 /* <xenabi/hypercall.h> */
 

@@ -121,8 +121,8 @@ static void map_own(uint64_t va, uint64_t bits)
 static long mmuext(struct xenabi_mmuext_op *ops, unsigned count)
 {
     return xenplat_hypercall_raw(XENABI_HYPERCALL_MMUEXT_OP,
-                                  xenabi_handle(ops), count, 0,
-                                  XENABI_DOMID_SELF, 0);
+                                 xenabi_handle(ops), count, 0,
+                                 XENABI_DOMID_SELF, 0);
 }
 
 uint64_t xenplat_pv_paging_seal(const struct pv_paging_plan *p)
@@ -225,10 +225,10 @@ void xenplat_pv_paging_guards(void)
     for (size_t g = 0; g < boot_guard_page_count(); g++) {
         uint64_t va = boot_guard_page_addr(g);
         long rc = xenplat_hypercall_raw(XENABI_HYPERCALL_UPDATE_VA_MAPPING,
-                                         va, 0,
-                                         XENABI_UVMF_INVLPG
-                                             | XENABI_UVMF_LOCAL,
-                                         0, 0);
+                                        va, 0,
+                                        XENABI_UVMF_INVLPG
+                                            | XENABI_UVMF_LOCAL,
+                                        0, 0);
         if (rc != 0)
             boot_panic("pv: unmapping the guard page %#llx failed: %ld",
                        (unsigned long long)va, rc);

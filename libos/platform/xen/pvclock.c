@@ -14,7 +14,7 @@ uint64_t xenplat_pvclock_behind;
 uint64_t xenplat_pvclock_behind_max;
 
 uint64_t xenplat_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
-                            uint64_t tsc)
+                               uint64_t tsc)
 {
     if (tsc < copy->tsc_timestamp) {
         xenplat_pvclock_behind++;
@@ -30,7 +30,8 @@ uint64_t xenplat_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
 }
 
 bool xenplat_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
-                       xenplat_pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns)
+                          xenplat_pvclock_tsc_fn read_tsc, void *ctx,
+                          uint64_t *ns)
 {
     for (uint32_t attempt = 0; attempt < PVCLOCK_MAX_ATTEMPTS; attempt++) {
         struct xenabi_vcpu_time_info copy;
@@ -54,7 +55,8 @@ bool xenplat_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
     return false;
 }
 
-uint64_t xenplat_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last)
+uint64_t xenplat_pvclock_monotonic(uint64_t pv, uint64_t offset,
+                                   uint64_t last)
 {
     int64_t ns = (int64_t)(pv - offset);
 
@@ -77,7 +79,7 @@ uint64_t xenplat_pvclock_tsc_hz(uint32_t mul, int8_t shift)
 }
 
 bool xenplat_wallclock_read(const volatile struct xenabi_shared_info *src,
-                             int64_t *ns)
+                            int64_t *ns)
 {
     for (uint32_t attempt = 0; attempt < PVCLOCK_MAX_ATTEMPTS; attempt++) {
         uint32_t version = src->wc_version;

@@ -31,7 +31,7 @@
 
 #include "internal.h"
 
-/* xen_upcall_entry.S; pv_entry.S */
+/* upcall_entry.S; pv_entry.S */
 void xenplat_upcall_entry(void);
 void xenplat_pv_upcall_entry(void);
 
@@ -73,8 +73,8 @@ static long register_callback(uint16_t type, void (*entry)(void))
         .address = (uint64_t)(uintptr_t)entry,
     };
     return xenplat_hypercall(XENABI_HYPERCALL_CALLBACK_OP,
-                              XENABI_CALLBACKOP_REGISTER, xenabi_handle(&cb),
-                              0, 0, 0);
+                             XENABI_CALLBACKOP_REGISTER, xenabi_handle(&cb),
+                             0, 0, 0);
 }
 
 /*
@@ -112,15 +112,15 @@ static long set_callback_irq(uint64_t value)
         .value = value,
     };
     return xenplat_hypercall(XENABI_HYPERCALL_HVM_OP, XENABI_HVMOP_SET_PARAM,
-                              xenabi_handle(&p), 0, 0, 0);
+                             xenabi_handle(&p), 0, 0, 0);
 }
 
 static bool has_callback_vector(void)
 {
     struct xenabi_feature_info fi = {.submap_idx = 0};
     long rc = xenplat_hypercall(XENABI_HYPERCALL_XEN_VERSION,
-                                 XENABI_XENVER_GET_FEATURES,
-                                 xenabi_handle(&fi), 0, 0, 0);
+                                XENABI_XENVER_GET_FEATURES,
+                                xenabi_handle(&fi), 0, 0, 0);
     return rc == 0
            && (fi.submap >> XENABI_XENFEAT_HVM_CALLBACK_VECTOR & 1) != 0;
 }

@@ -51,7 +51,7 @@ uint32_t xenplat_version(void)
 }
 
 long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
-                        uint64_t a3, uint64_t a4, uint64_t a5)
+                       uint64_t a3, uint64_t a4, uint64_t a5)
 {
     if (!on_xen || nr >= XENABI_HYPERCALL_MAX)
         return -XENABI_ENOSYS;
@@ -62,8 +62,8 @@ static long hvm_get_param(uint32_t index, uint64_t *value)
 {
     struct xenabi_hvm_param p = {.domid = XENABI_DOMID_SELF, .index = index};
     long rc = xenplat_hypercall(XENABI_HYPERCALL_HVM_OP,
-                                 XENABI_HVMOP_GET_PARAM, xenabi_handle(&p), 0,
-                                 0, 0);
+                                XENABI_HVMOP_GET_PARAM, xenabi_handle(&p), 0,
+                                0, 0);
     if (rc == 0)
         *value = p.value;
     return rc;
@@ -74,13 +74,13 @@ static void ring_notify(void)
     struct xenabi_evtchn_send send = {.port = ring_port};
 
     xenplat_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
-                       XENABI_EVTCHNOP_SEND, xenabi_handle(&send), 0, 0, 0);
+                      XENABI_EVTCHNOP_SEND, xenabi_handle(&send), 0, 0, 0);
 }
 
 static void yield(void)
 {
     xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0,
-                       0, 0);
+                      0, 0);
 }
 
 /*
@@ -139,7 +139,7 @@ void xenplat_debug_write(const char *buf, size_t len)
             outb(XEN_DEBUG_PORT, (uint8_t)buf[i]);
 }
 
-/* The console on Xen; replaces COM1 (drivers/console) in libc. */
+/* The console on Xen; replaces COM1 (//libos/platform/pc) in libc. */
 void xenplat_console_write(const char *buf, size_t len)
 {
     xenplat_debug_write(buf, len);
@@ -198,7 +198,7 @@ bool xenplat_init(void)
  * start_info (`console` mapped, or NULL), and there is no port 0xe9.
  */
 void xenplat_init_pv(struct xenabi_console_interface *console,
-                      uint32_t port)
+                     uint32_t port)
 {
     on_xen = true;
     mode = XENPLAT_PV;
@@ -262,5 +262,5 @@ void xenplat_shutdown(uint8_t status)
         ring_wait(true);
     }
     xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
-                       xenabi_handle(&arg), 0, 0, 0);
+                      xenabi_handle(&arg), 0, 0, 0);
 }

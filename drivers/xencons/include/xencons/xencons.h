@@ -70,7 +70,8 @@ void xencons_get_stats(const struct xencons *c, struct xencons_stats *out);
  * standard output. Attaches to the domain's console (xencons_init, so
  * after evtchn_init) and takes the ring's output over from the boot
  * path, which wrote the boot messages into it (xenplat_console_handover
- * in <platform/xen/xen.h>); from then on printf goes through xencons_write_all.
+ * in <platform/xen/xen.h>); from then on printf goes through
+ * xencons_write_all.
  * Returns xencons_init's error, and then changes nothing.
  */
 int xencons_stdout_init(void);

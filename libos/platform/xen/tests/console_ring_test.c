@@ -79,7 +79,8 @@ static void test_hostile_daemon(void)
     static const uint32_t bad[] = {
         5 + XENABI_CONSOLE_OUT_SIZE * 2, /* far ahead of out_prod */
         100,                             /* ahead of out_prod (5) */
-        UINT32_MAX - XENABI_CONSOLE_OUT_SIZE, /* behind by more than the ring */
+        /* behind out_prod by more than the ring holds */
+        UINT32_MAX - XENABI_CONSOLE_OUT_SIZE,
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

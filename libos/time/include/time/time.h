@@ -47,11 +47,11 @@
  * a legacy 8259 PIC left running by firmware (SeaBIOS on -M pc) from
  * delivering its timer tick into the exception vectors.
  *
- * Xen PV (xenplat_mode() == XENPLAT_PV, <platform/xen/xen.h>): none of the
- * devices above exists for a guest in ring 3 (port I/O, the local APIC,
- * STI/CLI/HLT all fault), and time_init() touches none of them. The
- * monotonic clock is the pvclock from the start (the shared info page
- * the boot path mapped, xenplat_pv_shared_info()), the TSC frequency comes
+ * Xen PV (xenplat_mode() == XENPLAT_PV, <platform/xen/xen.h>): none of
+ * the devices above exists for a guest in ring 3 (port I/O, the local
+ * APIC, STI/CLI/HLT all fault), and time_init() touches none of them. The
+ * monotonic clock is the pvclock from the start (the shared info page the
+ * PV boot path mapped, xenplat_pv_shared_info()), the TSC frequency comes
  * from the pvclock's scale ("xen-pvclock"), the wall clock from shared
  * info. The wake-up timer is Xen's single-shot timer
  * (VCPUOP_set_singleshot_timer), whose VIRQ_TIMER time_init() binds to
@@ -63,7 +63,7 @@
  * the upcall and a handler for the timer's port and said so
  * (time_xen_idle_on_events), by SCHEDOP_block, which unmasks delivery
  * itself, returns at once if an event is already pending, and is
- * followed by masking again. xen_idle.h has the details.
+ * followed by masking again. <platform/xen/idle.h> has the details.
  *
  * Everything here initialises itself on first use; calling time_init()
  * explicitly only moves the calibration delay to a moment of the

@@ -1,6 +1,7 @@
 /*
- * platform/pc/uart16550.h - the early console on PC-like machines: a polled 16550 UART on COM1
- * (I/O port 0x3f8), 115200 baud, 8 data bits, no parity, 1 stop bit.
+ * platform/pc/uart16550.h - the early console on PC-like machines: a
+ * polled 16550 UART on COM1 (I/O port 0x3f8), 115200 baud, 8 data bits,
+ * no parity, 1 stop bit.
  *
  * Polled means no interrupts: every write busy-waits until the UART can
  * take another byte, so output is never lost and works before (and

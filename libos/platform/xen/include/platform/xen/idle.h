@@ -78,11 +78,11 @@ struct xenplat_idle {
  * masked on return in every case.
  */
 long xenplat_idle_wait(const struct xenplat_idle *idle,
-                        const struct xenplat_idle_ops *ops,
-                        uint64_t deadline_ns, uint64_t now_ns);
+                       const struct xenplat_idle_ops *ops,
+                       uint64_t deadline_ns, uint64_t now_ns);
 
 /* The system time Xen's timers want for monotonic time `ns`. */
 uint64_t xenplat_idle_system_time(const struct xenplat_idle *idle,
-                                   uint64_t ns);
+                                  uint64_t ns);
 
 #endif /* PLATFORM_XEN_IDLE_H */

@@ -1,10 +1,11 @@
 /*
- * platform/xen/pv.h - what code outside the boot path needs when the image runs
- * as a 64-bit Xen PV guest (xenplat_mode() == XENPLAT_PV, <platform/xen/xen.h>):
+ * platform/xen/pv.h - what code outside the boot path needs when the image
+ * runs as a 64-bit Xen PV guest (xenplat_mode() == XENPLAT_PV,
+ * <platform/xen/xen.h>):
  * frame translation, the start_info facts an HVM or PVH guest gets from
  * HVM params, and mapping a frame Xen owns (the shared info page, grant
- * table frames) over a page of ours. //libos/platform/xen:hypervisor uses it to
- * give the Xen libraries their PV path.
+ * table frames) over a page of ours. //libos/platform/xen:hypervisor uses
+ * it to give the Xen libraries their PV path.
  *
  * Frames: a PV guest's addresses are pseudo-physical (virtual == pseudo-
  * physical in these images); Xen, grants and the other domains deal in

@@ -22,7 +22,7 @@
 /* Reads the TSC; `ctx` is the caller's. */
 typedef uint64_t (*xenplat_pvclock_tsc_fn)(void *ctx);
 
-/* Attempts before xenplat_pvclock_read() gives up on a writer that never ends. */
+/* Attempts before xenplat_pvclock_read() gives up on a never-ending writer. */
 #define PVCLOCK_MAX_ATTEMPTS 1000000u
 
 /*
@@ -32,7 +32,7 @@ typedef uint64_t (*xenplat_pvclock_tsc_fn)(void *ctx);
  * value from another vcpu could be) counts as no time at all.
  */
 uint64_t xenplat_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
-                            uint64_t tsc);
+                               uint64_t tsc);
 
 /* For the record: readings whose TSC was below the stamp's, and by how
  * many ticks at most. */
@@ -49,7 +49,8 @@ extern uint64_t xenplat_pvclock_behind_max;
  * would make the scaling shift undefined).
  */
 bool xenplat_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
-                       xenplat_pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns);
+                          xenplat_pvclock_tsc_fn read_tsc, void *ctx,
+                          uint64_t *ns);
 
 /*
  * The monotonic clock from a pvclock reading: pv - offset, but never
@@ -61,7 +62,8 @@ bool xenplat_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
  * a jump of ~2^64 ns into the future. The difference is taken as signed:
  * monotonic values stay below 2^63 ns (292 years).
  */
-uint64_t xenplat_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last);
+uint64_t xenplat_pvclock_monotonic(uint64_t pv, uint64_t offset,
+                                   uint64_t last);
 
 /*
  * The TSC rate a pvclock's scale describes (ns = ((ticks << shift) *
@@ -78,6 +80,6 @@ uint64_t xenplat_pvclock_tsc_hz(uint32_t mul, int8_t shift);
  * copy is invalid (wc_nsec >= 10^9), or Xen has not set it (all zero).
  */
 bool xenplat_wallclock_read(const volatile struct xenabi_shared_info *src,
-                             int64_t *ns);
+                            int64_t *ns);
 
 #endif /* PLATFORM_XEN_PVCLOCK_H */

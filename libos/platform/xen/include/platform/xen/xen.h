@@ -1,5 +1,6 @@
 /*
- * platform/xen/xen.h - running as a Xen PVH (or PV) guest (//libos/platform/xen).
+ * platform/xen/xen.h - running as a Xen PVH (or PV) guest: the public side
+ * of //libos/platform/xen.
  *
  * The boot path looks for Xen before it prints anything: CPUID leaves
  * 0x40000000, 0x40000100, ... (<xenabi/cpuid.h>) up to the first one whose
@@ -25,10 +26,10 @@
  *     from the first instruction of _start_pvh, by the TSC and the
  *     frequency Xen reports (CPUID base + 3).
  *
- * As a Xen PV guest (entered at _start_pv, <platform/xen/pv.h>) the same holds,
- * except that Xen filled the hypercall page when it built the domain, the
- * console ring comes from start_info, and nothing is written to port
- * 0xe9 (port I/O faults in a PV guest): the console is the ring alone.
+ * As a Xen PV guest (entered at _start_pv, <platform/xen/pv.h>) the same
+ * holds, except that Xen filled the hypercall page when it built the domain,
+ * the console ring comes from start_info, and nothing is written to port 0xe9
+ * (port I/O faults in a PV guest): the console is the ring alone.
  *
  * Not on Xen (QEMU), nothing of this happens: COM1 and isa-debug-exit are
  * used as before, and xenplat_hypercall() fails with -XENABI_ENOSYS.
@@ -74,7 +75,7 @@ uint32_t xenplat_version(void);
  * Returns -XENABI_ENOSYS when not on Xen or `nr` has no stub.
  */
 long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
-                        uint64_t a3, uint64_t a4, uint64_t a5);
+                       uint64_t a3, uint64_t a4, uint64_t a5);
 
 /*
  * The event-channel upcall: have Xen call fn() (the event-channel
@@ -85,7 +86,7 @@ long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
  * must clear vcpu 0's evtchn_upcall_pending (evtchn_dispatch does), or
  * it is entered again at once. NULL turns upcalls off.
  *
- * On Xen PVH (xen_upcall.c): HVM_PARAM_CALLBACK_IRQ with callback type
+ * On Xen PVH (upcall.c): HVM_PARAM_CALLBACK_IRQ with callback type
  * "vector" (needs XENFEAT_hvm_callback_vector) and an interrupt gate at
  * XENPLAT_UPCALL_VECTOR that saves every register and the x87/SSE state
  * around fn. Xen injects that vector directly, not through the emulated
