@@ -9,10 +9,10 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/hvm_start_info.h>
+#include <libc/hooks.h>
+#include <platform/pc/uart16550.h>
 #include <platform/xen/boot.h>
 #include <platform/xen/xen.h>
-#include <platform/pc/uart16550.h>
-#include <libc/hooks.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /*
  * The image's standard output through the PV console driver: printf goes
  * to //drivers/xencons (one producer, daemon indexes validated, waits
- * that park the calling thread) instead of the boot path's early writer,
- * which hands the ring over (<platform/xen/xen.h>). On PVH port 0xe9 keeps its
- * copy for `xl dmesg`.
+ * that park the calling thread) instead of the Xen platform's early
+ * writer, which hands the ring over (<platform/xen/xen.h>); both put bytes
+ * in the ring through <platform/xen/console_ring.h>. On PVH port 0xe9
+ * keeps its copy for `xl dmesg`.
  */
-#include <platform/xen/xen.h>
 #include <libc/hooks.h>
+#include <platform/xen/xen.h>
 #include <stddef.h>
 #include <xencons/xencons.h>
 
@@ -24,7 +25,7 @@ int xencons_stdout_init(void)
     int rc = xencons_init(&console);
     if (rc < 0)
         return rc;
-    /* Attached where the boot path stopped; nothing is printed between. */
+    /* Attached where the early writer stopped; nothing is printed between. */
     xenplat_console_handover();
     libc_set_output(write_out);
     return 0;

@@ -25,9 +25,9 @@
  *     frames, then frame idx mapped over the page named by gpfn.
  * Any other HVM op gets -XENABI_ENOSYS on PV, as Xen itself would answer.
  */
+#include <hypervisor/hypervisor.h>
 #include <platform/xen/pv.h>
 #include <platform/xen/xen.h>
-#include <hypervisor/hypervisor.h>
 #include <stddef.h>
 
 /* Enough for GNTTAB_MAX_FRAMES (//libos/xen/gnttab) and then some. */

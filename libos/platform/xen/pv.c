@@ -28,9 +28,9 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/hvm_start_info.h>
+#include <libc/hooks.h>
 #include <platform/xen/pv.h>
 #include <platform/xen/xen.h>
-#include <libc/hooks.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -2,9 +2,9 @@
  * evtchn_sched_init on the image: the upcall and the pvclock on top of
  * ports.c. See <evtchn_sched/evtchn_sched.h>.
  */
-#include <platform/xen/xen.h>
 #include <evtchn/evtchn.h>
 #include <evtchn_sched/evtchn_sched.h>
+#include <platform/xen/xen.h>
 #include <sched/sched.h>
 #include <time/time.h>
 #include <xenabi/shared_info.h>

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <testing/check.h>
 #include <platform/xen/idle.h>
+#include <testing/check.h>
 
 #define PORT 3u
 

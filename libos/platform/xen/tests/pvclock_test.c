@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <testing/check.h>
 #include <platform/xen/pvclock.h>
+#include <testing/check.h>
 
 typedef unsigned __int128 u128;
 

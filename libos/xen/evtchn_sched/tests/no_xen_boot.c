@@ -4,8 +4,8 @@
  * port waits refuse, the clock stays the TSC's, and the scheduler (with
  * its timer-driven idle halt) works as without the glue.
  */
-#include <platform/xen/xen.h>
 #include <evtchn_sched/evtchn_sched.h>
+#include <platform/xen/xen.h>
 #include <sched/sched.h>
 #include <stdio.h>
 #include <time/time.h>

@@ -43,11 +43,13 @@
 
 /*
  * The console ring's output, handed over to a driver (//drivers/xencons:
- * stdout): from this call on the boot path writes nothing more into the
- * ring, so the driver is its only producer (two producers would race for
- * out_prod). Port 0xe9 stays the boot path's (xenplat_debug_write), and
- * platform_exit() still waits for the ring to drain before the domain
- * ends. Call it after the driver attached and before it writes.
+ * stdout): from this call on the early console writes nothing more into
+ * the ring, so the driver is its only producer (two producers would race
+ * for out_prod; both write through <platform/xen/console_ring.h>). Port
+ * 0xe9 stays the platform's (xenplat_debug_write), and platform_exit()
+ * still waits for the ring to drain (up to the driver's last byte) before
+ * the domain ends. Call it after the driver attached and before it
+ * writes.
  */
 void xenplat_console_handover(void);
 
