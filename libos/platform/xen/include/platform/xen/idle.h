@@ -1,6 +1,6 @@
 /*
  * The idle step of a Xen PV guest, as a pure function of the hypercalls
- * it makes, so that the host tests can play Xen (xen_idle_test.c) and
+ * it makes, so that the host tests can play Xen (tests/idle_test.c) and
  * check the order of the calls and the state they leave.
  *
  * On PV there is no HLT, no STI and no local APIC: the guest "halts" by
