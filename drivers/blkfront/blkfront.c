@@ -147,7 +147,7 @@ static void on_event(xenabi_evtchn_port_t port, void *arg)
     (void)arg;
 }
 
-static int fe_setup(struct xenbus_front *f)
+static int front_setup(struct xenbus_front *f)
 {
     struct blkfront *bf = f->arg;
     /* A multi-page ring if the backend offers one (the largest we do). */
@@ -191,7 +191,7 @@ static int fe_setup(struct xenbus_front *f)
     return rc;
 }
 
-static int fe_publish(struct xenbus_front *f, xs_tx_t tx)
+static int front_publish(struct xenbus_front *f, xs_tx_t tx)
 {
     struct blkfront *bf = f->arg;
     int rc = 0;
@@ -259,7 +259,7 @@ static int read_feature(struct xenbus_front *f, const char *key, bool *out)
     return 0;
 }
 
-static int fe_connect(struct xenbus_front *f)
+static int front_connect(struct xenbus_front *f)
 {
     struct blkfront *bf = f->arg;
     struct blkfront_info in = {0};
@@ -300,7 +300,7 @@ static int fe_connect(struct xenbus_front *f)
     return 0;
 }
 
-static void fe_teardown(struct xenbus_front *f)
+static void front_teardown(struct xenbus_front *f)
 {
     struct blkfront *bf = f->arg;
     bf->connected = false;
@@ -308,11 +308,11 @@ static void fe_teardown(struct xenbus_front *f)
     release_ring(bf);
 }
 
-static const struct xenbus_front_ops ops = {
-    .setup = fe_setup,
-    .publish = fe_publish,
-    .connect = fe_connect,
-    .teardown = fe_teardown,
+static const struct xenbus_front_ops front_ops = {
+    .setup = front_setup,
+    .publish = front_publish,
+    .connect = front_connect,
+    .teardown = front_teardown,
 };
 
 /* ---- the device ---------------------------------------------------------- */
@@ -344,7 +344,7 @@ int blkfront_open(const char *nodename, struct blkfront **out)
         return -XENABI_ENOMEM;
     int rc = parse_handle(nodename, &bf->handle);
     if (rc == 0)
-        rc = xenbus_front_init(&bf->front, nodename, &ops, bf);
+        rc = xenbus_front_init(&bf->front, nodename, &front_ops, bf);
     if (rc < 0) {
         free(bf);
         return rc;

@@ -1,12 +1,12 @@
 /*
  * The event-channel upcall on Xen. PV: the event callback registered
- * with CALLBACKOP_register (pv_entry.S, boot_pv_upcall_entry), entered
+ * with CALLBACKOP_register (pv_entry.S, xenplat_pv_upcall_entry), entered
  * by Xen whenever events are pending and vcpu 0's upcall mask is clear,
  * which in this library OS is only inside SCHEDOP_block (libos/time).
  *
  * PVH: an IDT vector that Xen raises
  * while vcpu 0 has events pending (HVM_PARAM_CALLBACK_IRQ, callback type
- * "vector"), and the function it calls. See <boot/xen.h>.
+ * "vector"), and the function it calls. See <platform/xen/xen.h>.
  *
  * Why this delivery type: Xen checks it before anything else when it
  * looks for an interrupt to inject (hvm_vcpu_has_pending_irq(): while
@@ -19,7 +19,7 @@
  * returned with upcall_pending still set would be entered again at once.
  */
 #include <boot/boot.h>
-#include <boot/xen.h>
+#include <platform/xen/xen.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -29,16 +29,18 @@
 #include <xenabi/hypercall.h>
 #include <xenabi/version.h>
 
-/* xen_upcall_entry.S; pv_entry.S */
-void boot_xen_upcall_entry(void);
-void boot_pv_upcall_entry(void);
+#include "internal.h"
+
+/* upcall_entry.S; pv_entry.S */
+void xenplat_upcall_entry(void);
+void xenplat_pv_upcall_entry(void);
 
 static void (*upcall_fn)(void);
 static uint64_t upcall_interrupts;
 
 /* Called by the entry stub, interrupts masked. */
-void boot_xen_upcall(void);
-void boot_xen_upcall(void)
+void xenplat_upcall(void);
+void xenplat_upcall(void)
 {
     upcall_interrupts++;
     if (upcall_fn != NULL)
@@ -46,7 +48,7 @@ void boot_xen_upcall(void)
 }
 
 /*
- * PV: called by boot_pv_upcall_entry with the frame it returns through
+ * PV: called by xenplat_pv_upcall_entry with the frame it returns through
  * HYPERVISOR_iret: rip, cs, rflags, rsp, ss. Without a function nobody
  * would clear evtchn_upcall_pending, and Xen would enter again as soon
  * as the iret unmasked events: return with them masked instead (IF
@@ -54,8 +56,8 @@ void boot_xen_upcall(void)
  * dispatches later.
  */
 #define RFLAGS_IF (UINT64_C(1) << 9)
-void boot_pv_upcall(uint64_t *frame);
-void boot_pv_upcall(uint64_t *frame)
+void xenplat_pv_upcall(uint64_t *frame);
+void xenplat_pv_upcall(uint64_t *frame)
 {
     upcall_interrupts++;
     if (upcall_fn != NULL)
@@ -70,15 +72,15 @@ static long register_callback(uint16_t type, void (*entry)(void))
         .type = type,
         .address = (uint64_t)(uintptr_t)entry,
     };
-    return boot_xen_hypercall(XENABI_HYPERCALL_CALLBACK_OP,
-                              XENABI_CALLBACKOP_REGISTER, xenabi_handle(&cb),
-                              0, 0, 0);
+    return xenplat_hypercall(XENABI_HYPERCALL_CALLBACK_OP,
+                             XENABI_CALLBACKOP_REGISTER, xenabi_handle(&cb),
+                             0, 0, 0);
 }
 
 /*
  * PV: the entry point is registered once and stays (Xen refuses to
  * unregister the event callback); the function can change, and NULL
- * makes the entry leave events pending and masked (boot_pv_upcall).
+ * makes the entry leave events pending and masked (xenplat_pv_upcall).
  */
 static int set_upcall_pv(void (*fn)(void))
 {
@@ -88,7 +90,7 @@ static int set_upcall_pv(void (*fn)(void))
     if (fn == NULL || registered)
         return 0;
     long rc = register_callback(XENABI_CALLBACKTYPE_EVENT,
-                                boot_pv_upcall_entry);
+                                xenplat_pv_upcall_entry);
     if (rc < 0) {
         upcall_fn = NULL;
         return (int)rc;
@@ -97,7 +99,7 @@ static int set_upcall_pv(void (*fn)(void))
     return 0;
 }
 
-long boot_pv_register_failsafe(void (*entry)(void))
+long xenplat_pv_register_failsafe(void (*entry)(void))
 {
     return register_callback(XENABI_CALLBACKTYPE_FAILSAFE, entry);
 }
@@ -109,25 +111,25 @@ static long set_callback_irq(uint64_t value)
         .index = XENABI_HVM_PARAM_CALLBACK_IRQ,
         .value = value,
     };
-    return boot_xen_hypercall(XENABI_HYPERCALL_HVM_OP, XENABI_HVMOP_SET_PARAM,
-                              xenabi_handle(&p), 0, 0, 0);
+    return xenplat_hypercall(XENABI_HYPERCALL_HVM_OP, XENABI_HVMOP_SET_PARAM,
+                             xenabi_handle(&p), 0, 0, 0);
 }
 
 static bool has_callback_vector(void)
 {
     struct xenabi_feature_info fi = {.submap_idx = 0};
-    long rc = boot_xen_hypercall(XENABI_HYPERCALL_XEN_VERSION,
-                                 XENABI_XENVER_GET_FEATURES,
-                                 xenabi_handle(&fi), 0, 0, 0);
+    long rc = xenplat_hypercall(XENABI_HYPERCALL_XEN_VERSION,
+                                XENABI_XENVER_GET_FEATURES,
+                                xenabi_handle(&fi), 0, 0, 0);
     return rc == 0
            && (fi.submap >> XENABI_XENFEAT_HVM_CALLBACK_VECTOR & 1) != 0;
 }
 
-int boot_xen_set_upcall(void (*fn)(void))
+int xenplat_set_upcall(void (*fn)(void))
 {
-    if (!boot_on_xen())
+    if (!xenplat_on_xen())
         return -XENABI_ENOSYS;
-    if (boot_xen_mode() == BOOT_XEN_PV)
+    if (xenplat_mode() == XENPLAT_PV)
         return set_upcall_pv(fn);
     if (fn == NULL) {
         /* Upcalls off first, then forget the function. */
@@ -145,11 +147,11 @@ int boot_xen_set_upcall(void (*fn)(void))
      * an event already pending is delivered at the next halt.
      */
     upcall_fn = fn;
-    if (boot_set_interrupt_gate(BOOT_XEN_UPCALL_VECTOR, boot_xen_upcall_entry)
+    if (boot_set_interrupt_gate(XENPLAT_UPCALL_VECTOR, xenplat_upcall_entry)
         != 0)
         return -XENABI_EINVAL;
     long rc = set_callback_irq(
-        xenabi_hvm_callback_vector(BOOT_XEN_UPCALL_VECTOR));
+        xenabi_hvm_callback_vector(XENPLAT_UPCALL_VECTOR));
     if (rc < 0) {
         upcall_fn = NULL;
         return (int)rc;
@@ -157,7 +159,7 @@ int boot_xen_set_upcall(void (*fn)(void))
     return 0;
 }
 
-uint64_t boot_xen_upcall_count(void)
+uint64_t xenplat_upcall_count(void)
 {
     return upcall_interrupts;
 }

@@ -32,7 +32,7 @@
 #include <xenabi/pv.h>
 #include <xenabi/types.h>
 
-#include "boot_internal.h"
+#include "internal.h"
 
 #define PAGE_SIZE 4096u
 #define ENTRIES 512
@@ -120,12 +120,12 @@ static void map_own(uint64_t va, uint64_t bits)
 
 static long mmuext(struct xenabi_mmuext_op *ops, unsigned count)
 {
-    return boot_xen_hypercall_raw(XENABI_HYPERCALL_MMUEXT_OP,
-                                  xenabi_handle(ops), count, 0,
-                                  XENABI_DOMID_SELF, 0);
+    return xenplat_hypercall_raw(XENABI_HYPERCALL_MMUEXT_OP,
+                                 xenabi_handle(ops), count, 0,
+                                 XENABI_DOMID_SELF, 0);
 }
 
-uint64_t boot_pv_paging_seal(const struct pv_paging_plan *p)
+uint64_t xenplat_pv_paging_seal(const struct pv_paging_plan *p)
 {
     const struct unikernel_seal *seal = &__unikernel_seal;
     const uint64_t limit = p->ram_pages * PAGE_SIZE;
@@ -175,7 +175,7 @@ uint64_t boot_pv_paging_seal(const struct pv_paging_plan *p)
 
     /* Read-only in Xen's tables too, now that they are written. */
     for (uint64_t t = p->pool_start; t < pool_next; t += PAGE_SIZE) {
-        long rc = boot_xen_hypercall_raw(
+        long rc = xenplat_hypercall_raw(
             XENABI_HYPERCALL_UPDATE_VA_MAPPING, t, machine_address(t) | ro,
             XENABI_UVMF_INVLPG | XENABI_UVMF_LOCAL, 0, 0);
         if (rc != 0)
@@ -220,15 +220,15 @@ static uint64_t present_leaf(uint64_t va)
  * because the initialisers that place them need all RAM mapped. Then
  * boot_guard_page() refuses further requests.
  */
-void boot_pv_paging_guards(void)
+void xenplat_pv_paging_guards(void)
 {
     for (size_t g = 0; g < boot_guard_page_count(); g++) {
         uint64_t va = boot_guard_page_addr(g);
-        long rc = boot_xen_hypercall_raw(XENABI_HYPERCALL_UPDATE_VA_MAPPING,
-                                         va, 0,
-                                         XENABI_UVMF_INVLPG
-                                             | XENABI_UVMF_LOCAL,
-                                         0, 0);
+        long rc = xenplat_hypercall_raw(XENABI_HYPERCALL_UPDATE_VA_MAPPING,
+                                        va, 0,
+                                        XENABI_UVMF_INVLPG
+                                            | XENABI_UVMF_LOCAL,
+                                        0, 0);
         if (rc != 0)
             boot_panic("pv: unmapping the guard page %#llx failed: %ld",
                        (unsigned long long)va, rc);
@@ -236,7 +236,7 @@ void boot_pv_paging_guards(void)
     boot_paging_mark_sealed();
 }
 
-bool boot_pv_paging_readable(uint64_t addr, uint64_t len)
+bool xenplat_pv_paging_readable(uint64_t addr, uint64_t len)
 {
     if (len == 0 || addr + len < addr)
         return false;

@@ -1,6 +1,6 @@
 /*
- * The IDT entry of Xen's event-channel upcall vector on PVH (<boot/xen.h>,
- * BOOT_XEN_UPCALL_VECTOR; xen_upcall.c installs it).
+ * The IDT entry of Xen's event-channel upcall vector on PVH
+ * (<platform/xen/xen.h>, XENPLAT_UPCALL_VECTOR; upcall.c installs it).
  *
  * Xen raises the vector whenever vcpu 0's evtchn_upcall_pending is set
  * and the guest has interrupts enabled; in this library OS that is only
@@ -11,6 +11,6 @@
  */
 #include <arch/interrupt_entry.h>
 
-    interrupt_entry boot_xen_upcall_entry, boot_xen_upcall
+    interrupt_entry xenplat_upcall_entry, xenplat_upcall
 
     .section .note.GNU-stack, "", @progbits

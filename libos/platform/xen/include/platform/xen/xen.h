@@ -1,5 +1,6 @@
 /*
- * boot/xen.h - running as a Xen PVH (or PV) guest.
+ * platform/xen/xen.h - running as a Xen PVH (or PV) guest: the public side
+ * of //libos/platform/xen.
  *
  * The boot path looks for Xen before it prints anything: CPUID leaves
  * 0x40000000, 0x40000100, ... (<xenabi/cpuid.h>) up to the first one whose
@@ -25,16 +26,16 @@
  *     from the first instruction of _start_pvh, by the TSC and the
  *     frequency Xen reports (CPUID base + 3).
  *
- * As a Xen PV guest (entered at _start_pv, <boot/pv.h>) the same holds,
- * except that Xen filled the hypercall page when it built the domain, the
- * console ring comes from start_info, and nothing is written to port
- * 0xe9 (port I/O faults in a PV guest): the console is the ring alone.
+ * As a Xen PV guest (entered at _start_pv, <platform/xen/pv.h>) the same
+ * holds, except that Xen filled the hypercall page when it built the domain,
+ * the console ring comes from start_info, and nothing is written to port 0xe9
+ * (port I/O faults in a PV guest): the console is the ring alone.
  *
  * Not on Xen (QEMU), nothing of this happens: COM1 and isa-debug-exit are
- * used as before, and boot_xen_hypercall() fails with -XENABI_ENOSYS.
+ * used as before, and xenplat_hypercall() fails with -XENABI_ENOSYS.
  */
-#ifndef BOOT_XEN_H
-#define BOOT_XEN_H
+#ifndef PLATFORM_XEN_XEN_H
+#define PLATFORM_XEN_XEN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,39 +43,41 @@
 
 /*
  * The console ring's output, handed over to a driver (//drivers/xencons:
- * stdout): from this call on the boot path writes nothing more into the
- * ring, so the driver is its only producer (two producers would race for
- * out_prod). Port 0xe9 stays the boot path's (boot_xen_debug_write), and
- * platform_exit() still waits for the ring to drain before the domain
- * ends. Call it after the driver attached and before it writes.
+ * stdout): from this call on the early console writes nothing more into
+ * the ring, so the driver is its only producer (two producers would race
+ * for out_prod; both write through <platform/xen/console_ring.h>). Port
+ * 0xe9 stays the platform's (xenplat_debug_write), and platform_exit()
+ * still waits for the ring to drain (up to the driver's last byte) before
+ * the domain ends. Call it after the driver attached and before it
+ * writes.
  */
-void boot_xen_console_handover(void);
+void xenplat_console_handover(void);
 
 /* Xen's debug port 0xe9 (`xl dmesg`) on PVH; nothing elsewhere. */
-void boot_xen_debug_write(const char *buf, size_t len);
+void xenplat_debug_write(const char *buf, size_t len);
 
 /* Whether the image runs on Xen with the hypercall page installed. */
-bool boot_on_xen(void);
+bool xenplat_on_xen(void);
 
 /* How the image was booted: on bare (virtual) hardware, PVH or PV. */
-enum boot_xen_mode {
-    BOOT_XEN_NONE = 0, /* not on Xen: QEMU, or hardware */
-    BOOT_XEN_PVH = 1,  /* _start_pvh on Xen: an HVM container */
-    BOOT_XEN_PV = 2,   /* _start_pv: a 64-bit PV guest, in ring 3 */
+enum xenplat_mode {
+    XENPLAT_NONE = 0, /* not on Xen: QEMU, or hardware */
+    XENPLAT_PVH = 1,  /* _start_pvh on Xen: an HVM container */
+    XENPLAT_PV = 2,   /* _start_pv: a 64-bit PV guest, in ring 3 */
 };
-enum boot_xen_mode boot_xen_mode(void);
+enum xenplat_mode xenplat_mode(void);
 
 /* Xen's version (major << 16 | minor), or 0 when not on Xen. */
-uint32_t boot_xen_version(void);
+uint32_t xenplat_version(void);
 
 /*
  * Hypercall `nr` with up to five arguments, as <xenabi/hypercall.h>
  * describes (xen_hypercall() in <hypervisor/hypervisor.h> for the library
- * OS is this function on Xen, through //libos/xen/hypervisor:pvh).
+ * OS is this function on Xen, through //libos/platform/xen:hypervisor).
  * Returns -XENABI_ENOSYS when not on Xen or `nr` has no stub.
  */
-long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
-                        uint64_t a3, uint64_t a4, uint64_t a5);
+long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
+                       uint64_t a3, uint64_t a4, uint64_t a5);
 
 /*
  * The event-channel upcall: have Xen call fn() (the event-channel
@@ -85,9 +88,9 @@ long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
  * must clear vcpu 0's evtchn_upcall_pending (evtchn_dispatch does), or
  * it is entered again at once. NULL turns upcalls off.
  *
- * On Xen PVH (xen_upcall.c): HVM_PARAM_CALLBACK_IRQ with callback type
+ * On Xen PVH (upcall.c): HVM_PARAM_CALLBACK_IRQ with callback type
  * "vector" (needs XENFEAT_hvm_callback_vector) and an interrupt gate at
- * BOOT_XEN_UPCALL_VECTOR that saves every register and the x87/SSE state
+ * XENPLAT_UPCALL_VECTOR that saves every register and the x87/SSE state
  * around fn. Xen injects that vector directly, not through the emulated
  * local APIC, so no EOI is written.
  *
@@ -99,7 +102,7 @@ long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
  * unmasked"). "Interrupts enabled" is vcpu 0's evtchn_upcall_mask being
  * clear: Xen enters PV guests with it set, and in this library OS only
  * SCHEDOP_block clears it (libos/time's idle on PV, which sets it again
- * afterwards with boot_xen_mask_events). The entry stays registered
+ * afterwards with xenplat_mask_events). The entry stays registered
  * (Xen cannot unregister it); with fn NULL it returns with events
  * masked and leaves them pending. Xen's failsafe callback (a segment
  * register it could not reload on the way back) is registered at boot
@@ -110,11 +113,11 @@ long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
  * (PVH) lacks the callback vector feature; or Xen's error. Call with
  * interrupts masked.
  */
-#define BOOT_XEN_UPCALL_VECTOR 0xf3
-int boot_xen_set_upcall(void (*fn)(void));
+#define XENPLAT_UPCALL_VECTOR 0xf3
+int xenplat_set_upcall(void (*fn)(void));
 
 /* Upcall interrupts taken so far (each may dispatch many events). */
-uint64_t boot_xen_upcall_count(void);
+uint64_t xenplat_upcall_count(void);
 
 /*
  * Whether an interrupt could be taken now: RFLAGS.IF under QEMU and on
@@ -122,12 +125,12 @@ uint64_t boot_xen_upcall_count(void);
  * vcpu 0's evtchn_upcall_mask is clear. The library OS keeps them off
  * except inside the idle (<time/time.h>).
  */
-bool boot_interrupts_enabled(void);
+bool xenplat_interrupts_enabled(void);
 
 /*
  * PV: set vcpu 0's evtchn_upcall_mask again, the PV "cli" (SCHEDOP_block
  * clears it). Does nothing elsewhere.
  */
-void boot_xen_mask_events(void);
+void xenplat_mask_events(void);
 
-#endif /* BOOT_XEN_H */
+#endif /* PLATFORM_XEN_XEN_H */

@@ -22,7 +22,7 @@
 #define HYPERCALL_STUB_SIZE 32
 #define HYPERCALL_FPU_TASKSWITCH 5 /* <xenabi/hypercall.h> */
 
-    .section .text.boot_pv, "ax", @progbits
+    .section .text.xenplat_pv_start, "ax", @progbits
     .code64
     .globl _start_pv
     .type _start_pv, @function
@@ -56,8 +56,8 @@ _start_pv:
     call boot_stack_guard_init  /* before any protected function runs */
     movq %r12, %rdi
     movq %r13, %rsi
-    call boot_pv
-    /* boot_pv never returns; the halt below cannot run in ring 3. */
+    call xenplat_pv_start
+    /* xenplat_pv_start never returns; the halt below cannot run in ring 3. */
     ud2
     .size _start_pv, . - _start_pv
 
@@ -87,7 +87,7 @@ pv_exception_stub_\vector:
     jmp pv_exception_common
     .endm
 
-    .section .text.boot_pv_exceptions, "ax", @progbits
+    .section .text.xenplat_pv_exceptions, "ax", @progbits
     .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     pv_exception_stub \v
     .endr
@@ -100,7 +100,7 @@ pv_exception_common:
     ud2
 
 /*
- * The event callback (<boot/xen.h>, boot_xen_set_upcall on PV; xenabi
+ * The event callback (<platform/xen/xen.h>, xenplat_set_upcall on PV; xenabi
  * callback.h). Xen enters it with event delivery masked, on the current
  * stack, with the exception frame minus an error code:
  *     rcx, r11, rip, cs, rflags, rsp, ss
@@ -108,29 +108,29 @@ pv_exception_common:
  * (in this library OS: always, since events are unmasked only inside
  * SCHEDOP_block). Like the PVH vector's entry it keeps every
  * caller-saved register and the x87/SSE state (<arch/interrupt_entry.h>)
- * around boot_pv_upcall() (xen_upcall.c). It cannot return with iretq: that would leave the
- * upcall mask set. HYPERVISOR_iret takes the frame back with `flags`
- * pushed on top (0: not a SYSCALL frame) and sets the mask from the
- * saved rflags.IF, so the interrupted code gets back the mask it had;
- * the hypercall page's iret stub pushes rcx, r11 and rax itself, so
- * those must hold the interrupted values when it is reached.
+ * around xenplat_pv_upcall() (upcall.c). It cannot return with iretq: that
+ * would leave the upcall mask set. HYPERVISOR_iret takes the frame back with
+ * `flags` pushed on top (0: not a SYSCALL frame) and sets the mask from the
+ * saved rflags.IF, so the interrupted code gets back the mask it had; the
+ * hypercall page's iret stub pushes rcx, r11 and rax itself, so those must
+ * hold the interrupted values when it is reached.
  */
 #define HYPERCALL_IRET 23 /* <xenabi/hypercall.h> */
 
-    .section .text.boot_pv_upcall_entry, "ax", @progbits
-    .globl boot_pv_upcall_entry
-    .type boot_pv_upcall_entry, @function
+    .section .text.xenplat_pv_upcall_entry, "ax", @progbits
+    .globl xenplat_pv_upcall_entry
+    .type xenplat_pv_upcall_entry, @function
     .balign 16
-boot_pv_upcall_entry:
+xenplat_pv_upcall_entry:
     popq %rcx
     popq %r11
     interrupt_save
     leaq 8(%rbp), %rdi          /* the frame: rip, cs, rflags, rsp, ss */
-    call boot_pv_upcall
+    call xenplat_pv_upcall
     interrupt_restore
     pushq $0                    /* iret flags: not in a SYSCALL */
     jmp boot_hypercall_page + HYPERCALL_IRET * HYPERCALL_STUB_SIZE
-    .size boot_pv_upcall_entry, . - boot_pv_upcall_entry
+    .size xenplat_pv_upcall_entry, . - xenplat_pv_upcall_entry
 
 /*
  * The failsafe callback: Xen could not load a segment register on its
@@ -139,26 +139,26 @@ boot_pv_upcall_entry:
  * crash the domain without a word. Frame:
  *     rcx, r11, ds, es, fs, gs, rip, cs, rflags, rsp, ss
  */
-    .section .text.boot_pv_failsafe_entry, "ax", @progbits
-    .globl boot_pv_failsafe_entry
-    .type boot_pv_failsafe_entry, @function
+    .section .text.xenplat_pv_failsafe_entry, "ax", @progbits
+    .globl xenplat_pv_failsafe_entry
+    .type xenplat_pv_failsafe_entry, @function
     .balign 16
-boot_pv_failsafe_entry:
+xenplat_pv_failsafe_entry:
     cld
     movq %rsp, %rdi
     andq $-16, %rsp
-    call boot_pv_failsafe
+    call xenplat_pv_failsafe
     ud2
-    .size boot_pv_failsafe_entry, . - boot_pv_failsafe_entry
+    .size xenplat_pv_failsafe_entry, . - xenplat_pv_failsafe_entry
 
     /* Entry addresses for pv.c's trap table. */
-    .section .rodata.boot_pv_exceptions, "a", @progbits
+    .section .rodata.xenplat_pv_exceptions, "a", @progbits
     .balign 8
-    .globl boot_pv_exception_stubs
-boot_pv_exception_stubs:
+    .globl xenplat_pv_exception_stubs
+xenplat_pv_exception_stubs:
     .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .quad pv_exception_stub_\v
     .endr
-    .size boot_pv_exception_stubs, . - boot_pv_exception_stubs
+    .size xenplat_pv_exception_stubs, . - xenplat_pv_exception_stubs
 
     .section .note.GNU-stack, "", @progbits

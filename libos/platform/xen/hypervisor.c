@@ -1,15 +1,15 @@
 /*
  * The hypervisor of an image booted on Xen, as a PVH guest or as a PV
  * guest: hypercalls go through the boot path's hypercall page
- * (<boot/xen.h>). Not on Xen (the same image under QEMU),
- * boot_xen_hypercall() fails with -XENABI_ENOSYS, exactly like :absent,
+ * (<platform/xen/xen.h>). Not on Xen (the same image under QEMU),
+ * xenplat_hypercall() fails with -XENABI_ENOSYS, exactly like :absent,
  * so this is the choice for images that may run on either.
  *
  * Frames are what Xen and the other domains see:
  *   - PVH: guest-physical frames, and the boot path maps virtual ==
  *     physical, so a frame is the address >> 12;
  *   - PV: machine frames (grants carry them, start_info names the rings
- *     by them), translated through <boot/pv.h>.
+ *     by them), translated through <platform/xen/pv.h>.
  *
  * The Xen libraries use two calls a PV guest does not have: HVMOP_get_param
  * (the xenstore and console rings) and XENMEM_add_to_physmap (the shared
@@ -25,9 +25,9 @@
  *     frames, then frame idx mapped over the page named by gpfn.
  * Any other HVM op gets -XENABI_ENOSYS on PV, as Xen itself would answer.
  */
-#include <boot/pv.h>
-#include <boot/xen.h>
 #include <hypervisor/hypervisor.h>
+#include <platform/xen/pv.h>
+#include <platform/xen/xen.h>
 #include <stddef.h>
 
 /* Enough for GNTTAB_MAX_FRAMES (//libos/xen/gnttab) and then some. */
@@ -35,9 +35,9 @@
 
 static long pv_get_param(struct xenabi_hvm_param *p)
 {
-    struct boot_pv_rings rings;
+    struct xenplat_pv_rings rings;
 
-    if (!boot_pv_rings(&rings) || p->domid != XENABI_DOMID_SELF)
+    if (!xenplat_pv_rings(&rings) || p->domid != XENABI_DOMID_SELF)
         return -XENABI_EINVAL;
     switch (p->index) {
     case XENABI_HVM_PARAM_STORE_PFN: p->value = rings.store_mfn; return 0;
@@ -61,9 +61,9 @@ static long grant_frame(uint64_t idx, uint64_t *mfn)
 
     if (idx >= PV_GRANT_FRAMES_MAX)
         return -XENABI_EINVAL;
-    long rc = boot_xen_hypercall(XENABI_HYPERCALL_GRANT_TABLE_OP,
-                                 XENABI_GNTTABOP_SETUP_TABLE,
-                                 xenabi_handle(&setup), 1, 0, 0);
+    long rc = xenplat_hypercall(XENABI_HYPERCALL_GRANT_TABLE_OP,
+                                XENABI_GNTTABOP_SETUP_TABLE,
+                                xenabi_handle(&setup), 1, 0, 0);
     if (rc < 0)
         return rc;
     if (setup.status != XENABI_GNTST_OKAY)
@@ -74,12 +74,13 @@ static long grant_frame(uint64_t idx, uint64_t *mfn)
 
 static long pv_add_to_physmap(const struct xenabi_add_to_physmap *a)
 {
-    struct boot_pv_rings rings;
+    struct xenplat_pv_rings rings;
     void *page = xen_frame_to_ptr(a->gpfn);
     uint64_t mfn;
     long rc;
 
-    if (page == NULL || a->domid != XENABI_DOMID_SELF || !boot_pv_rings(&rings))
+    if (page == NULL || a->domid != XENABI_DOMID_SELF
+        || !xenplat_pv_rings(&rings))
         return -XENABI_EINVAL;
     switch (a->space) {
     case XENABI_XENMAPSPACE_SHARED_INFO:
@@ -93,13 +94,13 @@ static long pv_add_to_physmap(const struct xenabi_add_to_physmap *a)
     default:
         return -XENABI_ENOSYS;
     }
-    return boot_pv_map_frame(page, mfn);
+    return xenplat_pv_map_frame(page, mfn);
 }
 
 long xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3,
                    uint64_t a4, uint64_t a5)
 {
-    if (boot_xen_mode() == BOOT_XEN_PV) {
+    if (xenplat_mode() == XENPLAT_PV) {
         if (nr == XENABI_HYPERCALL_HVM_OP)
             return a1 == XENABI_HVMOP_GET_PARAM
                        ? pv_get_param((struct xenabi_hvm_param *)(uintptr_t)a2)
@@ -109,13 +110,13 @@ long xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3,
             return pv_add_to_physmap(
                 (const struct xenabi_add_to_physmap *)(uintptr_t)a2);
     }
-    return boot_xen_hypercall(nr, a1, a2, a3, a4, a5);
+    return xenplat_hypercall(nr, a1, a2, a3, a4, a5);
 }
 
 void *xen_frame_to_ptr(xenabi_pfn_t frame)
 {
-    if (boot_xen_mode() == BOOT_XEN_PV) {
-        uint64_t pfn = boot_pv_mfn_to_pfn(frame);
+    if (xenplat_mode() == XENPLAT_PV) {
+        uint64_t pfn = xenplat_pv_mfn_to_pfn(frame);
         return pfn == UINT64_MAX ? NULL
                                  : (void *)(uintptr_t)(pfn << XENABI_PAGE_SHIFT);
     }
@@ -126,7 +127,7 @@ xenabi_pfn_t xen_ptr_to_frame(const void *page)
 {
     uint64_t pfn = (uintptr_t)page >> XENABI_PAGE_SHIFT;
 
-    if (boot_xen_mode() == BOOT_XEN_PV)
-        return boot_pv_pfn_to_mfn(pfn);
+    if (xenplat_mode() == XENPLAT_PV)
+        return xenplat_pv_pfn_to_mfn(pfn);
     return pfn;
 }

@@ -1,10 +1,11 @@
 /*
  * Xen PVH support in the boot path: find Xen, install the hypercall page,
  * the Xen console (PV console ring + debug port 0xe9), shutdown, and the
- * entry-to-main time. See <boot/xen.h>.
+ * entry-to-main time. See <platform/xen/xen.h>.
  */
 #include <arch/x86.h>
-#include <boot/xen.h>
+#include <platform/xen/console_ring.h>
+#include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,56 +19,51 @@
 #include <xenabi/sched.h>
 #include <xenabi/version.h>
 
-#include "boot_internal.h"
-
-/* hypercall_page.S */
-extern char boot_hypercall_page[];
-long boot_xen_hypercall_raw(unsigned int nr, uint64_t a1, uint64_t a2,
-                            uint64_t a3, uint64_t a4, uint64_t a5);
-
-/* entry.S: the TSC at the first instruction of _start_pvh. */
-extern uint64_t boot_entry_tsc;
+#include "internal.h"
 
 /* Xen's "debug console" I/O port: each line shows in `xl dmesg`. */
 #define XEN_DEBUG_PORT 0xe9
 
 static bool on_xen;
-static enum boot_xen_mode mode; /* BOOT_XEN_NONE until found */
+static enum xenplat_mode mode; /* XENPLAT_NONE until found */
 static uint32_t xen_base;    /* the CPUID base of Xen's leaves */
 static uint32_t xen_version; /* major << 16 | minor */
-static volatile struct xenabi_console_interface *ring;
+/* The console ring, written through the shared writer until hand-over. */
+static struct xenabi_console_interface *ring_page;
+static struct xenplat_console_ring ring;
+static bool ring_up;          /* attached, and a daemon reads it */
 static bool ring_handed_over; /* a driver produces into it now */
 static uint32_t ring_port;
 
-bool boot_on_xen(void)
+bool xenplat_on_xen(void)
 {
     return on_xen;
 }
 
-enum boot_xen_mode boot_xen_mode(void)
+enum xenplat_mode xenplat_mode(void)
 {
     return mode;
 }
 
-uint32_t boot_xen_version(void)
+uint32_t xenplat_version(void)
 {
     return on_xen ? xen_version : 0;
 }
 
-long boot_xen_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
-                        uint64_t a3, uint64_t a4, uint64_t a5)
+long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
+                       uint64_t a3, uint64_t a4, uint64_t a5)
 {
     if (!on_xen || nr >= XENABI_HYPERCALL_MAX)
         return -XENABI_ENOSYS;
-    return boot_xen_hypercall_raw(nr, a1, a2, a3, a4, a5);
+    return xenplat_hypercall_raw(nr, a1, a2, a3, a4, a5);
 }
 
 static long hvm_get_param(uint32_t index, uint64_t *value)
 {
     struct xenabi_hvm_param p = {.domid = XENABI_DOMID_SELF, .index = index};
-    long rc = boot_xen_hypercall(XENABI_HYPERCALL_HVM_OP,
-                                 XENABI_HVMOP_GET_PARAM, xenabi_handle(&p), 0,
-                                 0, 0);
+    long rc = xenplat_hypercall(XENABI_HYPERCALL_HVM_OP,
+                                XENABI_HVMOP_GET_PARAM, xenabi_handle(&p), 0,
+                                0, 0);
     if (rc == 0)
         *value = p.value;
     return rc;
@@ -77,70 +73,80 @@ static void ring_notify(void)
 {
     struct xenabi_evtchn_send send = {.port = ring_port};
 
-    boot_xen_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
-                       XENABI_EVTCHNOP_SEND, xenabi_handle(&send), 0, 0, 0);
+    xenplat_hypercall(XENABI_HYPERCALL_EVENT_CHANNEL_OP,
+                      XENABI_EVTCHNOP_SEND, xenabi_handle(&send), 0, 0, 0);
 }
 
 static void yield(void)
 {
-    boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0,
-                       0, 0);
+    xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_YIELD, 0, 0,
+                      0, 0);
 }
-
-#define barrier() __asm__ volatile("" ::: "memory")
 
 /*
  * Wait (yielding to dom0's xenconsoled) until the ring has room for one
  * byte, or, with `drain`, until it is empty. Gives up on the ring after
- * many rounds, so a domain without a console daemon still runs and exits.
+ * many rounds, or at once if the daemon's index is impossible, so a
+ * domain without a (sane) console daemon still runs and exits.
  */
 #define RING_PATIENCE 200000
 static bool ring_wait(bool drain)
 {
     for (unsigned tries = 0; tries < RING_PATIENCE; tries++) {
-        uint32_t used = ring->out_prod - ring->out_cons;
+        long pending = xenplat_console_ring_pending(&ring);
 
-        barrier();
-        if (drain ? used == 0 : used < XENABI_CONSOLE_OUT_SIZE)
+        if (pending < 0)
+            break;
+        if (drain ? pending == 0 : pending < XENABI_CONSOLE_OUT_SIZE)
             return true;
         ring_notify();
         yield();
     }
-    ring = NULL; /* nobody reads it: stop using it */
+    ring_up = false; /* nobody reads it: stop using it */
     return false;
 }
 
 static void ring_write(const char *buf, size_t len)
 {
-    while (ring && !ring_handed_over && len) {
+    while (ring_up && !ring_handed_over && len) {
         if (!ring_wait(false))
             return;
-        uint32_t prod = ring->out_prod;
-        while (len && prod - ring->out_cons < XENABI_CONSOLE_OUT_SIZE) {
-            ring->out[xenabi_console_out_mask(prod++)] = *buf++;
-            len--;
+        long n = xenplat_console_ring_put(&ring, buf, len);
+        if (n < 0) {
+            ring_up = false;
+            return;
         }
-        barrier(); /* the bytes before the index (x86 keeps store order) */
-        ring->out_prod = prod;
+        buf += n;
+        len -= (size_t)n;
         ring_notify();
     }
 }
 
-void boot_xen_debug_write(const char *buf, size_t len)
+static void ring_attach(struct xenabi_console_interface *page, uint32_t port)
 {
-    for (size_t i = 0; i < len && mode == BOOT_XEN_PVH; i++)
+    if (page == NULL)
+        return;
+    ring_page = page;
+    ring_port = port;
+    xenplat_console_ring_attach(&ring, page);
+    ring_up = true;
+}
+
+void xenplat_debug_write(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len && mode == XENPLAT_PVH; i++)
         if (buf[i] != '\r')
             outb(XEN_DEBUG_PORT, (uint8_t)buf[i]);
 }
 
-/* The console on Xen; replaces COM1 (drivers/console) in libc. */
-void boot_xen_console_write(const char *buf, size_t len)
+/* The console on Xen; replaces COM1 (//libos/platform/pc) in libc. */
+void xenplat_console_write(const char *buf, size_t len)
 {
-    boot_xen_debug_write(buf, len);
+    xenplat_debug_write(buf, len);
     ring_write(buf, len);
 }
 
-void boot_xen_console_handover(void)
+void xenplat_console_handover(void)
 {
     ring_handed_over = true;
 }
@@ -162,7 +168,7 @@ static bool find_xen(void)
     return false;
 }
 
-bool boot_xen_init(void)
+bool xenplat_init(void)
 {
     if (!find_xen())
         return false;
@@ -174,15 +180,14 @@ bool boot_xen_init(void)
         return false;
     wrmsr(hc.ebx, (uint64_t)(uintptr_t)boot_hypercall_page);
     on_xen = true;
-    mode = BOOT_XEN_PVH;
+    mode = XENPLAT_PVH;
 
     uint64_t pfn = 0, port = 0;
     if (hvm_get_param(XENABI_HVM_PARAM_CONSOLE_PFN, &pfn) == 0 && pfn != 0
         && pfn < (BOOT_IDENTITY_MAP_LIMIT >> 12)
         && hvm_get_param(XENABI_HVM_PARAM_CONSOLE_EVTCHN, &port) == 0) {
-        ring = (volatile struct xenabi_console_interface *)(uintptr_t)(pfn
-                                                                       << 12);
-        ring_port = (uint32_t)port;
+        ring_attach((struct xenabi_console_interface *)(uintptr_t)(pfn << 12),
+                    (uint32_t)port);
     }
     return true;
 }
@@ -192,43 +197,42 @@ bool boot_xen_init(void)
  * hypercall page is filled already, the console ring is the one in
  * start_info (`console` mapped, or NULL), and there is no port 0xe9.
  */
-void boot_xen_init_pv(volatile struct xenabi_console_interface *console,
-                      uint32_t port)
+void xenplat_init_pv(struct xenabi_console_interface *console,
+                     uint32_t port)
 {
     on_xen = true;
-    mode = BOOT_XEN_PV;
-    xen_version = (uint32_t)boot_xen_hypercall(
+    mode = XENPLAT_PV;
+    xen_version = (uint32_t)xenplat_hypercall(
         XENABI_HYPERCALL_XEN_VERSION, XENABI_XENVER_VERSION, 0, 0, 0, 0);
-    ring = console;
-    ring_port = port;
+    ring_attach(console, port);
 }
 
 /* Called by boot_pvh() on Xen, after the init, before the banner. */
-void boot_xen_report(void)
+void xenplat_report(void)
 {
-    if (mode == BOOT_XEN_PV) {
+    if (mode == XENPLAT_PV) {
         printf("[boot] xen: Xen %u.%u (PV), hypercall page %p, console: "
                "%s\n",
                xen_version >> 16, xen_version & 0xffff,
-               (void *)boot_hypercall_page, ring ? "PV ring" : "none");
+               (void *)boot_hypercall_page, ring_up ? "PV ring" : "none");
         return;
     }
     printf("[boot] xen: Xen %u.%u (PVH), CPUID base %#x, hypercall page "
            "%p, console: %s port 0xe9\n",
            xen_version >> 16, xen_version & 0xffff, xen_base,
-           (void *)boot_hypercall_page, ring ? "PV ring +" : "no PV ring,");
+           (void *)boot_hypercall_page, ring_up ? "PV ring +" : "no PV ring,");
 }
 
 /* Print the TSC time from _start_pvh to now (just before main()). */
-void boot_xen_report_main(void)
+void xenplat_report_main(void)
 {
     uint64_t now = rdtsc();
     /*
      * CPUID base + 3, sub-leaf 0: ECX = the guest's TSC frequency, kHz. A
      * PV guest's CPUID shows no Xen leaves: its vcpu_time_info says.
      */
-    uint32_t khz = mode == BOOT_XEN_PV
-                       ? boot_pv_tsc_khz()
+    uint32_t khz = mode == XENPLAT_PV
+                       ? xenplat_pv_tsc_khz()
                        : cpuid(xen_base + XENABI_CPUID_LEAF_TIME, 0).ecx;
 
     if (khz == 0 || boot_entry_tsc == 0 || now < boot_entry_tsc) {
@@ -244,15 +248,19 @@ void boot_xen_report_main(void)
  * before the domain is gone), then SCHEDOP_shutdown. Returns only if Xen
  * refused.
  */
-void boot_xen_shutdown(uint8_t status)
+void xenplat_shutdown(uint8_t status)
 {
     struct xenabi_sched_shutdown arg = {
         .reason = status == 0 ? XENABI_SHUTDOWN_POWEROFF
                               : XENABI_SHUTDOWN_CRASH,
     };
 
-    if (ring)
+    if (ring_up) {
+        /* After the hand-over the driver's published index is the end. */
+        if (ring_handed_over)
+            xenplat_console_ring_attach(&ring, ring_page);
         ring_wait(true);
-    boot_xen_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
-                       xenabi_handle(&arg), 0, 0, 0);
+    }
+    xenplat_hypercall(XENABI_HYPERCALL_SCHED_OP, XENABI_SCHEDOP_SHUTDOWN,
+                      xenabi_handle(&arg), 0, 0, 0);
 }

@@ -1,4 +1,4 @@
-#include "pvclock.h"
+#include <platform/xen/pvclock.h>
 
 /*
  * Keeps the compiler from moving loads across it. That is all x86 needs
@@ -10,16 +10,16 @@ static inline void compiler_barrier(void)
     __asm__ volatile("" : : : "memory");
 }
 
-uint64_t time_pvclock_behind;
-uint64_t time_pvclock_behind_max;
+uint64_t xenplat_pvclock_behind;
+uint64_t xenplat_pvclock_behind_max;
 
-uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
-                            uint64_t tsc)
+uint64_t xenplat_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
+                               uint64_t tsc)
 {
     if (tsc < copy->tsc_timestamp) {
-        time_pvclock_behind++;
-        if (copy->tsc_timestamp - tsc > time_pvclock_behind_max)
-            time_pvclock_behind_max = copy->tsc_timestamp - tsc;
+        xenplat_pvclock_behind++;
+        if (copy->tsc_timestamp - tsc > xenplat_pvclock_behind_max)
+            xenplat_pvclock_behind_max = copy->tsc_timestamp - tsc;
     }
     uint64_t delta = tsc > copy->tsc_timestamp ? tsc - copy->tsc_timestamp
                                                : 0;
@@ -29,8 +29,9 @@ uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
                                   copy->tsc_shift);
 }
 
-bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
-                       pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns)
+bool xenplat_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
+                          xenplat_pvclock_tsc_fn read_tsc, void *ctx,
+                          uint64_t *ns)
 {
     for (uint32_t attempt = 0; attempt < PVCLOCK_MAX_ATTEMPTS; attempt++) {
         struct xenabi_vcpu_time_info copy;
@@ -48,13 +49,14 @@ bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
         if (copy.tsc_shift < -PVCLOCK_MAX_SHIFT
             || copy.tsc_shift > PVCLOCK_MAX_SHIFT)
             return false;
-        *ns = time_pvclock_ns_at(&copy, tsc);
+        *ns = xenplat_pvclock_ns_at(&copy, tsc);
         return true;
     }
     return false;
 }
 
-uint64_t time_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last)
+uint64_t xenplat_pvclock_monotonic(uint64_t pv, uint64_t offset,
+                                   uint64_t last)
 {
     int64_t ns = (int64_t)(pv - offset);
 
@@ -63,7 +65,7 @@ uint64_t time_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last)
     return (uint64_t)ns;
 }
 
-uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift)
+uint64_t xenplat_pvclock_tsc_hz(uint32_t mul, int8_t shift)
 {
     if (mul == 0 || shift < -PVCLOCK_MAX_SHIFT || shift > PVCLOCK_MAX_SHIFT)
         return 0;
@@ -76,8 +78,8 @@ uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift)
     return hz > UINT64_MAX ? 0 : (uint64_t)hz;
 }
 
-bool time_xen_wallclock_read(const volatile struct xenabi_shared_info *src,
-                             int64_t *ns)
+bool xenplat_wallclock_read(const volatile struct xenabi_shared_info *src,
+                            int64_t *ns)
 {
     for (uint32_t attempt = 0; attempt < PVCLOCK_MAX_ATTEMPTS; attempt++) {
         uint32_t version = src->wc_version;

@@ -2,7 +2,7 @@
  * Polled 16550 UART driver for COM1. Register offsets and bits are those
  * of the National Semiconductor PC16550D data sheet.
  */
-#include <console/console.h>
+#include <platform/pc/uart16550.h>
 
 #include <arch/x86.h>
 #include <stdint.h>
@@ -32,7 +32,7 @@
 /* The UART clock is 1.8432 MHz / 16 = 115200: divisor 1 is full speed. */
 #define BAUD_DIVISOR 1
 
-void console_init(void)
+void uart16550_init(void)
 {
     outb(COM1 + UART_IER, 0x00); /* polled: the UART raises no IRQs */
     outb(COM1 + UART_LCR, LCR_DLAB);
@@ -56,7 +56,7 @@ static void put_byte(uint8_t byte)
     outb(COM1 + UART_THR, byte);
 }
 
-void console_write(const char *buf, size_t len)
+void uart16550_write(const char *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (buf[i] == '\n')

@@ -7,7 +7,7 @@
  * that CPUID base + 2 names, and Xen fills it with one 32-byte stub per
  * hypercall (`mov $nr, %eax; vmcall or vmmcall; ret`). Xen writes guest
  * memory directly, so the page being read-only to the guest is fine.
- * Under QEMU nobody fills it, and boot_xen_hypercall_raw is never called.
+ * Under QEMU nobody fills it, and xenplat_hypercall_raw is never called.
  */
     .section .text.hypercall_page, "ax", @progbits
     .balign 4096
@@ -18,17 +18,17 @@ boot_hypercall_page:
     .size boot_hypercall_page, 4096
 
 /*
- * long boot_xen_hypercall_raw(unsigned nr, a1, a2, a3, a4, a5)
+ * long xenplat_hypercall_raw(unsigned nr, a1, a2, a3, a4, a5)
  *   in:  %edi = nr (checked by the caller: < 128),
  *        %rsi, %rdx, %rcx, %r8, %r9 = a1..a5 (SysV)
  *   Xen wants a1..a5 in %rdi, %rsi, %rdx, %r10, %r8 and returns in %rax.
  * The stub clobbers only argument registers and %rcx/%r11, all of which
  * the SysV ABI lets a callee clobber.
  */
-    .section .text.boot_xen_hypercall_raw, "ax", @progbits
-    .globl boot_xen_hypercall_raw
-    .type boot_xen_hypercall_raw, @function
-boot_xen_hypercall_raw:
+    .section .text.xenplat_hypercall_raw, "ax", @progbits
+    .globl xenplat_hypercall_raw
+    .type xenplat_hypercall_raw, @function
+xenplat_hypercall_raw:
     pushq %rbp
     movq %rsp, %rbp
     movl %edi, %eax
@@ -43,6 +43,6 @@ boot_xen_hypercall_raw:
     call *%r11
     popq %rbp
     ret
-    .size boot_xen_hypercall_raw, . - boot_xen_hypercall_raw
+    .size xenplat_hypercall_raw, . - xenplat_hypercall_raw
 
     .section .note.GNU-stack, "", @progbits

@@ -14,7 +14,7 @@
  *      need it for the page-fault address;
  *   3. the trap table (set_trap_table) with pv_entry.S's stubs, which hand
  *      boot_exception() the same frame as on PVH, and the failsafe
- *      callback (the event callback comes with boot_xen_set_upcall);
+ *      callback (the event callback comes with xenplat_set_upcall);
  *   4. the command line, and a memory map made up from start_info: RAM
  *      [0, nr_pages pages), with everything from the end of the image to
  *      the end of the new page tables reserved;
@@ -28,9 +28,9 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/hvm_start_info.h>
-#include <boot/pv.h>
-#include <boot/xen.h>
 #include <libc/hooks.h>
+#include <platform/xen/pv.h>
+#include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@
 #include <xenabi/shared_info.h>
 #include <xenabi/start_info.h>
 
-#include "boot_internal.h"
+#include "internal.h"
 
 #define PAGE_SIZE 4096u
 #define PTE_P (UINT64_C(1) << 0)
@@ -63,27 +63,30 @@
 /* Linker-defined bounds of the image (page aligned). */
 extern char __text_start[], __image_end[];
 /* pv_entry.S */
-extern const uint64_t boot_pv_exception_stubs[32];
-void boot_pv_failsafe_entry(void);
+extern const uint64_t xenplat_pv_exception_stubs[32];
+void xenplat_pv_failsafe_entry(void);
 
 /*
  * A page of .bss, page-aligned and alone, that the shared info page is
  * mapped over (its own frame is simply not used).
  */
 static uint8_t shared_info_page[PAGE_SIZE]
-    __attribute__((aligned(PAGE_SIZE), section(".bss.boot_pv_shared_info")));
+    __attribute__((aligned(PAGE_SIZE), section(".bss.pv_shared_info")));
 static volatile struct xenabi_shared_info *shared_info;
 
 static struct xenabi_trap_info traps[33];
 
-/* What the rest of the image may ask about (<boot/pv.h>); set by boot_pv. */
+/*
+ * What the rest of the image may ask about (<platform/xen/pv.h>); set by
+ * xenplat_pv_start.
+ */
 static struct xenabi_start_info start_info;
 static const uint64_t *p2m;
 static uint64_t mapped_pages;
 
 static long hypercall3(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3)
 {
-    return boot_xen_hypercall_raw(nr, a1, a2, a3, 0, 0);
+    return xenplat_hypercall_raw(nr, a1, a2, a3, 0, 0);
 }
 
 /* Execute-disable, where the CPU has it (else the bit is reserved). */
@@ -113,7 +116,7 @@ static uint64_t m2p(uint64_t mfn)
     return table[mfn];
 }
 
-_Noreturn void boot_pv_halt(void)
+_Noreturn void xenplat_pv_halt(void)
 {
     struct xenabi_sched_shutdown arg = {.reason = XENABI_SHUTDOWN_CRASH};
 
@@ -124,19 +127,19 @@ _Noreturn void boot_pv_halt(void)
     }
 }
 
-volatile struct xenabi_shared_info *boot_pv_shared_info(void)
+volatile struct xenabi_shared_info *xenplat_pv_shared_info(void)
 {
     return shared_info;
 }
 
 #define RFLAGS_IF (UINT64_C(1) << 9)
 
-bool boot_interrupts_enabled(void)
+bool xenplat_interrupts_enabled(void)
 {
     uint64_t flags;
 
     /* In ring 3 a PV guest's RFLAGS.IF is always set: the mask says. */
-    if (boot_xen_mode() == BOOT_XEN_PV)
+    if (xenplat_mode() == XENPLAT_PV)
         return shared_info != NULL
                && __atomic_load_n(&shared_info->vcpu_info[0]
                                        .evtchn_upcall_mask,
@@ -146,9 +149,9 @@ bool boot_interrupts_enabled(void)
     return (flags & RFLAGS_IF) != 0;
 }
 
-void boot_xen_mask_events(void)
+void xenplat_mask_events(void)
 {
-    if (boot_xen_mode() == BOOT_XEN_PV && shared_info != NULL)
+    if (xenplat_mode() == XENPLAT_PV && shared_info != NULL)
         __atomic_store_n(&shared_info->vcpu_info[0].evtchn_upcall_mask, 1,
                          __ATOMIC_SEQ_CST);
 }
@@ -158,8 +161,8 @@ void boot_xen_mask_events(void)
  * selectors on its way back to us. Frame: rcx, r11, ds, es, fs, gs, rip,
  * cs, rflags, rsp, ss.
  */
-_Noreturn void boot_pv_failsafe(const uint64_t *frame);
-_Noreturn void boot_pv_failsafe(const uint64_t *frame)
+_Noreturn void xenplat_pv_failsafe(const uint64_t *frame);
+_Noreturn void xenplat_pv_failsafe(const uint64_t *frame)
 {
     boot_panic("pv: Xen's failsafe callback: a segment register could not "
                "be reloaded returning to rip %#llx (ds %#llx es %#llx fs "
@@ -170,10 +173,8 @@ _Noreturn void boot_pv_failsafe(const uint64_t *frame)
                (unsigned long long)frame[10]);
 }
 
-uint64_t boot_fault_address(void)
+uint64_t xenplat_pv_fault_address(void)
 {
-    if (boot_xen_mode() != BOOT_XEN_PV)
-        return read_cr2();
     return shared_info ? shared_info->vcpu_info[0].arch.cr2 : 0;
 }
 
@@ -182,7 +183,7 @@ uint64_t boot_fault_address(void)
  * ((ticks << shift) * mul) >> 32, so one ms is 10^6 * 2^32 / mul shifted
  * ticks.
  */
-uint32_t boot_pv_tsc_khz(void)
+uint32_t xenplat_pv_tsc_khz(void)
 {
     if (!shared_info)
         return 0;
@@ -195,14 +196,14 @@ uint32_t boot_pv_tsc_khz(void)
     return (uint32_t)ticks;
 }
 
-uint64_t boot_pv_pfn_to_mfn(uint64_t pfn)
+uint64_t xenplat_pv_pfn_to_mfn(uint64_t pfn)
 {
     if (p2m == NULL || pfn >= mapped_pages)
         return UINT64_MAX;
     return p2m[pfn];
 }
 
-uint64_t boot_pv_mfn_to_pfn(uint64_t mfn)
+uint64_t xenplat_pv_mfn_to_pfn(uint64_t mfn)
 {
     if (p2m == NULL)
         return UINT64_MAX;
@@ -213,11 +214,11 @@ uint64_t boot_pv_mfn_to_pfn(uint64_t mfn)
     return pfn;
 }
 
-bool boot_pv_rings(struct boot_pv_rings *out)
+bool xenplat_pv_rings(struct xenplat_pv_rings *out)
 {
     if (p2m == NULL)
         return false;
-    *out = (struct boot_pv_rings){
+    *out = (struct xenplat_pv_rings){
         .store_mfn = start_info.store_mfn,
         .store_evtchn = start_info.store_evtchn,
         .console_evtchn = start_info.console.domu.evtchn,
@@ -227,7 +228,7 @@ bool boot_pv_rings(struct boot_pv_rings *out)
     return true;
 }
 
-long boot_pv_map_frame(void *page, uint64_t mfn)
+long xenplat_pv_map_frame(void *page, uint64_t mfn)
 {
     uintptr_t va = (uintptr_t)page;
     const char *where = boot_paging_region(va);
@@ -274,7 +275,7 @@ static void traps_init(void)
             .vector = v,
             .flags = XENABI_TI_MASK_EVENTS | (v == 3 || v == 4 ? 3u : 0u),
             .cs = XENABI_FLAT_KERNEL_CS,
-            .address = boot_pv_exception_stubs[v],
+            .address = xenplat_pv_exception_stubs[v],
         };
     }
     traps[n] = (struct xenabi_trap_info){0}; /* the terminator */
@@ -283,21 +284,20 @@ static void traps_init(void)
     if (rc != 0)
         boot_panic("pv: set_trap_table failed: %ld", rc);
     /* A report instead of a silent crash should Xen ever need it. */
-    rc = boot_pv_register_failsafe(boot_pv_failsafe_entry);
+    rc = xenplat_pv_register_failsafe(xenplat_pv_failsafe_entry);
     if (rc != 0)
         boot_panic("pv: registering the failsafe callback failed: %ld", rc);
 }
 
 /* The ring's page, if start_info names one that is ours. */
-static volatile struct xenabi_console_interface *
+static struct xenabi_console_interface *
 console_ring(const struct xenabi_start_info *info)
 {
     uint64_t pfn = m2p(info->console.domu.mfn);
 
     if (info->console.domu.mfn == 0 || pfn >= info->nr_pages)
         return NULL;
-    return (volatile struct xenabi_console_interface *)(uintptr_t)(pfn
-                                                                  << 12);
+    return (struct xenabi_console_interface *)(uintptr_t)(pfn << 12);
 }
 
 /* How many RAM pages the pool's tables can map (one L1 per 2 MiB). */
@@ -308,21 +308,21 @@ static uint64_t mappable_pages(uint64_t pool_pages)
     return l1 * 512;
 }
 
-_Noreturn void boot_pv(const struct xenabi_start_info *si,
+_Noreturn void xenplat_pv_start(const struct xenabi_start_info *si,
                        uint64_t xen_stack_top)
 {
     struct xenabi_start_info info;
 
     /* Xen placed it in our mapped bootstrap area; copy it once. */
     memcpy(&info, si, sizeof info);
-    boot_xen_init_pv(console_ring(&info), info.console.domu.evtchn);
-    libc_set_output(boot_xen_console_write);
+    xenplat_init_pv(console_ring(&info), info.console.domu.evtchn);
+    libc_set_output(xenplat_console_write);
     libc_set_exit(platform_exit);
     if (strncmp(info.magic, "xen-3.0-x86_64", 14) != 0)
         boot_panic("pv: start info magic \"%.32s\", want \"xen-3.0-x86_64\"",
                    info.magic);
     map_shared_info(info.shared_info);
-    boot_xen_report();
+    xenplat_report();
     traps_init();
 
     boot_record_cmdline((const char *)info.cmd_line, sizeof info.cmd_line);
@@ -364,7 +364,7 @@ _Noreturn void boot_pv(const struct xenabi_start_info *si,
         .shared_info_va = (uintptr_t)shared_info_page,
         .shared_info_ma = info.shared_info,
     };
-    uint64_t used = boot_pv_paging_seal(&plan);
+    uint64_t used = xenplat_pv_paging_seal(&plan);
 
     start_info = info;
     p2m = plan.p2m;
@@ -382,7 +382,7 @@ _Noreturn void boot_pv(const struct xenabi_start_info *si,
      * tables, and their guard pages are unmapped through Xen afterwards.
      */
     boot_run_initialisers_before_seal();
-    boot_pv_paging_guards();
+    xenplat_pv_paging_guards();
 
     char **args;
     int argc = boot_prepare_main(&args);

@@ -1,5 +1,5 @@
 /*
- * The Xen PV idle step (xen_idle.c) against a model of Xen's side of
+ * The Xen PV idle step (idle.c) against a model of Xen's side of
  * the calls it makes: the vcpu's event mask and upcall-pending flag,
  * the timer port's pending bit, the single-shot timer, and what
  * SCHEDOP_block and SCHEDOP_poll do with them (Xen's public sched.h and
@@ -11,13 +11,12 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
-
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <platform/xen/idle.h>
 #include <testing/check.h>
-#include <time/time.h>
-#include "libos/time/xen_idle.h"
 
 #define PORT 3u
 
@@ -141,9 +140,9 @@ static void mask_events(void *ctx)
     x->mask = true;
 }
 
-static struct time_xen_idle_ops ops_for(struct xen *x)
+static struct xenplat_idle_ops ops_for(struct xen *x)
 {
-    return (struct time_xen_idle_ops){
+    return (struct xenplat_idle_ops){
         .ctx = x,
         .set_timer = set_timer,
         .stop_timer = stop_timer,
@@ -170,23 +169,23 @@ static struct xen fresh(uint64_t now, bool on_events)
 static void test_deadline_passed(void)
 {
     for (int on = 0; on < 2; on++) {
-        struct time_xen_idle idle = {PORT, on, OFFSET};
+        struct xenplat_idle idle = {PORT, on, OFFSET};
         struct xen x = fresh(OFFSET + 100, on);
-        struct time_xen_idle_ops ops = ops_for(&x);
-        CHECK(time_xen_idle_wait(&idle, &ops, 100, 100) == TIME_XEN_IDLE_NONE);
-        CHECK(time_xen_idle_wait(&idle, &ops, 50, 100) == TIME_XEN_IDLE_NONE);
+        struct xenplat_idle_ops ops = ops_for(&x);
+        CHECK(xenplat_idle_wait(&idle, &ops, 100, 100) == XENPLAT_IDLE_NONE);
+        CHECK(xenplat_idle_wait(&idle, &ops, 50, 100) == XENPLAT_IDLE_NONE);
         CHECK(x.n == 0); /* no hypercall at all */
     }
 }
 
 static void test_block_until_deadline(void)
 {
-    struct time_xen_idle idle = {PORT, true, OFFSET};
+    struct xenplat_idle idle = {PORT, true, OFFSET};
     struct xen x = fresh(OFFSET + 1000, true);
-    struct time_xen_idle_ops ops = ops_for(&x);
+    struct xenplat_idle_ops ops = ops_for(&x);
 
-    CHECK(time_xen_idle_wait(&idle, &ops, 1000 + 10000000, 1000)
-          == TIME_XEN_IDLE_BLOCK);
+    CHECK(xenplat_idle_wait(&idle, &ops, 1000 + 10000000, 1000)
+          == XENPLAT_IDLE_BLOCK);
     CHECK(strcmp(x.calls, "TBM") == 0); /* timer, block, mask */
     CHECK(x.timer_at == OFFSET + 1000 + 10000000);
     CHECK(x.now == x.timer_at);          /* slept until the deadline */
@@ -197,14 +196,14 @@ static void test_block_until_deadline(void)
 
 static void test_block_never(void)
 {
-    struct time_xen_idle idle = {PORT, true, OFFSET};
+    struct xenplat_idle idle = {PORT, true, OFFSET};
     struct xen x = fresh(OFFSET, true);
-    struct time_xen_idle_ops ops = ops_for(&x);
+    struct xenplat_idle_ops ops = ops_for(&x);
 
     /* A device event is already pending: the block must not sleep. */
     x.upcall_pending = true;
-    CHECK(time_xen_idle_wait(&idle, &ops, TIME_NEVER, 0)
-          == TIME_XEN_IDLE_BLOCK);
+    CHECK(xenplat_idle_wait(&idle, &ops, XENPLAT_IDLE_NEVER, 0)
+          == XENPLAT_IDLE_BLOCK);
     CHECK(strcmp(x.calls, "SBM") == 0); /* no deadline: timer stopped */
     CHECK(x.woke_at_once && !x.slept_forever);
     CHECK(x.upcalls == 1 && x.mask);
@@ -213,51 +212,51 @@ static void test_block_never(void)
 /* The timer fires between arming and blocking: the block returns. */
 static void test_block_timer_already_due(void)
 {
-    struct time_xen_idle idle = {PORT, true, OFFSET};
+    struct xenplat_idle idle = {PORT, true, OFFSET};
     /* Xen's clock is ahead of the guest's reading of it. */
     struct xen x = fresh(OFFSET + 2000000, true);
-    struct time_xen_idle_ops ops = ops_for(&x);
+    struct xenplat_idle_ops ops = ops_for(&x);
 
-    CHECK(time_xen_idle_wait(&idle, &ops, 1500000, 1000000)
-          == TIME_XEN_IDLE_BLOCK);
+    CHECK(xenplat_idle_wait(&idle, &ops, 1500000, 1000000)
+          == XENPLAT_IDLE_BLOCK);
     CHECK(strcmp(x.calls, "TBM") == 0);
     CHECK(x.woke_at_once && !x.slept_forever && x.mask);
 }
 
 static void test_block_errors(void)
 {
-    struct time_xen_idle idle = {PORT, true, OFFSET};
+    struct xenplat_idle idle = {PORT, true, OFFSET};
     struct xen x = fresh(OFFSET, true);
-    struct time_xen_idle_ops ops = ops_for(&x);
+    struct xenplat_idle_ops ops = ops_for(&x);
 
     x.fail_set_timer = -62; /* ETIME: Xen's clock is past the deadline */
-    CHECK(time_xen_idle_wait(&idle, &ops, 100, 0) == TIME_XEN_IDLE_NONE);
+    CHECK(xenplat_idle_wait(&idle, &ops, 100, 0) == XENPLAT_IDLE_NONE);
     CHECK(strcmp(x.calls, "T") == 0 && x.mask);
 
     x = fresh(OFFSET, true);
     ops = ops_for(&x);
     x.fail_set_timer = -22;
-    CHECK(time_xen_idle_wait(&idle, &ops, 100, 0) == -22);
+    CHECK(xenplat_idle_wait(&idle, &ops, 100, 0) == -22);
     CHECK(strcmp(x.calls, "T") == 0); /* no block without a timer */
     CHECK(x.mask);
 
     x = fresh(OFFSET, true);
     ops = ops_for(&x);
     x.fail_block = -38;
-    CHECK(time_xen_idle_wait(&idle, &ops, 100, 0) == -38);
+    CHECK(xenplat_idle_wait(&idle, &ops, 100, 0) == -38);
     CHECK(strcmp(x.calls, "TBM") == 0 && x.mask);
 }
 
 static void test_poll(void)
 {
-    struct time_xen_idle idle = {PORT, false, OFFSET};
+    struct xenplat_idle idle = {PORT, false, OFFSET};
     struct xen x = fresh(OFFSET + 10, false);
-    struct time_xen_idle_ops ops = ops_for(&x);
+    struct xenplat_idle_ops ops = ops_for(&x);
 
     /* A stale pending bit from an earlier firing must not end the poll. */
     x.port_pending = true;
-    CHECK(time_xen_idle_wait(&idle, &ops, 20000000, 10)
-          == TIME_XEN_IDLE_POLL);
+    CHECK(xenplat_idle_wait(&idle, &ops, 20000000, 10)
+          == XENPLAT_IDLE_POLL);
     CHECK(strcmp(x.calls, "CP") == 0); /* clear, then poll; no unmask */
     CHECK(x.poll_timeout == OFFSET + 20000000);
     CHECK(x.now == OFFSET + 20000000 && !x.woke_at_once);
@@ -266,24 +265,24 @@ static void test_poll(void)
     /* No deadline: no timeout (0), the port alone can end it. */
     x = fresh(OFFSET, false);
     ops = ops_for(&x);
-    CHECK(time_xen_idle_wait(&idle, &ops, TIME_NEVER, 0)
-          == TIME_XEN_IDLE_POLL);
+    CHECK(xenplat_idle_wait(&idle, &ops, XENPLAT_IDLE_NEVER, 0)
+          == XENPLAT_IDLE_POLL);
     CHECK(x.poll_timeout == 0 && x.slept_forever);
 
     /* A deadline at system time 0 (wrapped) still has a timeout. */
-    struct time_xen_idle wrap = {PORT, false, UINT64_MAX - 99};
+    struct xenplat_idle wrap = {PORT, false, UINT64_MAX - 99};
     x = fresh(0, false);
     ops = ops_for(&x);
-    CHECK(time_xen_idle_wait(&wrap, &ops, 100, 50) == TIME_XEN_IDLE_POLL);
+    CHECK(xenplat_idle_wait(&wrap, &ops, 100, 50) == XENPLAT_IDLE_POLL);
     CHECK(x.poll_timeout == 1);
 }
 
 static void test_system_time(void)
 {
     for (int i = 0; i < 10000; i++) {
-        struct time_xen_idle idle = {PORT, true, rng_next()};
+        struct xenplat_idle idle = {PORT, true, rng_next()};
         uint64_t ns = rng_next();
-        uint64_t sys = time_xen_idle_system_time(&idle, ns);
+        uint64_t sys = xenplat_idle_system_time(&idle, ns);
         CHECK(sys - idle.offset == ns); /* modular, both ways */
     }
 }

@@ -12,17 +12,17 @@
  * tsc_timestamp. The structure is written by another domain's agent:
  * it is copied once per attempt, and only the copy is used.
  */
-#ifndef TIME_PVCLOCK_H
-#define TIME_PVCLOCK_H
+#ifndef PLATFORM_XEN_PVCLOCK_H
+#define PLATFORM_XEN_PVCLOCK_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <xenabi/shared_info.h>
 
 /* Reads the TSC; `ctx` is the caller's. */
-typedef uint64_t (*pvclock_tsc_fn)(void *ctx);
+typedef uint64_t (*xenplat_pvclock_tsc_fn)(void *ctx);
 
-/* Attempts before time_pvclock_read() gives up on a writer that never ends. */
+/* Attempts before xenplat_pvclock_read() gives up on a never-ending writer. */
 #define PVCLOCK_MAX_ATTEMPTS 1000000u
 
 /*
@@ -31,13 +31,13 @@ typedef uint64_t (*pvclock_tsc_fn)(void *ctx);
  * timestamp (impossible when read inside the version window, but a
  * value from another vcpu could be) counts as no time at all.
  */
-uint64_t time_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
-                            uint64_t tsc);
+uint64_t xenplat_pvclock_ns_at(const struct xenabi_vcpu_time_info *copy,
+                               uint64_t tsc);
 
 /* For the record: readings whose TSC was below the stamp's, and by how
  * many ticks at most. */
-extern uint64_t time_pvclock_behind;
-extern uint64_t time_pvclock_behind_max;
+extern uint64_t xenplat_pvclock_behind;
+extern uint64_t xenplat_pvclock_behind_max;
 
 /* The largest |tsc_shift| accepted; Xen's are within a few bits. */
 #define PVCLOCK_MAX_SHIFT 31
@@ -48,8 +48,9 @@ extern uint64_t time_pvclock_behind_max;
  * a consistent copy is invalid (|tsc_shift| > PVCLOCK_MAX_SHIFT, which
  * would make the scaling shift undefined).
  */
-bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
-                       pvclock_tsc_fn read_tsc, void *ctx, uint64_t *ns);
+bool xenplat_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
+                          xenplat_pvclock_tsc_fn read_tsc, void *ctx,
+                          uint64_t *ns);
 
 /*
  * The monotonic clock from a pvclock reading: pv - offset, but never
@@ -61,14 +62,15 @@ bool time_pvclock_read(const volatile struct xenabi_vcpu_time_info *src,
  * a jump of ~2^64 ns into the future. The difference is taken as signed:
  * monotonic values stay below 2^63 ns (292 years).
  */
-uint64_t time_pvclock_monotonic(uint64_t pv, uint64_t offset, uint64_t last);
+uint64_t xenplat_pvclock_monotonic(uint64_t pv, uint64_t offset,
+                                   uint64_t last);
 
 /*
  * The TSC rate a pvclock's scale describes (ns = ((ticks << shift) *
  * mul) >> 32), in Hz: how a PV guest, which sees no Xen CPUID leaves,
  * learns its TSC frequency. 0 when mul is 0 or |shift| is out of range.
  */
-uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift);
+uint64_t xenplat_pvclock_tsc_hz(uint32_t mul, int8_t shift);
 
 /*
  * Xen's wall clock: the UTC time at system time 0, from the shared info
@@ -77,7 +79,7 @@ uint64_t time_pvclock_tsc_hz(uint32_t mul, int8_t shift);
  * at system time 0, and true; false when every copy was torn or the
  * copy is invalid (wc_nsec >= 10^9), or Xen has not set it (all zero).
  */
-bool time_xen_wallclock_read(const volatile struct xenabi_shared_info *src,
-                             int64_t *ns);
+bool xenplat_wallclock_read(const volatile struct xenabi_shared_info *src,
+                            int64_t *ns);
 
-#endif /* TIME_PVCLOCK_H */
+#endif /* PLATFORM_XEN_PVCLOCK_H */

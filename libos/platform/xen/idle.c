@@ -1,42 +1,41 @@
-#include "xen_idle.h"
+#include <platform/xen/idle.h>
 
-#include <time/time.h>
 #include <xenabi/errno.h>
 
-uint64_t time_xen_idle_system_time(const struct time_xen_idle *idle,
-                                   uint64_t ns)
+uint64_t xenplat_idle_system_time(const struct xenplat_idle *idle,
+                                  uint64_t ns)
 {
     /* Modular, like the offset itself (time_use_pvclock). */
     return ns + idle->offset;
 }
 
-static long poll_port(const struct time_xen_idle *idle,
-                      const struct time_xen_idle_ops *ops,
+static long poll_port(const struct xenplat_idle *idle,
+                      const struct xenplat_idle_ops *ops,
                       uint64_t deadline_ns)
 {
     uint64_t timeout = 0; /* none */
 
-    if (deadline_ns != TIME_NEVER) {
-        timeout = time_xen_idle_system_time(idle, deadline_ns);
+    if (deadline_ns != XENPLAT_IDLE_NEVER) {
+        timeout = xenplat_idle_system_time(idle, deadline_ns);
         if (timeout == 0)
             timeout = 1; /* 0 would mean "no timeout" */
     }
     /* A stale pending bit would end the poll at once, every time. */
     ops->clear_pending(ops->ctx, idle->timer_port);
     long rc = ops->poll(ops->ctx, idle->timer_port, timeout);
-    return rc < 0 ? rc : TIME_XEN_IDLE_POLL;
+    return rc < 0 ? rc : XENPLAT_IDLE_POLL;
 }
 
-static long block_vcpu(const struct time_xen_idle *idle,
-                       const struct time_xen_idle_ops *ops,
+static long block_vcpu(const struct xenplat_idle *idle,
+                       const struct xenplat_idle_ops *ops,
                        uint64_t deadline_ns)
 {
-    long rc = deadline_ns == TIME_NEVER
+    long rc = deadline_ns == XENPLAT_IDLE_NEVER
                   ? ops->stop_timer(ops->ctx)
-                  : ops->set_timer(ops->ctx, time_xen_idle_system_time(
+                  : ops->set_timer(ops->ctx, xenplat_idle_system_time(
                                                  idle, deadline_ns));
     if (rc == -XENABI_ETIME)
-        return TIME_XEN_IDLE_NONE; /* past by Xen's clock: nothing to wait */
+        return XENPLAT_IDLE_NONE; /* past by Xen's clock: nothing to wait */
     if (rc < 0)
         return rc;
     /*
@@ -46,15 +45,15 @@ static long block_vcpu(const struct time_xen_idle *idle,
     rc = ops->block(ops->ctx);
     /* Xen unmasked delivery for the block; whatever it returned, mask. */
     ops->mask_events(ops->ctx);
-    return rc < 0 ? rc : TIME_XEN_IDLE_BLOCK;
+    return rc < 0 ? rc : XENPLAT_IDLE_BLOCK;
 }
 
-long time_xen_idle_wait(const struct time_xen_idle *idle,
-                        const struct time_xen_idle_ops *ops,
-                        uint64_t deadline_ns, uint64_t now_ns)
+long xenplat_idle_wait(const struct xenplat_idle *idle,
+                       const struct xenplat_idle_ops *ops,
+                       uint64_t deadline_ns, uint64_t now_ns)
 {
     if (deadline_ns <= now_ns)
-        return TIME_XEN_IDLE_NONE;
+        return XENPLAT_IDLE_NONE;
     if (idle->on_events)
         return block_vcpu(idle, ops, deadline_ns);
     return poll_port(idle, ops, deadline_ns);
