@@ -206,17 +206,18 @@ static void copy_out(const struct blkfront *bf, const struct request *r)
 
 /*
  * A request ends only once the backend can no longer reach any of its
- * pages. If it still maps one, the request fails with -XENABI_EIO
- * whatever it answered: a real backend unmaps before it responds, and
+ * pages. If it still maps one, the request never succeeds (-XENABI_EIO
+ * where it answered OKAY): a real backend unmaps before it responds, and
  * a read's bytes in a page it can still write cannot be trusted.
  */
 static void complete(struct blkfront *bf, struct request *r, int status)
 {
     blkfront_done_fn done = r->done;
     void *arg = r->arg;
-    if (!end_grants(bf, r))
-        status = -XENABI_EIO;
-    else if (status == 0 && r->data_op == XENABI_BLKIF_OP_READ
+    if (!end_grants(bf, r)) {
+        if (status == 0)
+            status = -XENABI_EIO;
+    } else if (status == 0 && r->data_op == XENABI_BLKIF_OP_READ
              && r->dest != NULL)
         copy_out(bf, r);
     pool_put(bf, r);

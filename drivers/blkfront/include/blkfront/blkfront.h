@@ -28,8 +28,8 @@
  *
  * A request completes only when the backend can no longer reach any of
  * its pages. If the backend still maps one when it answers (a real
- * backend unmaps before answering), the request fails with -XENABI_EIO
- * whatever the backend said, a read's bytes are not copied, and the page
+ * backend unmaps before answering), the request fails (-XENABI_EIO where
+ * the backend said OKAY), a read's bytes are not copied, and the page
  * is quarantined: never granted or written again, counted in
  * blkfront_stats.pages_lost; blkfront_close frees it if the backend let
  * go by then, else leaves it to the backend for good.
@@ -58,7 +58,8 @@
  * in flight fails with -XENABI_EIO, new ones are refused).
  *
  * Completion callbacks run inside blkfront_poll() (never inside an event
- * handler), with status 0, -XENABI_EIO (the backend reported an error),
+ * handler), with status 0, -XENABI_EIO (the backend reported an error,
+ * or still maps a page of the request),
  * -XENABI_EOPNOTSUPP (the backend does not do it) or -XENABI_ENOTCONN
  * (the device closed first). Functions return 0 or -XENABI_E*.
  */
