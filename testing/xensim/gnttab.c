@@ -19,6 +19,7 @@ static struct {
     /* Mappings per reference, as Xen's pin counts. */
     uint16_t ro_maps[MAX_REFS];
     uint16_t rw_maps[MAX_REFS];
+    uint32_t map_frame[MAX_REFS]; /* the frame Xen pinned at the last map */
     uint32_t mapped;
     bool reported[MAX_REFS]; /* a violation is reported once per ref */
 } gt;
@@ -119,6 +120,7 @@ int sim_gnttab_map(uint32_t ref, bool readonly, void **page)
                 gt.ro_maps[ref]++;
             else
                 gt.rw_maps[ref]++;
+            gt.map_frame[ref] = frame;
             gt.mapped++;
             *page = p;
             return XENABI_GNTST_OKAY;
@@ -146,6 +148,36 @@ int sim_gnttab_unmap(uint32_t ref, bool readonly)
 uint32_t sim_gnttab_mapped(void)
 {
     return gt.mapped;
+}
+
+/* Does the guest page of `frame` overlap [lo, hi)? */
+static bool frame_in(uint32_t frame, uintptr_t lo, uintptr_t hi)
+{
+    const void *page = xen_frame_to_ptr(frame);
+    if (page == NULL)
+        return false;
+    uintptr_t p = (uintptr_t)page;
+    return p < hi && lo < p + XENABI_PAGE_SIZE;
+}
+
+uint32_t sim_gnttab_grants_on(const void *p, size_t len)
+{
+    uintptr_t lo = (uintptr_t)p, hi = lo + len;
+    uint32_t n = 0;
+    uint32_t refs = gt.nr_frames * XENABI_GRANT_ENTRIES_PER_FRAME;
+    for (uint32_t ref = 0; ref < refs; ref++) {
+        const struct xenabi_grant_entry_v1 *e = entry(ref);
+        uint16_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+        uint32_t frame = __atomic_load_n(&e->frame, __ATOMIC_ACQUIRE);
+        bool permits = (flags & XENABI_GTF_TYPE_MASK)
+                           == XENABI_GTF_PERMIT_ACCESS
+                       && e->domid == SIM_BACKEND_DOMID;
+        bool mapped = gt.ro_maps[ref] + gt.rw_maps[ref] != 0;
+        if ((permits && frame_in(frame, lo, hi))
+            || (mapped && frame_in(gt.map_frame[ref], lo, hi)))
+            n++;
+    }
+    return n;
 }
 
 bool sim_gnttab_round(void)

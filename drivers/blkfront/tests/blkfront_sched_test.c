@@ -65,6 +65,11 @@ static int async_driver(void *arg)
                                 bufs[i], sizeof bufs[i], on_done, NULL)
             != 0)
             return -2;
+    /* In flight, the backend holds grants on bounce pages, not on ours. */
+    if (sim_gnttab_grants_on(bufs, sizeof bufs) != 0) {
+        stop_ticking = true;
+        return -5;
+    }
     while (completed < REQUESTS) {
         if (blkfront_poll(bf) < 0)
             return -3;
@@ -155,7 +160,14 @@ static void test_blkfront_on_threads(void)
     sim_get_stats(&ss);
     CHECK_EQ(ss.blocks, 0);
 
+    struct blkfront_stats bs;
+    blkfront_get_stats(bf, &bs);
+    CHECK_EQ(bs.pages_lost, 0);
+    CHECK(bs.pool_pages >= 2 && bs.pool_pages <= REQUESTS * 2);
     CHECK_EQ(blkfront_close(bf), 0);
+    struct gnttab_stats gs;
+    gnttab_get_stats(&gs);
+    CHECK_EQ(gs.in_use, 0);
     blkback_destroy(bb);
 }
 

@@ -126,6 +126,15 @@ int sim_gnttab_unmap(uint32_t ref, bool readonly);
 /* Mappings alive now. */
 uint32_t sim_gnttab_mapped(void);
 
+/*
+ * Grant references through which the backend domain can reach any byte
+ * of guest memory [p, p + len) now: entries that permit it access to a
+ * page overlapping the range, and mappings still alive on such a page
+ * (the frame Xen pinned when mapping). 0: the backend cannot read or
+ * write any of it.
+ */
+uint32_t sim_gnttab_grants_on(const void *p, size_t len);
+
 /* ---- xenstored ---------------------------------------------------------------- */
 
 /* Direct store access, as dom0's tools would (watches fire). */
