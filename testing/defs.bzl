@@ -78,6 +78,10 @@ def driver_link_test(name, driver, message, deps = []):
       driver: the driver's label.
       message: the line the program must print (matched whole).
       deps: what else the image links (an allocator, for drivers that allocate).
+
+    A second test, `<name>_linked`, fails unless the image's manifest shows
+    code of the driver kept (a program whose references were optimised away
+    would otherwise pass without linking the driver at all).
     """
     test_image(
         name = name + "_image",
@@ -94,4 +98,18 @@ def driver_link_test(name, driver, message, deps = []):
         exit_code = 0,
         expect = ["^%s$" % message.replace("(", "\\(").replace(")", "\\)")],
         image = ":" + name + "_image",
+    )
+    native.sh_test(
+        name = name + "_linked",
+        size = "small",
+        srcs = [Label("//testing:component_linked_test.sh")],
+        args = [
+            "$(rootpath //testing:component_linked)",
+            driver,
+            "$(rootpaths :%s_image)" % name,
+        ],
+        data = [
+            "//testing:component_linked",
+            ":%s_image" % name,
+        ],
     )
