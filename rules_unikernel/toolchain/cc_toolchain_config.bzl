@@ -2,7 +2,7 @@
 
 Every flag that decides what the library OS may assume about its machine
 lives here, in one feature, so it is visible in every compile action's argv
-(tests/toolchain asserts on it).
+(//tests/analysis:freestanding_flags_test asserts on it).
 """
 
 load(
