@@ -18,8 +18,8 @@ ZIG_VERSION = "0.17.1"
 ZIG_WHEELS = {
     "linux-x86_64": struct(
         requirement = "ziglang==" + ZIG_VERSION,
-        # pip download --platform: the wheel for this host, whatever the
-        # Python version (the wheel is py3-none).
+        # pip download --platform: the wheel for this host (a py3-none
+        # wheel: any Python runs pip).
         platform = "manylinux_2_12_x86_64",
         archive = "ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl",
         sha256 = "ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b54",

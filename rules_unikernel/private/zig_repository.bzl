@@ -44,10 +44,9 @@ def _zig_toolchain_repository_impl(rctx):
         "--only-binary=:all:",
         "--platform",
         wheel.platform,
+        # The wheel is py3-none; the host's version satisfies its Requires-Python.
         "--python-version",
-        "3",
-        "--implementation",
-        "py",
+        python.version,
     ])
 
     # rctx.extract knows a zip by its name, not a wheel.
