@@ -89,26 +89,28 @@ def parse_deb822(text: str, origin: str) -> list[Entry]:
             last = key.strip()
             fields[last] = value.strip()
             order.append(last)
-        lower = {k.lower(): k for k in fields}
-        if fields.get(lower.get("enabled", ""), "yes").strip().lower() == "no":
+        if _field_words(fields, "Enabled") == ("no",):
             continue
-
-        def words(name: str) -> tuple[str, ...]:
-            key = lower.get(name.lower())
-            return tuple(fields[key].split()) if key else ()
-
         known = {"types", "uris", "suites", "components", "enabled"}
         entries.append(
             Entry(
-                types=words("Types"),
-                uris=words("URIs"),
-                suites=words("Suites"),
-                components=words("Components"),
+                types=_field_words(fields, "Types"),
+                uris=_field_words(fields, "URIs"),
+                suites=_field_words(fields, "Suites"),
+                components=_field_words(fields, "Components"),
                 options=tuple((k, fields[k]) for k in order if k.lower() not in known),
                 origin=origin,
             )
         )
     return entries
+
+
+def _field_words(fields: dict[str, str], name: str) -> tuple[str, ...]:
+    """The words of a deb822 field (names are case-insensitive), or ()."""
+    for key, value in fields.items():
+        if key.lower() == name.lower():
+            return tuple(value.lower().split()) if name == "Enabled" else tuple(value.split())
+    return ()
 
 
 def parse_one_line(text: str, origin: str) -> list[Entry]:
@@ -132,7 +134,9 @@ def parse_one_line(text: str, origin: str) -> list[Entry]:
                     options.append((name, value.replace(",", " ")))
         words = rest.split()
         if kind not in ("deb", "deb-src") or len(words) < 2:
-            raise SourcesError(f"{origin}:{number}: not a 'deb URI SUITE [COMPONENT...]' line: {raw.strip()!r}")
+            raise SourcesError(
+                f"{origin}:{number}: not a 'deb URI SUITE [COMPONENT...]' line: {raw.strip()!r}"
+            )
         entries.append(
             Entry(
                 types=(kind,),
@@ -159,7 +163,9 @@ def read_entries(etc: Path, exclude: Path | None = None) -> list[Entry]:
         if exclude is not None and path.resolve() == exclude.resolve():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        entries += parse_deb822(text, str(path)) if path.suffix == ".sources" else parse_one_line(text, str(path))
+        entries += (
+            parse_deb822(text, str(path)) if path.suffix == ".sources" else parse_one_line(text, str(path))
+        )
     return entries
 
 
@@ -184,7 +190,9 @@ def deb_src_file(entries: list[Entry]) -> str:
         ]
         if e.components:
             lines.append("Components: " + " ".join(e.components))
-        lines += [f"{k}: {v}" for k, v in e.options if k.lower() not in ("architectures", "languages", "targets")]
+        lines += [
+            f"{k}: {v}" for k, v in e.options if k.lower() not in ("architectures", "languages", "targets")
+        ]
         stanzas.append("\n".join(lines) + "\n")
     header = (
         "# Written by rules_unikernel's tools/setup.sh: source entries derived from\n"
@@ -217,7 +225,11 @@ def main(argv: list[str]) -> int:
         return 1
     if args.command == "deb-src":
         if not any("deb" in e.types for e in entries):
-            print(f"apt_sources: no 'deb' entry in {args.etc}/sources.list or sources.list.d/; configure apt first", file=sys.stderr)
+            print(
+                f"apt_sources: no 'deb' entry in {args.etc}/sources.list or sources.list.d/; "
+                "configure apt first",
+                file=sys.stderr,
+            )
             return 1
         sys.stdout.write(deb_src_file(entries))
         return 0
