@@ -34,10 +34,11 @@ class Case:
 
 
 def pinned(name: str) -> dict[str, str]:
-    """The string fields (archive, sha256, ...) of a struct in versions.bzl."""
+    """The string fields (archive, sha256, ...) of a struct in versions.bzl:
+    `LWIP = struct(` by its name, a dict entry `"key": struct(` by its quoted key."""
     text = (ROOT / "rules_unikernel/versions.bzl").read_text()
-    body = text[text.index(f"{name} = struct(") :]
-    body = body[: body.index("\n)")]
+    body = text[text.index(f"{name}: struct(" if name.startswith('"') else f"{name} = struct(") :]
+    body = body[: re.search(r"\n\s*\)", body).start()]
     return dict(re.findall(r'^\s+(\w+) = "([^"]+)"', body, re.MULTILINE))
 
 
@@ -106,6 +107,8 @@ def main() -> int:
         wrong = tmpdir / "wrong"
         wrong.mkdir()
         (wrong / lwip["archive"]).write_bytes(b"not lwIP\n")
+        zig = pinned('"linux-x86_64"')
+        (wrong / zig["archive"]).write_bytes(b"not zig\n")
         empty_index = tmpdir / "index"
         empty_index.mkdir()
         # apt configured with this machine's deb entries only, no deb-src.
@@ -126,6 +129,12 @@ def main() -> int:
                 "lwip",
                 env={"RULES_UNIKERNEL_DISTDIR": str(wrong)},
                 error=("@lwip", lwip["archive"], hashlib.sha256(b"not lwIP\n").hexdigest(), lwip["sha256"]),
+            ),
+            Case(
+                "a distdir zig wheel with other bytes is refused",
+                "rules_unikernel_zig",
+                env={"RULES_UNIKERNEL_DISTDIR": str(wrong)},
+                error=("zig", zig["archive"], hashlib.sha256(b"not zig\n").hexdigest(), zig["sha256"]),
             ),
             Case(
                 "apt without deb-src entries names tools/setup.sh and the distdir",
