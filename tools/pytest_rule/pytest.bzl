@@ -12,7 +12,7 @@ def pytest_test(name, srcs, deps = [], args = [], **kwargs):
       args: extra pytest arguments.
       **kwargs: passed to py_test (data, env, size, tags, ...).
     """
-    main = Label("//tools/pytest:pytest_main.py")
+    main = Label("//tools/pytest_rule:pytest_main.py")
     py_test(
         name = name,
         srcs = srcs + [main],
