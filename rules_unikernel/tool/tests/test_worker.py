@@ -144,7 +144,7 @@ def test_worker_and_plain_process_write_identical_outputs(workdir, zig, child_en
         assert failed.exit_code == 1
         assert failed.output.startswith("unikernel-link: error: ") and "missing.a" in failed.output
         assert failed.output.count("\n") == 1 and "Traceback" not in failed.output
-        assert not [name for name in os.listdir(workdir / "out")]
+        assert not list((workdir / "out").iterdir())
 
         # The same link again, and once more named by its params file.
         assert worker.request(link_args(zig.ld, "in/app.a")) == WorkResponse(0, "", 0)
@@ -245,3 +245,29 @@ def run_requests(handler, requests: list[list[str]]) -> list[WorkResponse]:
         responses.append(decode_response(body))
     assert len(responses) == len(requests)
     return responses
+
+
+def test_a_request_the_worker_cannot_fork_for_is_answered(monkeypatch):
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(serve.os, "fork", no_fork)
+
+    [response] = run_requests(lambda argv: 0, [["x"]])
+    assert response == WorkResponse(
+        1, "unikernel-link: error: the worker cannot start a process: Resource temporarily unavailable\n"
+    )
+
+
+def test_the_worker_stops_quietly_when_bazel_goes_away():
+    class Closed(io.BytesIO):
+        def write(self, data):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    stream = io.BytesIO()
+    write_message(stream, encode_request(WorkRequest(("x",))))
+    stream.seek(0)
+    log = io.StringIO()
+
+    assert serve.serve(stream, Closed(), lambda argv: 0, "unikernel-link", log) == 1
+    assert log.getvalue() == "unikernel-link: Bazel closed the worker's stdout; stopping\n"

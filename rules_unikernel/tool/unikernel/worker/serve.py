@@ -57,7 +57,12 @@ def serve(requests: BinaryIO, responses: BinaryIO, handler: Handler, program: st
             # has been answered already; a cancel gets no response of its own.
             continue
         outcome = run_isolated(handler, request.arguments, program)
-        write_response(responses, WorkResponse(outcome.exit_code, outcome.output, request.request_id))
+        try:
+            write_response(responses, WorkResponse(outcome.exit_code, outcome.output, request.request_id))
+        except BrokenPipeError:
+            log.write(f"{program}: Bazel closed the worker's stdout; stopping\n")
+            log.flush()
+            return 1
 
 
 def run_isolated(handler: Handler, arguments: Sequence[str], program: str) -> Outcome:
@@ -65,7 +70,12 @@ def run_isolated(handler: Handler, arguments: Sequence[str], program: str) -> Ou
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # or the child would print the parent's pending output again
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        os.close(read_end)
+        os.close(write_end)
+        return Outcome(1, f"{program}: error: the worker cannot start a process: {error.strerror}\n")
     if pid == 0:
         _child(handler, arguments, read_end, write_end, program)  # never returns
     os.close(write_end)
