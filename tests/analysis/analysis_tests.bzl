@@ -155,6 +155,10 @@ def _link_action_test_impl(ctx):
             argv[0].endswith(ctx.attr.linker),
             "the link ran %s, not the toolchain's linker %s" % (argv[0], ctx.attr.linker),
         )
+        # Bazel reads a params-file line starting with "@" as another params
+        # file (for workers), so every argument must be one --flag=value.
+        loose = [a for a in argv[1:] if not (a.startswith("--") and "=" in a)]
+        asserts.equals(env, [], loose, "link arguments not in --flag=value form")
         ld = _flag_value(argv, "--ld") or ""
         asserts.true(env, ld.endswith(ctx.attr.ld), "--ld=%s, not the toolchain's %s" % (ld, ctx.attr.ld))
         asserts.true(
