@@ -91,8 +91,8 @@ def _unikernel_image_impl(ctx):
 
     tools = ctx.toolchains[_LINK_TOOLCHAIN_TYPE].unikernel_link
 
-    # Every value is written as --flag=value: a label such as
-    # @repo//pkg:name may start with "@", which would read as a params file.
+    # Every value is written as --flag=value: on a line of its own, a value
+    # starting with "@" (a seed, a label) could be read as a params file.
     args = ctx.actions.args()
     args.add(tools.ld, format = "--ld=%s")
     for owner, f, alwayslink in inputs:
