@@ -5,7 +5,8 @@
            collection must agree with mark-live) -> checks of the image
            -> map and manifest
 
-``link`` is the library entry point; ``main`` is a thin command line over it.
+``link`` is the library entry point; ``main`` is a thin command line over it,
+which Bazel may also start as a persistent worker (unikernel.worker).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..worker import params, serve
 from . import aslr, lld, manifest, report, script, verify
 from .classify import classify_inputs
 from .errors import LinkError
@@ -312,9 +314,23 @@ def _input_spec(text: str, position: int) -> InputSpec:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: one link, or with ``--persistent_worker`` a Bazel worker serving links."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if serve.FLAG in args:
+        # Everything else on the worker's own command line is ignored: each
+        # request carries a complete link command line.
+        return serve.run_stdio(link_command, PROGRAM)
+    return link_command(args)
+
+
+def link_command(argv: Sequence[str]) -> int:
+    """One link from a command line (or a params file ``@FILE``); the exit status."""
     try:
-        options = parse_args(sys.argv[1:] if argv is None else argv)
+        options = parse_args(params.expand(argv))
         result = link(options)
+    except params.ParamsFileError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 1
     except LinkError as error:
         print(f"{PROGRAM}: error: {error.message}", file=sys.stderr)
         return 1
