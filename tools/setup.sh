@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing rules_unikernel needs on Debian 12.
-# Everything else (zig, the Python packages) is fetched by Bazel itself,
-# pinned by hash. Safe to run again.
+# Everything else (zig, the Python packages, lwIP, littlefs) is fetched by
+# Bazel itself through pip and apt, pinned by hash (docs/dependencies.md).
+# Safe to run again.
 set -euo pipefail
 
 packages=(
@@ -10,19 +11,33 @@ packages=(
     bazel-skylib      # @bazel_skylib for Bazel 4.2.3 offline
     qemu-system-x86   # boots the images
     libxen-dev        # Xen's public headers, the oracle of the ABI tests
+    check             # libcheck: lwIP's own unit tests run on it
     git
 )
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+here=$(cd "$(dirname "$0")" && pwd)
+command -v python3 >/dev/null || { echo "setup: python3 (>= 3.10) is required" >&2; exit 1; }
+
+# `apt-get source` (Bazel's @lwip) needs deb-src entries: a copy of this
+# machine's own deb entries, so the same mirror serves both.
+src_list=/etc/apt/sources.list.d/rules-unikernel-src.sources
+updated=0
+wanted=$(python3 "$here/apt_sources.py" deb-src --exclude "$src_list")
+if [ "$wanted" != "$(cat "$src_list" 2>/dev/null)" ]; then
+    printf '%s\n' "$wanted" | $SUDO tee "$src_list" >/dev/null
+    $SUDO apt-get update -q
+    updated=1
+fi
 
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -q
+    [ "$updated" -eq 1 ] || $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-command -v python3 >/dev/null || { echo "setup: python3 (>= 3.10) is required" >&2; exit 1; }
 echo "setup: ok ($(bazel --version 2>/dev/null | head -1), $(qemu-system-x86_64 --version | head -1))"

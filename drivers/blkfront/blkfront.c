@@ -6,6 +6,13 @@
  * and is named on the wire by id = generation << 32 | entry. The
  * generation moves on at every completion, so a late or duplicated
  * response for an entry that was reused since is told apart.
+ *
+ * The backend is only ever granted the driver's own bounce pages, from
+ * pool[]: a write's bytes are copied into them before they are granted,
+ * a read's are copied out only after every grant of the request was
+ * revoked. A page whose grant the backend will not give back is lost
+ * (quarantined): never granted or written again, freed at close only
+ * if the backend let go by then.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +29,42 @@
 #define MAX_RING_PAGES (1u << BLKFRONT_MAX_RING_ORDER)
 #define PAGE XENABI_PAGE_SIZE
 #define SECTOR XENABI_BLKIF_SECTOR_SIZE
+/* Bounce pages one request may hold: its data, then its page of segments. */
+#define REQ_PAGES (BLKFRONT_MAX_INDIRECT_SEGMENTS + 1)
+#define POOL_MAX BLKFRONT_POOL_PAGES(MAX_SLOTS)
+
+_Static_assert(POOL_MAX <= UINT16_MAX, "pool indices fit 16 bits");
+_Static_assert(REQ_PAGES <= UINT8_MAX, "a request's pages fit 8 bits");
+_Static_assert(REQ_PAGES <= BLKFRONT_POOL_PAGES(XENABI_BLKIF_RING_SLOTS(0)),
+               "the smallest pool holds the largest request");
 
 _Static_assert(BLKFRONT_MAX_INDIRECT_SEGMENTS
                    <= XENABI_BLKIF_SEGS_PER_INDIRECT_PAGE,
                "the segments of an indirect request fit one page");
 
+enum bounce_state {
+    BOUNCE_FREE,    /* ours alone */
+    BOUNCE_TAKEN,   /* a request's, not granted (yet, or any more) */
+    BOUNCE_GRANTED, /* a request's, granted to the backend */
+    BOUNCE_LOST,    /* the backend kept it mapped: never used again */
+};
+
+struct bounce {
+    uint8_t *page;
+    xenabi_pfn_t frame;
+    xenabi_grant_ref_t ref; /* while GRANTED or LOST */
+    uint8_t state;          /* enum bounce_state */
+};
+
 struct request {
     bool busy;
     uint8_t op;      /* on the wire: READ, WRITE, INDIRECT, flush, barrier */
     uint8_t data_op; /* READ or WRITE for an indirect request */
-    uint8_t nr_grants;
+    uint8_t nr_pages; /* bounce pages: data, then the page of segments */
     uint32_t gen;
-    /* Data pages, then the indirect page if any. */
-    xenabi_grant_ref_t grants[BLKFRONT_MAX_INDIRECT_SEGMENTS + 1];
-    void *indirect; /* the page of segments of an indirect request */
+    uint16_t pages[REQ_PAGES]; /* indices into pool[] */
+    void *dest;     /* where a read's bytes go; NULL: nobody wants them */
+    size_t len;     /* bytes of data */
     blkfront_done_fn done; /* NULL: nobody waits any more */
     void *arg;
 };
@@ -65,30 +94,134 @@ struct blkfront {
     struct blkfront_stats stats;
     unsigned inflight;
     struct request reqs[MAX_SLOTS];
+
+    /* Bounce pages, allocated as requests need them, kept until close.
+     * pool[0 .. nr_pool - 1] have a page; at most pool_cap (this
+     * connection's BLKFRONT_POOL_PAGES) are allocated, lost ones too. */
+    uint32_t pool_cap;
+    uint16_t nr_pool;
+    uint16_t nr_lost;
+    uint16_t nr_free;
+    uint16_t free_list[POOL_MAX]; /* indices of FREE pages */
+    struct bounce pool[POOL_MAX];
 };
+
+/* ---- bounce pages ---------------------------------------------------------- */
+
+/* Pages the pool could ever give one request (lost ones never return). */
+static uint32_t pool_reachable(const struct blkfront *bf)
+{
+    uint32_t size = bf->pool_cap > bf->nr_pool ? bf->pool_cap : bf->nr_pool;
+    return size - bf->nr_lost;
+}
+
+/* Pages a request can have now: free ones, and what the cap lets us add. */
+static uint32_t pool_available(const struct blkfront *bf)
+{
+    uint32_t grow = bf->pool_cap > bf->nr_pool ? bf->pool_cap - bf->nr_pool
+                                               : 0;
+    return bf->nr_free + grow;
+}
+
+/* Give r's pages back: free ones to the free list, lost ones stay lost. */
+static void pool_put(struct blkfront *bf, struct request *r)
+{
+    for (unsigned i = 0; i < r->nr_pages; i++) {
+        struct bounce *b = &bf->pool[r->pages[i]];
+        if (b->state == BOUNCE_LOST)
+            continue;
+        b->state = BOUNCE_FREE;
+        bf->free_list[bf->nr_free++] = r->pages[i];
+    }
+    r->nr_pages = 0;
+}
+
+/* Give r `n` pages (pool_available said there are). */
+static int pool_take(struct blkfront *bf, struct request *r, unsigned n)
+{
+    r->nr_pages = 0;
+    while (r->nr_pages < n) {
+        uint16_t i;
+        if (bf->nr_free > 0) {
+            i = bf->free_list[--bf->nr_free];
+        } else {
+            uint8_t *page = aligned_alloc(PAGE, PAGE);
+            if (page == NULL) {
+                pool_put(bf, r);
+                return -XENABI_ENOMEM;
+            }
+            i = bf->nr_pool++;
+            bf->pool[i] = (struct bounce){
+                .page = page,
+                .frame = xen_ptr_to_frame(page),
+            };
+            bf->stats.pool_pages = bf->nr_pool;
+        }
+        bf->pool[i].state = BOUNCE_TAKEN;
+        r->pages[r->nr_pages++] = i;
+    }
+    return 0;
+}
+
+/*
+ * Revoke every grant of r. A page whose grant the backend still holds
+ * is lost: its grant is left to gnttab_reclaim_deferred and the page is
+ * never used again. True if every grant was revoked.
+ */
+static bool end_grants(struct blkfront *bf, struct request *r)
+{
+    bool all = true;
+    for (unsigned i = 0; i < r->nr_pages; i++) {
+        struct bounce *b = &bf->pool[r->pages[i]];
+        if (b->state != BOUNCE_GRANTED)
+            continue;
+        int rc = gnttab_end_access_deferred(b->ref);
+        if (rc == 0) {
+            b->state = BOUNCE_TAKEN;
+            continue;
+        }
+        /* Deferred (1), or a reference that is not live (our bug): either
+         * way the page's fate is unknown, so it is never used again. */
+        if (rc == 1)
+            bf->stats.grants_deferred++;
+        b->state = BOUNCE_LOST;
+        bf->nr_lost++;
+        bf->stats.pages_lost++;
+        all = false;
+    }
+    return all;
+}
+
+/* A read's bytes, out of its pages (no longer granted) into the caller's. */
+static void copy_out(const struct blkfront *bf, const struct request *r)
+{
+    uint8_t *dest = r->dest;
+    for (size_t i = 0, off = 0; off < r->len; i++, off += PAGE) {
+        size_t n = r->len - off < PAGE ? r->len - off : PAGE;
+        memcpy(dest + off, bf->pool[r->pages[i]].page, n);
+    }
+}
 
 /* ---- completion ------------------------------------------------------------ */
 
-static void end_grants(struct blkfront *bf, struct request *r)
-{
-    bool held = false;
-    for (unsigned i = 0; i < r->nr_grants; i++)
-        if (gnttab_end_access_deferred(r->grants[i]) == 1) {
-            bf->stats.grants_deferred++;
-            held = true;
-        }
-    r->nr_grants = 0;
-    /* An indirect page the backend may still read is not reused. */
-    if (!held)
-        free(r->indirect);
-    r->indirect = NULL;
-}
-
+/*
+ * A request ends only once the backend can no longer reach any of its
+ * pages. If it still maps one, the request never succeeds (-XENABI_EIO
+ * where it answered OKAY): a real backend unmaps before it responds, and
+ * a read's bytes in a page it can still write cannot be trusted.
+ */
 static void complete(struct blkfront *bf, struct request *r, int status)
 {
     blkfront_done_fn done = r->done;
     void *arg = r->arg;
-    end_grants(bf, r);
+    if (!end_grants(bf, r)) {
+        if (status == 0)
+            status = -XENABI_EIO;
+    } else if (status == 0 && r->data_op == XENABI_BLKIF_OP_READ
+             && r->dest != NULL)
+        copy_out(bf, r);
+    pool_put(bf, r);
+    r->dest = NULL;
     r->busy = false;
     r->gen++;
     r->done = NULL;
@@ -147,7 +280,7 @@ static void on_event(xenabi_evtchn_port_t port, void *arg)
     (void)arg;
 }
 
-static int fe_setup(struct xenbus_front *f)
+static int front_setup(struct xenbus_front *f)
 {
     struct blkfront *bf = f->arg;
     /* A multi-page ring if the backend offers one (the largest we do). */
@@ -168,6 +301,10 @@ static int fe_setup(struct xenbus_front *f)
     xenabi_front_ring_init(&bf->ring, bf->ring_page, bytes,
                            sizeof(union xenabi_blkif_slot));
     bf->nr_slots = bf->ring.nr_slots;
+    bf->pool_cap = BLKFRONT_POOL_PAGES(bf->nr_slots);
+    /* A new backend sees nothing the last one left in our pages. */
+    for (unsigned i = 0; i < bf->nr_free; i++)
+        memset(bf->pool[bf->free_list[i]].page, 0, PAGE);
     bf->broken = false;
     rc = 0;
     for (unsigned i = 0; rc == 0 && i < 1u << bf->ring_order; i++) {
@@ -191,7 +328,7 @@ static int fe_setup(struct xenbus_front *f)
     return rc;
 }
 
-static int fe_publish(struct xenbus_front *f, xs_tx_t tx)
+static int front_publish(struct xenbus_front *f, xs_tx_t tx)
 {
     struct blkfront *bf = f->arg;
     int rc = 0;
@@ -259,7 +396,7 @@ static int read_feature(struct xenbus_front *f, const char *key, bool *out)
     return 0;
 }
 
-static int fe_connect(struct xenbus_front *f)
+static int front_connect(struct xenbus_front *f)
 {
     struct blkfront *bf = f->arg;
     struct blkfront_info in = {0};
@@ -300,7 +437,7 @@ static int fe_connect(struct xenbus_front *f)
     return 0;
 }
 
-static void fe_teardown(struct xenbus_front *f)
+static void front_teardown(struct xenbus_front *f)
 {
     struct blkfront *bf = f->arg;
     bf->connected = false;
@@ -308,11 +445,11 @@ static void fe_teardown(struct xenbus_front *f)
     release_ring(bf);
 }
 
-static const struct xenbus_front_ops ops = {
-    .setup = fe_setup,
-    .publish = fe_publish,
-    .connect = fe_connect,
-    .teardown = fe_teardown,
+static const struct xenbus_front_ops front_ops = {
+    .setup = front_setup,
+    .publish = front_publish,
+    .connect = front_connect,
+    .teardown = front_teardown,
 };
 
 /* ---- the device ---------------------------------------------------------- */
@@ -344,7 +481,7 @@ int blkfront_open(const char *nodename, struct blkfront **out)
         return -XENABI_ENOMEM;
     int rc = parse_handle(nodename, &bf->handle);
     if (rc == 0)
-        rc = xenbus_front_init(&bf->front, nodename, &ops, bf);
+        rc = xenbus_front_init(&bf->front, nodename, &front_ops, bf);
     if (rc < 0) {
         free(bf);
         return rc;
@@ -397,38 +534,6 @@ static int take_slot(struct blkfront *bf, struct request **out)
     return -XENABI_EBUSY;
 }
 
-/* Grant the pages under buf..buf+len and describe them as segments. */
-static int build_segments(struct blkfront *bf, struct request *r,
-                          struct xenabi_blkif_request_segment *segs,
-                          uintptr_t a, size_t len, bool to_disk)
-{
-    uintptr_t end = a + len;
-    uintptr_t page = a & ~(uintptr_t)(PAGE - 1);
-    unsigned n = 0;
-    for (; page < end; page += PAGE, n++) {
-        uintptr_t from = a > page ? a : page;
-        uintptr_t to = end < page + PAGE ? end : page + PAGE;
-        /* A write only lets the backend read our page. */
-        int rc = gnttab_grant_access(bf->front.backend_id,
-                                     xen_ptr_to_frame((const void *)page),
-                                     to_disk, "blkfront.data",
-                                     &r->grants[n]);
-        if (rc < 0) {
-            r->nr_grants = (uint8_t)n;
-            end_grants(bf, r);
-            return rc;
-        }
-        struct xenabi_blkif_request_segment seg = {
-            .gref = r->grants[n],
-            .first_sect = (uint8_t)((from - page) / SECTOR),
-            .last_sect = (uint8_t)((to - page) / SECTOR - 1),
-        };
-        segs[n] = seg;
-    }
-    r->nr_grants = (uint8_t)n;
-    return (int)n;
-}
-
 /* Segments one request may carry: indirect ones if negotiated. */
 static unsigned max_segments(const struct blkfront *bf)
 {
@@ -443,9 +548,7 @@ static int check_range(const struct blkfront *bf, uint64_t sector,
     if (buf == NULL || len == 0 || a % SECTOR != 0
         || len % bf->info.sector_size != 0 || sector % per != 0)
         return -XENABI_EINVAL;
-    uintptr_t first = a & ~(uintptr_t)(PAGE - 1);
-    uintptr_t last = (a + len - 1) & ~(uintptr_t)(PAGE - 1);
-    if ((last - first) / PAGE + 1 > max_segments(bf))
+    if (len > (size_t)max_segments(bf) * PAGE)
         return -XENABI_E2BIG;
     uint64_t count = len / SECTOR;
     if (sector > bf->info.sectors || count > bf->info.sectors - sector)
@@ -454,42 +557,106 @@ static int check_range(const struct blkfront *bf, uint64_t sector,
 }
 
 /*
+ * Grant r's data pages (read-only for a write: the backend only reads
+ * them) and describe them as segments: the data lies packed from the
+ * first page's start, whatever the caller's buffer's alignment.
+ */
+static int build_segments(struct blkfront *bf, struct request *r,
+                          struct xenabi_blkif_request_segment *segs,
+                          unsigned nr, bool to_disk)
+{
+    for (unsigned i = 0; i < nr; i++) {
+        struct bounce *b = &bf->pool[r->pages[i]];
+        int rc = gnttab_grant_access(bf->front.backend_id, b->frame, to_disk,
+                                     "blkfront.data", &b->ref);
+        if (rc < 0)
+            return rc;
+        b->state = BOUNCE_GRANTED;
+        size_t off = (size_t)i * PAGE;
+        size_t n = r->len - off < PAGE ? r->len - off : PAGE;
+        segs[i] = (struct xenabi_blkif_request_segment){
+            .gref = b->ref,
+            .first_sect = 0,
+            .last_sect = (uint8_t)(n / SECTOR - 1),
+        };
+    }
+    return 0;
+}
+
+/*
  * More than BLKFRONT_MAX_SEGMENTS pages: the segments go to a page of
- * their own, granted read-only, and the ring slot names it.
+ * their own (r's last), granted read-only, and the ring slot names it.
  */
 static int build_indirect(struct blkfront *bf, struct request *r,
                           const struct xenabi_blkif_request *req,
-                          uintptr_t a, size_t len, void *slot)
+                          unsigned nr, void *slot)
 {
-    r->indirect = aligned_alloc(PAGE, PAGE);
-    if (r->indirect == NULL)
-        return -XENABI_ENOMEM;
-    memset(r->indirect, 0, PAGE);
-    int n = build_segments(bf, r, r->indirect, a, len,
-                           req->operation == XENABI_BLKIF_OP_WRITE);
-    xenabi_grant_ref_t ref;
-    int rc = n < 0 ? n
-                   : gnttab_grant_access(bf->front.backend_id,
-                                         xen_ptr_to_frame(r->indirect), true,
-                                         "blkfront.indirect", &ref);
-    if (rc < 0) {
-        end_grants(bf, r);
-        free(r->indirect);
-        r->indirect = NULL;
+    struct bounce *ind_page = &bf->pool[r->pages[nr]];
+    memset(ind_page->page, 0, PAGE);
+    int rc = build_segments(bf, r, (void *)ind_page->page, nr,
+                            req->operation == XENABI_BLKIF_OP_WRITE);
+    if (rc == 0)
+        rc = gnttab_grant_access(bf->front.backend_id, ind_page->frame, true,
+                                 "blkfront.indirect", &ind_page->ref);
+    if (rc < 0)
         return rc;
-    }
-    r->grants[r->nr_grants++] = ref;
+    ind_page->state = BOUNCE_GRANTED;
     struct xenabi_blkif_request_indirect ind;
     memset(&ind, 0, sizeof(ind));
     ind.operation = XENABI_BLKIF_OP_INDIRECT;
     ind.indirect_op = req->operation;
-    ind.nr_segments = (uint16_t)n;
+    ind.nr_segments = (uint16_t)nr;
     ind.id = req->id;
     ind.sector_number = req->sector_number;
     ind.handle = req->handle;
-    ind.indirect_grefs[0] = ref;
+    ind.indirect_grefs[0] = ind_page->ref;
     memcpy(slot, &ind, sizeof(ind));
     return 0;
+}
+
+/*
+ * Bounce pages for a read or write of `len` bytes: taken from the pool,
+ * a write's bytes copied in (the tail of its last page zeroed), granted
+ * and described in the slot. Undone entirely on failure.
+ */
+static int build_data(struct blkfront *bf, struct request *r,
+                      struct xenabi_blkif_request *req, const void *buf,
+                      size_t len, void *slot, uint8_t *wire_op)
+{
+    unsigned nr = (unsigned)((len + PAGE - 1) / PAGE);
+    bool indirect = nr > BLKFRONT_MAX_SEGMENTS;
+    unsigned need = nr + (indirect ? 1 : 0);
+    /* The backend kept so many pages that this can never fit. */
+    if (need > pool_reachable(bf))
+        return -XENABI_EIO;
+    if (need > pool_available(bf))
+        return -XENABI_EBUSY;
+    int rc = pool_take(bf, r, need);
+    if (rc < 0)
+        return rc;
+    r->len = len;
+    if (req->operation == XENABI_BLKIF_OP_WRITE) {
+        for (size_t i = 0, off = 0; off < len; i++, off += PAGE) {
+            size_t n = len - off < PAGE ? len - off : PAGE;
+            uint8_t *page = bf->pool[r->pages[i]].page;
+            memcpy(page, (const uint8_t *)buf + off, n);
+            memset(page + n, 0, PAGE - n);
+        }
+    }
+    if (indirect) {
+        rc = build_indirect(bf, r, req, nr, slot);
+        *wire_op = XENABI_BLKIF_OP_INDIRECT;
+    } else {
+        rc = build_segments(bf, r, req->seg, nr,
+                            req->operation == XENABI_BLKIF_OP_WRITE);
+        req->nr_segments = (uint8_t)nr;
+    }
+    if (rc < 0) {
+        /* Never on the ring, but a backend may guess references. */
+        (void)end_grants(bf, r);
+        pool_put(bf, r);
+    }
+    return rc;
 }
 
 static int submit(struct blkfront *bf, uint8_t op, uint64_t sector,
@@ -508,25 +675,18 @@ static int submit(struct blkfront *bf, uint8_t op, uint64_t sector,
     req.id = (uint64_t)r->gen << 32 | (uint64_t)(r - bf->reqs);
     req.sector_number = sector;
     uint8_t wire_op = op;
+    r->dest = NULL;
+    r->len = 0;
     if (op == XENABI_BLKIF_OP_READ || op == XENABI_BLKIF_OP_WRITE) {
         rc = check_range(bf, sector, buf, len);
         if (rc == 0 && op == XENABI_BLKIF_OP_WRITE && bf->info.readonly)
             rc = -XENABI_EROFS;
+        if (rc == 0)
+            rc = build_data(bf, r, &req, buf, len, slot, &wire_op);
         if (rc < 0)
             return rc;
-        uintptr_t a = (uintptr_t)buf;
-        uintptr_t pages = (((a + len - 1) & ~(uintptr_t)(PAGE - 1))
-                           - (a & ~(uintptr_t)(PAGE - 1))) / PAGE + 1;
-        if (pages > BLKFRONT_MAX_SEGMENTS) {
-            rc = build_indirect(bf, r, &req, a, len, slot);
-            wire_op = XENABI_BLKIF_OP_INDIRECT;
-        } else {
-            rc = build_segments(bf, r, req.seg, a, len,
-                                op == XENABI_BLKIF_OP_WRITE);
-            req.nr_segments = (uint8_t)rc;
-        }
-        if (rc < 0)
-            return rc;
+        if (op == XENABI_BLKIF_OP_READ)
+            r->dest = (void *)(uintptr_t)buf;
     }
     if (wire_op != XENABI_BLKIF_OP_INDIRECT)
         memcpy(slot, &req, sizeof(req));
@@ -705,7 +865,10 @@ static int run(struct blkfront *bf, uint8_t op, uint64_t sector,
         if (w.done)
             break;
         if (rc < 0) {
-            r->done = NULL; /* w is about to go away */
+            /* w and the caller's buffer are about to go away: the
+             * request completes later into neither. */
+            r->done = NULL;
+            r->dest = NULL;
             return rc;
         }
         if (!bf->connected && !w.done)
@@ -732,6 +895,48 @@ int blkfront_flush(struct blkfront *bf)
     return rc < 0 ? rc : run(bf, op, 0, NULL, 0);
 }
 
+/* Is some grant still live (the backend keeps it) on `frame`? */
+static bool frame_granted(const struct gnttab_grant_info *g, size_t n,
+                          xenabi_pfn_t frame)
+{
+    for (size_t i = 0; i < n; i++)
+        if (g[i].frame == frame)
+            return true;
+    return false;
+}
+
+/*
+ * After teardown no page is granted but lost ones. A lost page whose
+ * grant the backend still holds is left to it, never freed: freed, it
+ * would be handed out again while the backend can write it.
+ */
+static void free_pool(struct blkfront *bf)
+{
+    struct gnttab_grant_info *g = NULL;
+    size_t n = bf->nr_lost != 0 ? gnttab_outstanding(NULL, 0) : 0;
+    if (n != 0) {
+        g = calloc(n, sizeof(*g));
+        size_t got = g != NULL ? gnttab_outstanding(g, n) : n;
+        n = got < n ? got : n;
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < bf->nr_pool; i++) {
+        struct bounce *b = &bf->pool[i];
+        /* Not knowing which grants are live, keep every lost page. */
+        if (b->state == BOUNCE_LOST && n != 0
+            && (g == NULL || frame_granted(g, n, b->frame))) {
+            kept++;
+            continue;
+        }
+        free(b->page);
+    }
+    free(g);
+    if (kept != 0)
+        printf("blkfront: the backend still maps %u of our pages; "
+               "leaving them to it\n",
+               kept);
+}
+
 /* Evtchn waits for the backend's Closed after ours (each ends at an event,
  * or after 100 ms with a polling wait: up to 20 s). */
 #define CLOSE_WAITS 200
@@ -746,6 +951,7 @@ int blkfront_close(struct blkfront *bf)
         && xenbus_front_wait_backend_closed(&bf->front, CLOSE_WAITS) == 0)
         (void)gnttab_reclaim_deferred();
     xenbus_front_destroy(&bf->front);
+    free_pool(bf);
     if (bf->held_page != NULL) {
         bool live = false;
         struct gnttab_grant_info g[64];

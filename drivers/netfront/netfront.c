@@ -99,7 +99,7 @@ static void release_rings(struct netfront *nf)
     }
 }
 
-static void teardown(struct xenbus_front *f)
+static void front_teardown(struct xenbus_front *f)
 {
     struct netfront *nf = f->arg;
     nf->connected = false;
@@ -108,7 +108,7 @@ static void teardown(struct xenbus_front *f)
     release_rings(nf);
 }
 
-static int setup(struct xenbus_front *f)
+static int front_setup(struct xenbus_front *f)
 {
     struct netfront *nf = f->arg;
     bool rx_copy = false;
@@ -154,11 +154,12 @@ static int setup(struct xenbus_front *f)
     if (rc == 0)
         netfront_rx_refill(nf);
     if (rc < 0)
-        teardown(f); /* xenbus runs teardown only after a setup that worked */
+        /* xenbus runs teardown only after a setup that worked */
+        front_teardown(f);
     return rc;
 }
 
-static int publish(struct xenbus_front *f, xs_tx_t tx)
+static int front_publish(struct xenbus_front *f, xs_tx_t tx)
 {
     struct netfront *nf = f->arg;
     int rc = xenbus_front_printf(f, tx, "tx-ring-ref", "%u",
@@ -178,7 +179,7 @@ static int publish(struct xenbus_front *f, xs_tx_t tx)
     return rc;
 }
 
-static int connect(struct xenbus_front *f)
+static int front_connect(struct xenbus_front *f)
 {
     struct netfront *nf = f->arg;
     nf->connected = true;
@@ -188,11 +189,11 @@ static int connect(struct xenbus_front *f)
     return 0;
 }
 
-static const struct xenbus_front_ops ops = {
-    .setup = setup,
-    .publish = publish,
-    .connect = connect,
-    .teardown = teardown,
+static const struct xenbus_front_ops front_ops = {
+    .setup = front_setup,
+    .publish = front_publish,
+    .connect = front_connect,
+    .teardown = front_teardown,
     /* netback connects only once the frontend says Connected. */
     .announce_connected = true,
 };
@@ -225,7 +226,7 @@ int netfront_open(const char *nodename, netfront_rx_fn rx, void *arg,
     nf->rx_fn = rx;
     nf->rx_arg = arg;
 
-    int rc = xenbus_front_init(&nf->front, nodename, &ops, nf);
+    int rc = xenbus_front_init(&nf->front, nodename, &front_ops, nf);
     if (rc < 0) {
         free(nf->pages);
         free(nf->frame);

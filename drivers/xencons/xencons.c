@@ -1,9 +1,14 @@
 /*
  * The PV console rings. Our indexes (out_prod, in_cons) live privately
  * and are only published; the daemon's (out_cons, in_prod) are read once
- * per call and must leave between 0 and the ring's size in it.
+ * per call and must leave between 0 and the ring's size in it. Output
+ * goes through the platform's one ring writer
+ * (<platform/xen/console_ring.h>), which the boot path's early console
+ * used before the hand-over.
  */
 #include <string.h>
+
+#include <platform/xen/console_ring.h>
 
 #include <evtchn/evtchn.h>
 #include <hypervisor/hypervisor.h>
@@ -24,9 +29,9 @@ int xencons_attach(struct xencons *c, struct xenabi_console_interface *page,
     memset(c, 0, sizeof(*c));
     c->page = page;
     c->port = port;
-    /* Where the rings stand now (the daemon or firmware may have used
-     * them); checked like any later value. */
-    c->out_prod = __atomic_load_n(&page->out_prod, __ATOMIC_ACQUIRE);
+    /* Where the rings stand now (the daemon, firmware or the boot path
+     * may have used them); checked like any later value. */
+    xenplat_console_ring_attach(&c->out, page);
     c->in_cons = __atomic_load_n(&page->in_cons, __ATOMIC_ACQUIRE);
     int rc = evtchn_set_handler(port, on_event, c);
     if (rc == 0)
@@ -70,21 +75,12 @@ long xencons_write(struct xencons *c, const void *buf, size_t len)
 {
     if (c->broken)
         return -XENABI_EIO;
-    struct xenabi_console_interface *p = c->page;
-    uint32_t cons = __atomic_load_n(&p->out_cons, __ATOMIC_ACQUIRE);
-    uint32_t used = c->out_prod - cons;
-    if (used > XENABI_CONSOLE_OUT_SIZE)
+    long n = xenplat_console_ring_put(&c->out, buf, len);
+    if (n < 0)
         return broken(c);
-    uint32_t space = XENABI_CONSOLE_OUT_SIZE - used;
-    uint32_t n = len < space ? (uint32_t)len : space;
-    const uint8_t *src = buf;
-    for (uint32_t i = 0; i < n; i++)
-        p->out[xenabi_console_out_mask(c->out_prod + i)] = (char)src[i];
     if (n == 0)
         return 0;
-    c->out_prod += n;
-    __atomic_store_n(&p->out_prod, c->out_prod, __ATOMIC_RELEASE);
-    c->stats.written += n;
+    c->stats.written += (uint64_t)n;
     notify(c);
     return n;
 }

@@ -17,7 +17,7 @@
  *
  * Whatever the mode, it then closes the disk (frontend Closing ->
  * Closed) and prints the grant accounting: a clean shutdown leaves no
- * grant outstanding.
+ * grant outstanding, and no bounce page lost to the backend.
  *
  * Without Xen (QEMU), it says so and exits 0: the image proves blkfront
  * builds and links for the unikernel.
@@ -242,9 +242,10 @@ int main(int argc, char **argv)
         blkfront_get_stats(bf, &bs);
         int crc = blkfront_close(bf);
         printf("blkstore: closed (frontend Closed): %d; %llu requests, "
-               "%llu errors\n",
+               "%llu errors; %u bounce pages, %llu lost\n",
                crc, (unsigned long long)bs.submitted,
-               (unsigned long long)bs.errors);
+               (unsigned long long)bs.errors, (unsigned)bs.pool_pages,
+               (unsigned long long)bs.pages_lost);
         if (gnttab_print_summary("blkstore") != 0 && rc == 0)
             rc = -XENABI_EBUSY;
     }

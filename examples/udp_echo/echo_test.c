@@ -6,17 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <testing/check.h>
 #include "echo.h"
 
-static int failures, checks;
-#define CHECK(c)                                                    \
-    do {                                                            \
-        checks++;                                                   \
-        if (!(c)) {                                                 \
-            failures++;                                             \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);     \
-        }                                                           \
-    } while (0)
 
 static const struct echo_host host = {
     .mac = {0x00, 0x16, 0x3e, 0x00, 0x00, 0x01},
@@ -180,6 +172,5 @@ int main(void)
     n = icmp_echo(in, "abcdefgh", 1);
     CHECK(echo_reply(&host, in, n - 1, out) == 0); /* truncated */
 
-    printf("echo_test: %d checks, %d failures\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_finish();
 }

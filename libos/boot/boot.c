@@ -9,9 +9,10 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/hvm_start_info.h>
-#include <boot/xen.h>
-#include <console/console.h>
 #include <libc/hooks.h>
+#include <platform/pc/uart16550.h>
+#include <platform/xen/boot.h>
+#include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -241,16 +242,16 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
      * (found by CPUID, which changes nothing) the console is Xen's: a PVH
      * guest has no UART. Otherwise COM1.
      */
-    bool xen = boot_xen_init();
+    bool xen = xenplat_init();
     if (xen) {
-        libc_set_output(boot_xen_console_write);
+        libc_set_output(xenplat_console_write);
     } else {
-        console_init();
-        libc_set_output(console_write);
+        uart16550_init();
+        libc_set_output(uart16550_write);
     }
     libc_set_exit(platform_exit);
     if (xen)
-        boot_xen_report();
+        xenplat_report();
     boot_exceptions_init();
 
     record_start_info(si);
@@ -280,8 +281,8 @@ int boot_prepare_main(char ***args)
 {
     run_initialisers(BOOT_INIT_ORDER_SEAL, UINT64_MAX);
     int argc = split_args();
-    if (boot_on_xen())
-        boot_xen_report_main();
+    if (xenplat_on_xen())
+        xenplat_report_main();
     *args = argv;
     return argc;
 }

@@ -16,7 +16,8 @@
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
-#include <boot/xen.h>
+#include <platform/xen/boot.h>
+#include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -249,8 +250,8 @@ _Noreturn void boot_exception(const struct exception_frame *f)
 
     /* A fault while reporting a fault: don't recurse, just stop. */
     if (reporting) {
-        if (boot_xen_mode() == BOOT_XEN_PV)
-            boot_pv_halt(); /* no port I/O or hlt in ring 3 */
+        if (xenplat_mode() == XENPLAT_PV)
+            xenplat_pv_halt(); /* no port I/O or hlt in ring 3 */
         outb(BOOT_DEBUG_EXIT_PORT, BOOT_EXIT_PANIC);
         for (;;)
             hlt();
@@ -266,7 +267,9 @@ _Noreturn void boot_exception(const struct exception_frame *f)
            (unsigned long long)f->vector, name, (unsigned long long)f->rip,
            (unsigned long long)f->error_code, (unsigned long long)f->rsp);
     if (f->vector == VECTOR_PAGE_FAULT)
-        describe_page_fault(f->error_code, boot_fault_address());
+        describe_page_fault(f->error_code, xenplat_mode() == XENPLAT_PV
+                                                ? xenplat_pv_fault_address()
+                                                : read_cr2());
     printf("\n");
     /*
      * The stubs leave %rbp alone, so this function's saved frame pointer

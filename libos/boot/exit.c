@@ -5,7 +5,8 @@
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
-#include <boot/xen.h>
+#include <platform/xen/boot.h>
+#include <platform/xen/xen.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -18,10 +19,10 @@ _Noreturn void platform_exit(int status)
     /* Harnesses match this exact line to tell a guest exit from a crash. */
     printf("[boot] exit status %u\n", (unsigned)code);
     /* On Xen: SCHEDOP_shutdown, poweroff for 0, crash otherwise. */
-    if (boot_on_xen())
-        boot_xen_shutdown(code);
-    if (boot_xen_mode() == BOOT_XEN_PV)
-        boot_pv_halt(); /* Xen refused; no port I/O or hlt in ring 3 */
+    if (xenplat_on_xen())
+        xenplat_shutdown(code);
+    if (xenplat_mode() == XENPLAT_PV)
+        xenplat_pv_halt(); /* Xen refused; no port I/O or hlt in ring 3 */
     outb(BOOT_DEBUG_EXIT_PORT, code);
     for (;;) {
         cli();

@@ -21,7 +21,8 @@
 #include <arch/x86.h>
 #include <boot/boot.h>
 #include <boot/seal.h>
-#include <boot/xen.h>
+#include <platform/xen/boot.h>
+#include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -238,8 +239,8 @@ static uint64_t leaf(uint64_t addr)
 
 bool boot_paging_readable(uint64_t addr, uint64_t len)
 {
-    if (boot_xen_mode() == BOOT_XEN_PV)
-        return boot_pv_paging_readable(addr, len);
+    if (xenplat_mode() == XENPLAT_PV)
+        return xenplat_pv_paging_readable(addr, len);
     if (len == 0 || addr + len < addr
         || addr + len > (uint64_t)MAPPED_GIB << 30)
         return false;

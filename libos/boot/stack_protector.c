@@ -2,7 +2,7 @@
  * The stack protector's canary and its failure path.
  *
  * Every image is compiled with the stack protector in "strong" mode (see
- * the stack_protector feature in toolchain/cc_toolchain_config.bzl): a
+ * the stack_protector feature in rules_unikernel/toolchain/cc_toolchain_config.bzl): a
  * function with a local array or an address-taken local copies
  * __stack_chk_guard below its return address on entry and checks it on
  * return. The guard is drawn at boot, before any protected function runs,

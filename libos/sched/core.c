@@ -5,7 +5,7 @@
  */
 #include <boot/boot.h>
 #ifndef SCHED_HOST_BUILD
-#include <boot/xen.h> /* boot_interrupts_enabled */
+#include <platform/xen/xen.h> /* xenplat_interrupts_enabled */
 #endif
 #include <sched/sched.h>
 #include <stdarg.h>
@@ -75,7 +75,7 @@ void sched_enter(void)
      * Xen PV "interrupts" are event upcalls, masked by vcpu_info's
      * evtchn_upcall_mask: RFLAGS.IF is always set in ring 3.
      */
-    if (boot_interrupts_enabled())
+    if (xenplat_interrupts_enabled())
         sched_panic("called with interrupts enabled; the library OS runs "
                     "with them masked (see <sched/sched.h>)");
 #endif

@@ -3,13 +3,13 @@
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
-#include <boot/xen.h>
+#include <platform/xen/pvclock.h>
+#include <platform/xen/xen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time/time.h>
 
 #include "hypervisor.h"
-#include "pvclock.h"
 #include "time_internal.h"
 
 struct time_state time_state;
@@ -55,7 +55,7 @@ void time_init(void)
     if (s->ready || s->initialising)
         return;
     s->initialising = true;
-    if (boot_xen_mode() == BOOT_XEN_PV) {
+    if (xenplat_mode() == XENPLAT_PV) {
         /* No PIT, RTC, APIC or IDT there: Xen's clocks and timer. */
         time_xen_pv_init();
         s->ready = true;
@@ -106,8 +106,8 @@ uint64_t time_monotonic_ns(void)
         time_init();
     if (!s->pvclock)
         ns = time_scale_apply(rdtsc() - s->tsc_epoch, s->tsc_to_ns);
-    else if (time_pvclock_read(s->pvclock, rdtsc_ordered, NULL, &pv))
-        ns = time_pvclock_monotonic(pv, s->pvclock_offset, s->last_ns);
+    else if (xenplat_pvclock_read(s->pvclock, rdtsc_ordered, NULL, &pv))
+        ns = xenplat_pvclock_monotonic(pv, s->pvclock_offset, s->last_ns);
     else
         ns = s->last_ns; /* Xen's clock is unreadable: stand still */
 
@@ -143,7 +143,7 @@ void time_use_pvclock(const volatile struct xenabi_vcpu_time_info *ti)
     /* On PV the clock has been the pvclock since time_init(). */
     if (s->info.xen_pv)
         return;
-    if (!time_pvclock_read(ti, rdtsc_ordered, NULL, &pv)) {
+    if (!xenplat_pvclock_read(ti, rdtsc_ordered, NULL, &pv)) {
         printf("[time] warning: the pvclock is unreadable (never stops "
                "changing, or invalid); keeping the TSC clock\n");
         return;
@@ -161,7 +161,7 @@ void time_use_xen_wallclock(const volatile struct xenabi_shared_info *shared)
 
     time_init();
     if (s->info.xen_pv || s->pvclock == NULL
-        || !time_xen_wallclock_read(shared, &wc))
+        || !xenplat_wallclock_read(shared, &wc))
         return;
     /* Wall = wc + system time = wc + monotonic + offset. */
     s->wall_at_zero_ns = wc + (int64_t)s->pvclock_offset;

@@ -2,10 +2,10 @@
  * Halting the CPU until a deadline, and the interrupts that end a halt.
  */
 #include <arch/x86.h>
-#include <boot/xen.h>
+#include <platform/xen/pvclock.h>
+#include <platform/xen/xen.h>
 #include <time/time.h>
 
-#include "pvclock.h"
 #include "time_internal.h"
 
 /*
@@ -32,7 +32,8 @@ void time_block_until(uint64_t deadline_ns)
     if (deadline_ns <= now)
         return;
     if (s->info.xen_pv) {
-        /* No HLT in ring 3: Xen blocks the vcpu (xen_pv.c, xen_idle.h). */
+        /* No HLT in ring 3: Xen blocks the vcpu (xen_pv.c,
+         * <platform/xen/idle.h>). */
         s->stats.blocks++;
         time_xen_pv_block_until(deadline_ns, now);
         s->stats.idle_ns += time_monotonic_ns() - now;
@@ -59,8 +60,8 @@ void time_sleep_ns(uint64_t ns)
 void time_get_stats(struct time_stats *out)
 {
     *out = time_state.stats;
-    out->pvclock_behind = time_pvclock_behind;
-    out->pvclock_behind_max_ticks = time_pvclock_behind_max;
+    out->pvclock_behind = xenplat_pvclock_behind;
+    out->pvclock_behind_max_ticks = xenplat_pvclock_behind_max;
 }
 
 void time_timer_interrupt(void)

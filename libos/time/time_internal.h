@@ -1,11 +1,13 @@
 /*
  * Private to //libos/time: the state the image-side files share, and
  * the joints between them. The pure arithmetic lives in muldiv.h,
- * scale.h, calibrate.h, pvclock.h, civil.h and hypervisor.h.
+ * scale.h, calibrate.h, civil.h and hypervisor.h; Xen's pvclock and the
+ * PV idle step in //libos/platform/xen.
  */
 #ifndef TIME_INTERNAL_H
 #define TIME_INTERNAL_H
 
+#include <platform/xen/idle.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time/time.h>
@@ -13,7 +15,9 @@
 
 #include "hypervisor.h"
 #include "scale.h"
-#include "xen_idle.h"
+
+_Static_assert(TIME_NEVER == XENPLAT_IDLE_NEVER,
+               "the PV idle takes time's deadlines as they are");
 
 struct time_state {
     bool ready;
@@ -28,7 +32,7 @@ struct time_state {
     const volatile struct xenabi_vcpu_time_info *pvclock;
     uint64_t pvclock_offset;
     int64_t wall_at_zero_ns;       /* wall clock at monotonic time 0 */
-    struct time_xen_idle xen_idle; /* Xen PV: how the idle waits */
+    struct xenplat_idle xen_idle; /* Xen PV: how the idle waits */
     uint64_t xen_armed;            /* Xen PV: the deadline armed, or 0 */
     struct time_stats stats;
 };

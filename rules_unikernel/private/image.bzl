@@ -1,13 +1,13 @@
 """unikernel_image: link an application and its OS components into a Xen image."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
+load("//rules_unikernel/toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
 load(":components.bzl", "check_components", "components_aspect")
 load(":providers.bzl", "UnikernelImageInfo")
 load(":transition.bzl", "UNIKERNEL_PLATFORM", "unikernel_platform_transition")
 load(":qemu.bzl", "unikernel_qemu")
 
-# The compiler name the freestanding toolchain reports (toolchain/cc_toolchain_config.bzl).
+# The compiler name the freestanding toolchain reports (rules_unikernel/toolchain/cc_toolchain_config.bzl).
 _FREESTANDING_COMPILER = "zig-freestanding"
 
 def _check_toolchain(ctx):
@@ -132,7 +132,7 @@ unikernel_image_rule = rule(
     doc = "Links cc_library deps (the application and the libos components it picks) into a Xen PVH unikernel image.",
     attrs = {
         "deps": attr.label_list(
-            doc = "The application's cc_library and, transitively, the OS components it uses. Built for //toolchain:xen_x86_64.",
+            doc = "The application's cc_library and, transitively, the OS components it uses. Built for //rules_unikernel/toolchain:xen_x86_64.",
             providers = [CcInfo],
             cfg = unikernel_platform_transition,
             aspects = [components_aspect],
@@ -163,7 +163,7 @@ unikernel_image_rule = rule(
             providers = [BuildSettingInfo],
         ),
         "_cc_toolchain": attr.label(
-            default = "//toolchain:resolved_cc_toolchain",
+            default = "//rules_unikernel/toolchain:resolved_cc_toolchain",
             providers = [ResolvedCcToolchainInfo],
             cfg = unikernel_platform_transition,
         ),

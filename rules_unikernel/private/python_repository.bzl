@@ -1,6 +1,6 @@
 """Repository rule: the Python environment of the linker tool and the tests.
 
-Installs the hash-locked requirements (toolchain/python/requirements_lock.txt)
+Installs the hash-locked requirements (rules_unikernel/toolchain/python/requirements_lock.txt)
 with the host's python3 into a plain `site-packages` directory and registers
 that interpreter as Bazel's Python toolchain. Nothing is installed by hand.
 
@@ -12,48 +12,31 @@ hash, binary wheels only); installer bookkeeping that records paths or times
 does not depend on where it was installed.
 """
 
-_MIN_PYTHON = (3, 10)
+load(":fetch.bzl", "PYTHON_ENVIRON", "fetch_fail", "host_python", "run_pip")
+
+_WHAT = "Python environment"
 
 def _fail(msg):
-    fail("rules_unikernel Python environment: " + msg)
+    fetch_fail(_WHAT, msg)
 
 def _unikernel_python_repository_impl(rctx):
-    python = rctx.os.environ.get("RULES_UNIKERNEL_PYTHON") or rctx.which("python3")
-    if not python:
-        _fail("no python3 on PATH. Install Python >= 3.10 or set RULES_UNIKERNEL_PYTHON=/path/to/python3.")
-    res = rctx.execute([python, "-c", "import sys, os; print('%d.%d' % sys.version_info[:2]); print(os.path.realpath(sys.executable))"])
-    if res.return_code != 0:
-        _fail("%s does not run: %s" % (python, res.stderr))
-    version, interpreter = res.stdout.strip().split("\n")
-    major, minor = [int(x) for x in version.split(".")]
-    if (major, minor) < _MIN_PYTHON:
-        _fail("%s is Python %s; rules_unikernel needs >= %d.%d (set RULES_UNIKERNEL_PYTHON)." % (python, version, _MIN_PYTHON[0], _MIN_PYTHON[1]))
+    python = host_python(rctx, _WHAT)
+    interpreter = python.interpreter
+    version = python.version
 
     lock = rctx.path(rctx.attr.requirements)
-    res = rctx.execute(
-        [
-            interpreter,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--require-hashes",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--no-compile",
-            "--target",
-            "site-packages",
-            "-r",
-            str(lock),
-        ],
-        timeout = 1200,
-        environment = {"PIP_NO_WARN_SCRIPT_LOCATION": "1"},
-        quiet = True,
-    )
-    if res.return_code != 0:
-        _fail("pip could not install %s:\n%s" % (rctx.attr.requirements, res.stderr))
+    run_pip(rctx, python, _WHAT, [
+        "install",
+        "--quiet",
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--no-compile",
+        "--target",
+        "site-packages",
+        "-r",
+        str(lock),
+    ])
 
     # Path- and time-dependent installer bookkeeping; nothing imports it.
     res = rctx.execute([
@@ -91,11 +74,11 @@ unikernel_python_repository = repository_rule(
     doc = "The hash-locked Python packages of rules_unikernel and the Python toolchain that runs them.",
     attrs = {
         "requirements": attr.label(
-            default = "//toolchain/python:requirements_lock.txt",
+            default = "//rules_unikernel/toolchain/python:requirements_lock.txt",
             allow_single_file = True,
             doc = "A pip requirements file with --hash pins for every package.",
         ),
         "_build_tpl": attr.label(default = "//rules_unikernel/private:python.BUILD.tpl"),
     },
-    environ = ["RULES_UNIKERNEL_PYTHON", "PATH"],
+    environ = PYTHON_ENVIRON,
 )

@@ -1,11 +1,13 @@
 """Repository rule: the hermetic freestanding C toolchain (zig cc + ld.lld).
 
-zig is fetched from its PyPI wheel, pinned by sha256 in versions.bzl. The
+zig comes from its PyPI wheel, fetched by the host's pip (so the user's
+index or mirror applies) and pinned by sha256 in versions.bzl. The
 repository holds the unpacked zig, small wrapper scripts and the
-cc_toolchain target; //toolchain registers it for //toolchain:xen_x86_64.
+cc_toolchain target; //toolchain registers it for //rules_unikernel/toolchain:xen_x86_64.
 """
 
 load("//rules_unikernel:versions.bzl", "ZIG_VERSION", "ZIG_WHEELS")
+load(":fetch.bzl", "FETCH_ENVIRON", "host_python", "pip_download")
 
 # Every zig invocation gets a throwaway cache: zig's shared cache has returned
 # stale objects across source changes, and a freestanding build compiles no
@@ -36,12 +38,21 @@ def _zig_toolchain_repository_impl(rctx):
     if rctx.os.name != "linux" or arch != "x86_64":
         fail("rules_unikernel: the zig toolchain is only pinned for linux x86_64 hosts (this host: %s %s)" % (rctx.os.name, arch))
     wheel = ZIG_WHEELS[key]
-    rctx.download_and_extract(
-        url = wheel.url,
-        sha256 = wheel.sha256,
-        type = "zip",
-        stripPrefix = "ziglang",
-    )
+    what = "zig toolchain (%s)" % wheel.requirement
+    python = host_python(rctx, what)
+    archive = pip_download(rctx, python, what, wheel.requirement, wheel.archive, wheel.sha256, [
+        "--only-binary=:all:",
+        "--platform",
+        wheel.platform,
+        # The wheel is py3-none; the host's version satisfies its Requires-Python.
+        "--python-version",
+        python.version,
+    ])
+
+    # rctx.extract knows a zip by its name, not a wheel.
+    rctx.symlink(archive, "_fetch/ziglang.zip")
+    rctx.extract("_fetch/ziglang.zip", stripPrefix = "ziglang")
+    rctx.delete("_fetch")
     for name, command, extra in [
         ("zig-cc", "cc", _CC_EXTRA),
         ("zig-ar", "ar", ""),
@@ -54,7 +65,7 @@ def _zig_toolchain_repository_impl(rctx):
         "BUILD.bazel",
         rctx.attr._build_tpl,
         substitutions = {
-            "{config_bzl}": _absolute(Label("//toolchain:cc_toolchain_config.bzl")),
+            "{config_bzl}": _absolute(Label("//rules_unikernel/toolchain:cc_toolchain_config.bzl")),
             "{builtin_include}": lib_include,
             "{zig_version}": ZIG_VERSION,
         },
@@ -62,8 +73,9 @@ def _zig_toolchain_repository_impl(rctx):
 
 zig_toolchain_repository = repository_rule(
     implementation = _zig_toolchain_repository_impl,
-    doc = "Fetches zig %s (pinned in versions.bzl) and defines the freestanding cc_toolchain." % ZIG_VERSION,
+    doc = "Fetches zig %s through pip (pinned in versions.bzl) and defines the freestanding cc_toolchain." % ZIG_VERSION,
     attrs = {
         "_build_tpl": attr.label(default = "//rules_unikernel/private:zig_toolchain.BUILD.tpl"),
     },
+    environ = FETCH_ENVIRON,
 )

@@ -2,8 +2,8 @@
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules_unikernel/private:transition.bzl", "unikernel_platform_transition")
-load("//toolchain:cc_toolchain_config.bzl", "FREESTANDING_COPTS", "REPRODUCIBLE_COPTS", "STACK_PROTECTOR_COPTS")
-load("//toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
+load("//rules_unikernel/toolchain:cc_toolchain_config.bzl", "FREESTANDING_COPTS", "REPRODUCIBLE_COPTS", "STACK_PROTECTOR_COPTS")
+load("//rules_unikernel/toolchain:resolved_cc_toolchain.bzl", "ResolvedCcToolchainInfo")
 
 CompileCommandInfo = provider(fields = {"argv": "list of string: a C compile command line"})
 
@@ -33,7 +33,7 @@ def _compile_command_rule(cfg):
         implementation = _compile_command_impl,
         doc = "The C compile command line Bazel builds from the C toolchain resolved for `cfg`.",
         attrs = {
-            "_cc_toolchain": attr.label(default = "//toolchain:resolved_cc_toolchain", cfg = cfg),
+            "_cc_toolchain": attr.label(default = "//rules_unikernel/toolchain:resolved_cc_toolchain", cfg = cfg),
             "_allowlist_function_transition": attr.label(
                 default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
             ),

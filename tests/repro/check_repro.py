@@ -7,8 +7,9 @@ Run from anywhere inside the repository (CI runs it after `bazel test //...`):
 
 It copies the tracked files (git ls-files, plus uncommitted changes to them)
 into two fresh directories, builds the targets in each with its own
---output_base, and compares the sha256 of every output file. Downloads are
-shared through Bazel's repository cache, so the second build fetches nothing.
+--output_base, and compares the sha256 of every output file. The second
+build fetches zig and the Python packages again through pip, whose own cache
+makes that cheap (docs/dependencies.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 # Xen 4.17 + Linux 6.1 + xl/xenstored/xenconsoled, booted with our own fast
 # init (dom0-init). Outputs in $CACHE/out: xen (ELF32 multiboot, for
 # `qemu -kernel`), vmlinuz, initrd.img, rootfs.img (ext4 made with
-# `mkfs.ext4 -d`, no loop mount). Needs root and access to deb.debian.org.
+# `mkfs.ext4 -d`, no loop mount). Needs root and access to a Debian mirror:
+# $MIRROR, or else the one this machine's apt uses for bookworm (apt's own
+# sources, read by tools/apt_sources.py).
 #
 # The debootstrap result is cached in $CACHE/rootfs (keyed by the package
 # list); the image is rebuilt only when it or dom0-init changes.
@@ -12,7 +14,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${XENLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rules_unikernel-xenlab}
 ROOT=$CACHE/rootfs
 OUT=$CACHE/out
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+if [ -z "${MIRROR:-}" ]; then
+  MIRROR=$(python3 "$HERE/../../tools/apt_sources.py" mirror --suite bookworm) || exit 1
+fi
 mkdir -p "$OUT"
 
 PKGS=linux-image-amd64,xen-hypervisor-4.17-amd64,xen-utils-4.17,xen-utils-common,systemd-sysv,udev,kmod,iproute2,procps,busybox,python3-minimal,e2fsprogs

@@ -21,7 +21,7 @@
 # 900), CPU (QEMU -cpu, "max,-smap": with SMAP, the Debian 6.1.0-50 PV dom0
 # dies at its first instruction under TCG, "d0v0 Unhandled: vec 14,
 # #PF[0001]" then "domain_crash_sync ... create_bounce_frame"), BAZEL (bazel), BAZEL_STARTUP_FLAGS (e.g. --output_base=/tmp/ob),
-# MIRROR (Debian mirror). Needs root (debootstrap) and ~2 GB RAM, ~2 GB disk.
+# MIRROR (Debian mirror; default: the one apt uses for bookworm). Needs root (debootstrap) and ~2 GB RAM, ~2 GB disk.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WS=$(cd "$HERE/../.." && pwd)
@@ -50,7 +50,12 @@ fi
 
 step "dom0 rootfs (cache: $CACHE)"
 mkdir -p "$CACHE"
-$SUDO env XENLAB_CACHE="$CACHE" MIRROR="${MIRROR:-http://deb.debian.org/debian}" \
+if [ -z "${MIRROR:-}" ]; then
+  MIRROR=$(python3 "$WS/tools/apt_sources.py" mirror --suite bookworm) ||
+    die "no Debian mirror: set MIRROR or give apt a bookworm source"
+fi
+step "Debian mirror: $MIRROR"
+$SUDO env XENLAB_CACHE="$CACHE" MIRROR="$MIRROR" \
   "$HERE/build-rootfs.sh" > "$CACHE/build-rootfs.log" 2>&1 ||
   { tail -20 "$CACHE/build-rootfs.log"; die "dom0 rootfs build failed (log: $CACHE/build-rootfs.log)"; }
 grep -E '^(debootstrap|image|reusing)' "$CACHE/build-rootfs.log" | sed 's/^/  /'

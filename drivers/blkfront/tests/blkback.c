@@ -30,6 +30,16 @@ struct blkback {
     uint32_t port;
     struct xenabi_blkif_response last;
     struct blkback_stats stats;
+    /* BLKBACK_KEEP_MAPS: what it did not unmap. */
+    struct kept {
+        uint32_t ref;
+        bool readonly;
+        uint8_t *page;
+    } *kept;
+    unsigned nr_kept, kept_cap;
+    /* BLKBACK_WHOLE_PAGE: every write's page, whole, as it read them. */
+    uint8_t *seen;
+    size_t seen_len;
 };
 
 static void node(const char *dir, const char *key, const char *value)
@@ -132,6 +142,59 @@ static void disconnect(struct blkback *b)
     b->port = 0;
 }
 
+bool blkback_keeps(const struct blkback *b, const void *page)
+{
+    uintptr_t p = (uintptr_t)page & ~(uintptr_t)(XENABI_PAGE_SIZE - 1);
+    for (unsigned i = 0; i < b->nr_kept; i++)
+        if ((uintptr_t)b->kept[i].page == p)
+            return true;
+    return false;
+}
+
+/* Map a request's grant; with KEEP_MAPS the mapping is kept, not undone
+ * by unmap_request. */
+static int map_request(struct blkback *b, uint32_t ref, bool readonly,
+                       void **page)
+{
+    int rc = sim_gnttab_map(ref, readonly, page);
+    if (rc != XENABI_GNTST_OKAY)
+        return rc;
+    if (blkback_keeps(b, *page))
+        b->stats.kept_reused++;
+    if (b->flags & BLKBACK_KEEP_MAPS) {
+        if (b->nr_kept == b->kept_cap) {
+            b->kept_cap = b->kept_cap != 0 ? 2 * b->kept_cap : 16;
+            b->kept = realloc(b->kept, b->kept_cap * sizeof(*b->kept));
+            if (b->kept == NULL)
+                abort();
+        }
+        b->kept[b->nr_kept++] = (struct kept){ref, readonly, *page};
+    }
+    return rc;
+}
+
+static void unmap_request(struct blkback *b, uint32_t ref, bool readonly)
+{
+    if (!(b->flags & BLKBACK_KEEP_MAPS))
+        sim_gnttab_unmap(ref, readonly);
+}
+
+/* BLKBACK_WHOLE_PAGE: touch what lies outside the segment's sectors. */
+static void whole_page(struct blkback *b, uint8_t *page, unsigned from,
+                       unsigned to, bool write)
+{
+    if (write) {
+        b->seen = realloc(b->seen, b->seen_len + XENABI_PAGE_SIZE);
+        if (b->seen == NULL)
+            abort();
+        memcpy(b->seen + b->seen_len, page, XENABI_PAGE_SIZE);
+        b->seen_len += XENABI_PAGE_SIZE;
+    } else {
+        memset(page, BLKBACK_WHOLE_PAGE_FILL, from);
+        memset(page + to, BLKBACK_WHOLE_PAGE_FILL, XENABI_PAGE_SIZE - to);
+    }
+}
+
 /* Move the bytes of one read or write; the response status. */
 #define INDIRECT_MAX 32
 
@@ -148,7 +211,7 @@ static int16_t do_io(struct blkback *b,
         if (pos > b->sectors || n > b->sectors - pos)
             return XENABI_BLKIF_RSP_ERROR;
         void *page;
-        if (sim_gnttab_map(s->gref, write, &page) != XENABI_GNTST_OKAY)
+        if (map_request(b, s->gref, write, &page) != XENABI_GNTST_OKAY)
             return XENABI_BLKIF_RSP_ERROR;
         b->stats.maps++;
         uint8_t *mem = (uint8_t *)page + s->first_sect * 512u;
@@ -157,7 +220,10 @@ static int16_t do_io(struct blkback *b,
             memcpy(dsk, mem, n * 512u);
         else
             memcpy(mem, dsk, n * 512u);
-        sim_gnttab_unmap(s->gref, write);
+        if (b->flags & BLKBACK_WHOLE_PAGE)
+            whole_page(b, page, s->first_sect * 512u,
+                       (s->last_sect + 1u) * 512u, write);
+        unmap_request(b, s->gref, write);
         pos += n;
     }
     return XENABI_BLKIF_RSP_OKAY;
@@ -182,12 +248,12 @@ static int16_t do_indirect(struct blkback *b, const void *slot,
     if (write && (b->flags & BLKBACK_READONLY))
         return XENABI_BLKIF_RSP_ERROR;
     void *page;
-    if (sim_gnttab_map(ind.indirect_grefs[0], true, &page)
+    if (map_request(b, ind.indirect_grefs[0], true, &page)
         != XENABI_GNTST_OKAY)
         return XENABI_BLKIF_RSP_ERROR;
     struct xenabi_blkif_request_segment segs[INDIRECT_MAX];
     memcpy(segs, page, ind.nr_segments * sizeof(segs[0]));
-    sim_gnttab_unmap(ind.indirect_grefs[0], true);
+    unmap_request(b, ind.indirect_grefs[0], true);
     return do_io(b, segs, ind.nr_segments, ind.sector_number, write);
 }
 
@@ -398,6 +464,44 @@ void blkback_hold(struct blkback *b, bool hold) { b->held = hold; }
 void blkback_close(struct blkback *b) { b->close_requested = true; }
 int blkback_state(const struct blkback *b) { return b->state; }
 
+void blkback_set_flags(struct blkback *b, unsigned flags)
+{
+    b->flags = flags;
+}
+
+unsigned blkback_kept(const struct blkback *b) { return b->nr_kept; }
+
+const void *blkback_kept_page(const struct blkback *b, unsigned i)
+{
+    return i < b->nr_kept ? b->kept[i].page : NULL;
+}
+
+unsigned blkback_scribble(struct blkback *b, uint8_t value)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < b->nr_kept; i++)
+        if (!b->kept[i].readonly) {
+            memset(b->kept[i].page, value, XENABI_PAGE_SIZE);
+            n++;
+        }
+    return n;
+}
+
+void blkback_release(struct blkback *b)
+{
+    for (unsigned i = 0; i < b->nr_kept; i++)
+        sim_gnttab_unmap(b->kept[i].ref, b->kept[i].readonly);
+    b->nr_kept = 0;
+}
+
+bool blkback_saw(const struct blkback *b, const void *bytes, size_t n)
+{
+    for (size_t at = 0; n != 0 && at + n <= b->seen_len; at++)
+        if (memcmp(b->seen + at, bytes, n) == 0)
+            return true;
+    return false;
+}
+
 void blkback_set_node(struct blkback *b, const char *key, const char *value)
 {
     node(b->be, key, value);
@@ -411,7 +515,10 @@ void blkback_get_stats(const struct blkback *b, struct blkback_stats *out)
 void blkback_destroy(struct blkback *b)
 {
     sim_set_round_hook(NULL, NULL);
+    blkback_release(b);
     disconnect(b);
+    free(b->kept);
+    free(b->seen);
     free(b->disk);
     free(b);
 }

@@ -1,6 +1,6 @@
 /*
  * A simulated blkback for blkfront's host tests: the backend domain of
- * //libos/xen/sim serving one vbd from a memory buffer (the "disk", which
+ * //testing/xensim serving one vbd from a memory buffer (the "disk", which
  * the test reads and writes directly, as dom0 would see the file).
  *
  * It runs in the simulator's rounds (sim_set_round_hook): the xenbus
@@ -14,6 +14,7 @@
 #define BLKBACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define BLKBACK_FLUSH (1u << 0)   /* feature-flush-cache = 1 */
@@ -24,6 +25,14 @@
 /* Linux's blkback: on the frontend's Closing it only says Closing; it
  * unmaps the ring once the frontend is Closed, then says Closed. */
 #define BLKBACK_UNMAP_ON_CLOSED (1u << 5)
+/* Hostile: every grant it maps for a request (data pages, the indirect
+ * page) stays mapped after it answered OKAY, until blkback_release. */
+#define BLKBACK_KEEP_MAPS (1u << 6)
+/* Hostile: it touches the whole of every page it maps, not just the
+ * sectors the segment names: the rest of a read's page is filled with
+ * BLKBACK_WHOLE_PAGE_FILL, a write's page is read whole (blkback_saw). */
+#define BLKBACK_WHOLE_PAGE (1u << 7)
+#define BLKBACK_WHOLE_PAGE_FILL 0xa5
 
 /* Misbehaviour applied to the next response (then disarmed). */
 enum blkback_fault {
@@ -43,6 +52,9 @@ struct blkback_stats {
     uint64_t maps;      /* segment grants mapped */
     uint64_t connects;  /* times the ring was mapped */
     uint32_t ring_pages; /* of the last connection */
+    /* Maps that gave it a page it still keeps mapped from an earlier
+     * request (BLKBACK_KEEP_MAPS): the frontend reused a page it lost. */
+    uint64_t kept_reused;
 };
 
 struct blkback;
@@ -59,6 +71,20 @@ void blkback_close(struct blkback *b);
 /* Overwrite a detail node before the frontend connects. */
 void blkback_set_node(struct blkback *b, const char *key, const char *value);
 int blkback_state(const struct blkback *b);
+/* Change the hostile flags (KEEP_MAPS, WHOLE_PAGE) from now on. */
+void blkback_set_flags(struct blkback *b, unsigned flags);
+/* Mappings kept (BLKBACK_KEEP_MAPS) and not released yet. */
+unsigned blkback_kept(const struct blkback *b);
+/* The page of kept mapping i (< blkback_kept). */
+const void *blkback_kept_page(const struct blkback *b, unsigned i);
+/* Is `page` (any address in it) one of the pages it keeps mapped? */
+bool blkback_keeps(const struct blkback *b, const void *page);
+/* Write `value` over every kept page mapped writable; pages written. */
+unsigned blkback_scribble(struct blkback *b, uint8_t value);
+/* Unmap every kept mapping (the backend lets go at last). */
+void blkback_release(struct blkback *b);
+/* Did any write's page, read whole (BLKBACK_WHOLE_PAGE), hold `bytes`? */
+bool blkback_saw(const struct blkback *b, const void *bytes, size_t n);
 void blkback_get_stats(const struct blkback *b, struct blkback_stats *out);
 /* Frees it; call before sim_reset of the next test. */
 void blkback_destroy(struct blkback *b);

@@ -74,7 +74,7 @@ static void test_details_read_write_flush(void)
     CHECK_EQ(bs.flushes, 1);
     CHECK_EQ(bs.writes, 2);
     CHECK_EQ(bs.reads, 1);
-    CHECK_EQ(bs.maps, 3 + 2 + 11);
+    CHECK_EQ(bs.maps, 3 + 1 + 11); /* 2048 bytes: one bounce page */
     CHECK_EQ(bs.errors, 0);
     CHECK_EQ(fstats(bf).completed, 4);
     CHECK_EQ(grants().in_use, 1); /* only the ring while connected */
@@ -100,6 +100,9 @@ static void test_full_ring_async(void)
                  0);
     CHECK_EQ(blkfront_inflight(bf), 32);
     CHECK_EQ(grants().in_use, 33);
+    /* What the backend may touch are the driver's pages, not ours. */
+    CHECK_EQ(sim_gnttab_grants_on(small, sizeof(small)), 0);
+    CHECK_EQ(fstats(bf).pool_pages, 32);
     CHECK_EQ(blkfront_read_async(bf, 0, buf, 512, on_done, &d[32]),
              -XENABI_EBUSY);
     sim_run();
@@ -179,7 +182,8 @@ static void test_indirect_requests(void)
     pattern(wide, 32 * 4096, 4);
     CHECK_EQ(blkfront_write(bf, 16, wide, 32 * 4096), 0);
     CHECK(memcmp(blkback_disk(bb) + 16 * 512, wide, 32 * 4096) == 0);
-    /* Unaligned within pages: 20 pages spanned, read back. */
+    /* Unaligned within pages: 19 pages of data (the buffer spans 20),
+     * read back. */
     memset(wide, 0, sizeof(wide));
     CHECK_EQ(blkfront_read(bf, 17, wide + 512, 19 * 4096), 0);
     CHECK(memcmp(wide + 512, blkback_disk(bb) + 17 * 512, 19 * 4096) == 0);
@@ -192,6 +196,48 @@ static void test_indirect_requests(void)
     CHECK_EQ(bs.errors, 0);
     CHECK_EQ(blkfront_read(bf, 0, wide, 33 * 4096), -XENABI_E2BIG);
     CHECK_EQ(grants().in_use, 1);
+    CHECK_EQ(blkfront_close(bf), 0);
+    check_no_leaks();
+    blkback_destroy(bb);
+}
+
+/*
+ * The bounce pool is bounded by the ring (BLKFRONT_POOL_PAGES: 352 pages
+ * for 32 slots): indirect requests of 32 pages (33 with their page of
+ * segments) exhaust it before the ring, and it stops growing.
+ */
+static void test_bounce_pool_is_bounded(void)
+{
+    struct blkback *bb;
+    struct blkfront *bf = bring_up(&bb, BLKBACK_INDIRECT);
+    pattern(blkback_disk(bb), 32 * 4096, 6);
+    blkback_hold(bb, true);
+    struct done d[12] = {{0}};
+    unsigned n = 0;
+    while (n < 11 && blkfront_read_async(bf, 0, wide, 32 * 4096, on_done,
+                                         &d[n]) == 0)
+        n++;
+    CHECK_EQ(n, 10); /* 330 pages */
+    CHECK_EQ(blkfront_read_async(bf, 0, wide, 32 * 4096, on_done, &d[11]),
+             -XENABI_EBUSY);
+    CHECK_EQ(blkfront_inflight(bf), 10);
+    /* What is left (22 pages) still serves a direct request. */
+    CHECK_EQ(blkfront_read_async(bf, 0, wide, 11 * 4096, on_done, &d[10]),
+             0);
+    CHECK_EQ(fstats(bf).pool_pages, 341);
+    CHECK_EQ(sim_gnttab_grants_on(wide, sizeof(wide)), 0);
+    blkback_hold(bb, false);
+    CHECK_EQ(wait_done(bf, &d[10]), 0);
+    for (unsigned i = 0; i < 11; i++) {
+        CHECK_EQ(d[i].calls, 1);
+        CHECK_EQ(d[i].status, 0);
+    }
+    CHECK(memcmp(wide, blkback_disk(bb), 32 * 4096) == 0);
+    /* Pages are reused, not added. */
+    for (unsigned i = 0; i < 20; i++)
+        CHECK_EQ(blkfront_read(bf, 0, wide, 32 * 4096), 0);
+    CHECK_EQ(fstats(bf).pool_pages, 341);
+    CHECK_EQ(fstats(bf).pages_lost, 0);
     CHECK_EQ(blkfront_close(bf), 0);
     check_no_leaks();
     blkback_destroy(bb);
@@ -264,13 +310,15 @@ static void test_argument_checks(void)
     CHECK_EQ(blkfront_read(bf, SECTORS, buf, 512), -XENABI_ERANGE);
     CHECK_EQ(blkfront_read(bf, SECTORS - 1, buf, 1024), -XENABI_ERANGE);
     CHECK_EQ(blkfront_read(bf, UINT64_MAX, buf, 512), -XENABI_ERANGE);
-    /* 11 pages, but not page aligned: 12 pages to grant. */
-    CHECK_EQ(blkfront_read(bf, 0, buf + 512, 11 * 4096), -XENABI_E2BIG);
+    /* The limit is in bytes (max_segments pages), whatever the buffer's
+     * alignment: the data travels in bounce pages. */
+    CHECK_EQ(blkfront_read(bf, 0, buf + 512, 11 * 4096 + 512), -XENABI_E2BIG);
+    CHECK_EQ(blkfront_read(bf, 0, buf + 512, 11 * 4096), 0);
     CHECK_EQ(blkfront_write_async(bf, 0, buf, 512, on_done, &d),
              -XENABI_EROFS);
     CHECK_EQ(blkfront_read(bf, SECTORS - 1, buf, 512), 0); /* the last one */
     CHECK_EQ(d.calls, 0);
-    CHECK_EQ(fstats(bf).submitted, 1);
+    CHECK_EQ(fstats(bf).submitted, 2);
     CHECK_EQ(grants().in_use, 1);
     CHECK_EQ(blkfront_close(bf), 0);
     check_no_leaks();
@@ -362,13 +410,19 @@ static void test_blocking_read_on_a_hung_backend(void)
     struct blkback *bb;
     struct blkfront *bf = bring_up(&bb, 0);
     blkback_hold(bb, true);
+    pattern(blkback_disk(bb), 512, 8);
+    memset(buf, 0xee, 512);
     /* The simulator proves nothing can wake us: waiting fails. */
     CHECK_EQ(blkfront_read(bf, 0, buf, 512), -XENABI_ETIMEDOUT);
     CHECK_EQ(blkfront_inflight(bf), 1);
+    CHECK_EQ(sim_gnttab_grants_on(buf, 512), 0);
     blkback_hold(bb, false);
     sim_run();
     CHECK_EQ(blkfront_poll(bf), 1); /* completes, nobody to tell */
     CHECK_EQ(blkfront_inflight(bf), 0);
+    /* The caller gave up on it: its buffer is not written any more. */
+    CHECK_EQ(buf[0], 0xee);
+    CHECK_EQ(buf[511], 0xee);
     CHECK_EQ(blkfront_close(bf), 0);
     check_no_leaks();
     blkback_destroy(bb);
@@ -401,6 +455,7 @@ int main(void)
     RUN(test_full_ring_async);
     RUN(test_multi_page_ring);
     RUN(test_indirect_requests);
+    RUN(test_bounce_pool_is_bounded);
     RUN(test_destroy_and_reconnect);
     RUN(test_flush_negotiation);
     RUN(test_argument_checks);

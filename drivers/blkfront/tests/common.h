@@ -7,7 +7,7 @@
 #include <blkfront/blkfront.h>
 #include <evtchn/evtchn.h>
 #include <gnttab/gnttab.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 #include <xenstore/xenstore.h>
 

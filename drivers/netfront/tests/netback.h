@@ -1,6 +1,6 @@
 /*
  * A simulated netback for netfront's host tests: the backend domain's end
- * of one vif, built on //libos/xen/sim (its xenstore, grant mapping and
+ * of one vif, built on //testing/xensim (its xenstore, grant mapping and
  * event channels), run as the simulator's round hook.
  *
  * Each round it plays one step of the xenbus handshake (InitWait; on the

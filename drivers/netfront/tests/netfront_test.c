@@ -11,7 +11,7 @@
 #include <gnttab/gnttab.h>
 #include <netfront/netfront.h>
 #include <xenstore/xenstore.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 
 #include "netback.h"

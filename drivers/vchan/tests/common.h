@@ -8,7 +8,7 @@
 #include <evtchn/evtchn.h>
 #include <gnttab/gnttab.h>
 #include <vchan/vchan.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 #include <xenstore/xenstore.h>
 

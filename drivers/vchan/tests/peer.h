@@ -1,5 +1,5 @@
 /*
- * A simulated vchan client in the backend domain of //libos/xen/sim, for
+ * A simulated vchan client in the backend domain of //testing/xensim, for
  * the tests of a guest vchan server. Written independently of the
  * driver, from <xenabi/vchan.h>: it finds ring-ref and event-channel in
  * xenstore, maps the control page and ring grants, binds the event

@@ -1,6 +1,6 @@
 /*
  * A simulated console daemon (xenconsoled) in the backend domain of
- * //libos/xen/sim: each round it takes up to `chunk` bytes of the guest's
+ * //testing/xensim: each round it takes up to `chunk` bytes of the guest's
  * output into a log, and puts queued input into the guest's in ring,
  * signalling the console port when it moved anything.
  */

@@ -10,7 +10,7 @@
 #include <evtchn/evtchn.h>
 #include <hypervisor/hypervisor.h>
 #include <xencons/xencons.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 
 #include "consd.h"

@@ -1,8 +1,7 @@
 /*
  * In-guest tests for //libos/libc: formatted output, number parsing and
  * the string functions, checked against the results the C standard
- * requires (cross-checked against glibc). Prints one line per failure
- * and exits with the number of failures (0 = all passed).
+ * requires (cross-checked against glibc), with <testing/check.h>.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,24 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
+#include <testing/check.h>
 
 static void expect_str(int line, const char *got, const char *want)
 {
-    checks++;
-    if (strcmp(got, want) != 0) {
-        failures++;
-        printf("FAIL line %d: got \"%s\", want \"%s\"\n", line, got, want);
-    }
+    if (!check_true(strcmp(got, want) == 0, "string", __FILE__, line))
+        printf("  got \"%s\", want \"%s\"\n", got, want);
 }
 
 static void expect_int(int line, long long got, long long want)
 {
-    checks++;
-    if (got != want) {
-        failures++;
-        printf("FAIL line %d: got %lld, want %lld\n", line, got, want);
-    }
+    check_eq((uint64_t)got, (uint64_t)want, "number", __FILE__, line);
 }
 
 /* Format into a buffer, compare the text and the returned length. */
@@ -138,6 +130,5 @@ int main(void)
     test_printf();
     test_strtol();
     test_string();
-    printf("libc: %d checks, %d failures\n", checks, failures);
-    return failures;
+    return check_finish();
 }

@@ -15,7 +15,7 @@ extern char __text_start[], __image_end[];
 
 /*
  * The boot code identity-maps physical memory below 4 GiB and nothing
- * above (BOOT_IDENTITY_MAP_LIMIT in libos/boot/boot_internal.h; keep in
+ * above (BOOT_IDENTITY_MAP_LIMIT in <boot/platform.h>; keep in
  * step): RAM above it cannot be addressed yet.
  */
 #define MAPPED_LIMIT (UINT64_C(4) << 30)

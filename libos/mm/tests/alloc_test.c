@@ -1,8 +1,8 @@
 /*
  * Boot test: the heap of a real image, on the memory map QEMU gives.
  * Allocates and frees across every size class, large and huge sizes,
- * and pages of every role; prints the statistics; exits with the number
- * of failed checks. The same program is linked with each allocator.
+ * and pages of every role; prints the statistics and the checks'
+ * summary. The same program is linked with each allocator.
  */
 #include <mm/mm.h>
 #include <stdint.h>
@@ -10,36 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <testing/check.h>
+
 /* The bounds of the loaded image (linker-defined). */
 extern char __text_start[], __image_end[];
 
 #define PER_CLASS 100
 
-static int failures;
-
-static void check(int ok, const char *what)
-{
-    if (!ok) {
-        failures++;
-        printf("FAIL: %s\n", what);
-    }
-}
 
 /* Memory mm hands out must be clear of the image and of low memory. */
 static void check_placement(const void *p, size_t size)
 {
     uintptr_t a = (uintptr_t)p;
 
-    check(a + size <= (uintptr_t)__text_start || a >= (uintptr_t)__image_end,
+    CHECK_MSG(a + size <= (uintptr_t)__text_start || a >= (uintptr_t)__image_end,
           "memory lies outside the image");
-    check(a >= MM_EXTENT_SIZE, "memory lies above the first 2 MiB");
+    CHECK_MSG(a >= MM_EXTENT_SIZE, "memory lies above the first 2 MiB");
 }
 
 static void check_block(const void *p, size_t size)
 {
-    check(p != NULL, "allocation succeeds");
-    check((uintptr_t)p % MM_ALIGN_MIN == 0, "blocks are 16-byte aligned");
-    check(mm_usable_size(p) >= size, "usable size covers the request");
+    CHECK_MSG(p != NULL, "allocation succeeds");
+    CHECK_MSG((uintptr_t)p % MM_ALIGN_MIN == 0, "blocks are 16-byte aligned");
+    CHECK_MSG(mm_usable_size(p) >= size, "usable size covers the request");
     check_placement(p, mm_usable_size(p));
 }
 
@@ -109,7 +102,7 @@ static void small_blocks(void)
     }
     mm_stats(&s);
     for (int c = 0; c < MM_SIZE_CLASSES; c++)
-        check(s.classes[c].in_use == PER_CLASS, "per-class counts");
+        CHECK_MSG(s.classes[c].in_use == PER_CLASS, "per-class counts");
     print_stats("small blocks live");
 
     /* Every other block first, so slabs/pools are freed partly, then all. */
@@ -117,7 +110,7 @@ static void small_blocks(void)
         for (int c = 0; c < MM_SIZE_CLASSES; c++) {
             for (int i = pass; i < PER_CLASS; i += 2) {
                 size_t size = s.classes[c].size - (size_t)(i % 16);
-                check(intact(blocks[c][i], size), "small blocks intact");
+                CHECK_MSG(intact(blocks[c][i], size), "small blocks intact");
                 free(blocks[c][i]);
             }
         }
@@ -137,7 +130,7 @@ static void large_blocks(void)
     }
     print_stats("large blocks live");
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-        check(intact(blocks[k], sizes[k]), "large blocks intact");
+        CHECK_MSG(intact(blocks[k], sizes[k]), "large blocks intact");
         free(blocks[k]);
     }
 }
@@ -150,24 +143,24 @@ static void c_semantics(void)
     uint8_t *q = realloc(p, 300000);
     check_block(q, 300000);
     for (size_t i = 0; q && i < 10; i++)
-        check(q[i] == byte_for((uintptr_t)p, i), "realloc keeps contents");
+        CHECK_MSG(q[i] == byte_for((uintptr_t)p, i), "realloc keeps contents");
     free(q);
 
     uint32_t *z = calloc(1000, sizeof *z);
     check_block(z, 4000);
     for (int i = 0; z && i < 1000; i++)
-        check(z[i] == 0, "calloc zeroes");
+        CHECK_MSG(z[i] == 0, "calloc zeroes");
     free(z);
-    check(calloc(SIZE_MAX / 2, 4) == NULL, "calloc overflow is caught");
+    CHECK_MSG(calloc(SIZE_MAX / 2, 4) == NULL, "calloc overflow is caught");
 
     void *a = aligned_alloc(4096, 100), *b = aligned_alloc(MM_ALIGN_MAX, 10);
-    check(a && (uintptr_t)a % 4096 == 0, "aligned_alloc(4096)");
-    check(b && (uintptr_t)b % MM_ALIGN_MAX == 0, "aligned_alloc(2 MiB)");
-    check(aligned_alloc(3, 8) == NULL, "aligned_alloc rejects alignment 3");
+    CHECK_MSG(a && (uintptr_t)a % 4096 == 0, "aligned_alloc(4096)");
+    CHECK_MSG(b && (uintptr_t)b % MM_ALIGN_MAX == 0, "aligned_alloc(2 MiB)");
+    CHECK_MSG(aligned_alloc(3, 8) == NULL, "aligned_alloc rejects alignment 3");
     free(a);
     free(b);
     void *m0 = malloc(0);
-    check(m0 != NULL, "malloc(0) is a block");
+    CHECK_MSG(m0 != NULL, "malloc(0) is a block");
     free(m0);
 }
 
@@ -179,22 +172,22 @@ static void role_pages(void)
 
     for (int r = 0; r < 4; r++) {
         pages[r] = mm_pages_alloc(roles[r], 4);
-        check(pages[r] && (uintptr_t)pages[r] % MM_PAGE_SIZE == 0,
+        CHECK_MSG(pages[r] && (uintptr_t)pages[r] % MM_PAGE_SIZE == 0,
               "mm_pages_alloc");
         check_placement(pages[r], 4 * MM_PAGE_SIZE);
         for (size_t i = 0; pages[r] && i < 4 * MM_PAGE_SIZE; i++)
             if (pages[r][i]) {
-                check(0, "pages are zeroed");
+                CHECK_MSG(0, "pages are zeroed");
                 break;
             }
     }
     for (int r = 0; r < 4; r++)
         for (int o = r + 1; o < 4; o++)
-            check((uintptr_t)pages[r] / MM_EXTENT_SIZE
+            CHECK_MSG((uintptr_t)pages[r] / MM_EXTENT_SIZE
                       != (uintptr_t)pages[o] / MM_EXTENT_SIZE,
                   "roles never share an extent");
     uint8_t *span = mm_extents_alloc(MM_ROLE_IO, 2);
-    check(span && (uintptr_t)span % MM_EXTENT_SIZE == 0, "mm_extents_alloc");
+    CHECK_MSG(span && (uintptr_t)span % MM_EXTENT_SIZE == 0, "mm_extents_alloc");
     check_placement(span, 2 * MM_EXTENT_SIZE);
     print_stats("role pages live");
     for (int r = 0; r < 4; r++)
@@ -211,7 +204,7 @@ int main(void)
     printf("mm: allocator %s, %u extents of 2 MiB (image at %p-%p)\n",
            s.allocator, s.extents_total, (void *)__text_start,
            (void *)__image_end);
-    check(s.extents_total >= 50, "128 MiB of RAM gives at least 50 extents");
+    CHECK_MSG(s.extents_total >= 50, "128 MiB of RAM gives at least 50 extents");
 
     small_blocks();
     large_blocks();
@@ -220,11 +213,10 @@ int main(void)
 
     print_stats("end");
     mm_stats(&s);
-    check(s.bytes_in_use == 0 && s.blocks_in_use == 0, "everything freed");
-    check(s.bytes_peak > (5 << 20), "peak includes the 5 MiB block");
-    check(s.extents_free == s.extents_total, "every extent came back");
-    check(s.faults == 0, "no faults");
-    check(mm_check() == 0, "metadata consistent");
-    printf("mm test: %d failures\n", failures);
-    return failures;
+    CHECK_MSG(s.bytes_in_use == 0 && s.blocks_in_use == 0, "everything freed");
+    CHECK_MSG(s.bytes_peak > (5 << 20), "peak includes the 5 MiB block");
+    CHECK_MSG(s.extents_free == s.extents_total, "every extent came back");
+    CHECK_MSG(s.faults == 0, "no faults");
+    CHECK_MSG(mm_check() == 0, "metadata consistent");
+    return check_finish();
 }

@@ -561,5 +561,5 @@ int main(void)
     RUN(test_pages_roles_apart);
     RUN(test_pages_faults);
     RUN(test_extents_api);
-    return harness_finish();
+    return check_finish();
 }

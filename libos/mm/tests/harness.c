@@ -5,49 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned checks, failures;
 static void *arena;
-
-bool harness_check(bool ok, const char *what, const char *file, int line)
-{
-    checks++;
-    if (!ok) {
-        failures++;
-        printf("%s:%d: FAIL: %s\n", file, line, what);
-    }
-    return ok;
-}
-
-bool harness_check_eq(uint64_t a, uint64_t b, const char *what,
-                      const char *file, int line)
-{
-    checks++;
-    if (a != b) {
-        failures++;
-        printf("%s:%d: FAIL: %s (%llu != %llu, %#llx != %#llx)\n", file, line,
-               what, (unsigned long long)a, (unsigned long long)b,
-               (unsigned long long)a, (unsigned long long)b);
-    }
-    return a == b;
-}
-
-void harness_run(void (*test)(void), const char *name)
-{
-    unsigned before = failures;
-
-    printf("-- %s\n", name);
-    test();
-    if (failures != before)
-        printf("-- %s: %u failures\n", name, failures - before);
-}
-
-int harness_finish(void)
-{
-    free(arena);
-    arena = NULL;
-    printf("%u checks, %u failures\n", checks, failures);
-    return failures == 0 && checks > 0 ? 0 : 1;
-}
 
 struct mm_region harness_arena(size_t mib)
 {
@@ -84,9 +42,7 @@ bool harness_check_fault(enum mm_fault kind, const void *ptr,
     bool ok = harness_faults.count == 1 && r->fault == kind && r->ptr == ptr
               && r->function && strcmp(r->function, function) == 0;
 
-    checks++;
-    if (!ok) {
-        failures++;
+    if (!check_true(ok, "one expected fault", file, line)) {
         printf("%s:%d: FAIL: expected one %s of %p in %s(); got %u faults, "
                "last %s of %p in %s()\n",
                file, line, mm_fault_name(kind), ptr, function,
@@ -95,19 +51,4 @@ bool harness_check_fault(enum mm_fault kind, const void *ptr,
     }
     memset(&harness_faults, 0, sizeof harness_faults);
     return ok;
-}
-
-uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-uint64_t rng_below(uint64_t *state, uint64_t n)
-{
-    /* The modulo bias is ~n / 2^64: irrelevant for test sizes. */
-    return rng_next(state) % n;
 }

@@ -1,7 +1,6 @@
 /*
- * What the host tests of //libos/mm share: checks that count failures
- * instead of stopping, a memory arena from the host, a fault recorder
- * and a seeded random number generator.
+ * What the host tests of //libos/mm share beyond <testing/check.h>: a
+ * memory arena from the host and a fault recorder.
  */
 #ifndef MM_TESTS_HARNESS_H
 #define MM_TESTS_HARNESS_H
@@ -10,25 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <testing/check.h>
 
 #define MiB (UINT64_C(1) << 20)
-
-/* A check reports its location and the expression, and counting goes on. */
-#define CHECK(cond) harness_check((cond), #cond, __FILE__, __LINE__)
-#define CHECK_EQ(a, b)                                                      \
-    harness_check_eq((uint64_t)(a), (uint64_t)(b), #a " == " #b, __FILE__, \
-                     __LINE__)
-
-bool harness_check(bool ok, const char *what, const char *file, int line);
-bool harness_check_eq(uint64_t a, uint64_t b, const char *what,
-                      const char *file, int line);
-
-/* Run one test function, printing its name. */
-#define RUN(test) harness_run(test, #test)
-void harness_run(void (*test)(void), const char *name);
-
-/* Print the summary; the process exit status (0: all checks passed). */
-int harness_finish(void);
 
 /*
  * `mib` MiB of host memory, 2 MiB aligned and filled with 0xa5 (so code
@@ -56,11 +39,5 @@ void harness_record_faults(void);
     harness_check_fault((kind), (ptr), (function), __FILE__, __LINE__)
 bool harness_check_fault(enum mm_fault kind, const void *ptr,
                          const char *function, const char *file, int line);
-
-/* ---- random numbers (splitmix64: tiny, and the same everywhere) ------- */
-
-uint64_t rng_next(uint64_t *state);
-/* Uniform in [0, n), n > 0. */
-uint64_t rng_below(uint64_t *state, uint64_t n);
 
 #endif /* MM_TESTS_HARNESS_H */

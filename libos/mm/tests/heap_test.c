@@ -369,7 +369,6 @@ struct model {
 };
 
 static struct model m;
-static uint64_t rng;
 static unsigned long seed_failures;
 
 /*
@@ -416,33 +415,33 @@ static size_t random_size(void)
     static const size_t edges[] = {1,    16,      17,      128,     129,
                                    2048, 2049,    4096,    4097,    2031616,
                                    2031617, 2080736, 2 << 20, (2 << 20) + 1};
-    uint64_t r = rng_below(&rng, 1000);
+    uint64_t r = rng_below(1000);
 
     if (r < 20)
-        return edges[rng_below(&rng, sizeof edges / sizeof edges[0])];
+        return edges[rng_below(sizeof edges / sizeof edges[0])];
     if (r < 500)
-        return 1 + rng_below(&rng, 128);
+        return 1 + rng_below(128);
     if (r < 800)
-        return 129 + rng_below(&rng, MM_SMALL_MAX - 128);
+        return 129 + rng_below(MM_SMALL_MAX - 128);
     if (r < 930)
-        return MM_SMALL_MAX + 1 + rng_below(&rng, 30000);
+        return MM_SMALL_MAX + 1 + rng_below(30000);
     if (r < 985)
-        return 32768 + rng_below(&rng, 480 << 10);
+        return 32768 + rng_below(480 << 10);
     if (r < 997)
-        return (512 << 10) + rng_below(&rng, 3 << 19);
-    return (2 << 20) + rng_below(&rng, 4 << 20);
+        return (512 << 10) + rng_below(3 << 19);
+    return (2 << 20) + rng_below(4 << 20);
 }
 
 static size_t random_align(void)
 {
-    uint64_t r = rng_below(&rng, 100);
+    uint64_t r = rng_below(100);
 
     if (r < 20)
-        return (size_t)1 << rng_below(&rng, 4); /* 1..8 */
+        return (size_t)1 << rng_below(4); /* 1..8 */
     if (r < 88)
-        return (size_t)16 << rng_below(&rng, 8); /* 16..2048 */
+        return (size_t)16 << rng_below(8); /* 16..2048 */
     if (r < 98)
-        return (size_t)4096 << rng_below(&rng, 9); /* 4 KiB..1 MiB */
+        return (size_t)4096 << rng_below(9); /* 4 KiB..1 MiB */
     return MM_ALIGN_MAX;
 }
 
@@ -520,7 +519,7 @@ static void op_alloc(uint64_t kind)
     if (kind == 0) {
         p = mm_malloc(size);
     } else if (kind == 1) {
-        size_t n = 1 + rng_below(&rng, 64);
+        size_t n = 1 + rng_below(64);
         size = size / n;
         p = mm_calloc(n, size);
         size *= n;
@@ -542,9 +541,9 @@ static void op_realloc(void)
 {
     if (m.count == 0)
         return;
-    size_t k = rng_below(&rng, m.count);
+    size_t k = rng_below(m.count);
     struct live *l = &m.live[k];
-    size_t size = rng_below(&rng, 20) == 0 ? 0 : random_size();
+    size_t size = rng_below(20) == 0 ? 0 : random_size();
     size_t old_usable = l->usable;
     uint8_t *q = mm_realloc(l->p, size);
 
@@ -580,7 +579,7 @@ static void op_free(void)
         mm_free(NULL);
         return;
     }
-    size_t k = rng_below(&rng, m.count);
+    size_t k = rng_below(m.count);
     struct live *l = &m.live[k];
 
     if (!intact(l, l->size)) {
@@ -616,12 +615,12 @@ static void op_misuse(void)
     uint8_t *p;
     enum mm_fault expected;
 
-    if (rng_below(&rng, 2) == 0 && m.count > 0) {
-        const struct live *l = &m.live[rng_below(&rng, m.count)];
-        p = l->p + 1 + rng_below(&rng, l->usable - 1);
+    if (rng_below(2) == 0 && m.count > 0) {
+        const struct live *l = &m.live[rng_below(m.count)];
+        p = l->p + 1 + rng_below(l->usable - 1);
         expected = MM_FAULT_INTERIOR;
     } else if (m.stale_count > 0) {
-        p = m.stale[rng_below(&rng, m.stale_count < 64 ? m.stale_count : 64)];
+        p = m.stale[rng_below(m.stale_count < 64 ? m.stale_count : 64)];
         const struct live *l = owner_of(p);
         if (l && l->p == p)
             return; /* reused: a valid block now */
@@ -629,7 +628,7 @@ static void op_misuse(void)
     } else {
         return;
     }
-    if (rng_below(&rng, 2))
+    if (rng_below(2))
         mm_free(p);
     else
         CHECK(mm_realloc(p, 100) == NULL);
@@ -655,11 +654,11 @@ static void run_model(uint64_t seed, unsigned steps, bool randomised)
     if (randomised)
         mm_randomise(seed);
     memset(&m, 0, sizeof m);
-    rng = seed;
+    rng_set(seed);
     seed_failures = 0;
 
     for (unsigned step = 0; step < steps && seed_failures == 0; step++) {
-        uint64_t r = rng_below(&rng, 100);
+        uint64_t r = rng_below(100);
 
         if (m.count == MAX_LIVE || m.requested > LIVE_BYTES_MAX)
             r = 99; /* make room */
@@ -675,9 +674,9 @@ static void run_model(uint64_t seed, unsigned steps, bool randomised)
             op_misuse();
         else if (r == 64) {
             /* Requests that must fail, and be counted. */
-            size_t huge = SIZE_MAX - rng_below(&rng, 1 << 20);
+            size_t huge = SIZE_MAX - rng_below(1 << 20);
             CHECK(mm_malloc(huge) == NULL);
-            CHECK(mm_aligned_alloc(3 << rng_below(&rng, 20), 64) == NULL);
+            CHECK(mm_aligned_alloc(3 << rng_below(20), 64) == NULL);
             m.failed += 2;
         } else
             op_free();
@@ -718,5 +717,5 @@ int main(void)
     RUN(test_no_memory_at_all);
     RUN(test_random_sequences);
     printf("allocator: %s\n", stats().allocator);
-    return harness_finish();
+    return check_finish();
 }

@@ -307,5 +307,5 @@ int main(void)
     RUN(test_forged_slab_links);
     RUN(test_forged_class_index);
     RUN(test_heap_key);
-    return harness_finish();
+    return check_finish();
 }

@@ -304,5 +304,5 @@ int main(void)
     RUN(test_forged_previous_block);
     RUN(test_forged_free_links);
     RUN(test_heap_key);
-    return harness_finish();
+    return check_finish();
 }

@@ -13,6 +13,8 @@
  */
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/sched/policy.h"
 
@@ -163,5 +165,5 @@ int main(void)
     rng_seed(20240602);
     test_cases();
     test_random();
-    return check_finish("policy_test");
+    return check_finish();
 }

@@ -4,12 +4,14 @@
  * without timeouts, exit and join, detached threads, the stack pool, and
  * the statistics table. Linked once per policy (tests/BUILD.bazel); all
  * threads have the default priority, so both policies give the same
- * output. Prints "sched test: N failures" last.
+ * output. Ends with the
+ * harness's summary line.
  */
 #include <sched/sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <testing/check.h>
 #include <time/time.h>
 
 #include "trace.h"
@@ -18,14 +20,6 @@
 /* More than the default stack pool (16) and thread table (64) allow. */
 #define SCHED_PROBE_MAX 80
 
-static int failures;
-
-static void verdict(bool ok, const char *what)
-{
-    printf("  %s: %s\n", what, ok ? "ok" : "FAILED");
-    if (!ok)
-        failures++;
-}
 
 /* ---- yield ---------------------------------------------------------- */
 
@@ -91,7 +85,7 @@ static void test_registers(void)
         changed += status;
     }
     printf("registers: %d changed across switches\n", changed);
-    verdict(changed == 0, "callee-saved state survives switches");
+    check_verdict(changed == 0, "callee-saved state survives switches");
 }
 
 /* ---- a deadline that passes while a thread runs ---------------------- */
@@ -157,7 +151,7 @@ static void test_sleep_order(void)
         on_time &= s[i].took >= s[i].ns;
     }
     trace_print("sleep order");
-    verdict(on_time, "no sleeper woke early");
+    check_verdict(on_time, "no sleeper woke early");
 }
 
 /* Same deadline: they wake in the order they went to sleep. */
@@ -202,9 +196,9 @@ static void test_idle(void)
     printf("idle: sleep 200 ms took %llu us, %llu halts, idle %llu us\n",
            (unsigned long long)(took / 1000), (unsigned long long)halts,
            (unsigned long long)(idle / 1000));
-    verdict(took >= 200 * MS, "slept at least 200 ms");
-    verdict(halts >= 1 && halts <= 4, "halted, not spinning");
-    verdict(idle + MS >= 200 * MS, "the CPU was idle the whole time");
+    check_verdict(took >= 200 * MS, "slept at least 200 ms");
+    check_verdict(halts >= 1 && halts <= 4, "halted, not spinning");
+    check_verdict(idle + MS >= 200 * MS, "the CPU was idle the whole time");
 }
 
 /* ---- wait queues ---------------------------------------------------- */
@@ -242,7 +236,7 @@ static void test_wait(void)
     printf("wait 30 ms, nobody wakes: %s after %llu us\n",
            lonely.result == SCHED_TIMED_OUT ? "timed out" : "woken",
            (unsigned long long)(lonely.took / 1000));
-    verdict(lonely.result == SCHED_TIMED_OUT && lonely.took >= 30 * MS,
+    check_verdict(lonely.result == SCHED_TIMED_OUT && lonely.took >= 30 * MS,
             "times out, not early");
 
     struct waiter patient = {1000 * MS, -1, 0};
@@ -254,14 +248,14 @@ static void test_wait(void)
     printf("wait 1 s, woken after 10 ms: %s after %llu us\n",
            patient.result == SCHED_WOKEN ? "woken" : "timed out",
            (unsigned long long)(patient.took / 1000));
-    verdict(patient.result == SCHED_WOKEN && woke == 1
+    check_verdict(patient.result == SCHED_WOKEN && woke == 1
                 && patient.took >= 10 * MS && patient.took < 500 * MS,
             "woken before the timeout");
 
     /* A deadline already past: no wait at all. */
-    verdict(sched_wait_until(&queue, time_monotonic_ns()) == SCHED_TIMED_OUT,
+    check_verdict(sched_wait_until(&queue, time_monotonic_ns()) == SCHED_TIMED_OUT,
             "a past deadline returns at once");
-    verdict(sched_wake_all(&queue) == 0, "nobody left waiting");
+    check_verdict(sched_wake_all(&queue) == 0, "nobody left waiting");
 }
 
 /* ---- exit, join, detach, pool --------------------------------------- */
@@ -304,10 +298,10 @@ static void test_lifecycle(void)
     int a = -1, b = -1;
     struct sched_thread *ta = sched_spawn("ret42", returns_42, NULL, NULL);
     struct sched_thread *tb = sched_spawn("exit7", exits_7, NULL, NULL);
-    verdict(sched_join(ta, &a) == 0 && sched_join(tb, &b) == 0 && a == 42
+    check_verdict(sched_join(ta, &a) == 0 && sched_join(tb, &b) == 0 && a == 42
                 && b == 7,
             "join returns the exit status");
-    verdict(sched_join(sched_self(), NULL) == -1,
+    check_verdict(sched_join(sched_self(), NULL) == -1,
             "a thread cannot join itself");
 
     /* Detached threads free their slot and stack on exit: far more of
@@ -323,9 +317,9 @@ static void test_lifecycle(void)
             sched_sleep_ns(1 * MS);
     }
     sched_sleep_ns(5 * MS);
-    verdict(spawned_all && detached_runs == 100,
+    check_verdict(spawned_all && detached_runs == 100,
             "100 detached threads ran and were reaped");
-    verdict(sched_join(sched_spawn("d", detached_body, NULL, &detached),
+    check_verdict(sched_join(sched_spawn("d", detached_body, NULL, &detached),
                        NULL) == -1,
             "a detached thread cannot be joined");
     sched_sleep_ns(1 * MS);
@@ -343,7 +337,7 @@ static void test_lifecycle(void)
     for (int i = 0; i < n; i++)
         sched_join(held[i], NULL);
     struct sched_thread *again = sched_spawn("again", returns_42, NULL, NULL);
-    verdict(n == 16 && again != NULL && sched_join(again, NULL) == 0,
+    check_verdict(n == 16 && again != NULL && sched_join(again, NULL) == 0,
             "16 pooled stacks, reusable after join");
 }
 
@@ -386,7 +380,7 @@ static void test_stats(void)
         if (stats[i].id == sched_thread_id(tick))
             ticked = stats[i].wakeups == 5 && stats[i].switches >= 1
                      && stats[i].state == SCHED_SLEEPING;
-    verdict(n == 5 && ticked, "sched_stats() sees every thread");
+    check_verdict(n == 5 && ticked, "sched_stats() sees every thread");
     sched_print_stats();
 
     sched_wake_all(&never);
@@ -395,7 +389,7 @@ static void test_stats(void)
     sched_join(done, &status);
     sched_join(fresh, NULL);
     (void)tick; /* left asleep: the program ends before it wakes */
-    verdict(status == 3, "a dead thread's status waits for its join");
+    check_verdict(status == 3, "a dead thread's status waits for its join");
 }
 
 int main(void)
@@ -410,6 +404,5 @@ int main(void)
     test_wait();
     test_lifecycle();
     test_stats();
-    printf("sched test: %d failures\n", failures);
-    return failures ? 1 : 0;
+    return check_finish();
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/sched/context.h"
 
@@ -108,5 +110,5 @@ int main(void)
     }
     printf("switches done, registers changed: %d %d %d %d\n", changed[0],
            changed[1], changed[2], changed[3]);
-    return check_finish("switch_test");
+    return check_finish();
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/sched/timerq.h"
 
@@ -147,5 +149,5 @@ int main(void)
     rng_seed(20240601);
     test_full_and_ties();
     test_random();
-    return check_finish("timerq_test");
+    return check_finish();
 }

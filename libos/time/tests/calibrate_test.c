@@ -5,6 +5,8 @@
  */
 #include <stdint.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/time/calibrate.h"
 
@@ -263,5 +265,5 @@ int main(void)
     test_window_ok();
     test_pit_quiet();
     test_pit_stalls();
-    return check_finish("calibrate_test");
+    return check_finish();
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/time/civil.h"
 
@@ -151,5 +153,5 @@ int main(void)
     test_rtc_qemu();
     test_rtc_invalid();
     test_rtc_roundtrip();
-    return check_finish("civil_test");
+    return check_finish();
 }

@@ -2,6 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/time/hypervisor.h"
 
@@ -98,5 +100,5 @@ int main(void)
     detect(&odd, &id);
     CHECK(strcmp(id.signature, "ab??cdefghij") == 0);
 
-    return check_finish("hypervisor_test");
+    return check_finish();
 }

@@ -5,6 +5,8 @@
  */
 #include <stdint.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <testing/check.h>
 #include "libos/time/muldiv.h"
 #include "libos/time/scale.h"
@@ -125,5 +127,5 @@ int main(void)
     test_scale_rejects();
     test_scale_random();
     test_scale_clock_rates();
-    return check_finish("scale_test");
+    return check_finish();
 }

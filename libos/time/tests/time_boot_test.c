@@ -3,12 +3,13 @@
  * monotonic clock over many reads, sleeps of several lengths measured
  * against the clock and against an independent reference (the PIT),
  * the CPU halted (not spinning) while asleep, and the wall clock.
- * Prints one line per check and "time test: N failures" at the end.
+ * Prints one line per check and the harness's summary at the end.
  */
 #include <arch/x86.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <testing/check.h>
 #include <time/time.h>
 #include <xenabi/shared_info.h>
 
@@ -20,14 +21,6 @@
  */
 #define SLEEP_SLACK_NS (100 * TIME_NS_PER_MS)
 
-static int failures;
-
-static void verdict(bool ok, const char *what)
-{
-    printf("  %s: %s\n", what, ok ? "ok" : "FAILED");
-    if (!ok)
-        failures++;
-}
 
 static void test_monotonic(void)
 {
@@ -44,7 +37,7 @@ static void test_monotonic(void)
     printf("monotonic: %d reads in %llu us, %u went backwards\n",
            MONOTONIC_READS,
            (unsigned long long)((prev - first) / TIME_NS_PER_US), backwards);
-    verdict(backwards == 0 && prev > first, "monotonic never goes backwards");
+    check_verdict(backwards == 0 && prev > first, "monotonic never goes backwards");
 }
 
 static void test_sleep(uint64_t ms)
@@ -66,16 +59,16 @@ static void test_sleep(uint64_t ms)
            (unsigned long long)ms, (unsigned long long)(took / 1000),
            (unsigned long long)halts, (unsigned long long)irqs,
            (unsigned long long)(idle / 1000));
-    verdict(took >= want, "not early");
-    verdict(took <= want + SLEEP_SLACK_NS, "not late beyond the slack");
+    check_verdict(took >= want, "not early");
+    check_verdict(took <= want + SLEEP_SLACK_NS, "not late beyond the slack");
     /*
      * Halted, not spinning: a handful of halts, each ended by the timer,
      * and the whole requested time spent halted (the halt cannot end
      * before the deadline but by an interrupt, and there is none other).
      */
-    verdict(halts >= 1 && halts <= 4 && irqs >= 1 && irqs <= halts,
+    check_verdict(halts >= 1 && halts <= 4 && irqs >= 1 && irqs <= halts,
             "woken by the timer");
-    verdict(idle + TIME_NS_PER_MS >= want, "the CPU was idle");
+    check_verdict(idle + TIME_NS_PER_MS >= want, "the CPU was idle");
 }
 
 /* The PIT, read directly: time's calibration left channel 0 in mode 2
@@ -137,11 +130,11 @@ static void test_against_pit(void)
             continue;
         uint64_t diff = pit_us > clock_us ? pit_us - clock_us
                                           : clock_us - pit_us;
-        verdict(diff * 200 <= clock_us,
+        check_verdict(diff * 200 <= clock_us,
                 "the clock agrees with the PIT within 0.5%");
         return;
     }
-    verdict(false, "an undisturbed PIT cross-check (the host is too busy)");
+    check_verdict(false, "an undisturbed PIT cross-check (the host is too busy)");
 }
 
 static void test_block_past_deadline(void)
@@ -152,7 +145,7 @@ static void test_block_past_deadline(void)
     time_block_until(time_monotonic_ns());
     time_block_until(0);
     time_get_stats(&after);
-    verdict(after.blocks == before.blocks,
+    check_verdict(after.blocks == before.blocks,
             "a deadline in the past returns without halting");
 }
 
@@ -168,7 +161,7 @@ static void test_wall_clock(void)
     time_civil_from_unix(ns / (int64_t)TIME_NS_PER_S, &c);
     printf("wall clock: %04d-%02u-%02uT%02u:%02u:%02uZ\n", (int)c.year,
            c.month, c.day, c.hour, c.minute, c.second);
-    verdict(c.year >= 2024 && c.year < 2200, "the wall clock is plausible");
+    check_verdict(c.year >= 2024 && c.year < 2200, "the wall clock is plausible");
 }
 
 /*
@@ -210,8 +203,8 @@ static void test_pvclock(void)
     uint64_t after = time_monotonic_ns();
     printf("pvclock: switched at %llu us\n",
            (unsigned long long)(before / 1000));
-    verdict(info->pvclock, "the clock is the pvclock now");
-    verdict(after >= before && after - before < 5 * TIME_NS_PER_MS,
+    check_verdict(info->pvclock, "the clock is the pvclock now");
+    check_verdict(after >= before && after - before < 5 * TIME_NS_PER_MS,
             "no jump at the switch");
 
     /* Xen refreshes the fields, as it does on every vcpu reschedule. */
@@ -225,7 +218,7 @@ static void test_pvclock(void)
     uint64_t took = time_monotonic_ns() - t0;
     printf("pvclock: sleep 50 ms took %llu us\n",
            (unsigned long long)(took / 1000));
-    verdict(t0 >= after && took >= 50 * TIME_NS_PER_MS
+    check_verdict(t0 >= after && took >= 50 * TIME_NS_PER_MS
                 && took <= 50 * TIME_NS_PER_MS + SLEEP_SLACK_NS,
             "the pvclock times a sleep");
     time_print_info();
@@ -256,6 +249,5 @@ int main(void)
            (unsigned long long)s.timer_interrupts,
            (unsigned long long)s.spurious_interrupts,
            (unsigned long long)(s.idle_ns / TIME_NS_PER_MS));
-    printf("time test: %d failures\n", failures);
-    return failures ? 1 : 0;
+    return check_finish();
 }

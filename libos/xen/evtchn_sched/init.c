@@ -2,9 +2,9 @@
  * evtchn_sched_init on the image: the upcall and the pvclock on top of
  * ports.c. See <evtchn_sched/evtchn_sched.h>.
  */
-#include <boot/xen.h>
 #include <evtchn/evtchn.h>
 #include <evtchn_sched/evtchn_sched.h>
+#include <platform/xen/xen.h>
 #include <sched/sched.h>
 #include <time/time.h>
 #include <xenabi/shared_info.h>
@@ -43,7 +43,7 @@ static int timer_port_on_events(void)
 
 uint64_t evtchn_sched_interrupts(void)
 {
-    return boot_xen_upcall_count();
+    return xenplat_upcall_count();
 }
 
 int evtchn_sched_init(void)
@@ -59,14 +59,14 @@ int evtchn_sched_init(void)
     int rc = evtchn_sched_start();
     if (rc < 0)
         return rc;
-    rc = boot_xen_set_upcall(evtchn_sched_upcall);
+    rc = xenplat_set_upcall(evtchn_sched_upcall);
     if (rc < 0) {
         evtchn_sched_stop();
         return rc;
     }
     rc = timer_port_on_events();
     if (rc < 0) {
-        (void)boot_xen_set_upcall(NULL);
+        (void)xenplat_set_upcall(NULL);
         evtchn_sched_stop();
         return rc;
     }

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-/* Upcall interrupts taken from Xen: boot_xen_upcall_count() on the
+/* Upcall interrupts taken from Xen: xenplat_upcall_count() on the
  * image; what the host test's simulated halt delivered on the host. */
 uint64_t evtchn_sched_interrupts(void);
 

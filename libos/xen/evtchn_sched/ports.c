@@ -1,7 +1,7 @@
 /*
  * Per-port waiting: the observer that counts events and wakes waiters,
  * and the wait functions. Host-buildable: the tests drive it against
- * //libos/xen/sim with //libos/sched's core built for the host.
+ * //testing/xensim with //libos/sched's runtime built for the host (//testing/hostsched).
  */
 #include <evtchn/evtchn.h>
 #include <evtchn_sched/evtchn_sched.h>

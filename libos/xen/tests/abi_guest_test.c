@@ -19,17 +19,7 @@
 #include <xenabi/vchan.h>
 #include <xenabi/xenstore.h>
 
-static int checks, failures;
-
-static void check(int ok, const char *what, int line)
-{
-    checks++;
-    if (!ok) {
-        failures++;
-        printf("FAIL line %d: %s\n", line, what);
-    }
-}
-#define CHECK(cond) check((cond), #cond, __LINE__)
+#include <testing/check.h>
 
 static _Alignas(4096) uint8_t page[4096];
 
@@ -99,6 +89,5 @@ int main(void)
     CHECK(sizeof(struct xenabi_blkif_request) == 112);
     CHECK(xenabi_pvclock_scale(1000, 0x80000000u, 1) == 1000);
     ring_round_trips();
-    printf("xenabi guest test: %d checks, %d failures\n", checks, failures);
-    return failures;
+    return check_finish();
 }

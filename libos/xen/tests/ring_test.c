@@ -26,6 +26,7 @@
 #include <xenabi/ring.h>
 #include <xenabi/shared_info.h>
 
+#include <testing/check.h>
 /* Xen's macros need these; a host test needs only compiler ordering. */
 #define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
@@ -33,19 +34,8 @@
 
 #define PAGE 4096
 
-static int checks, failures;
 /* How often our push said "notify" and "don't": both must happen. */
 static int said_notify[2];
-
-static void check(bool ok, const char *what, long line)
-{
-    checks++;
-    if (!ok) {
-        failures++;
-        printf("FAIL line %ld: %s\n", line, what);
-    }
-}
-#define CHECK(cond) check((cond), #cond, __LINE__)
 
 static _Alignas(PAGE) uint8_t ours_page[PAGE];   /* our code on one side */
 static _Alignas(PAGE) uint8_t theirs_page[PAGE]; /* Xen's code on both sides */
@@ -262,6 +252,5 @@ int main(void)
     xen_front_with_our_back(UINT32_MAX - 1000);
     pvclock();
     CHECK(said_notify[false] > 0 && said_notify[true] > 0);
-    printf("ring test: %d checks, %d failures\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_finish();
 }

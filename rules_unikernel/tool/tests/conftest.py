@@ -1,7 +1,8 @@
 """Shared fixtures: a zig toolchain to build small synthetic inputs.
 
 The only knob is the environment variable ZIG, a command that runs zig
-(default: ``/tmp/devenv/bin/python -m ziglang``). ``$ZIG cc`` compiles,
+(Bazel sets it to the toolchain's zig; default: the ``ziglang`` package of
+the Python running the tests, ``python -m ziglang``). ``$ZIG cc`` compiles,
 ``$ZIG ar`` archives and ``$ZIG ld.lld`` is the linker under test.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-DEFAULT_ZIG = "/tmp/devenv/bin/python -m ziglang"
+DEFAULT_ZIG = f"{shlex.quote(sys.executable)} -m ziglang"
 TARGET_FLAGS = (
     "-target",
     "x86_64-freestanding-none",

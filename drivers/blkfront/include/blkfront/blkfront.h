@@ -14,12 +14,41 @@
  * wire; a request must still cover whole disk sectors ("sector-size",
  * info.sector_size) and start on one.
  *
- * Buffers are granted to the backend as they are (no copy): a buffer must
- * be 512-byte aligned and stay untouched until its request completes.
- * One request moves at most BLKFRONT_MAX_SEGMENTS pages (44 KiB for an
- * aligned buffer), or, when the backend offers indirect requests
- * (feature-max-indirect-segments), up to BLKFRONT_MAX_INDIRECT_SEGMENTS
- * pages (info.max_segments says which).
+ * Memory ownership. The backend never gets a grant on the caller's
+ * memory: data moves through the driver's own page-aligned bounce pages,
+ * and only those are granted. A write's bytes are copied into them when
+ * it is queued (the buffer is the caller's again as soon as the call
+ * returns); a read's bytes are copied into the buffer inside
+ * blkfront_poll(), after every grant of the request was revoked and just
+ * before its callback, so a read buffer must stay valid until then
+ * (a blocking call that fails while waiting lets go of it: the request
+ * then completes into nothing). So the backend cannot read or write the
+ * data next to a buffer in the same page (the XSA-403 class), nor keep
+ * access to a buffer after its request completed.
+ *
+ * A request completes only when the backend can no longer reach any of
+ * its pages. If the backend still maps one when it answers (a real
+ * backend unmaps before answering), the request fails (-XENABI_EIO where
+ * the backend said OKAY), a read's bytes are not copied, and the page
+ * is quarantined: never granted or written again, counted in
+ * blkfront_stats.pages_lost; blkfront_close frees it if the backend let
+ * go by then, else leaves it to the backend for good.
+ *
+ * Buffers must still be 512-byte aligned (as the wire's sectors are). One
+ * request moves at most BLKFRONT_MAX_SEGMENTS pages of data (44 KiB), or,
+ * when the backend offers indirect requests (feature-max-indirect-
+ * segments), up to BLKFRONT_MAX_INDIRECT_SEGMENTS pages (info.max_segments
+ * says which), whatever the buffer's alignment within a page.
+ *
+ * The cost: bounce pages are allocated (aligned_alloc) as requests need
+ * them and kept until blkfront_close, at most BLKFRONT_POOL_PAGES(ring
+ * slots): 352 pages (1.375 MiB) with the one-page ring (32 slots), 1408
+ * pages (5.5 MiB) with the largest (128 slots). One request uses as many
+ * pages as its data spans (+1 for an indirect request's segments), so an
+ * application with one request at a time holds at most 11 pages (44 KiB),
+ * or 65 (260 KiB) with indirect requests; blkfront_stats.pool_pages says
+ * how many there are. A request the pool cannot serve now fails with
+ * -XENABI_EBUSY, like one for a full ring. Plus one memcpy of the data.
  *
  * The backend is not trusted. Every response is copied out of the ring
  * once and checked: its id must name a request in flight, its operation
@@ -29,7 +58,8 @@
  * in flight fails with -XENABI_EIO, new ones are refused).
  *
  * Completion callbacks run inside blkfront_poll() (never inside an event
- * handler), with status 0, -XENABI_EIO (the backend reported an error),
+ * handler), with status 0, -XENABI_EIO (the backend reported an error,
+ * or still maps a page of the request),
  * -XENABI_EOPNOTSUPP (the backend does not do it) or -XENABI_ENOTCONN
  * (the device closed first). Functions return 0 or -XENABI_E*.
  */
@@ -55,6 +85,10 @@
 
 /* Pages of one indirect request (one page of segments): 256 KiB. */
 #define BLKFRONT_MAX_INDIRECT_SEGMENTS 64
+
+/* Bounce pages a connection with `slots` ring slots may allocate: every
+ * slot can carry a full direct request. */
+#define BLKFRONT_POOL_PAGES(slots) ((slots) * BLKFRONT_MAX_SEGMENTS)
 
 struct blkfront;
 
@@ -82,6 +116,10 @@ struct blkfront_stats {
     uint64_t bad_status; /* not OKAY, ERROR or EOPNOTSUPP */
     uint64_t bad_index;  /* rsp_prod ran ahead of our requests: broken */
     uint64_t grants_deferred; /* grants the backend still held at the end */
+    /* Bounce pages the backend still mapped when their request ended:
+     * quarantined, never used again (their requests failed). */
+    uint64_t pages_lost;
+    uint32_t pool_pages; /* bounce pages allocated (lost ones included) */
 };
 
 /* Called once per request from blkfront_poll(). */
@@ -104,11 +142,15 @@ int blkfront_info(const struct blkfront *bf, struct blkfront_info *out);
 
 /*
  * Queue a read of `len` bytes at 512-byte sector `sector` into `buf`
- * (or a write from it). -XENABI_EBUSY when every ring slot is in flight
- * (poll and try again), -XENABI_EINVAL for a misaligned or empty buffer,
- * -XENABI_E2BIG for more than info.max_segments pages, -XENABI_ERANGE
- * beyond the disk's end, -XENABI_EROFS for a write to a read-only disk,
- * -XENABI_ENOTCONN when not connected.
+ * (or a write from it; its bytes are copied before this returns).
+ * -XENABI_EBUSY when every ring slot is in flight or the bounce pages
+ * are (poll and try again), -XENABI_EINVAL for a misaligned or empty
+ * buffer, -XENABI_E2BIG for more than info.max_segments pages of data
+ * (len > max_segments * 4096), -XENABI_ERANGE beyond the disk's end,
+ * -XENABI_EROFS for a write to a read-only disk, -XENABI_ENOTCONN when
+ * not connected, -XENABI_ENOMEM when a bounce page cannot be allocated,
+ * -XENABI_EIO when the ring is broken or the backend kept so many pages
+ * (pages_lost) that the request can never have enough.
  */
 int blkfront_read_async(struct blkfront *bf, uint64_t sector, void *buf,
                         size_t len, blkfront_done_fn done, void *arg);
@@ -125,7 +167,7 @@ int blkfront_flush_async(struct blkfront *bf, blkfront_done_fn done,
 
 /*
  * Take the responses the backend posted: validate each, end its grants,
- * run its callback. Returns the number of callbacks run, or
+ * copy a read's bytes to its buffer, run its callback. Returns the number of callbacks run, or
  * -XENABI_EIO once the ring is broken. Cheap when nothing arrived; a
  * scheduler calls it after the device's event.
  */
@@ -161,7 +203,9 @@ int blkfront_flush(struct blkfront *bf);
 
 /*
  * Detach (xenbus Closing -> Closed), complete every request still in
- * flight with -XENABI_ENOTCONN, end every grant and free the device.
+ * flight with -XENABI_ENOTCONN, end every grant and free the device and
+ * its bounce pages (but lost ones the backend still maps: those are left
+ * to it, never freed, and the grants show in gnttab_report_leaks).
  * Grants the backend still maps at our Closing are deferred; then it
  * waits (boundedly) for the backend's own Closed, by which a backend has
  * unmapped (Linux's blkback unmaps the ring only after our Closed), and

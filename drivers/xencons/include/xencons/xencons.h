@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <platform/xen/console_ring.h>
 #include <xenabi/console.h>
 #include <xenabi/errno.h>
 
@@ -35,7 +36,8 @@ struct xencons {
     /* Private. */
     struct xenabi_console_interface *page;
     uint32_t port;
-    xenabi_console_ring_idx_t out_prod, in_cons; /* ours, kept privately */
+    struct xenplat_console_ring out; /* the output, with our out_prod */
+    xenabi_console_ring_idx_t in_cons; /* ours, kept privately */
     bool broken;
     struct xencons_stats stats;
 };
@@ -67,8 +69,9 @@ void xencons_get_stats(const struct xencons *c, struct xencons_stats *out);
  * Image only (//drivers/xencons:stdout): make this driver the image's
  * standard output. Attaches to the domain's console (xencons_init, so
  * after evtchn_init) and takes the ring's output over from the boot
- * path, which wrote the boot messages into it (boot_xen_console_handover
- * in <boot/xen.h>); from then on printf goes through xencons_write_all.
+ * path, which wrote the boot messages into it (xenplat_console_handover
+ * in <platform/xen/xen.h>); from then on printf goes through
+ * xencons_write_all.
  * Returns xencons_init's error, and then changes nothing.
  */
 int xencons_stdout_init(void);

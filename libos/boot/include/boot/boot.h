@@ -3,18 +3,19 @@
  *
  * The image starts at _start_pvh (Xen PVH boot and QEMU: 32-bit protected
  * mode, paging off, %ebx = physical address of struct hvm_start_info), or,
- * as a 64-bit Xen PV guest, at _start_pv (pv_entry.S: ring 3 on Xen's page
- * tables, %rsi = struct start_info; the steps below are the same, with
- * the console ring, command line and memory map taken from start_info and
+ * as a 64-bit Xen PV guest, at _start_pv (//libos/platform/xen: ring 3 on
+ * Xen's page tables, %rsi = struct start_info; the steps below are the same,
+ * with the console ring, command line and memory map taken from start_info and
  * the page tables built through hypercalls; docs/architecture.md). The
  * entry code switches to 64-bit long mode with the first 4 GiB of
  * physical memory identity-mapped (virtual == physical, read/write/
  * execute, mostly 2 MiB pages), a 64 KiB stack and SSE enabled, and
  * .bss zeroed. The C part then:
  *
- *   1. looks for Xen (<boot/xen.h>); on Xen installs the hypercall page
- *      and uses Xen's console (PV ring + port 0xe9), otherwise the COM1
- *      console; plugs the console and platform_exit()
+ *   1. asks the Xen platform whether this is Xen (<platform/xen/xen.h>);
+ *      on Xen it installs the hypercall page and the console is Xen's (PV
+ *      ring + port 0xe9), otherwise COM1 (//libos/platform/pc); plugs the
+ *      console and platform_exit()
  *      into libc (<libc/hooks.h>), so printf and exit work from here on,
  *      and installs CPU exception handlers that print the exception and
  *      exit with BOOT_EXIT_PANIC instead of resetting the machine;
@@ -92,8 +93,8 @@ const char *boot_cmdline(void);
 /*
  * Print "[boot] exit status N" and stop the machine with status N, where
  * N = status & 0xff. On Xen, then SCHEDOP_shutdown: SHUTDOWN_poweroff for
- * N == 0, SHUTDOWN_crash otherwise (<boot/xen.h>). Otherwise (and should
- * Xen refuse) writes N to QEMU's isa-debug-exit port 0xf4 (QEMU
+ * N == 0, SHUTDOWN_crash otherwise (<platform/xen/xen.h>). Otherwise (and
+ * should Xen refuse) writes N to QEMU's isa-debug-exit port 0xf4 (QEMU
  * then exits with code (2N + 1) & 0xff, so keep statuses below 128 for
  * unambiguous codes); if that device is absent, halts the CPU forever.
  * exit() ends up here.

@@ -41,17 +41,17 @@
  * handlers therefore run only while the CPU idles. On Xen (PVH) HLT with
  * interrupts enabled is how a guest blocks: Xen turns it into
  * SCHEDOP_block, and the vcpu wakes for the timer or for Xen's event
- * channel upcall vector (<boot/xen.h>, registered by
+ * channel upcall vector (<platform/xen/xen.h>, registered by
  * //libos/xen/evtchn_sched). Xen emulates the local APIC and its timer
  * for PVH guests, so the same wake-up timer serves there. time_init() masks LINT0 of the local APIC, which keeps
  * a legacy 8259 PIC left running by firmware (SeaBIOS on -M pc) from
  * delivering its timer tick into the exception vectors.
  *
- * Xen PV (boot_xen_mode() == BOOT_XEN_PV, <boot/xen.h>): none of the
- * devices above exists for a guest in ring 3 (port I/O, the local APIC,
- * STI/CLI/HLT all fault), and time_init() touches none of them. The
- * monotonic clock is the pvclock from the start (the shared info page
- * the boot path mapped, boot_pv_shared_info()), the TSC frequency comes
+ * Xen PV (xenplat_mode() == XENPLAT_PV, <platform/xen/xen.h>): none of
+ * the devices above exists for a guest in ring 3 (port I/O, the local
+ * APIC, STI/CLI/HLT all fault), and time_init() touches none of them. The
+ * monotonic clock is the pvclock from the start (the shared info page the
+ * PV boot path mapped, xenplat_pv_shared_info()), the TSC frequency comes
  * from the pvclock's scale ("xen-pvclock"), the wall clock from shared
  * info. The wake-up timer is Xen's single-shot timer
  * (VCPUOP_set_singleshot_timer), whose VIRQ_TIMER time_init() binds to
@@ -63,7 +63,7 @@
  * the upcall and a handler for the timer's port and said so
  * (time_xen_idle_on_events), by SCHEDOP_block, which unmasks delivery
  * itself, returns at once if an event is already pending, and is
- * followed by masking again. xen_idle.h has the details.
+ * followed by masking again. <platform/xen/idle.h> has the details.
  *
  * Everything here initialises itself on first use; calling time_init()
  * explicitly only moves the calibration delay to a moment of the
@@ -247,7 +247,7 @@ void time_xen_timer_event(void);
 /*
  * Xen PV: with `on`, the idle blocks the vcpu (SCHEDOP_block) and any
  * event, the timer's among them, ends it through the upcall. Say so only
- * once the upcall is registered (boot_xen_set_upcall) and the timer's
+ * once the upcall is registered (xenplat_set_upcall) and the timer's
  * port is unmasked with a handler that clears it (the event-channel
  * dispatcher does), or the idle would sleep through its deadline. false:
  * back to polling the timer's port. No effect elsewhere.

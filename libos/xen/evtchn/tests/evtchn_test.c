@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include <evtchn/evtchn.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 
 /* What handlers saw. */

@@ -16,11 +16,11 @@
 #include <evtchn_sched/evtchn_sched.h>
 #include <sched/sched.h>
 #include <time/time.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 #include <xenstore/xenstore.h>
 
-#include "host_platform.h"
+#include <hostsched/hostsched.h>
 
 #define MS TIME_NS_PER_MS
 

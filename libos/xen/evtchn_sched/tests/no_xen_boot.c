@@ -4,8 +4,8 @@
  * port waits refuse, the clock stays the TSC's, and the scheduler (with
  * its timer-driven idle halt) works as without the glue.
  */
-#include <boot/xen.h>
 #include <evtchn_sched/evtchn_sched.h>
+#include <platform/xen/xen.h>
 #include <sched/sched.h>
 #include <stdio.h>
 #include <time/time.h>
@@ -25,7 +25,7 @@ static int sleeper(void *arg)
 int main(void)
 {
     printf("evtchn_sched_init: %d\n", evtchn_sched_init());
-    printf("boot_xen_set_upcall: %d\n", boot_xen_set_upcall(never_called));
+    printf("xenplat_set_upcall: %d\n", xenplat_set_upcall(never_called));
     printf("evtchn_sched_wait: %d\n", evtchn_sched_wait(1, TIME_NEVER));
     printf("evtchn_sched_wait_any: %d\n", evtchn_sched_wait_any(TIME_NEVER));
     printf("clock: %s\n", time_get_info()->pvclock ? "xen-pvclock" : "tsc");
@@ -39,6 +39,6 @@ int main(void)
     printf("sleeper: status %d after %s 20 ms\n", status,
            took >= 20 * TIME_NS_PER_MS ? "at least" : "less than");
     printf("upcalls taken: %llu\n",
-           (unsigned long long)boot_xen_upcall_count());
+           (unsigned long long)xenplat_upcall_count());
     return 0;
 }

@@ -7,7 +7,7 @@
 
 #include <gnttab/gnttab.h>
 #include <hypervisor/hypervisor.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 
 static _Alignas(4096) uint8_t pages[3][4096];
@@ -82,6 +82,25 @@ static void test_backend_maps_what_we_granted(void)
     /* Revoked: the backend cannot map it any more. */
     CHECK_EQ(sim_gnttab_map(ref, false, &mapped), XENABI_GNTST_GENERAL_ERROR);
     CHECK_EQ(gnttab_end_access(ref), -XENABI_EINVAL); /* not live */
+}
+
+/* What the simulator says the backend can reach, range by range. */
+static void test_backend_reach(void)
+{
+    CHECK_EQ(gnttab_init(), 0);
+    CHECK_EQ(sim_gnttab_grants_on(pages, sizeof(pages)), 0);
+    xenabi_grant_ref_t ref = grant(1, true, "test.reach");
+    CHECK_EQ(sim_gnttab_grants_on(pages[1] + 100, 1), 1);
+    CHECK_EQ(sim_gnttab_grants_on(pages[0], sizeof(pages[0])), 0);
+    CHECK_EQ(sim_gnttab_grants_on(pages[2], sizeof(pages[2])), 0);
+    CHECK_EQ(sim_gnttab_grants_on(pages[0] + 4095, 2), 1);
+    void *mapped = NULL;
+    CHECK_EQ(sim_gnttab_map(ref, true, &mapped), XENABI_GNTST_OKAY);
+    CHECK_EQ(gnttab_end_access_deferred(ref), 1);
+    CHECK_EQ(sim_gnttab_grants_on(pages, sizeof(pages)), 1);
+    CHECK_EQ(sim_gnttab_unmap(ref, true), XENABI_GNTST_OKAY);
+    CHECK_EQ(gnttab_reclaim_deferred(), 0);
+    CHECK_EQ(sim_gnttab_grants_on(pages, sizeof(pages)), 0);
 }
 
 static void test_readonly_and_domid_are_enforced(void)
@@ -225,6 +244,7 @@ int main(void)
     RUN(test_not_on_xen);
     RUN(test_capacity);
     RUN(test_backend_maps_what_we_granted);
+    RUN(test_backend_reach);
     RUN(test_readonly_and_domid_are_enforced);
     RUN(test_bad_arguments);
     RUN(test_deferred_revocation);

@@ -11,7 +11,7 @@
 #include <gnttab/gnttab.h>
 #include <hypervisor/hypervisor.h>
 #include <xenbus/xenbus.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 
 #define FE "/local/domain/1/device/vif/0"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include <evtchn/evtchn.h>
-#include <xensim/check.h>
+#include <testing/check.h>
 #include <xensim/sim.h>
 #include <xenstore/xenstore.h>
 

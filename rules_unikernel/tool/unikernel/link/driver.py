@@ -120,7 +120,7 @@ def pv_capable(resolution: Resolution) -> bool:
         where = resolution.definitions[PV_ENTRY].file.describe()
         raise LinkError(
             f"'{PV_ENTRY}' is defined (in {where}) but '{HYPERCALL_PAGE}' is not: a Xen PV image needs "
-            f"both; define the hypercall page (as //libos/boot does) or drop '{PV_ENTRY}'"
+            f"both; define the hypercall page (as //libos/platform/xen does) or drop '{PV_ENTRY}'"
         )
     return True
 

@@ -10,7 +10,7 @@ Numbers from Xen's public header ``xen/include/public/elfnote.h``.
 
 Every image carries the PVH notes (``PHYS32_ENTRY``, read by Xen for a PVH
 guest and by QEMU's ``-kernel``). An image that also defines ``_start_pv``
-(//libos/boot does) gets the notes Xen's domain builder (libelf) reads for
+(//libos/platform/xen does) gets the notes Xen's domain builder (libelf) reads for
 a 64-bit PV guest: ``ENTRY`` (the 64-bit virtual address of ``_start_pv``),
 ``HYPERCALL_PAGE`` (where Xen writes the hypercall stubs), and
 ``VIRT_BASE``/``PADDR_OFFSET`` 0, so that virtual == pseudo-physical ==
@@ -40,7 +40,7 @@ LOADER = "generic"
 MAX_GUEST_NAME = 128
 
 # The PV entry point, and the page Xen fills with hypercall stubs for a PV
-# guest; both defined by //libos/boot.
+# guest; both defined by //libos/platform/xen.
 PV_ENTRY = "_start_pv"
 HYPERCALL_PAGE = "boot_hypercall_page"
 

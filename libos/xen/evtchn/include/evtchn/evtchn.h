@@ -30,7 +30,7 @@
  * evtchn_set_wait() so that evtchn_wait() parks the calling thread
  * instead of blocking the whole domain: //libos/xen/evtchn_sched does
  * both, and on the image registers evtchn_dispatch (through its upcall)
- * as Xen's upcall vector (<boot/xen.h>).
+ * as Xen's upcall vector (<platform/xen/xen.h>).
  *
  * Single vcpu: only vcpu 0's upcall state is used. All functions return
  * 0 (or a count) on success and -XENABI_E* (<xenabi/errno.h>) on failure;

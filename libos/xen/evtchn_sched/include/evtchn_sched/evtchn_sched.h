@@ -17,7 +17,7 @@
  *     a driver loop that gives up after N waits gives up in bounded time
  *     even when the backend has gone silent;
  *   - on the image, evtchn_sched_init() also registers the upcall with
- *     Xen (<boot/xen.h>: an IDT vector raised while events are pending
+ *     Xen (<platform/xen/xen.h>: an IDT vector raised while events are pending
  *     on PVH, the event callback on PV), moves the monotonic clock onto
  *     Xen's pvclock (time_use_pvclock) and the wall clock onto Xen's
  *     (time_use_xen_wallclock); on PV it also takes over the wake-up
@@ -59,7 +59,7 @@
 
 /*
  * The image's way in: evtchn_init() if the caller has not done it,
- * evtchn_sched_start(), the upcall (boot_xen_set_upcall with
+ * evtchn_sched_start(), the upcall (xenplat_set_upcall with
  * evtchn_sched_upcall) and the pvclock. Call it after evtchn_init() or
  * instead of it (evtchn_init() afterwards would undo it), before binding
  * driver ports. Returns 0; -XENABI_ENOSYS when not on Xen (QEMU); or
@@ -72,7 +72,7 @@
 int evtchn_sched_init(void);
 
 /*
- * The host-testable part (//libos/xen/evtchn_sched:ports): install the
+ * The host-testable part (//libos/xen/evtchn_sched:core): install the
  * observer and the wait function and forget every count. evtchn_init()
  * must have succeeded (else -XENABI_ENOTCONN). Does not touch the upcall
  * or the clock. Called again while started, it only installs the hooks

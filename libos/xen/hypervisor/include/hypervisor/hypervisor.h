@@ -7,16 +7,16 @@
  * memory, so it builds and runs on the host. Whoever links an image (or a
  * host test) provides the three functions below, once:
  *
- *   - inside an image on Xen: //libos/xen/hypervisor:pvh, which calls
- *     through the hypercall page the boot path installs (<boot/xen.h>),
- *     with frames mapped virtual == physical on PVH, and machine frames
- *     (with HVMOP_get_param and XENMEM_add_to_physmap answered from
- *     start_info and by mapping) on PV; the same image not on Xen gets
- *     -XENABI_ENOSYS, as with :absent;
+ *   - inside an image on Xen: //libos/platform/xen:hypervisor, which calls
+ *     through the hypercall page the Xen platform installs
+ *     (<platform/xen/xen.h>), with frames mapped virtual == physical on PVH,
+ *     and machine frames (with HVMOP_get_param and XENMEM_add_to_physmap
+ *     answered from start_info and by mapping) on PV; the same image not on
+ *     Xen gets -XENABI_ENOSYS, as with :absent;
  *   - inside an image not on Xen: //libos/xen/hypervisor:absent, where
  *     every hypercall fails with -XENABI_ENOSYS, so the libraries' init
  *     functions report "not on Xen" and nothing else happens;
- *   - on the host: //libos/xen/sim, a deterministic simulated hypervisor
+ *   - on the host: //testing/xensim, a deterministic simulated hypervisor
  *     with a second domain that runs xenstored and device backends.
  *
  * The alternatives define the same symbols; an image links exactly one

@@ -62,6 +62,11 @@ struct xenbus_front;
 /*
  * What the driver does at each step; `front->arg` is the driver's own
  * pointer. Hooks may use xenstore.
+ *
+ * Naming, the same in every driver (netfront, blkfront): the table is
+ * `front_ops` and each hook is `front_` + its member (front_setup,
+ * front_publish, front_connect, front_teardown); a driver's event-channel
+ * handler is `on_event` (netfront, blkfront, vchan, xencons).
  */
 struct xenbus_front_ops {
     /* The backend waits for us: allocate what publish will announce. */

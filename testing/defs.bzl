@@ -1,0 +1,115 @@
+"""Macros for the project's C tests: host unit tests and test images.
+
+The flags come from //libos:component.bzl (defined once there).
+"""
+
+load("@rules_cc//cc:defs.bzl", "cc_library", "cc_test")
+load("//libos:component.bzl", "COMPONENT_COPTS", "HOST_DEFINES", "SANITIZE_COPTS", "SANITIZE_LINKOPTS", "UBSAN_COPTS")
+load("//rules_unikernel:defs.bzl", "unikernel_image", "unikernel_test")
+
+def component_test(name, srcs, deps = [], copts = [], linkopts = [], sanitize = True, size = "small", **kwargs):
+    """A host unit test under ASan/UBSan with the check harness (<testing/check.h>).
+
+    Args:
+      name: the test's name.
+      srcs: the test's sources (and sources of the component it compiles itself).
+      deps: what it tests (host-buildable components, //testing/xensim, ...).
+      copts: extra compiler flags.
+      linkopts: extra link flags.
+      sanitize: True: ASan and UBSan; "undefined": UBSan only, for code that switches stacks
+        (ASan cannot follow it; say so in the BUILD file).
+      size: Bazel test size.
+      **kwargs: other cc_test attributes.
+    """
+    if sanitize == "undefined":
+        # The test's own code without ASan; the ASan runtime is still
+        # linked for the harness and any host-built component it uses.
+        san_copts, san_linkopts = UBSAN_COPTS, SANITIZE_LINKOPTS
+    elif sanitize == True:
+        san_copts, san_linkopts = SANITIZE_COPTS, SANITIZE_LINKOPTS
+    else:
+        fail("%s: sanitize must be True or \"undefined\"" % name)
+    cc_test(
+        name = name,
+        size = size,
+        srcs = srcs,
+        copts = COMPONENT_COPTS + HOST_DEFINES + san_copts + copts,
+        linkopts = san_linkopts + linkopts,
+        deps = deps + ["//testing/check"],
+        **kwargs
+    )
+
+def test_image(name, srcs, deps, copts = [], lib_kwargs = {}, **kwargs):
+    """A test program built into an image: `<name>_lib` (its code) and `<name>` (the image).
+
+    Args:
+      name: the image's name; unikernel_test targets boot it.
+      srcs: the test program's sources.
+      deps: the components it uses and the ones the image links (boot, allocator, policy, ...).
+      copts: extra compiler flags of the test program.
+      lib_kwargs: other cc_library attributes of the test program.
+      **kwargs: unikernel_image attributes (cmdline, memory_mib, aslr_*).
+    """
+    cc_library(
+        name = name + "_lib",
+        testonly = True,
+        srcs = srcs,
+        copts = copts,
+        deps = deps,
+        target_compatible_with = ["//rules_unikernel/toolchain:unikernel"],
+        **lib_kwargs
+    )
+    unikernel_image(
+        name = name,
+        testonly = True,
+        deps = [":" + name + "_lib"],
+        **kwargs
+    )
+
+def driver_link_test(name, driver, message, deps = []):
+    """A Xen driver built by the image toolchain, linked into an image and booted in QEMU (not Xen).
+
+    The program (link_image.c beside the test) references every public function of the
+    driver, so the link proves they all resolve in an image, and must report that Xen is
+    absent. Declares `<name>_image` and the test `<name>`.
+
+    Args:
+      name: the test's name.
+      driver: the driver's label.
+      message: the line the program must print (matched whole).
+      deps: what else the image links (an allocator, for drivers that allocate).
+
+    A second test, `<name>_linked`, fails unless the image's manifest shows
+    code of the driver kept (a program whose references were optimised away
+    would otherwise pass without linking the driver at all).
+    """
+    test_image(
+        name = name + "_image",
+        srcs = ["link_image.c"],
+        deps = [
+            driver,
+            "//libos/boot",
+            "//libos/libc",
+            "//libos/xen/hypervisor:absent",
+        ] + deps,
+    )
+    unikernel_test(
+        name = name,
+        exit_code = 0,
+        expect = ["^%s$" % message.replace("(", "\\(").replace(")", "\\)")],
+        image = ":" + name + "_image",
+    )
+    native.sh_test(
+        name = name + "_linked",
+        size = "small",
+        srcs = [Label("//testing:component_linked_test.sh")],
+        args = [
+            "$(rootpath //testing:component_linked)",
+            driver,
+            "$(rootpaths :%s_image)" % name,
+        ],
+        data = [
+            "//testing:component_linked",
+            ":%s_image" % name,
+        ],
+    )
