@@ -23,8 +23,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_archive import gnu_archive
-from test_script_names import lld_tokens
 
 from unikernel.link.archive import HEADER_SIZE, MAGIC, split_archive
 from unikernel.link.classify import Role, classify
@@ -33,6 +31,9 @@ from unikernel.link.model import ArchiveInput, InputFile, InputSpec
 from unikernel.link.plan import build_plan
 from unikernel.link.reader import load_input
 from unikernel.link.script import render
+
+from .test_archive import gnu_archive
+from .test_script_names import lld_tokens
 
 # A corrupt input ends in one clean LinkError line: no stray warnings either.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")

@@ -15,7 +15,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_archive import bsd_archive, gnu_archive
 
 from unikernel.link.archive import split_archive
 from unikernel.link.classify import classify
@@ -32,6 +31,8 @@ from unikernel.link.model import (
 )
 from unikernel.link.plan import build_plan
 from unikernel.link.script import render
+
+from .test_archive import bsd_archive, gnu_archive
 
 A, X = SHF_ALLOC, SHF_EXECINSTR
 INJECTION = ".debug_x) } INCLUDE /etc/hostname /DISCARD/ : { *(.text"
