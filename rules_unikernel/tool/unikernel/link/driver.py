@@ -29,6 +29,7 @@ from .model import InputSpec
 from .notes import HYPERCALL_PAGE, PV_ENTRY, check_guest_name
 from .plan import LayoutPlan, build_plan
 from .reader import load_input
+from .scriptnames import SYMBOL_NAME, shown
 from .staging import Staging, staged
 from .symtab import Resolution, resolve
 
@@ -130,7 +131,8 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
     plan, liveness = prepared.plan, prepared.liveness
     with tempfile.TemporaryDirectory(prefix="unikernel-link-") as scratch:
         script_path = Path(scratch) / "image.ld"
-        script_path.write_text(script.render(plan))
+        # UTF-8, as lld reads it: quoted file names are compared byte for byte.
+        script_path.write_text(script.render(plan), encoding="utf-8")
         raw_map = Path(scratch) / "image.map" if options.map_file else None
         job = lld.LinkJob(
             script=script_path,
@@ -206,6 +208,8 @@ def normalize_map(text: str, prefixes: Sequence[str]) -> str:
 
 def _check_options(options: Options) -> None:
     check_guest_name(options.guest_name)
+    if not SYMBOL_NAME.fullmatch(options.entry):
+        raise LinkError(f"--entry {shown(options.entry)} is not a symbol name")
     aslr.check_options(options.aslr())
     if not options.inputs:
         raise LinkError("no --input given")
