@@ -112,9 +112,8 @@ def test_image_failing_verify_is_not_booted(tmp_path, monkeypatch, capsys):
 
 def test_nics_use_the_machines_virtio_transport():
     micro = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), nics=("user",)), False)
-    assert ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"] == micro[
-        micro.index("-netdev") : micro.index("-netdev") + 4
-    ]
+    at = micro.index("-netdev")
+    assert micro[at : at + 4] == ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"]
     assert "virtio-mmio.force-legacy=false" in micro
     assert micro[micro.index("-M") + 1] == "microvm,acpi=off"  # devices on the command line
     pc = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), machine="pc", nics=("user", "user")), False)
