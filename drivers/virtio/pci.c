@@ -31,6 +31,10 @@
 #define STATUS_CAP_LIST (1u << 4)
 
 #define CAP_VENDOR 0x09
+#define CAP_MSIX 0x11
+#define MSIX_ENABLE (1u << 15)
+#define MSIX_FUNCTION_MASK (1u << 14)
+#define NO_VECTOR 0xffffu
 #define CFG_COMMON 1
 #define CFG_NOTIFY 2
 #define CFG_DEVICE 4
@@ -42,11 +46,13 @@
 #define C_DF 4
 #define C_GFSELECT 8
 #define C_GF 12
+#define C_MSIX_CONFIG 16
 #define C_NUM_QUEUES 18
 #define C_STATUS 20
 #define C_GENERATION 21
 #define C_Q_SELECT 22
 #define C_Q_SIZE 24
+#define C_Q_MSIX 26
 #define C_Q_ENABLE 28
 #define C_Q_NOTIFY_OFF 30
 #define C_Q_DESC 32
@@ -195,6 +201,10 @@ static int queue_enable(struct virtio_dev *d, uint16_t index, uint16_t size,
     if ((uint64_t)off * p->notify_mult + 2 > p->notify_len)
         return -EIO;
     p->notify_off[index] = off;
+    /* The device may refuse a vector (reads back NO_VECTOR). */
+    w16(c, C_Q_MSIX, p->queue_vector);
+    if (r16(c, C_Q_MSIX) != p->queue_vector)
+        return -EIO;
     w16(c, C_Q_ENABLE, 1);
     return r16(c, C_Q_ENABLE) == 1 ? 0 : -EIO;
 }
@@ -207,6 +217,27 @@ static void notify(struct virtio_dev *d, uint16_t index)
             index);
 }
 
+/* MSI-X entry 0 -> `vector` at `apic_id` (SDM 10.11: the message
+ * address names the destination, the data the vector, edge-triggered,
+ * fixed delivery); every queue uses entry 0, configuration changes none. */
+static int irq_enable(struct virtio_dev *d, uint8_t vector, uint32_t apic_id)
+{
+    struct virtio_pci *p = pc(d);
+    if (p->msix_entry == NULL || apic_id > 0xff)
+        return -EIO;
+    w32(p->msix_entry, 0, 0xfee00000u | apic_id << 12);
+    w32(p->msix_entry, 4, 0);
+    w32(p->msix_entry, 8, vector);
+    w32(p->msix_entry, 12, 0); /* unmasked */
+    unsigned ctl = p->msix_cap + 2u;
+    uint16_t v = cfg16(p->bus_dev, p->bus_fn, ctl);
+    cfg_w16(p->bus_dev, p->bus_fn, ctl,
+            (uint16_t)((v | MSIX_ENABLE) & ~MSIX_FUNCTION_MASK));
+    w16(p->common, C_MSIX_CONFIG, NO_VECTOR);
+    p->queue_vector = 0;
+    return 0;
+}
+
 static const struct virtio_transport pci_transport = {
     .device_features = device_features,
     .set_features = set_features,
@@ -217,6 +248,7 @@ static const struct virtio_transport pci_transport = {
     .queue_max = queue_max,
     .queue_enable = queue_enable,
     .notify = notify,
+    .irq_enable = irq_enable,
 };
 
 /* ---- discovery ---- */
@@ -282,8 +314,11 @@ static void add_pci(unsigned dev, unsigned fn, uint32_t type,
         return;
     }
     struct cap caps[5] = {0};
+    uint8_t msix = 0;
     unsigned ptr = cfg8(dev, fn, PCI_CAP_PTR) & 0xfcu;
     for (unsigned hops = 0; ptr >= 0x40 && hops < 48; hops++) {
+        if (cfg8(dev, fn, ptr) == CAP_MSIX && msix == 0)
+            msix = (uint8_t)ptr;
         if (cfg8(dev, fn, ptr) == CAP_VENDOR) {
             uint8_t t = cfg8(dev, fn, ptr + 3);
             if (t < 5 && !caps[t].found) {
@@ -352,6 +387,28 @@ static void add_pci(unsigned dev, unsigned fn, uint32_t type,
     struct virtio_pci *p = &pcis[used];
     struct virtio_dev *d = &devs[used];
     used++;
+    p->queue_vector = NO_VECTOR;
+    p->bus_dev = (uint8_t)dev;
+    p->bus_fn = (uint8_t)fn;
+    if (msix != 0) {
+        /* The table's first entry must lie in a memory BAR we can map;
+         * otherwise the device is driven without interrupts. */
+        uint32_t t = cfg32(dev, fn, msix + 4u);
+        unsigned bir = t & 7u;
+        uint64_t off = t & ~7u;
+        if (bir <= 5 && bars[bir].size == 0)
+            bars[bir] = read_bar(dev, fn, bir);
+        struct bar *b = bir <= 5 ? &bars[bir] : NULL;
+        if (b != NULL && b->size >= 16 && b->addr != 0 && off <= b->size - 16
+            && b->addr + b->size <= (UINT64_C(4) << 30)
+            && (b->mapped
+                || boot_mmio_region(b->addr, b->size, "virtio-pci MSI-X table")
+                       == 0)) {
+            b->mapped = true;
+            p->msix_entry = (volatile uint8_t *)(uintptr_t)(b->addr + off);
+            p->msix_cap = msix;
+        }
+    }
     p->common = base[CFG_COMMON];
     p->notify = base[CFG_NOTIFY];
     p->device = base[CFG_DEVICE];

@@ -20,6 +20,10 @@ struct virtio_pci {
     uint32_t notify_len, device_len;
     uint32_t notify_mult;
     uint16_t notify_off[VIRTIO_PCI_MAX_QUEUES];
+    /* MSI-X: entry 0 of the table (NULL: no MSI-X) and its control. */
+    volatile uint8_t *msix_entry;
+    uint8_t bus_dev, bus_fn, msix_cap;
+    uint16_t queue_vector; /* written per queue: 0, or 0xffff (none) */
 };
 
 /* Probe the window of a virtio_mmio.device= entry, which the caller

@@ -64,7 +64,7 @@ int virtq_setup(struct virtq *q, struct virtio_dev *dev, uint16_t index,
         q->next[i] = (uint16_t)(i + 1);
     q->free_head = 0;
     q->num_free = size;
-    /* We poll; the device need not interrupt. */
+    /* Until the driver asks (virtq_set_interrupts), it polls. */
     q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
     return dev->ops->queue_enable(dev, index, size, dma_addr(q->desc),
                                   dma_addr(q->avail),
@@ -141,6 +141,11 @@ static uint16_t used_idx(const struct virtq *q)
 bool virtq_pending(const struct virtq *q)
 {
     return !q->broken && used_idx(q) != q->last_used;
+}
+
+void virtq_set_interrupts(struct virtq *q, bool on)
+{
+    q->avail->flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
 }
 
 uint16_t virtq_outstanding(const struct virtq *q)

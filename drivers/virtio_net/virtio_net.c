@@ -31,6 +31,7 @@ struct virtio_net {
     struct virtio_dev *dev;
     struct virtio_net_env env;
     bool closed;
+    void *irq; /* env.irq_attach's context; NULL: poll */
     struct virtq rx, tx;
     struct rx_slot rxs[VIRTIO_NET_RX_BUFS];
     struct tx_slot txs[VIRTIO_NET_TX_BUFS];
@@ -235,10 +236,14 @@ static int vn_wait(struct netdev *nd, uint64_t deadline_ns)
         uint64_t now = vn->env.now_ns();
         if (deadline_ns != 0 && now >= deadline_ns)
             return -ETIMEDOUT;
-        uint64_t next = now + VIRTIO_NET_POLL_NS;
+        uint64_t next = now + (vn->irq != NULL ? VIRTIO_NET_IRQ_RECHECK_NS
+                                               : VIRTIO_NET_POLL_NS);
         if (deadline_ns != 0 && deadline_ns < next)
             next = deadline_ns;
-        vn->env.sleep_until(next);
+        if (vn->irq != NULL)
+            vn->env.irq_wait(vn->irq, next);
+        else
+            vn->env.sleep_until(next);
     }
 }
 
@@ -302,6 +307,13 @@ static int setup(struct virtio_net *vn)
     if (features & VIRTIO_NET_F_GUEST_CSUM)
         vn->nd.features |= NETDEV_F_RX_CSUM;
 
+    /* Interrupts, if the transport has them, before the queues exist
+     * (virtio-pci binds each queue to its vector as it is set up). */
+    void *irq = NULL;
+    if (vn->env.irq_attach != NULL && vn->env.irq_wait != NULL
+        && vn->env.irq_attach(dev, &irq) == 0)
+        vn->irq = irq;
+
     size_t qpages = pages_for(virtq_mem_size(QUEUE_SIZE));
     void *rxmem = vn->env.alloc_pages(qpages);
     void *txmem = vn->env.alloc_pages(qpages);
@@ -312,6 +324,8 @@ static int setup(struct virtio_net *vn)
     if ((rc = virtq_setup(&vn->rx, dev, RXQ, QUEUE_SIZE, rxmem)) != 0
         || (rc = virtq_setup(&vn->tx, dev, TXQ, QUEUE_SIZE, txmem)) != 0)
         return rc == -ENOENT ? -EIO : rc;
+    virtq_set_interrupts(&vn->rx, vn->irq != NULL);
+    virtq_set_interrupts(&vn->tx, vn->irq != NULL);
     for (unsigned i = 0; i < VIRTIO_NET_TX_BUFS; i++)
         vn->txs[i].page = txpages + (size_t)i * PAGE;
     for (unsigned i = 0; i < VIRTIO_NET_RX_BUFS; i++) {
@@ -356,6 +370,11 @@ struct netdev *virtio_net_netdev(struct virtio_net *vn)
     return &vn->nd;
 }
 
+struct virtio_net *virtio_net_from_netdev(struct netdev *nd)
+{
+    return nd->ops == &ops ? of(nd) : NULL;
+}
+
 void virtio_net_get_stats(const struct virtio_net *vn,
                           struct virtio_net_stats *out)
 {
@@ -363,6 +382,7 @@ void virtio_net_get_stats(const struct virtio_net *vn,
     out->bad_id = vn->rx.stats.bad_id + vn->tx.stats.bad_id;
     out->bad_len = vn->rx.stats.bad_len + vn->tx.stats.bad_len;
     out->bad_idx = vn->rx.stats.bad_idx + vn->tx.stats.bad_idx;
+    out->interrupts = vn->irq != NULL;
 }
 
 void virtio_net_close(struct virtio_net *vn)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <testing/check.h>
+#include <sched/sched.h>
 #include <time/time.h>
 #include <virtio/virtio.h>
 #include <virtio_net/virtio_net.h>
@@ -217,7 +218,22 @@ int main(void)
     CHECK_EQ(memcmp(s.offered, GUEST_IP, 4), 0);
 
     struct virtio_net_stats st;
-    (void)st;
-    printf("frames received: %u\n", s.frames);
+    virtio_net_get_stats(virtio_net_from_netdev(s.nd), &st);
+    printf("frames received: %u, sent: %llu\n", s.frames,
+           (unsigned long long)st.tx_frames);
+    CHECK_EQ(st.bad_id + st.bad_len + st.bad_idx + st.bad_rx_len, 0);
+    if (st.interrupts) {
+        /* Answers may come before the thread ever halts (no interrupt
+         * taken then); one more request, and a sleep that halts the
+         * CPU: the device's interrupt must arrive. */
+        uint64_t before = virtio_irq_count();
+        CHECK_EQ(send_arp_request(&s), 0);
+        sched_sleep_ns(20000000);
+        CHECK(virtio_irq_count() > before);
+        printf("wait: interrupts (%llu taken)\n",
+               (unsigned long long)virtio_irq_count());
+    } else {
+        printf("wait: polling every %u us\n", VIRTIO_NET_POLL_NS / 1000);
+    }
     return check_finish();
 }

@@ -56,7 +56,42 @@ static uint64_t t_random(void)
     return 0x1122334455667788u;
 }
 
-static const struct virtio_net_env env = {t_alloc, t_now, t_sleep, t_random};
+static const struct virtio_net_env env = {
+    .alloc_pages = t_alloc,
+    .now_ns = t_now,
+    .sleep_until = t_sleep,
+    .random64 = t_random,
+};
+
+/* Interrupts, simulated: attach hands out a token, a wait moves the clock
+ * (a device that never interrupts). */
+static int irq_token;
+static int irq_attach_rc;
+static uint64_t irq_waits;
+
+static int t_irq_attach(struct virtio_dev *dev, void **ctx)
+{
+    (void)dev;
+    *ctx = &irq_token;
+    return irq_attach_rc;
+}
+
+static void t_irq_wait(void *ctx, uint64_t deadline)
+{
+    CHECK(ctx == &irq_token);
+    irq_waits++;
+    if (deadline > clock_ns)
+        clock_ns = deadline;
+}
+
+static const struct virtio_net_env irq_env = {
+    .alloc_pages = t_alloc,
+    .now_ns = t_now,
+    .sleep_until = t_sleep,
+    .random64 = t_random,
+    .irq_attach = t_irq_attach,
+    .irq_wait = t_irq_wait,
+};
 
 static void begin(const char *name)
 {
@@ -65,6 +100,8 @@ static void begin(const char *name)
     clock_ns = 1000;
     sleeps = 0;
     deliver_on_sleep = NULL;
+    irq_waits = 0;
+    irq_attach_rc = 0;
 }
 
 static void end(const char *name)
@@ -361,6 +398,44 @@ static void wait_is_bounded(void)
     CHECK_EQ(sleeps, 3);
 }
 
+static void wait_on_interrupts(void)
+{
+    struct vsim_net sim;
+    struct virtio_net *vn;
+    vsim_net_init(&sim, MAC, ALL);
+    CHECK_EQ(virtio_net_open(&sim.dev, &irq_env, &vn), 0);
+    struct netdev *nd = virtio_net_netdev(vn);
+    struct virtio_net_stats st;
+    virtio_net_get_stats(vn, &st);
+    CHECK(st.interrupts);
+    /* The queues ask the device to interrupt. */
+    CHECK_EQ(sim.q[0].avail->flags, 0);
+    CHECK_EQ(sim.q[1].avail->flags, 0);
+    /* No interrupt comes: re-checked every VIRTIO_NET_IRQ_RECHECK_NS
+     * until the deadline, never by the 1 ms poll. */
+    uint64_t deadline = clock_ns + 2 * VIRTIO_NET_IRQ_RECHECK_NS + 5;
+    CHECK_EQ(netdev_wait(nd, deadline), -ETIMEDOUT);
+    CHECK_EQ(irq_waits, 3);
+    CHECK_EQ(sleeps, 0);
+    CHECK_EQ(clock_ns, deadline);
+    CHECK(virtio_net_from_netdev(nd) == vn);
+
+    /* A transport without interrupts: polling, and the device is told
+     * not to bother. */
+    struct vsim_net plain;
+    irq_attach_rc = -ENOTSUP;
+    irq_waits = 0;
+    vsim_net_init(&plain, MAC, ALL);
+    CHECK_EQ(virtio_net_open(&plain.dev, &irq_env, &vn), 0);
+    virtio_net_get_stats(vn, &st);
+    CHECK(!st.interrupts);
+    CHECK_EQ(plain.q[0].avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    CHECK_EQ(netdev_wait(virtio_net_netdev(vn), clock_ns + 3000000),
+             -ETIMEDOUT);
+    CHECK_EQ(irq_waits, 0);
+    CHECK_EQ(sleeps, 3);
+}
+
 static void device_runs_ahead(void)
 {
     struct vsim_net sim;
@@ -443,6 +518,7 @@ int main(void)
     RUN(bad_receive_lengths);
     RUN(receive_checksums);
     RUN(wait_is_bounded);
+    RUN(wait_on_interrupts);
     RUN(device_runs_ahead);
     RUN(random_device);
     return check_finish();

@@ -14,6 +14,7 @@ extern int errno;
 #define ENOMEM 12
 #define ENODEV 19
 #define EINVAL 22
+#define ENOSPC 28
 #define EDOM 33
 #define ERANGE 34
 #define EOVERFLOW 75

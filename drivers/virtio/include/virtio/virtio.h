@@ -27,8 +27,10 @@
  * sealed, so each device's registers are mapped uncached and
  * non-executable in the sealed tables (boot_mmio_region()).
  *
- * Interrupts are not used: drivers poll their queues (see
- * docs/networking.md for the latency this costs).
+ * Interrupts: on virtio-pci, MSI-X (virtio_irq_attach: one vector for
+ * every queue, delivered to the boot CPU's local APIC); virtio-mmio has
+ * none here (its line interrupt would need the I/O APIC), so drivers
+ * poll those devices (docs/networking.md says what each costs).
  *
  * Errors are negative errno values.
  */
@@ -80,6 +82,10 @@ struct virtio_transport {
                         uint64_t desc, uint64_t driver, uint64_t device);
     /* Tell the device that queue `index` has new buffers. */
     void (*notify)(struct virtio_dev *dev, uint16_t index);
+    /* Optional (NULL: no interrupts): make every queue set up from now
+     * on interrupt with `vector` at local APIC `apic_id`. 0 or -EIO. */
+    int (*irq_enable)(struct virtio_dev *dev, uint8_t vector,
+                      uint32_t apic_id);
 };
 
 struct virtio_dev {
@@ -147,5 +153,22 @@ struct virtio_dev *virtio_find(uint32_t device_id, unsigned n);
 
 /* Image only: how many virtio devices the scan found and kept. */
 size_t virtio_count(void);
+
+/*
+ * Image only: call fn(arg) from the interrupt handler whenever `dev`
+ * interrupts (used buffers on any of its queues). Call after
+ * virtio_negotiate and before the queues are set up. fn runs with
+ * interrupts masked on the interrupted stack: it may only do what an
+ * interrupt handler may (sched_wake_all). -ENOTSUP if the transport has
+ * no interrupts (virtio-mmio), -ENOSPC if VIRTIO_IRQ_SLOTS devices have
+ * one already, -EIO if the device refuses.
+ */
+#define VIRTIO_IRQ_SLOTS 4
+#define VIRTIO_IRQ_VECTOR 0x60 /* ..0x63: one vector per device */
+int virtio_irq_attach(struct virtio_dev *dev, void (*fn)(void *arg),
+                      void *arg);
+
+/* Image only: interrupts taken on all virtio vectors since boot. */
+uint64_t virtio_irq_count(void);
 
 #endif /* VIRTIO_VIRTIO_H */

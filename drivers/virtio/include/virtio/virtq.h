@@ -132,6 +132,9 @@ int virtq_get(struct virtq *q, void **cookie, uint32_t *len, bool *len_ok);
 /* True if the device has given back something virtq_get would look at. */
 bool virtq_pending(const struct virtq *q);
 
+/* Ask the device to interrupt when it uses buffers (default: not). */
+void virtq_set_interrupts(struct virtq *q, bool on);
+
 /* Chains the device still holds. */
 uint16_t virtq_outstanding(const struct virtq *q);
 

@@ -31,9 +31,12 @@
  * ahead stops the device (-EIO from then on). No call waits on the
  * device without a bound.
  *
- * Interrupts are not used: netdev_wait() checks the queues and sleeps
- * VIRTIO_NET_POLL_NS between checks (so a frame waits up to that long
- * before a waiting thread sees it).
+ * Waiting. Where the transport has interrupts (virtio-pci: MSI-X) the
+ * queues ask for them and netdev_wait() parks the thread until the
+ * device interrupts (re-checking every VIRTIO_NET_IRQ_RECHECK_NS in case
+ * an interrupt was lost). Otherwise (virtio-mmio) it checks the queues
+ * and sleeps VIRTIO_NET_POLL_NS between checks, so a frame waits up to
+ * that long before a waiting thread sees it.
  */
 #ifndef VIRTIO_NET_VIRTIO_NET_H
 #define VIRTIO_NET_VIRTIO_NET_H
@@ -67,6 +70,7 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr");
 #define VIRTIO_NET_RX_BUFS 64u /* pages posted for receive */
 #define VIRTIO_NET_TX_BUFS 64u /* frames in flight */
 #define VIRTIO_NET_POLL_NS 1000000u /* netdev_wait's check interval */
+#define VIRTIO_NET_IRQ_RECHECK_NS 100000000u /* with interrupts */
 
 /* How the driver gets memory and time (the image's are in
  * virtio_net_open_first; host tests bring their own). */
@@ -79,6 +83,11 @@ struct virtio_net_env {
     void (*sleep_until)(uint64_t deadline_ns);
     /* Random bits, for a MAC when the device offers none. */
     uint64_t (*random64)(void);
+    /* Optional (NULL: poll). Arrange for the device's interrupts to end
+     * irq_wait(*ctx, ...); 0, or a negative errno to poll instead. */
+    int (*irq_attach)(struct virtio_dev *dev, void **ctx);
+    /* Park until the device interrupts or the monotonic deadline. */
+    void (*irq_wait)(void *ctx, uint64_t deadline_ns);
 };
 
 struct virtio_net;
@@ -91,6 +100,7 @@ struct virtio_net_stats {
     uint64_t bad_rx_csum;   /* partial checksum outside the frame */
     uint64_t bad_release;   /* netdev_buf_release of a buffer not held */
     uint64_t bad_id, bad_len, bad_idx; /* both queues (struct virtq_stats) */
+    bool interrupts;        /* netdev_wait parks on interrupts */
 };
 
 /*
@@ -103,6 +113,9 @@ int virtio_net_open(struct virtio_dev *dev, const struct virtio_net_env *env,
                     struct virtio_net **out);
 
 struct netdev *virtio_net_netdev(struct virtio_net *vn);
+
+/* The virtio_net behind a netdev, or NULL if another driver has it. */
+struct virtio_net *virtio_net_from_netdev(struct netdev *nd);
 
 void virtio_net_get_stats(const struct virtio_net *vn,
                           struct virtio_net_stats *out);
