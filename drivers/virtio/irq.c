@@ -17,6 +17,7 @@
 #define XAPIC_EOI 0x0b0u
 
 static struct {
+    struct virtio_dev *dev;
     void (*fn)(void *);
     void *arg;
 } slots[VIRTIO_IRQ_SLOTS];
@@ -54,8 +55,13 @@ static void eoi(void)
 static void dispatch(unsigned slot)
 {
     taken++;
-    if (slots[slot].fn != NULL)
+    if (slots[slot].fn != NULL) {
+        /* A level-triggered line must drop before the end of interrupt,
+         * or it fires again at once. */
+        if (slots[slot].dev->ops->irq_ack != NULL)
+            slots[slot].dev->ops->irq_ack(slots[slot].dev);
         slots[slot].fn(slots[slot].arg);
+    }
     eoi();
 }
 
@@ -84,6 +90,7 @@ int virtio_irq_attach(struct virtio_dev *dev, void (*fn)(void *arg),
         return -ENOSPC;
     unsigned slot = used;
     unsigned vector = VIRTIO_IRQ_VECTOR + slot;
+    slots[slot].dev = dev;
     slots[slot].fn = fn;
     slots[slot].arg = arg;
     if (boot_set_interrupt_gate(vector, entries[slot]) != 0

@@ -5,6 +5,7 @@
  * -global virtio-mmio.force-legacy=false.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <virtio/virtio.h>
 
@@ -22,6 +23,8 @@
 #define QUEUE_NUM 0x038u
 #define QUEUE_READY 0x044u
 #define QUEUE_NOTIFY 0x050u
+#define INTERRUPT_STATUS 0x060u
+#define INTERRUPT_ACK 0x064u
 #define STATUS 0x070u
 #define QUEUE_DESC_LOW 0x080u
 #define QUEUE_DESC_HIGH 0x084u
@@ -118,6 +121,55 @@ static void notify(struct virtio_dev *d, uint16_t index)
     wr(mm(d), QUEUE_NOTIFY, index);
 }
 
+/* I/O APIC (82093AA): an index register and a data window; redirection
+ * entry n is registers 0x10 + 2n (low) and 0x11 + 2n (high). */
+#define IOAPIC_INDEX 0x00u
+#define IOAPIC_DATA 0x10u
+#define IOAPIC_VERSION 0x01u
+#define REDIR_LEVEL (1u << 15)
+#define REDIR_MASKED (1u << 16)
+
+bool virtio_ioapic_mapped;
+
+static uint32_t ioapic_read(uint32_t reg)
+{
+    volatile uint32_t *base = (volatile uint32_t *)(uintptr_t)VIRTIO_IOAPIC_BASE;
+    base[IOAPIC_INDEX / 4] = reg;
+    return base[IOAPIC_DATA / 4];
+}
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+    volatile uint32_t *base = (volatile uint32_t *)(uintptr_t)VIRTIO_IOAPIC_BASE;
+    base[IOAPIC_INDEX / 4] = reg;
+    base[IOAPIC_DATA / 4] = v;
+}
+
+/* Route the device's input to `vector`: fixed delivery, physical
+ * destination, active high, level-triggered (virtio-mmio holds its line
+ * while InterruptStatus is non-zero). */
+static int irq_enable(struct virtio_dev *d, uint8_t vector, uint32_t apic_id)
+{
+    struct virtio_mmio *m = mm(d);
+    if (!virtio_ioapic_mapped || apic_id > 0xff)
+        return -EIO;
+    uint32_t inputs = ((ioapic_read(IOAPIC_VERSION) >> 16) & 0xffu) + 1;
+    if (m->irq >= inputs)
+        return -EIO;
+    uint32_t reg = 0x10u + 2 * m->irq;
+    ioapic_write(reg, REDIR_MASKED);
+    ioapic_write(reg + 1, apic_id << 24);
+    ioapic_write(reg, vector | REDIR_LEVEL);
+    return 0;
+}
+
+static void irq_ack(struct virtio_dev *d)
+{
+    uint32_t status = rd(mm(d), INTERRUPT_STATUS);
+    if (status != 0)
+        wr(mm(d), INTERRUPT_ACK, status);
+}
+
 static const struct virtio_transport mmio_transport = {
     .device_features = device_features,
     .set_features = set_features,
@@ -128,11 +180,14 @@ static const struct virtio_transport mmio_transport = {
     .queue_max = queue_max,
     .queue_enable = queue_enable,
     .notify = notify,
+    .irq_enable = irq_enable,
+    .irq_ack = irq_ack,
 };
 
 int virtio_mmio_probe(struct virtio_mmio *m, uint64_t addr, uint64_t size,
-                      struct virtio_dev *dev)
+                      uint32_t irq, struct virtio_dev *dev)
 {
+    m->irq = irq;
     if (size < CONFIG)
         return -EIO;
     m->base = (volatile uint8_t *)(uintptr_t)addr;

@@ -49,6 +49,10 @@ static void scan_mmio(void)
                "virtio_mmio.device=<size>@<addr>:<irq>)\n", bad);
         return;
     }
+    /* Their interrupts go through the I/O APIC. */
+    if (n > 0 && !virtio_ioapic_mapped)
+        virtio_ioapic_mapped =
+            boot_mmio_region(VIRTIO_IOAPIC_BASE, 4096, "the I/O APIC") == 0;
     if ((size_t)n > VIRTIO_MAX_DEVICES)
         printf("[virtio] %d virtio-mmio devices, using the first %u\n", n,
                VIRTIO_MAX_DEVICES);
@@ -62,7 +66,8 @@ static void scan_mmio(void)
                    (unsigned long long)d->size);
             continue;
         }
-        int rc = virtio_mmio_probe(&mmios[i], d->addr, d->size, &devs[i]);
+        int rc = virtio_mmio_probe(&mmios[i], d->addr, d->size, d->irq,
+                                   &devs[i]);
         if (rc == -ENOTSUP)
             printf("[virtio] virtio-mmio@0x%llx: legacy (version 1) device, "
                    "skipped; QEMU offers version 2 with "

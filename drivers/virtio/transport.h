@@ -11,7 +11,14 @@
 struct virtio_mmio {
     volatile uint8_t *base;
     uint64_t size;
+    uint32_t irq; /* I/O APIC input (GSI) from the command line */
 };
+
+/* The I/O APIC at its architectural address (there are no ACPI or MP
+ * tables to say otherwise on microvm without ACPI, nor on Firecracker);
+ * probe.c maps it before the seal when a virtio-mmio device exists. */
+#define VIRTIO_IOAPIC_BASE UINT64_C(0xfec00000)
+extern bool virtio_ioapic_mapped;
 
 struct virtio_pci {
     volatile uint8_t *common;
@@ -30,7 +37,7 @@ struct virtio_pci {
  * mapped already. 0 and *dev filled; -ENOENT for an empty slot,
  * -ENOTSUP for a legacy device, -EIO for something else. */
 int virtio_mmio_probe(struct virtio_mmio *m, uint64_t addr, uint64_t size,
-                      struct virtio_dev *dev);
+                      uint32_t irq, struct virtio_dev *dev);
 
 /* Scan PCI bus 0 through ports 0xcf8/0xcfc; each virtio 1.0 device is
  * mapped (boot_mmio_region) and added with `add`. */

@@ -27,10 +27,11 @@
  * sealed, so each device's registers are mapped uncached and
  * non-executable in the sealed tables (boot_mmio_region()).
  *
- * Interrupts: on virtio-pci, MSI-X (virtio_irq_attach: one vector for
- * every queue, delivered to the boot CPU's local APIC); virtio-mmio has
- * none here (its line interrupt would need the I/O APIC), so drivers
- * poll those devices (docs/networking.md says what each costs).
+ * Interrupts (virtio_irq_attach), delivered to the boot CPU's local
+ * APIC on one vector per device: on virtio-pci through MSI-X (one entry
+ * for every queue), on virtio-mmio through the I/O APIC input the command
+ * line names (level-triggered, acknowledged in the handler). A device
+ * without them is polled (docs/networking.md says what each costs).
  *
  * Errors are negative errno values.
  */
@@ -86,6 +87,9 @@ struct virtio_transport {
      * on interrupt with `vector` at local APIC `apic_id`. 0 or -EIO. */
     int (*irq_enable)(struct virtio_dev *dev, uint8_t vector,
                       uint32_t apic_id);
+    /* Optional: acknowledge the device's interrupt (in the handler,
+     * before the end of interrupt), so a level-triggered line drops. */
+    void (*irq_ack)(struct virtio_dev *dev);
 };
 
 struct virtio_dev {
@@ -160,7 +164,8 @@ size_t virtio_count(void);
  * virtio_negotiate and before the queues are set up. fn runs with
  * interrupts masked on the interrupted stack: it may only do what an
  * interrupt handler may (sched_wake_all). -ENOTSUP if the transport has
- * no interrupts (virtio-mmio), -ENOSPC if VIRTIO_IRQ_SLOTS devices have
+ * no interrupts (no MSI-X, or no I/O APIC mapped), -ENOSPC if
+ * VIRTIO_IRQ_SLOTS devices have
  * one already, -EIO if the device refuses.
  */
 #define VIRTIO_IRQ_SLOTS 4

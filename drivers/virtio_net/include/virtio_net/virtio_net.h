@@ -31,12 +31,13 @@
  * ahead stops the device (-EIO from then on). No call waits on the
  * device without a bound.
  *
- * Waiting. Where the transport has interrupts (virtio-pci: MSI-X) the
- * queues ask for them and netdev_wait() parks the thread until the
- * device interrupts (re-checking every VIRTIO_NET_IRQ_RECHECK_NS in case
- * an interrupt was lost). Otherwise (virtio-mmio) it checks the queues
- * and sleeps VIRTIO_NET_POLL_NS between checks, so a frame waits up to
- * that long before a waiting thread sees it.
+ * Waiting. Where the device has an interrupt (virtio-pci: MSI-X;
+ * virtio-mmio: its I/O APIC input) the queues ask for it and
+ * netdev_wait() parks the thread until the device interrupts
+ * (re-checking every VIRTIO_NET_IRQ_RECHECK_NS in case an interrupt was
+ * lost). Otherwise it checks the queues and sleeps VIRTIO_NET_POLL_NS
+ * between checks, so a frame waits up to that long before a waiting
+ * thread sees it.
  */
 #ifndef VIRTIO_NET_VIRTIO_NET_H
 #define VIRTIO_NET_VIRTIO_NET_H
