@@ -87,7 +87,8 @@ static uint64_t *new_table(void)
 {
     if (pool_used == POOL_PAGES)
         boot_panic("page tables: more than %u 2 MiB regions need 4 KiB "
-                   "pages (the image, guard pages); raise SMALL_TABLES in "
+                   "pages (the image, guard pages, device registers); raise "
+                   "SMALL_TABLES in "
                    "paging.c",
                    SMALL_TABLES - 1);
     uint64_t *t = pool[pool_used++];
