@@ -7,6 +7,7 @@
 #include <boot/boot.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <virtio/virtio.h>
 
 #define MSR_APIC_BASE 0x1bu
@@ -81,6 +82,24 @@ static void (*const entries[VIRTIO_IRQ_SLOTS])(void) = {
     virtio_irq_entry0, virtio_irq_entry1, virtio_irq_entry2,
     virtio_irq_entry3};
 
+/*
+ * The gates of all slots, before the seal makes the IDT read-only, if the
+ * scan (BOOT_INIT_ORDER_DEVICES) found devices; a slot's device raises
+ * its vector only once virtio_irq_attach() enabled it, and a slot without
+ * a handler only ends the interrupt.
+ */
+static void virtio_irq_install(void)
+{
+    if (virtio_count() == 0)
+        return;
+    for (unsigned s = 0; s < VIRTIO_IRQ_SLOTS; s++)
+        if (boot_set_interrupt_gate(VIRTIO_IRQ_VECTOR + s, entries[s]) != 0)
+            printf("[virtio] interrupt vector %#x is taken: devices in "
+                   "slot %u get no interrupts\n",
+                   VIRTIO_IRQ_VECTOR + s, s);
+}
+BOOT_INIT(virtio_irq_install, BOOT_INIT_ORDER_INTERRUPTS);
+
 int virtio_irq_attach(struct virtio_dev *dev, void (*fn)(void *arg),
                       void *arg)
 {
@@ -93,6 +112,7 @@ int virtio_irq_attach(struct virtio_dev *dev, void (*fn)(void *arg),
     slots[slot].dev = dev;
     slots[slot].fn = fn;
     slots[slot].arg = arg;
+    /* The gate is in since before the seal: this only checks it. */
     if (boot_set_interrupt_gate(vector, entries[slot]) != 0
         || dev->ops->irq_enable(dev, (uint8_t)vector, apic_id()) != 0) {
         slots[slot].fn = NULL;

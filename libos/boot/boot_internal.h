@@ -22,6 +22,9 @@ extern char boot_exception_stack_guard[], boot_exception_stack_top[];
 /* The GDT and TSS page (exceptions.c), read-only once sealed. */
 extern struct boot_descriptors boot_descriptors;
 
+/* The IDT's page (exceptions.c), read-only once sealed. */
+extern struct boot_idt boot_idt;
+
 /*
  * Replace entry.S's identity map by page tables built from the linker's
  * seal manifest (W^X, page 0 and the stack guard unmapped), then make the
@@ -31,6 +34,9 @@ void boot_paging_seal(void);
 
 /* Whether execute-disable is in force (the CPU has NX). */
 bool boot_paging_nx(void);
+
+/* Whether the page tables are sealed (PVH or PV): nothing maps or unmaps. */
+bool boot_paging_sealed(void);
 
 /* Whether [addr, addr + len) is mapped and readable right now. */
 bool boot_paging_readable(uint64_t addr, uint64_t len);

@@ -9,10 +9,15 @@
  * division by zero) resets the machine, and QEMU silently reboots the
  * image in a loop. With this table every exception prints what happened
  * and where, then exits with BOOT_EXIT_PANIC, so a test sees a clear
- * failure. Interrupts stay disabled. Vectors 32-255 stay empty until a
- * component installs an entry point with boot_set_interrupt_gate(); an
- * interrupt on an empty vector is reported as exception 11 (segment not
- * present) with error code vector * 8 + 2.
+ * failure. Interrupts stay disabled. Vectors 32-255 stay empty unless a
+ * component installs an entry point with boot_set_interrupt_gate() before
+ * the seal; an interrupt on an empty vector is reported as exception 11
+ * (segment not present) with error code vector * 8 + 2.
+ *
+ * The IDT is sealed with the page tables: it sits on a page of its own,
+ * which paging.c maps read-only, so after the seal no data write can point
+ * a vector (the page fault, the Xen upcall) at other code. Hence every
+ * gate goes in before the seal, and a later install is refused.
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
@@ -106,7 +111,17 @@ struct exception_frame {
 /* Stub entry points, defined in exception_stubs.S. */
 extern const uint64_t boot_exception_stubs[EXCEPTION_VECTORS];
 
-static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+/*
+ * The IDT fills exactly one page, alone in its section, so that mapping
+ * it read-only at the seal protects nothing else and nothing else with it.
+ * The CPU only reads gates (they have no accessed bit).
+ */
+struct boot_idt {
+    struct idt_gate gate[IDT_VECTORS];
+};
+_Static_assert(sizeof(struct boot_idt) == BOOT_PAGE_SIZE, "IDT page");
+struct boot_idt boot_idt
+    __attribute__((aligned(BOOT_PAGE_SIZE), section(".bss.boot_idt")));
 static uint16_t code_selector;
 
 static const char *const exception_names[EXCEPTION_VECTORS] = {
@@ -124,7 +139,7 @@ static const char *const exception_names[EXCEPTION_VECTORS] = {
 
 static void set_gate(size_t vector, uint64_t addr)
 {
-    idt[vector] = (struct idt_gate){
+    boot_idt.gate[vector] = (struct idt_gate){
         .offset_low = (uint16_t)addr,
         .selector = code_selector,
         .ist = vector < EXCEPTION_VECTORS ? EXCEPTION_IST : 0,
@@ -169,16 +184,41 @@ void boot_exceptions_init(void)
     __asm__ volatile("mov %%cs, %0" : "=r"(code_selector));
     for (size_t v = 0; v < EXCEPTION_VECTORS; v++)
         set_gate(v, boot_exception_stubs[v]);
-    struct idt_pointer ptr = {sizeof idt - 1, (uint64_t)(uintptr_t)idt};
+    struct idt_pointer ptr = {sizeof boot_idt - 1,
+                              (uint64_t)(uintptr_t)&boot_idt};
     __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+}
+
+static bool gate_present(const struct idt_gate *g)
+{
+    return (g->type & 0x80) != 0;
+}
+
+static uint64_t gate_target(const struct idt_gate *g)
+{
+    return g->offset_low | (uint64_t)g->offset_mid << 16
+           | (uint64_t)g->offset_high << 32;
 }
 
 int boot_set_interrupt_gate(unsigned vector, void (*entry)(void))
 {
     if (vector < BOOT_FIRST_INTERRUPT_VECTOR || vector >= IDT_VECTORS
-        || entry == NULL)
+        || entry == NULL || xenplat_mode() == XENPLAT_PV)
         return -1;
-    set_gate(vector, (uint64_t)(uintptr_t)entry);
+
+    uint64_t addr = (uint64_t)(uintptr_t)entry;
+    const struct idt_gate *g = &boot_idt.gate[vector];
+
+    /* Installed already: nothing to write, before or after the seal. */
+    if (gate_present(g))
+        return gate_target(g) == addr ? 0 : -1;
+    if (boot_paging_sealed())
+        boot_panic("interrupt vector %#x installed after the seal, but the "
+                   "IDT is read-only then; install it from a BOOT_INIT "
+                   "initialiser ordered before BOOT_INIT_ORDER_SEAL "
+                   "(BOOT_INIT_ORDER_INTERRUPTS, <boot/boot.h>)",
+                   vector);
+    set_gate(vector, addr);
     return 0;
 }
 

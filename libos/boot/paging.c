@@ -12,8 +12,8 @@
  *     (boot_mmio_region) are read/write, non-executable and uncached;
  *   - page 0 is unmapped, so NULL pointer accesses fault, and so are the
  *     guard pages below the boot stack and the exception stack;
- *   - the page-table pages themselves are read-only, and so are the GDT
- *     and TSS (exceptions.c): with CR0.WP set (entry.S)
+ *   - the page-table pages themselves are read-only, and so are the GDT,
+ *     the TSS and the IDT (exceptions.c): with CR0.WP set (entry.S)
  *     not even the kernel can change a mapping afterwards, and there is no
  *     API to map anything. That is the seal.
  * Execute-disable needs EFER.NXE, which entry.S sets when the CPU has NX;
@@ -248,12 +248,14 @@ void boot_paging_seal(void)
 
     /*
      * The tables themselves become read-only: the seal. So do the GDT and
-     * TSS (loaded already), which hold the exception stack pointer.
+     * TSS (loaded already), which hold the exception stack pointer, and
+     * the IDT, whose gates were all installed by now.
      */
     uint64_t ro = PTE_P | (nx ? PTE_NX : 0);
     for (size_t p = 0; p < POOL_PAGES; p++)
         set_page(pdpt, (uintptr_t)pool[p], ro);
     set_page(pdpt, (uintptr_t)&boot_descriptors, ro);
+    set_page(pdpt, (uintptr_t)&boot_idt, ro);
 
     write_cr3((uint64_t)(uintptr_t)pml4);
     sealed = true;
@@ -296,6 +298,11 @@ bool boot_paging_nx(void)
     return nx;
 }
 
+bool boot_paging_sealed(void)
+{
+    return sealed;
+}
+
 /* Which part of the image `addr` lies in, for fault reports. */
 const char *boot_paging_region(uint64_t addr)
 {
@@ -311,6 +318,7 @@ const char *boot_paging_region(uint64_t addr)
         return "page 0: a NULL pointer";
     uint64_t xguard = (uintptr_t)boot_exception_stack_guard;
     uint64_t descriptors = (uintptr_t)&boot_descriptors;
+    uint64_t idt = (uintptr_t)&boot_idt;
 
     if (addr >= guard && addr < guard + PAGE_SIZE)
         return "the boot stack's guard page: a stack overflow";
@@ -321,6 +329,8 @@ const char *boot_paging_region(uint64_t addr)
         return "the exception stack";
     if (addr >= descriptors && addr < descriptors + PAGE_SIZE)
         return "the sealed GDT and TSS";
+    if (addr >= idt && addr < idt + PAGE_SIZE)
+        return "the sealed IDT";
     for (size_t g = 0; g < guard_count; g++)
         if (addr >= guards[g].page && addr < guards[g].page + PAGE_SIZE)
             return guards[g].what;

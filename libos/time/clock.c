@@ -47,6 +47,27 @@ static uint64_t rdtsc_ordered(void *ctx)
     return rdtsc();
 }
 
+/*
+ * The timer's vectors. The IDT is read-only after the seal, so they go in
+ * before it (below), long before time_init() arms the timer; time_init()
+ * calls this again, which then only checks them.
+ */
+static void install_vectors(void)
+{
+    if (boot_set_interrupt_gate(TIME_TIMER_VECTOR, time_timer_entry) != 0
+        || boot_set_interrupt_gate(TIME_SPURIOUS_VECTOR, time_spurious_entry)
+               != 0)
+        time_panic("cannot install interrupt vectors %#x and %#x",
+                   TIME_TIMER_VECTOR, TIME_SPURIOUS_VECTOR);
+}
+
+static void time_install_vectors(void)
+{
+    if (xenplat_mode() != XENPLAT_PV) /* PV: no IDT, Xen's timer */
+        install_vectors();
+}
+BOOT_INIT(time_install_vectors, BOOT_INIT_ORDER_INTERRUPTS);
+
 void time_init(void)
 {
     struct time_state *s = &time_state;
@@ -75,11 +96,7 @@ void time_init(void)
         time_panic("cannot scale TSC ticks to ns at %llu Hz",
                    (unsigned long long)s->info.tsc_hz);
 
-    if (boot_set_interrupt_gate(TIME_TIMER_VECTOR, time_timer_entry) != 0
-        || boot_set_interrupt_gate(TIME_SPURIOUS_VECTOR, time_spurious_entry)
-               != 0)
-        time_panic("cannot install interrupt vectors %#x and %#x",
-                   TIME_TIMER_VECTOR, TIME_SPURIOUS_VECTOR);
+    install_vectors();
     time_timer_init();
 
     /* Monotonic time 0 is now. */

@@ -241,6 +241,10 @@ fault_test wx-jump-stack wx_fault.elf jump-stack \
   'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in the boot stack'
 fault_test stack-smash stack_smash.elf "" \
   'panic: stack smashing detected: the stack canary of the function returning to 0x[0-9a-f]+ was overwritten'
+# PVH only: the IDT is sealed read-only (a PV guest has no IDT: its trap
+# table lives in Xen, out of reach of the guest's stores).
+fault_test wx-write-idt wx_fault.elf write-idt \
+  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in the sealed IDT' pvh
 # PVH only: the exception stack (IST) takes the overflow's page fault. A PV
 # guest has no IST, and Xen crashes it without a report (architecture.md).
 fault_test wx-stack-overflow wx_fault.elf stack-overflow \

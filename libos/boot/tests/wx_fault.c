@@ -79,6 +79,23 @@ static void write_gdt(void)
     *(volatile uint64_t *)(uintptr_t)gdtr.base = 0;
 }
 
+/*
+ * Rewrite the page fault's own gate with the value it holds: harmless if
+ * it lands, so only a read-only IDT stops it (a real attack would point
+ * the gate at code of its choice).
+ */
+static void write_idt(void)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } idtr;
+    __asm__ volatile("sidt %0" : "=m"(idtr));
+    volatile uint64_t *gate = (volatile uint64_t *)(uintptr_t)(idtr.base
+                                                               + 14 * 16);
+    *gate = *gate;
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -89,6 +106,7 @@ static const struct {
     {"jump-stack", jump_stack},
     {"write-page-tables", write_page_tables},
     {"write-gdt", write_gdt},
+    {"write-idt", write_idt},
     {"stack-overflow", stack_overflow},
 };
 

@@ -125,6 +125,21 @@ static bool has_callback_vector(void)
            && (fi.submap >> XENABI_XENFEAT_HVM_CALLBACK_VECTOR & 1) != 0;
 }
 
+/*
+ * The PVH vector's gate, before the seal makes the IDT read-only: Xen
+ * raises the vector only once xenplat_set_upcall() has named it.
+ */
+static void install_upcall_vector(void)
+{
+    if (xenplat_mode() != XENPLAT_PVH)
+        return;
+    if (boot_set_interrupt_gate(XENPLAT_UPCALL_VECTOR, xenplat_upcall_entry)
+        != 0)
+        boot_panic("xen: cannot install the upcall vector %#x",
+                   XENPLAT_UPCALL_VECTOR);
+}
+BOOT_INIT(install_upcall_vector, BOOT_INIT_ORDER_INTERRUPTS);
+
 int xenplat_set_upcall(void (*fn)(void))
 {
     if (!xenplat_on_xen())
@@ -142,14 +157,17 @@ int xenplat_set_upcall(void (*fn)(void))
     if (!has_callback_vector())
         return -XENABI_EOPNOTSUPP;
     /*
-     * The function before the gate, and the gate before Xen may raise
-     * the vector: with interrupts masked nothing arrives meanwhile, and
-     * an event already pending is delivered at the next halt.
+     * The function before Xen may raise the vector, whose gate is in
+     * since before the seal (checked here: a no-op then): with interrupts
+     * masked nothing arrives meanwhile, and an event already pending is
+     * delivered at the next halt.
      */
     upcall_fn = fn;
     if (boot_set_interrupt_gate(XENPLAT_UPCALL_VECTOR, xenplat_upcall_entry)
-        != 0)
+        != 0) {
+        upcall_fn = NULL;
         return -XENABI_EINVAL;
+    }
     long rc = set_callback_irq(
         xenabi_hvm_callback_vector(XENPLAT_UPCALL_VECTOR));
     if (rc < 0) {

@@ -121,6 +121,7 @@ struct boot_init {
 #define BOOT_INIT_ORDER_MEMORY 10  /* the memory manager: before users */
 #define BOOT_INIT_ORDER_STACKS 20  /* thread stacks and their guard pages */
 #define BOOT_INIT_ORDER_DEVICES 25 /* device discovery: MMIO windows */
+#define BOOT_INIT_ORDER_INTERRUPTS 28 /* interrupt gates (the IDT) */
 #define BOOT_INIT_ORDER_SEAL 30    /* (not an initialiser: the seal) */
 #define BOOT_INIT_ORDER_DRIVERS 50 /* device drivers */
 
@@ -129,7 +130,8 @@ struct boot_init {
  * path seals the page tables (W^X, <boot/seal.h>), on the boot's own
  * read/write/execute identity map; the rest run after it. Only code that
  * must shape the sealed tables belongs before the seal: it may ask for
- * guard pages there, and nothing may ask afterwards.
+ * guard pages there, and nothing may ask afterwards; the same holds for
+ * interrupt gates (boot_set_interrupt_gate, below).
  *
  * Leave the 4 KiB page at `page` unmapped in the sealed tables, so that
  * every access to it faults; the fault report names it `what` (a string
@@ -176,12 +178,23 @@ uint64_t boot_random_u64(void);
  * source; vectors are assigned by convention (each owner documents its
  * own in its header). Call with interrupts disabled.
  *
+ * The IDT is sealed with the page tables (read-only, like the GDT), so
+ * gates are installed before the seal: from a BOOT_INIT initialiser of
+ * order BOOT_INIT_ORDER_INTERRUPTS, even if the source is only unmasked
+ * much later (a masked source raises nothing, so an early gate is
+ * harmless). Calling again with the gate's own entry is a no-op that
+ * returns 0, also after the seal, so code that unmasks the source may
+ * check its gate this way. Installing a gate after the seal is a bug:
+ * the call panics, naming the vector (it would need a write to the
+ * read-only IDT). docs/security.md has the reasons.
+ *
  * `entry` is entered through a 64-bit interrupt gate: on the interrupted
  * stack (images have no red zone), interrupts disabled, with nothing
  * saved but what the CPU pushes. It must preserve every register,
  * including the x87/SSE state, and end with iretq; it is assembly, not
  * a C function. Returns 0, or -1 if the vector is an exception vector
- * or out of range, or entry is NULL.
+ * or out of range, if entry is NULL, if the vector holds another entry
+ * already, or on Xen PV (no IDT: Xen's trap table and callbacks).
  */
 #define BOOT_FIRST_INTERRUPT_VECTOR 32
 int boot_set_interrupt_gate(unsigned vector, void (*entry)(void));
