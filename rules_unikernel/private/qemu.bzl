@@ -83,6 +83,8 @@ def _unikernel_test_impl(ctx):
     if ctx.attr.cmdline:
         args.extend(["--cmdline", ctx.attr.cmdline])
     args.extend(["--machine", ctx.attr.machine])
+    if ctx.attr.cpu:
+        args.extend(["--cpu", ctx.attr.cpu])
     for nic in ctx.attr.nics:
         args.extend(["--nic", nic])
     return [_launcher(ctx, image_info, args)]
@@ -103,6 +105,9 @@ unikernel_test = rule(
         ),
         "cmdline": attr.string(
             doc = "Overrides the image's cmdline for this test.",
+        ),
+        "cpu": attr.string(
+            doc = "QEMU's `-cpu` value, a CPU model and feature flags (`qemu64,-nx`: no execute-disable; `max`: every feature TCG emulates, RDRAND among them); empty: QEMU's default model.",
         ),
         "machine": attr.string(
             default = "microvm",

@@ -130,3 +130,17 @@ def test_unknown_nic_or_machine_is_a_one_line_error():
         qemu.qemu_command("q", qemu.Machine(Path("i.elf"), nics=("tap",)), False)
     with pytest.raises(qemu.RunError, match="unknown machine 'isapc'"):
         qemu.qemu_command("q", qemu.Machine(Path("i.elf"), machine="isapc"), False)
+
+
+def test_cpu_model_is_passed_or_left_to_qemu():
+    default = qemu.qemu_command("q", qemu.Machine(Path("i.elf")), False)
+    assert "-cpu" not in default
+    no_nx = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), cpu="qemu64,-nx"), False)
+    assert no_nx[no_nx.index("-cpu") + 1] == "qemu64,-nx"
+    assert qemu.parse_args(["--image", "i.elf", "--cpu", "max"]).cpu == "max"
+
+
+@pytest.mark.parametrize("cpu", ["qemu64 -nx", "max;reboot", "qemu64,-nx\n", "$(id)"])
+def test_a_cpu_value_that_is_not_one_is_a_one_line_error(cpu):
+    with pytest.raises(qemu.RunError, match="is not a QEMU -cpu value"):
+        qemu.qemu_command("q", qemu.Machine(Path("i.elf"), cpu=cpu), False)

@@ -60,6 +60,7 @@ class Machine:
     machine: str = "microvm"
     accel: str = "tcg"
     nics: tuple[str, ...] = ()  # NIC_KINDS, one virtio-net device each
+    cpu: str = ""  # QEMU's -cpu model and flags ("qemu64,-nx"); "": QEMU's default
 
 
 def nic_args(machine: str, nics: tuple[str, ...]) -> list[str]:
@@ -90,6 +91,18 @@ def machine_arg(m: Machine) -> str:
     return m.machine
 
 
+def cpu_args(cpu: str) -> list[str]:
+    """-cpu MODEL[,+flag|-flag...], or nothing for QEMU's default model."""
+    if not cpu:
+        return []
+    if not re.fullmatch(r"[A-Za-z0-9_.+=,-]+", cpu):
+        raise RunError(
+            f"CPU model {cpu!r} is not a QEMU -cpu value; write a model and flags "
+            "such as 'qemu64,-nx' or 'max' (qemu-system-x86_64 -cpu help lists them)"
+        )
+    return ["-cpu", cpu]
+
+
 def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
     if m.machine not in MACHINES:
         raise RunError(f"unknown machine {m.machine!r}; use one of: {', '.join(MACHINES)}")
@@ -99,6 +112,7 @@ def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
         machine_arg(m),
         "-accel",
         m.accel,
+        *cpu_args(m.cpu),
         "-m",
         str(m.memory_mib),
         "-nodefaults",
@@ -181,6 +195,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--memory-mib", type=int, default=128)
     p.add_argument("--machine", default="microvm", help="QEMU machine (microvm, pc, q35)")
     p.add_argument(
+        "--cpu", default="", help="QEMU -cpu value, e.g. 'qemu64,-nx' or 'max' (default: QEMU's)"
+    )
+    p.add_argument(
         "--nic",
         action="append",
         default=[],
@@ -215,7 +232,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.image.is_file():
             raise RunError(f"image {args.image} does not exist; build it first")
         machine = Machine(
-            args.image, args.cmdline, args.memory_mib, args.machine, args.accel, tuple(args.nic)
+            args.image,
+            args.cmdline,
+            args.memory_mib,
+            args.machine,
+            args.accel,
+            tuple(args.nic),
+            args.cpu,
         )
         command = qemu_command(find_qemu(), machine, args.interactive)
     except RunError as e:
