@@ -20,6 +20,10 @@
 #include <string.h>
 
 #include "boot_internal.h"
+#include "boot_option.h"
+
+/* The opt-in to boot without NX, where W^X cannot stop code in data. */
+#define OPTION_ALLOW_NO_NX "boot.allow_no_nx"
 
 static struct boot_mem_region memmap[BOOT_MEMMAP_MAX];
 static size_t memmap_count;
@@ -175,6 +179,30 @@ static void record_start_info(const struct hvm_start_info *si)
     copy_memmap(info.memmap_paddr, info.memmap_entries);
 }
 
+void boot_check_cpu(bool nx)
+{
+    const char *bad = NULL;
+    size_t bad_len = 0;
+    enum boot_flag allow =
+        boot_option_flag(cmdline, OPTION_ALLOW_NO_NX, &bad, &bad_len);
+
+    boot_entropy_report();
+    if (allow == BOOT_FLAG_MALFORMED)
+        boot_panic("command line: \"%.*s\" is not understood; write "
+                   OPTION_ALLOW_NO_NX "=1 (or =0)",
+                   (int)bad_len, bad);
+    if (nx)
+        return;
+    if (allow != BOOT_FLAG_ON)
+        boot_panic("this CPU has no NX (execute-disable), so W^X cannot "
+                   "stop code from running in data, stacks and the heap; "
+                   "refusing to boot (" OPTION_ALLOW_NO_NX "=1 on the "
+                   "command line boots anyway, without that protection)");
+    printf("[boot] WARNING: this CPU has no NX (execute-disable): data, "
+           "stacks and the heap are executable and W^X is void; booting "
+           "only because of " OPTION_ALLOW_NO_NX "=1\n");
+}
+
 /*
  * Call the initialisers with orders in [from, to) in ascending order. The
  * set is read-only and has a handful of entries, so rather than sort it,
@@ -255,6 +283,7 @@ _Noreturn void boot_pvh(const struct hvm_start_info *si)
     boot_exceptions_init();
 
     record_start_info(si);
+    boot_check_cpu(boot_cpu_nx());
     /*
      * Everything needed from low memory is copied. The initialisers that
      * shape the sealed tables (guard pages) run, then the switch to the

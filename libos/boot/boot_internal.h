@@ -35,6 +35,9 @@ void boot_paging_seal(void);
 /* Whether execute-disable is in force (the CPU has NX). */
 bool boot_paging_nx(void);
 
+/* Whether the CPU has NX, so entry.S enabled it (EFER.NXE); PVH only. */
+bool boot_cpu_nx(void);
+
 /* Whether the page tables are sealed (PVH or PV): nothing maps or unmaps. */
 bool boot_paging_sealed(void);
 
@@ -44,8 +47,17 @@ bool boot_paging_readable(uint64_t addr, uint64_t len);
 /* QEMU's isa-debug-exit device (-device isa-debug-exit,iobase=0xf4). */
 #define BOOT_DEBUG_EXIT_PORT 0xf4
 
-/* 64 bits from RDRAND (where present) mixed with the TSC (entropy.c). */
+/*
+ * 64 bits from RDRAND (where present and healthy) mixed with the TSC
+ * (entropy.c); the first call tests RDRAND.
+ */
 uint64_t boot_entropy(enum boot_entropy_source *source);
+
+/*
+ * "[boot] entropy: ..." (the source and, if RDRAND is not used, why);
+ * a fault found later prints a line of its own.
+ */
+void boot_entropy_report(void);
 
 /* Called by entry.S on the boot stack, in long mode. */
 _Noreturn void boot_pvh(const struct hvm_start_info *si);

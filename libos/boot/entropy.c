@@ -1,29 +1,34 @@
 /*
- * Boot-time entropy: RDRAND where the CPU has it, mixed with the TSC.
+ * Boot-time entropy: RDRAND where the CPU has it and it passes its health
+ * checks (rdrand_check.h), mixed with the TSC; the TSC alone otherwise.
  * Used for the stack protector's canary (before any C code that it
  * protects runs) and for placement decisions at boot (boot_random_u64).
  */
 #include <arch/x86.h>
 #include <boot/boot.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "boot_internal.h"
+#include "rdrand_check.h"
 
 #define CPUID_1_ECX_RDRAND (1u << 30)
 
-/* RDRAND can transiently fail (CF=0); Intel suggests up to ten tries. */
-__attribute__((no_stack_protector)) static int rdrand64(uint64_t *out)
+/* In .bss, which entry.S zeroes before the first call: "not tested". */
+static struct rdrand_health health;
+static bool reported; /* boot_entropy_report() has run: faults print */
+
+__attribute__((no_stack_protector)) static int rdrand_insn(void *ctx,
+                                                           uint64_t *out)
 {
-    for (int i = 0; i < 10; i++) {
-        uint64_t v;
-        uint8_t ok;
-        __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok)::"cc");
-        if (ok) {
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
+    uint64_t v;
+    uint8_t ok;
+
+    (void)ctx;
+    __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok)::"cc");
+    *out = v;
+    return ok;
 }
 
 /* A bijective 64-bit mixer (the splitmix64 finaliser constants). */
@@ -47,15 +52,39 @@ boot_entropy(enum boot_entropy_source *source)
     static uint64_t calls; /* distinct inputs even if the TSC stands still */
     uint64_t r = 0;
 
+    if (!health.tested)
+        rdrand_self_test(&health,
+                         (cpuid(1, 0).ecx & CPUID_1_ECX_RDRAND) != 0,
+                         rdrand_insn, NULL);
+    bool was_healthy = health.fault == RDRAND_FAULT_NONE;
     *source = BOOT_ENTROPY_TSC;
-    if ((cpuid(1, 0).ecx & CPUID_1_ECX_RDRAND) && rdrand64(&r))
+    if (rdrand_draw(&health, rdrand_insn, NULL, &r))
         *source = BOOT_ENTROPY_RDRAND_TSC;
+    else if (was_healthy && reported) /* it just broke; say so once */
+        printf("[boot] entropy: RDRAND %s: not used from now on; the TSC "
+               "only (weak)\n",
+               rdrand_fault_text(health.fault));
+    if (*source == BOOT_ENTROPY_TSC)
+        r = 0; /* a failing RDRAND's value is not mixed in either */
     /*
      * The TSC alone is weak (boot is deterministic under emulation, so it
      * is nearly constant there), which is why RDRAND is preferred; mixing
-     * both means a broken RDRAND cannot make the result worse than the TSC.
+     * both means RDRAND must be predictable and the TSC too before the
+     * result is.
      */
     return mix64(r ^ mix64(rdtsc() + ++calls));
+}
+
+void boot_entropy_report(void)
+{
+    if (health.fault == RDRAND_FAULT_NONE)
+        printf("[boot] entropy: RDRAND (passed its health checks) mixed "
+               "with the TSC\n");
+    else
+        printf("[boot] entropy: RDRAND %s: the TSC only (weak: nearly "
+               "constant under emulation)\n",
+               rdrand_fault_text(health.fault));
+    reported = true;
 }
 
 uint64_t boot_random_u64(void)

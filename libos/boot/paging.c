@@ -204,12 +204,18 @@ void boot_paging_mark_sealed(void)
     sealed = true;
 }
 
+bool boot_cpu_nx(void)
+{
+    /* entry.S set NXE if and only if the CPU has NX. */
+    return (rdmsr(MSR_EFER) & EFER_NXE) != 0;
+}
+
 void boot_paging_seal(void)
 {
     const struct unikernel_seal *seal = &__unikernel_seal;
 
     check_seal(seal);
-    nx = (rdmsr(MSR_EFER) & EFER_NXE) != 0;
+    nx = boot_cpu_nx();
     uint64_t rw_nx = PTE_P | PTE_W | (nx ? PTE_NX : 0);
 
     /* Everything below 4 GiB: read/write data in 2 MiB pages. */

@@ -15,7 +15,9 @@
  *   3. the trap table (set_trap_table) with pv_entry.S's stubs, which hand
  *      boot_exception() the same frame as on PVH, and the failsafe
  *      callback (the event callback comes with xenplat_set_upcall);
- *   4. the command line, and a memory map made up from start_info: RAM
+ *   4. the command line (then boot_check_cpu: the entropy report, and no
+ *      boot without NX unless boot.allow_no_nx=1), and a memory map made
+ *      up from start_info: RAM
  *      [0, nr_pages pages), with everything from the end of the image to
  *      the end of the new page tables reserved;
  *   5. the sealed page tables (pv_paging.c), then the initialisers and
@@ -326,6 +328,7 @@ _Noreturn void xenplat_pv_start(const struct xenabi_start_info *si,
     traps_init();
 
     boot_record_cmdline((const char *)info.cmd_line, sizeof info.cmd_line);
+    boot_check_cpu(nx_bit() != 0);
 
     /*
      * The end of what Xen placed after the image: the stack is last, but

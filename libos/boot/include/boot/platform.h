@@ -45,6 +45,14 @@ _Noreturn void boot_exception(const struct exception_frame *frame);
 _Noreturn void boot_panic(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/*
+ * Once the command line is recorded: reports the entropy source
+ * ("[boot] entropy: ..."), and refuses to boot if `nx` is false (the CPU
+ * has no execute-disable, so W^X is void) unless the command line says
+ * boot.allow_no_nx=1, in which case it warns.
+ */
+void boot_check_cpu(bool nx);
+
 /* What the platform learned from its start info: the command line... */
 void boot_record_cmdline(const char *text, size_t max);
 /* ...and the memory map, one region at a time (HVM_MEMMAP_TYPE_*). */
