@@ -21,7 +21,10 @@
  *      exit with BOOT_EXIT_PANIC instead of resetting the machine;
  *   2. validates the start info and copies what it needs (memory map,
  *      command line) into boot-owned storage, so nothing later reads
- *      the loader's memory again;
+ *      the loader's memory again; reports the entropy source
+ *      ("[boot] entropy: ...") and refuses to boot on a CPU without NX
+ *      (execute-disable, without which W^X is void) unless the command
+ *      line holds the word boot.allow_no_nx=1 (then it warns);
  *   3. runs the initialisers that components registered with BOOT_INIT
  *      (below), in ascending order: those ordered before the seal, then
  *      seals the page tables (W^X from the linker's manifest; page 0 is
@@ -161,7 +164,10 @@ int boot_mmio_region(uint64_t addr, uint64_t len, const char *what);
 /*
  * 64 random bits for decisions taken at boot (placement of the heap and
  * of stacks): RDRAND where the CPU has it, mixed with the TSC; the TSC
- * alone otherwise (weak: see boot_stack_guard_source()).
+ * alone otherwise (weak: see boot_stack_guard_source()). RDRAND is
+ * health-checked: a value of all zeros or all ones, or the same value
+ * twice in a row, and it is not used again in this boot (reported as
+ * "[boot] entropy: RDRAND returned ...").
  */
 uint64_t boot_random_u64(void);
 
@@ -201,12 +207,13 @@ int boot_set_interrupt_gate(unsigned vector, void (*entry)(void));
 
 /*
  * Stack protector. Images are compiled with the stack protector in strong
- * mode; its canary is drawn at boot from RDRAND (where the CPU has it)
- * mixed with the TSC, before any C code runs. A smashed canary ends in
- * "[boot] panic: stack smashing detected ..." and BOOT_EXIT_PANIC.
+ * mode; its canary is drawn at boot from RDRAND (where the CPU has it and
+ * it passes its health checks) mixed with the TSC, before any C code
+ * runs. A smashed canary ends in "[boot] panic: stack smashing detected
+ * ..." and BOOT_EXIT_PANIC.
  */
 enum boot_entropy_source {
-    BOOT_ENTROPY_TSC = 1,        /* no RDRAND: the TSC only (weak) */
+    BOOT_ENTROPY_TSC = 1,        /* no (healthy) RDRAND: the TSC only (weak) */
     BOOT_ENTROPY_RDRAND_TSC = 2, /* RDRAND mixed with the TSC */
 };
 
