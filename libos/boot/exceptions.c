@@ -35,6 +35,7 @@
 #define IDT_VECTORS 256
 #define VECTOR_PAGE_FAULT 14
 #define GATE_INTERRUPT_64 0x8e /* present, ring 0, 64-bit interrupt gate */
+#define GATE_PRESENT 0x80      /* the type byte's P bit */
 #define EXCEPTION_IST 1        /* the TSS's IST slot for exception stacks */
 
 /*
@@ -191,7 +192,7 @@ void boot_exceptions_init(void)
 
 static bool gate_present(const struct idt_gate *g)
 {
-    return (g->type & 0x80) != 0;
+    return (g->type & GATE_PRESENT) != 0;
 }
 
 static uint64_t gate_target(const struct idt_gate *g)
