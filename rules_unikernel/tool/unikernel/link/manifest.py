@@ -80,14 +80,21 @@ def render(manifest: dict[str, object]) -> str:
 
 def _layout(layout: aslr.Randomisation) -> dict[str, object]:
     entropy = layout.entropy
-    return {
+    seed: dict[str, object] = {
         "seed": layout.seed,
+        "seed_kind": layout.kind,
+    }
+    if layout.seed_id is not None:
+        seed["seed_id"] = layout.seed_id
+    return {
+        **seed,
         "randomised": layout.seed != aslr.NONE,
         "base": _hex(layout.base),
         "window": {"start": _hex(layout.window_start), "end": _hex(layout.window_end)},
         "size_bound": layout.size_bound,
         "bases": layout.bases,
         "shuffled_functions": layout.functions,
+        "shuffled_objects": {name.lstrip("."): count for name, count in layout.objects},
         "padding_max": layout.padding_max,
         "entropy": {
             "base_bits": entropy.base_bits,
@@ -96,6 +103,10 @@ def _layout(layout: aslr.Randomisation) -> dict[str, object]:
             "function_position_bits": entropy.function_position_bits,
             "padding_bits_per_function": entropy.padding_bits_per_function,
             "padding_bits": entropy.padding_bits,
+            "entry_position_bits": entropy.entry_position_bits,
+            "rodata_order_bits": entropy.rodata_order_bits,
+            "data_order_bits": entropy.data_order_bits,
+            "bss_order_bits": entropy.bss_order_bits,
             "method": aslr.method(),
         },
     }
