@@ -89,7 +89,8 @@ def _layout(manifest: Mapping[str, object]) -> Block | None:
     layout = _mapping(manifest.get("layout"))
     if not layout:
         return None
-    facts: list[tuple[str, object]] = [(k, _text(v)) for k, v in sorted(layout.items()) if _is_scalar(v)]
+    facts: list[tuple[str, object]] = [("secrecy", _secrecy(layout))]
+    facts.extend((k, _text(v)) for k, v in sorted(layout.items()) if _is_scalar(v))
     window = _mapping(layout.get("window"))
     if window:
         facts.append(("window", f"{window.get('start', '?')} - {window.get('end', '?')}"))
@@ -100,6 +101,19 @@ def _layout(manifest: Mapping[str, object]) -> Block | None:
         if isinstance(value, int | float)
     )
     return Block("layout", lines(facts))
+
+
+def _secrecy(layout: Record) -> str:
+    """Whether the layout is secret: a public seed makes the entropy figures count for little."""
+    kind, seed = layout.get("seed_kind"), layout.get("seed")
+    if seed == "none" or layout.get("randomised") is False:
+        return "none: the plain layout, known to anyone"
+    if kind == "secret":
+        seed_id = _text(layout.get("seed_id"))
+        return f"secret: rebuilt only with the seed file (seed id {seed_id[:16]})"
+    # Manifests before seed_kind recorded only public seeds.
+    kind = kind if isinstance(kind, str) else "public (recorded in the manifest)"
+    return f"{kind}: anyone with the sources and this manifest's seed rebuilds the layout"
 
 
 def _segments(image: ElfImage) -> Table:
