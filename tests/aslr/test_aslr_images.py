@@ -134,3 +134,10 @@ def test_the_secret_is_in_no_output(key):
         for suffix in OUTPUTS:
             data = (PKG / f"{image}.{suffix}").read_bytes()
             assert not any(form in data for form in forms), f"{image}.{suffix}"
+
+
+def test_boot_randomisation_is_reported_as_the_image_has_it():
+    # hello links no memory manager and no scheduler: nothing is drawn at boot.
+    boot = json.loads((PKG / "hello_seed_a1.manifest.json").read_text())["boot_randomisation"]
+    assert boot["heap"]["randomised"] is False and boot["stacks"]["randomised"] is False
+    assert boot["heap"]["bits"] == 0

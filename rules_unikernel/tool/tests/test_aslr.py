@@ -345,7 +345,7 @@ def test_seed_origin_label_is_reported(link):
         (["--seed", "x", "--seed-file", "{short}"], "short.key: 5 bytes, too few to be a secret"),
         (["--seed", "x", "--seed-file", "{dir}"], "a directory, not a file"),
         (["--seed-file", "{short}"], "short.key: 5 bytes"),
-        (["--seed-file", "{good}"], "--seed-file needs a --seed: with --seed none the layout is not randomised"),
+        (["--seed-file", "{good}"], "--seed-file needs a --seed: with --seed none the layout is not"),
         (["--seed", "x", "--seed-origin", "moon"], "argument --seed-origin: invalid choice"),
     ],
 )
@@ -355,7 +355,8 @@ def test_bad_options(kernel, zig, tmp_path, capsys, case):
     (tmp_path / "short.key").write_bytes(b"12345")
     (tmp_path / "good.key").write_bytes(SECRET_A)
     (tmp_path / "d").mkdir()
-    names = {"missing": "missing.key", "empty": "empty.key", "short": "short.key", "dir": "d", "good": "good.key"}
+    names = {"missing": "missing.key", "empty": "empty.key", "short": "short.key", "dir": "d"}
+    names["good"] = "good.key"
     options = [o.format(**{k: str(tmp_path / v) for k, v in names.items()}) for o in options]
     status = main(
         ["--ld", str(zig.ld), "--input", f"//t:many={kernel}", "--output", str(tmp_path / "k.elf"), *options]

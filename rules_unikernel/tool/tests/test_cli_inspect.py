@@ -112,9 +112,10 @@ def test_seed_and_entropy_of_a_randomised_image(module_build, tmp_path, capsys):
 def test_public_and_secret_seeds_are_told_apart(module_build, tmp_path, capsys):
     key = tmp_path / "release.key"
     key.write_bytes(b"\x01\x02 not so random, but 16+ bytes long")
-    public = link_image(module_build, tmp_path / "public", extra=("--seed", "//t:image", "--seed-origin", "label"))
+    label = ("--seed", "//t:image")
+    public = link_image(module_build, tmp_path / "public", extra=(*label, "--seed-origin", "label"))
     given = link_image(module_build, tmp_path / "given", extra=("--seed", "rel-1"))
-    secret = link_image(module_build, tmp_path / "secret", extra=("--seed", "//t:image", "--seed-file", str(key)))
+    secret = link_image(module_build, tmp_path / "secret", extra=(*label, "--seed-file", str(key)))
     plain = link_image(module_build, tmp_path / "plain")
 
     out = run("inspect", public.elf, capsys=capsys).out
@@ -128,6 +129,8 @@ def test_public_and_secret_seeds_are_told_apart(module_build, tmp_path, capsys):
     assert "anyone with the sources" not in out
     out = run("inspect", plain.elf, capsys=capsys).out
     assert "none: the plain layout" in out
+    # The tiny image has no memory manager: nothing is drawn at boot.
+    assert "boot randomisation" in out and row(out, "heap:") == ["heap:", "not", "randomised", "at", "boot"]
 
 
 def test_an_older_manifest_still_renders(image, tmp_path, capsys):
