@@ -201,7 +201,7 @@ unikernel_image_rule = rule(
         ),
         "aslr_seed": attr.string(
             doc = "Compile-time ASLR seed: the same seed gives the same bytes, another seed moves every " +
-                  "function. Empty (default): the image's label. \"none\": the plain layout. " +
+                  "function and data object. Empty (default): the image's label. \"none\": the plain layout. " +
                   "Overridden for a whole build by --//rules_unikernel:aslr_seed.",
         ),
         "aslr_seed_file": attr.label(
