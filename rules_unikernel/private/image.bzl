@@ -152,7 +152,10 @@ def _unikernel_image_impl(ctx):
     ctx.actions.run(
         executable = tools.linker,
         arguments = [args],
-        inputs = depset([f for _, f, _ in inputs] + ([seed_file] if seed_file else []), transitive = [tools.ld_files]),
+        inputs = depset(
+            [f for _, f, _ in inputs] + ([seed_file] if seed_file else []),
+            transitive = [tools.ld_files],
+        ),
         tools = [tools.ld],
         outputs = [elf, debug_elf, manifest, link_map],
         mnemonic = "UnikernelLink",
