@@ -166,6 +166,11 @@ void extent_randomise(uint64_t seed)
     }
 }
 
+uint32_t extent_usable_count(void)
+{
+    return total;
+}
+
 static uintptr_t base_of(uint32_t index)
 {
     return window + ((uintptr_t)index << EXTENT_SHIFT);

@@ -64,6 +64,8 @@ void extent_init(const struct mm_region *ram, size_t ram_count,
  * and searches downwards from there, wrapping to the top (mm_randomise).
  */
 void extent_randomise(uint64_t seed);
+/* Usable extents: what extent_randomise() draws each origin from. */
+uint32_t extent_usable_count(void);
 
 /*
  * Take `count` contiguous free extents for `role` and mark them `use`

@@ -57,10 +57,14 @@ static void count_resize(size_t before, size_t after)
         counters.bytes_peak = counters.bytes_in_use;
 }
 
+/* What mm_randomise() and the stack pool chose among (the boot report). */
+static struct mm_boot_randomness randomness;
+
 void mm_init_regions(const struct mm_region *ram, size_t ram_count,
                      const struct mm_region *reserved, size_t reserved_count)
 {
     extent_init(ram, ram_count, reserved, reserved_count);
+    memset(&randomness, 0, sizeof randomness);
     backend_reset();
     memset(&counters, 0, sizeof counters);
     fault_reset();
@@ -69,6 +73,18 @@ void mm_init_regions(const struct mm_region *ram, size_t ram_count,
 void mm_randomise(uint64_t seed)
 {
     extent_randomise(seed);
+    randomness.extents = extent_usable_count();
+}
+
+const struct mm_boot_randomness *mm_boot_randomness(void)
+{
+    return &randomness;
+}
+
+void mm_note_stack_placement(uint64_t offsets, uint32_t slots)
+{
+    randomness.stack_offsets = offsets;
+    randomness.stack_slots = slots;
 }
 
 bool mm_set_heap_key(uint64_t key)

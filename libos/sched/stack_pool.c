@@ -76,6 +76,7 @@ static void stack_pool_init(void)
         slots[i] = guard + PAGE;
     }
     slot_count = SCHED_STACK_POOL_COUNT;
+    mm_note_stack_placement(slack_pages + 1, SCHED_STACK_POOL_COUNT);
 }
 
 /* Before the seal: guard pages can be asked for only then. */

@@ -52,17 +52,44 @@ def _linker_inputs(deps):
     return inputs
 
 def _aslr_seed(ctx):
-    """The seed the linker gets: the build-wide setting wins over the attribute.
+    """The seed the linker gets and where it came from ("label" or "given").
 
-    A build-wide seed is combined with the image's label, so one release seed
-    still gives every image its own layout; "none" is passed through as is.
+    The build-wide setting wins over the attribute. A build-wide seed is
+    combined with the image's label, so one release seed still gives every
+    image its own layout; "none" is passed through as is.
     """
     build_seed = ctx.attr._aslr_seed_setting[BuildSettingInfo].value
     if build_seed == "none" or (not build_seed and ctx.attr.aslr_seed == "none"):
-        return "none"
+        return "none", "given"
     if build_seed:
-        return "%s@%s" % (build_seed, ctx.label)
-    return ctx.attr.aslr_seed or str(ctx.label)
+        return "%s@%s" % (build_seed, ctx.label), "given"
+    if ctx.attr.aslr_seed:
+        return ctx.attr.aslr_seed, "given"
+    return str(ctx.label), "label"
+
+def _aslr_seed_file(ctx, seed):
+    """The secret seed file, or None: the build setting wins over the attribute.
+
+    An image whose own aslr_seed is "none" keeps the plain layout under a
+    build-wide secret (its BUILD file asks for it, its manifest says so);
+    every other contradiction is an error.
+    """
+    build_files = ctx.files._aslr_seed_file_setting
+    files = build_files or ctx.files.aslr_seed_file
+    if not files:
+        return None
+    if len(files) != 1:
+        fail(("%s: --//rules_unikernel:aslr_seed_file names %d files; it must name one file whose " +
+              "bytes are the secret seed.") % (ctx.label, len(files)))
+    if seed != "none":
+        return files[0]
+    if ctx.attr._aslr_seed_setting[BuildSettingInfo].value == "none":
+        fail(("%s: --//rules_unikernel:aslr_seed=none turns layout randomisation off, so the secret " +
+              "seed file %s would be ignored; drop one of the two settings.") % (ctx.label, files[0].short_path))
+    if not build_files:
+        fail(("%s: aslr_seed = \"none\" turns layout randomisation off, so aslr_seed_file %s would be " +
+              "ignored; drop one of the two attributes.") % (ctx.label, files[0].short_path))
+    return None
 
 def _check_attributes(ctx):
     window = ctx.attr.aslr_window_mib
@@ -102,7 +129,14 @@ def _unikernel_image_impl(ctx):
             # themselves in a linker set such as BOOT_INIT).
             args.add(f, format = "--alwayslink=%s")
     args.add(name, format = "--guest-name=%s")
-    args.add(_aslr_seed(ctx), format = "--seed=%s")
+    seed, seed_origin = _aslr_seed(ctx)
+    seed_file = _aslr_seed_file(ctx, seed)
+    args.add(seed, format = "--seed=%s")
+    args.add(seed_origin, format = "--seed-origin=%s")
+    if seed_file:
+        # Only the file's path is in the command line; its bytes, the
+        # secret, are an input the linker reads and never writes out.
+        args.add(seed_file, format = "--seed-file=%s")
     args.add(str(ctx.attr.aslr_padding), format = "--aslr-padding=%s")
     args.add(str(ctx.attr.aslr_window_mib * 1024 * 1024), format = "--aslr-window-end=%s")
     args.add(elf, format = "--output=%s")
@@ -118,7 +152,10 @@ def _unikernel_image_impl(ctx):
     ctx.actions.run(
         executable = tools.linker,
         arguments = [args],
-        inputs = depset([f for _, f, _ in inputs], transitive = [tools.ld_files]),
+        inputs = depset(
+            [f for _, f, _ in inputs] + ([seed_file] if seed_file else []),
+            transitive = [tools.ld_files],
+        ),
         tools = [tools.ld],
         outputs = [elf, debug_elf, manifest, link_map],
         mnemonic = "UnikernelLink",
@@ -167,8 +204,15 @@ unikernel_image_rule = rule(
         ),
         "aslr_seed": attr.string(
             doc = "Compile-time ASLR seed: the same seed gives the same bytes, another seed moves every " +
-                  "function. Empty (default): the image's label. \"none\": the plain layout. " +
+                  "function and data object. Empty (default): the image's label. \"none\": the plain layout. " +
                   "Overridden for a whole build by --//rules_unikernel:aslr_seed.",
+        ),
+        "aslr_seed_file": attr.label(
+            allow_single_file = True,
+            doc = "A file whose bytes (16 to 4096) are a secret layout seed: the layout is keyed by " +
+                  "them and the seed, so it cannot be rebuilt without the file, and the manifest " +
+                  "records only a keyed digest. Overridden for a whole build by " +
+                  "--//rules_unikernel:aslr_seed_file. With aslr_seed = \"none\" it is an error.",
         ),
         "aslr_padding": attr.int(
             default = 0,
@@ -182,6 +226,10 @@ unikernel_image_rule = rule(
         "_aslr_seed_setting": attr.label(
             default = "//rules_unikernel:aslr_seed",
             providers = [BuildSettingInfo],
+        ),
+        "_aslr_seed_file_setting": attr.label(
+            default = "//rules_unikernel:aslr_seed_file",
+            allow_files = True,
         ),
         "_cc_toolchain": attr.label(
             default = "//rules_unikernel/toolchain:resolved_cc_toolchain",

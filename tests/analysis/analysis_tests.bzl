@@ -121,10 +121,16 @@ def _flag_value(argv, flag):
 def _seed_test_impl(ctx):
     env = analysistest.begin(ctx)
     want = ctx.attr.expected.replace("{label}", str(analysistest.target_under_test(env).label))
-    asserts.equals(env, want, _flag_value(_link_argv(env), "--seed"))
+    argv = _link_argv(env)
+    asserts.equals(env, want, _flag_value(argv, "--seed"))
+    asserts.equals(env, ctx.attr.origin, _flag_value(argv, "--seed-origin"))
+    asserts.equals(env, None, _flag_value(argv, "--seed-file"))
     return analysistest.end(env)
 
-_SEED_ATTRS = {"expected": attr.string(doc = "the --seed value; {label} stands for the image's label")}
+_SEED_ATTRS = {
+    "expected": attr.string(doc = "the --seed value; {label} stands for the image's label"),
+    "origin": attr.string(doc = "the --seed-origin value"),
+}
 
 # Without a build-wide seed, an image is laid out from its own label.
 seed_default_test = analysistest.make(_seed_test_impl, attrs = _SEED_ATTRS)
@@ -141,6 +147,26 @@ seed_none_test = analysistest.make(
     _seed_test_impl,
     attrs = _SEED_ATTRS,
     config_settings = {str(Label("//rules_unikernel:aslr_seed")): "none"},
+)
+
+def _seed_file_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "UnikernelLink"]
+    asserts.equals(env, 1, len(actions), "expected one UnikernelLink action")
+    if actions:
+        argv = actions[0].argv
+        asserts.equals(env, ctx.attr.seed_file, _flag_value(argv, "--seed-file"))
+        asserts.equals(env, str(analysistest.target_under_test(env).label), _flag_value(argv, "--seed"))
+        inputs = [f.path for f in actions[0].inputs.to_list()]
+        asserts.true(env, ctx.attr.seed_file in inputs, "the seed file is not an input of the link: %s" % inputs)
+    return analysistest.end(env)
+
+# A release secret for the whole build: its file is an input of the link,
+# named by path only; the image's label stays the public part of the seed.
+seed_file_release_test = analysistest.make(
+    _seed_file_test_impl,
+    attrs = {"seed_file": attr.string(doc = "the expected --seed-file path")},
+    config_settings = {str(Label("//rules_unikernel:aslr_seed_file")): str(Label("//tests/analysis:release_test.key"))},
 )
 
 def _link_action_test_impl(ctx):
@@ -202,4 +228,15 @@ image_error_test = analysistest.make(
     _image_error_test_impl,
     expect_failure = True,
     attrs = {"message": attr.string(doc = "text the analysis error must contain")},
+)
+
+# A secret seed file with "none" for the whole build contradicts itself.
+seed_file_with_none_test = analysistest.make(
+    _image_error_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(doc = "text the analysis error must contain")},
+    config_settings = {
+        str(Label("//rules_unikernel:aslr_seed_file")): str(Label("//tests/analysis:release_test.key")),
+        str(Label("//rules_unikernel:aslr_seed")): "none",
+    },
 )

@@ -71,3 +71,62 @@ void mm_init(void)
 
 /* Before main() and before any driver that allocates. */
 BOOT_INIT(mm_init, BOOT_INIT_ORDER_MEMORY);
+
+/*
+ * 100 * log2(n) rounded down, n >= 1: the integer part is the bit length,
+ * the fraction comes bit by bit from squaring the mantissa (no libm here).
+ */
+static uint64_t log2_centi(uint64_t n)
+{
+    if (n <= 1)
+        return 0;
+    unsigned whole = 63 - (unsigned)__builtin_clzll(n);
+    /* The mantissa n / 2^whole in [1, 2), as a 1.31 fixed-point number. */
+    uint64_t y = whole >= 31 ? n >> (whole - 31) : n << (31 - whole);
+    uint64_t fraction = 0;
+
+    for (int bit = 0; bit < 16; bit++) {
+        y = (y * y) >> 31; /* y < 2^32, so the square fits */
+        fraction <<= 1;
+        if (y >= (UINT64_C(1) << 32)) {
+            y >>= 1;
+            fraction |= 1;
+        }
+    }
+    return whole * UINT64_C(100) + ((fraction * 100) >> 16);
+}
+
+static void print_bits(const char *what, uint64_t centi)
+{
+    printf("%s %llu.%02llu bits", what, (unsigned long long)(centi / 100),
+           (unsigned long long)(centi % 100));
+}
+
+/*
+ * What the boot-time randomisation drew, in bits, after the initialisers
+ * that draw it (memory, then the stack pool): one heap or stack extent
+ * among E usable ones is log2(E) bits; a thread stack adds where the pool
+ * starts in its extents (log2(P)) and which of the S slots it gets
+ * (log2(S)). docs/security.md has the figures and the model.
+ */
+static void report_randomisation(void)
+{
+    const struct mm_boot_randomness *r = mm_boot_randomness();
+
+    if (r->extents == 0)
+        return;
+    uint64_t extent = log2_centi(r->extents);
+    print_bits("[boot] randomised at boot: heap", extent);
+    printf(" (1 of %u extents), ", (unsigned)r->extents);
+    if (r->stack_slots == 0) {
+        printf("stacks none pooled\n");
+        return;
+    }
+    print_bits("stacks",
+               extent + log2_centi(r->stack_offsets) + log2_centi(r->stack_slots));
+    printf(" (1 of %u extents, 1 of %llu pages, 1 of %u slots)\n",
+           (unsigned)r->extents, (unsigned long long)r->stack_offsets,
+           (unsigned)r->stack_slots);
+}
+
+BOOT_INIT(report_randomisation, BOOT_INIT_ORDER_STACKS + 1);

@@ -109,6 +109,30 @@ def test_seed_and_entropy_of_a_randomised_image(module_build, tmp_path, capsys):
     assert layout["entropy"]["base_bits"] > 0
 
 
+def test_public_and_secret_seeds_are_told_apart(module_build, tmp_path, capsys):
+    key = tmp_path / "release.key"
+    key.write_bytes(b"\x01\x02 not so random, but 16+ bytes long")
+    label = ("--seed", "//t:image")
+    public = link_image(module_build, tmp_path / "public", extra=(*label, "--seed-origin", "label"))
+    given = link_image(module_build, tmp_path / "given", extra=("--seed", "rel-1"))
+    secret = link_image(module_build, tmp_path / "secret", extra=(*label, "--seed-file", str(key)))
+    plain = link_image(module_build, tmp_path / "plain")
+
+    out = run("inspect", public.elf, capsys=capsys).out
+    assert "secrecy:" in out and "public (derived from the label): anyone with the sources" in out
+    assert "seed_kind:" in out
+    out = run("inspect", given.elf, capsys=capsys).out
+    assert "public (given): anyone with the sources" in out
+    out = run("inspect", secret.elf, capsys=capsys).out
+    seed_id = json.loads(secret.manifest.read_text())["layout"]["seed_id"]
+    assert f"secret: rebuilt only with the seed file (seed id {seed_id[:16]})" in out
+    assert "anyone with the sources" not in out
+    out = run("inspect", plain.elf, capsys=capsys).out
+    assert "none: the plain layout" in out
+    # The tiny image has no memory manager: nothing is drawn at boot.
+    assert "boot randomisation" in out and row(out, "heap:") == ["heap:", "not", "randomised", "at", "boot"]
+
+
 def test_an_older_manifest_still_renders(image, tmp_path, capsys):
     """Images linked before the manifest grew: the kept size per component, functions from symbols."""
     manifest = json.loads(image.manifest.read_text())

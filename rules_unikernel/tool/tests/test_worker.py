@@ -158,6 +158,41 @@ def test_worker_and_plain_process_write_identical_outputs(workdir, zig, child_en
     assert rest == b""
 
 
+def test_a_secret_seed_stays_in_its_own_request(workdir, zig, child_env):
+    # The secret is read by the child forked for its request, never by the
+    # worker: a later request without it links the public layout, and
+    # neither the responses nor the worker's log carry the secret.
+    secret = b"worker test secret: 0123456789abcdef"
+    (workdir / "in" / "release.key").write_bytes(secret)
+    public_args = link_args(zig.ld, "in/app.a")
+    secret_args = [*public_args, "--seed-file=in/release.key"]
+    expected = {}
+    for name, args in (("public", public_args), ("secret", secret_args)):
+        plain = subprocess.run(
+            [sys.executable, "-m", "unikernel.link", *args],
+            cwd=workdir,
+            env=child_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert plain.returncode == 0, plain.stderr
+        expected[name] = digests(workdir)
+    assert expected["public"] != expected["secret"]
+
+    worker = Worker(workdir, child_env)
+    try:
+        responses = []
+        for name, args in (("secret", secret_args), ("public", public_args), ("secret", secret_args)):
+            responses.append(worker.request(args))
+            assert responses[-1] == WorkResponse(0, "", 0)
+            assert digests(workdir) == expected[name], name
+    finally:
+        status, rest, log = worker.close()
+    assert status == 0 and rest == b""
+    assert secret not in log and secret.hex().encode() not in log
+
+
 def test_a_request_leaves_no_state_behind(tmp_path):
     seen: list[str] = []
     start = Path.cwd()

@@ -141,6 +141,24 @@ void mm_init_regions(const struct mm_region *ram, size_t ram_count,
 void mm_randomise(uint64_t seed);
 
 /*
+ * What the boot-time randomisation chose among, for the boot report
+ * ("[boot] randomised at boot: ..." on an image, docs/security.md):
+ * `extents` usable extents for the heap's and the stacks' first extent
+ * (0 before mm_randomise); `stack_offsets` pages where the stack pool may
+ * start inside its extents and `stack_slots` slots handed out in a random
+ * order (0 without a pool), as the pool records them with
+ * mm_note_stack_placement().
+ */
+struct mm_boot_randomness {
+    uint32_t extents;
+    uint64_t stack_offsets;
+    uint32_t stack_slots;
+};
+
+const struct mm_boot_randomness *mm_boot_randomness(void);
+void mm_note_stack_placement(uint64_t offsets, uint32_t slots);
+
+/*
  * The key of the heap metadata's integrity cookies (slab headers, TLSF
  * block headers): a header whose cookie does not match is reported as
  * MM_FAULT_CORRUPT instead of being followed. Call right after

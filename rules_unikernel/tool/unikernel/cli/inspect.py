@@ -21,6 +21,7 @@ XEN_ELFNOTE_GUEST_VERSION = 7
 GROUPS = ("text", "rodata", "data", "bss")
 # Manifest fields with a table or line of their own; other fields are shown generically.
 _TOP_KNOWN = frozenset({"format", "guest_name", "entry", "image", "layout", "gc", "seal", "segments"})
+_TOP_KNOWN |= {"boot_randomisation"}
 _TOP_KNOWN |= {"sections", "components", "largest_functions"}
 _COMPONENT_KNOWN = frozenset({"label", "size", "bytes", "inputs", "removed_functions"})
 
@@ -41,6 +42,7 @@ def inspect_image(inspection: Inspection, top: int = 10) -> list[Item]:
     items: list[Item | None] = [
         _overview(inspection),
         _layout(manifest),
+        _boot_randomisation(manifest),
         _segments(inspection.image),
         _seal(inspection.image),
         _components(manifest),
@@ -89,7 +91,8 @@ def _layout(manifest: Mapping[str, object]) -> Block | None:
     layout = _mapping(manifest.get("layout"))
     if not layout:
         return None
-    facts: list[tuple[str, object]] = [(k, _text(v)) for k, v in sorted(layout.items()) if _is_scalar(v)]
+    facts: list[tuple[str, object]] = [("secrecy", _secrecy(layout))]
+    facts.extend((k, _text(v)) for k, v in sorted(layout.items()) if _is_scalar(v))
     window = _mapping(layout.get("window"))
     if window:
         facts.append(("window", f"{window.get('start', '?')} - {window.get('end', '?')}"))
@@ -100,6 +103,39 @@ def _layout(manifest: Mapping[str, object]) -> Block | None:
         if isinstance(value, int | float)
     )
     return Block("layout", lines(facts))
+
+
+def _boot_randomisation(manifest: Mapping[str, object]) -> Block | None:
+    """What the image draws at boot: whether, and the formula of its bits (the figures print at boot)."""
+    boot = _mapping(manifest.get("boot_randomisation"))
+    if not boot:
+        return None
+    facts: list[tuple[str, object]] = []
+    for name, value in sorted(boot.items()):
+        part = _mapping(value)
+        if not part:
+            facts.append((name, _text(value)))
+        elif part.get("randomised") is True:
+            terms = "; ".join(
+                f"{k} = {_text(v)}" for k, v in sorted(part.items()) if k not in ("randomised", "bits")
+            )
+            facts.append((name, f"{_text(part.get('bits'))} bits" + (f" ({terms})" if terms else "")))
+        else:
+            facts.append((name, "not randomised at boot"))
+    return Block("boot randomisation", lines(facts))
+
+
+def _secrecy(layout: Record) -> str:
+    """Whether the layout is secret: a public seed makes the entropy figures count for little."""
+    kind, seed = layout.get("seed_kind"), layout.get("seed")
+    if seed == "none" or layout.get("randomised") is False:
+        return "none: the plain layout, known to anyone"
+    if kind == "secret":
+        seed_id = _text(layout.get("seed_id"))
+        return f"secret: rebuilt only with the seed file (seed id {seed_id[:16]})"
+    # Manifests before seed_kind recorded only public seeds.
+    kind = kind if isinstance(kind, str) else "public (recorded in the manifest)"
+    return f"{kind}: anyone with the sources and this manifest's seed rebuilds the layout"
 
 
 def _segments(image: ElfImage) -> Table:

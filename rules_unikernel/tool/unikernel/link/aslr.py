@@ -1,4 +1,4 @@
-"""Compile-time layout randomisation: a seed decides function order, padding and base.
+"""Compile-time layout randomisation: a seed decides object order, padding and base.
 
 With ``--seed none`` (the default) the plan is left as it is: base
 ``IMAGE_BASE``, functions in lld's input order, no padding. With any other
@@ -6,9 +6,16 @@ seed, three independent streams (rng) derived from it decide:
 
 * order: a Fisher-Yates shuffle of the movable function sections of
   ``.text`` (every live ``.text.*`` input section and code placed by its
-  flags). ``.text.boot`` stays first: the PVH entry is 32-bit code that only
-  has to stay below 4 GiB, so it could move, but keeping it first keeps the
-  entry address easy to find and costs the shuffle nothing.
+  flags).
+* entry position: the boot code (``.text.boot``, the PVH and PV entries)
+  goes to one of the n + 1 gaps between the n shuffled functions, so the
+  entry's offset from the base is drawn too: a leaked return address into
+  the boot code (main's caller) does not give the base. The PVH entry is
+  32-bit code that only has to lie below 4 GiB, which the window keeps.
+* data order: the same shuffle, one stream each, of the data objects of
+  ``.rodata``, ``.data`` and ``.bss`` (one input section per object with
+  -fdata-sections), so one leaked data pointer does not give every data
+  address. Linker sets and constructor arrays keep their order.
 * padding: with ``--aslr-padding MAX``, 16 * uniform{0 .. MAX/16} bytes
   before each shuffled function (lld fills the gap with int3).
 * base: a page-aligned base, uniform among the bases that keep the image
@@ -27,9 +34,20 @@ holds; and the image lies inside the RAM of small guests (QEMU runs use
 128 MiB by default). ``--aslr-window-end`` moves the end, up to 1 GiB, for
 guests known to have more memory.
 
+The seed is public or secret. A public seed (the image's label, or one
+given in the BUILD file or on the command line) is in the manifest, and
+anyone with the source rebuilds the layout: its entropy counts only
+against someone who has neither. A secret seed is a file's bytes
+(``--seed-file``); the streams are then keyed by HMAC-SHA256(secret, the
+public seed), so each image still has its own layout, and the manifest
+records only HMAC-SHA256(secret, "rules_unikernel seed id") to tell
+secrets apart.
+
 Entropy is reported in bits: log2 of the number of bases; log2(n!) for the
 order of n functions (log2(n!)/n per function, and log2(n) for where one
-given function lands); log2(MAX/16 + 1) per function for padding. Between
+given function lands); log2(n + 1) for the entry position; log2(m!) for
+the order of m objects of each data section; log2(MAX/16 + 1) per
+function for padding. Between
 two different seeds a given function keeps its address with probability at
 most 1/(number of bases): for a fixed difference of its offsets, two
 independent uniform bases differ by exactly that amount at most that often.
@@ -37,12 +55,16 @@ independent uniform bases differ by exactly that amount at most that often.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
+from pathlib import Path
 
 from .errors import LinkError
-from .plan import BUILD_ID_SECTION, IMAGE_BASE, Assignment, LayoutPlan
+from .plan import BUILD_ID_SECTION, IMAGE_BASE, Assignment, LayoutPlan, OutputSection, Placement
 from .rng import Stream, shuffle
 
 NONE = "none"
@@ -56,6 +78,22 @@ MAX_SEED = 1024
 ORDER = "text-order"
 PADDING = "text-padding"
 BASE = "image-base"
+ENTRY = "entry-position"
+# Data output sections whose objects are shuffled, and the purpose of each one's stream.
+DATA_SECTIONS = {".rodata": "rodata-order", ".data": "data-order", ".bss": "bss-order"}
+
+# Where the seed came from: how the manifest and `inspect` name it.
+ORIGIN_LABEL = "label"
+ORIGIN_GIVEN = "given"
+ORIGINS = (ORIGIN_LABEL, ORIGIN_GIVEN)
+KIND_NONE = "none"
+KIND_LABEL = "public (derived from the label)"
+KIND_GIVEN = "public (given)"
+KIND_SECRET = "secret"
+MIN_SECRET = 16
+MAX_SECRET = 4096
+_LAYOUT_KEY = b"rules_unikernel layout seed\0"
+_SEED_ID = b"rules_unikernel seed id"
 
 # Relocations for which lld may have to make a GOT entry (8 bytes each):
 # R_X86_64_GOT32, GOTPCREL, GOT64, GOTPCREL64, GOTPLT64, GOTPCRELX, REX_GOTPCRELX.
@@ -68,13 +106,60 @@ _SLACK = 64  # ALIGN()s between the output sections of a group
 
 @dataclass(frozen=True)
 class AslrOptions:
+    """``secret``: the bytes of a secret seed file; never printed (repr) nor written out."""
+
     seed: str = NONE
     padding: int = 0
     window_end: int = DEFAULT_WINDOW_END
+    origin: str = ORIGIN_GIVEN
+    secret: bytes | None = field(default=None, repr=False)
 
     @property
     def enabled(self) -> bool:
         return self.seed != NONE
+
+    @property
+    def kind(self) -> str:
+        if not self.enabled:
+            return KIND_NONE
+        if self.secret is not None:
+            return KIND_SECRET
+        return KIND_LABEL if self.origin == ORIGIN_LABEL else KIND_GIVEN
+
+    def stream_seed(self) -> str:
+        """What the random streams are drawn from: the seed, or a key derived from it and the secret."""
+        if self.secret is None:
+            return self.seed
+        key = hmac.new(self.secret, _LAYOUT_KEY + self.seed.encode(), hashlib.sha256)
+        return "secret:" + key.hexdigest()
+
+    def seed_id(self) -> str | None:
+        """A keyed digest that tells secrets apart without revealing them; None for a public seed."""
+        if self.secret is None:
+            return None
+        return hmac.new(self.secret, _SEED_ID, hashlib.sha256).hexdigest()
+
+
+def read_secret(path: Path) -> bytes:
+    """The bytes of a secret seed file, or a one-line LinkError saying how to make a good one."""
+    make = f"make one with `head -c 32 /dev/urandom > {path}` and keep it out of version control"
+    try:
+        secret = path.read_bytes()
+    except FileNotFoundError:
+        raise LinkError(f"--seed-file {path}: no such file; {make}") from None
+    except IsADirectoryError:
+        raise LinkError(f"--seed-file {path}: a directory, not a file; {make}") from None
+    except OSError as error:
+        raise LinkError(f"--seed-file {path}: cannot read it ({error.strerror}); {make}") from None
+    if not secret:
+        raise LinkError(f"--seed-file {path}: the file is empty; {make}")
+    if len(secret) < MIN_SECRET:
+        raise LinkError(
+            f"--seed-file {path}: {len(secret)} bytes, too few to be a secret (at least {MIN_SECRET}); {make}"
+        )
+    if len(secret) > MAX_SECRET:
+        raise LinkError(f"--seed-file {path}: {len(secret)} bytes, more than {MAX_SECRET}; {make}")
+    return secret
 
 
 @dataclass(frozen=True)
@@ -87,6 +172,10 @@ class Entropy:
     function_position_bits: float
     padding_bits_per_function: float
     padding_bits: float
+    entry_position_bits: float = 0.0
+    rodata_order_bits: float = 0.0
+    data_order_bits: float = 0.0
+    bss_order_bits: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +191,10 @@ class Randomisation:
     padding_max: int
     bases: int
     entropy: Entropy
+    kind: str = KIND_NONE
+    seed_id: str | None = None
+    objects: tuple[tuple[str, int], ...] = ()
+    """(data output section, objects shuffled in it), in DATA_SECTIONS order."""
 
 
 def check_options(options: AslrOptions) -> None:
@@ -115,6 +208,13 @@ def check_options(options: AslrOptions) -> None:
         )
     if options.padding and not options.enabled:
         raise LinkError("--aslr-padding needs a --seed: with --seed none the layout is not randomised")
+    if options.secret is not None and not options.enabled:
+        raise LinkError(
+            "--seed-file needs a --seed: with --seed none the layout is not randomised, so the "
+            "secret would be ignored; give the image's label as --seed or drop --seed-file"
+        )
+    if options.origin not in ORIGINS:
+        raise LinkError(f"--seed-origin must be one of {', '.join(ORIGINS)}, not {options.origin!r}")
     end = options.window_end
     if end % IMAGE_BASE or not WINDOW_START < end <= MAX_WINDOW_END:
         raise LinkError(
@@ -126,17 +226,21 @@ def check_options(options: AslrOptions) -> None:
 def randomise(plan: LayoutPlan, options: AslrOptions) -> tuple[LayoutPlan, Randomisation]:
     """Apply the seed's choices to ``plan``; ``none`` returns it unchanged."""
     text = plan.output_section(".text")
-    fixed = tuple(p for p in text.placements if not p.movable)
+    boot = tuple(p for p in text.placements if not p.movable)
     movable = tuple(p for p in text.placements if p.movable)
     bound = size_bound(plan, options.padding if options.enabled else 0)
     if not options.enabled:
         entropy = Entropy(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         return plan, Randomisation(NONE, plan.base, WINDOW_START, options.window_end, bound, 0, 0, 1, entropy)
 
-    order = shuffle(movable, Stream(options.seed, ORDER))
+    seed = options.stream_seed()
+    order = shuffle(movable, Stream(seed, ORDER))
     choices = options.padding // PADDING_STEP + 1
-    pads = Stream(options.seed, PADDING)
+    pads = Stream(seed, PADDING)
     shuffled = tuple(replace(p, pad=PADDING_STEP * pads.below(choices)) for p in order)
+    # The boot code stays in one piece (its sections in their order) and
+    # takes one of the gaps between the functions.
+    gap = Stream(seed, ENTRY).below(len(shuffled) + 1) if boot else 0
 
     low = WINDOW_START + bound
     high = options.window_end - bound
@@ -147,11 +251,18 @@ def randomise(plan: LayoutPlan, options: AslrOptions) -> tuple[LayoutPlan, Rando
             f"window ends at {options.window_end:#x}; raise --aslr-window-end"
         )
     bases = (high - low) // plan.page_size + 1
-    base = low + plan.page_size * Stream(options.seed, BASE).below(bases)
+    base = low + plan.page_size * Stream(seed, BASE).below(bases)
 
-    new_text = replace(text, placements=(*fixed, *shuffled))
-    randomised = replace(plan.replace_section(new_text), base=base)
-    return randomised, Randomisation(
+    randomised = plan.replace_section(replace(text, placements=(*shuffled[:gap], *boot, *shuffled[gap:])))
+    objects = []
+    for name, purpose in DATA_SECTIONS.items():
+        section = _data_section(plan, name)
+        if section is None:
+            continue
+        placements, count = _shuffle_movable(section.placements, Stream(seed, purpose))
+        randomised = randomised.replace_section(replace(section, placements=placements))
+        objects.append((name, count))
+    return replace(randomised, base=base), Randomisation(
         seed=options.seed,
         base=base,
         window_start=WINDOW_START,
@@ -160,8 +271,24 @@ def randomise(plan: LayoutPlan, options: AslrOptions) -> tuple[LayoutPlan, Rando
         functions=len(movable),
         padding_max=options.padding,
         bases=bases,
-        entropy=_entropy(bases, len(movable), choices),
+        entropy=_entropy(bases, len(movable), choices, len(movable) + 1 if boot else 1, dict(objects)),
+        kind=options.kind,
+        seed_id=options.seed_id(),
+        objects=tuple(objects),
     )
+
+
+def _data_section(plan: LayoutPlan, name: str) -> OutputSection | None:
+    return next((s for group in plan.groups for s in group.sections if s.name == name), None)
+
+
+def _shuffle_movable(placements: Sequence[Placement], stream: Stream) -> tuple[tuple[Placement, ...], int]:
+    """The movable placements permuted among their own positions; the others stay where they are."""
+    slots = [index for index, p in enumerate(placements) if p.movable]
+    result = list(placements)
+    for index, moved in zip(slots, shuffle([placements[i] for i in slots], stream), strict=True):
+        result[index] = moved
+    return tuple(result), len(slots)
 
 
 def size_bound(plan: LayoutPlan, padding: int) -> int:
@@ -183,8 +310,8 @@ def size_bound(plan: LayoutPlan, padding: int) -> int:
             size += sum(note.size for note in section.notes)
             if section.name == BUILD_ID_SECTION:
                 size += _BUILD_ID_NOTE
-            movable = sum(1 for p in section.placements if p.movable)
-            size += padding * movable
+            if section.name == ".text":
+                size += padding * sum(1 for p in section.placements if p.movable)
             if any(p.sections == (".got", ".got.plt") for p in section.placements):
                 size += _GOT_HEADER + _GOT_ENTRY * _got_relocations(live)
         total += _page_up(size, plan.page_size)
@@ -206,7 +333,9 @@ def _page_up(size: int, page: int) -> int:
     return -(-size // page) * page
 
 
-def _entropy(bases: int, functions: int, padding_choices: int) -> Entropy:
+def _entropy(
+    bases: int, functions: int, padding_choices: int, entry_gaps: int, objects: dict[str, int]
+) -> Entropy:
     order = _log2_factorial(functions)
     padding = _log2(padding_choices)
     return Entropy(
@@ -216,6 +345,10 @@ def _entropy(bases: int, functions: int, padding_choices: int) -> Entropy:
         function_position_bits=_bits(_log2(functions) if functions else Decimal(0)),
         padding_bits_per_function=_bits(padding),
         padding_bits=_bits(padding * functions),
+        entry_position_bits=_bits(_log2(entry_gaps)),
+        rodata_order_bits=_bits(_log2_factorial(objects.get(".rodata", 0))),
+        data_order_bits=_bits(_log2_factorial(objects.get(".data", 0))),
+        bss_order_bits=_bits(_log2_factorial(objects.get(".bss", 0))),
     )
 
 
@@ -240,12 +373,25 @@ def method() -> dict[str, str]:
     return {
         "generator": (
             "SHA-256 in counter mode over (seed, purpose, counter); one stream per purpose "
-            f"('{ORDER}', '{PADDING}', '{BASE}'); integers by rejection sampling"
+            f"('{ORDER}', '{PADDING}', '{ENTRY}', '{BASE}', "
+            + ", ".join(f"'{purpose}'" for purpose in DATA_SECTIONS.values())
+            + "); integers by rejection sampling. With a secret seed file the streams' seed is "
+            "'secret:' + hex(HMAC-SHA256(secret, 'rules_unikernel layout seed\\0' || seed)), and "
+            "seed_id = hex(HMAC-SHA256(secret, 'rules_unikernel seed id'))"
         ),
         "order": (
-            "Fisher-Yates shuffle of the live function sections of .text after .text.boot; "
+            "Fisher-Yates shuffle of the live function sections of .text; "
             "order_bits = log2(n!), order_bits_per_function = log2(n!)/n, "
             "function_position_bits = log2(n) (where one given function lands)"
+        ),
+        "entry": (
+            "the boot code (.text.boot) goes to one of the n + 1 gaps between the shuffled functions, "
+            "uniformly; entry_position_bits = log2(n + 1), the entry's offset from the base"
+        ),
+        "data": (
+            "Fisher-Yates shuffle of the data objects (input sections) of .rodata, .data and .bss, "
+            "each with its own stream; linker sets, constructor arrays, notes and the GOT stay; "
+            "<section>_order_bits = log2(m!) for its m objects"
         ),
         "padding": (
             f"before each shuffled function, {PADDING_STEP} * uniform{{0..max/{PADDING_STEP}}} bytes; "

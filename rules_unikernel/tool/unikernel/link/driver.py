@@ -50,13 +50,16 @@ class Options:
     seed: str = aslr.NONE
     aslr_padding: int = 0
     aslr_window_end: int = aslr.DEFAULT_WINDOW_END
+    seed_origin: str = aslr.ORIGIN_GIVEN
+    seed_file: Path | None = None
 
     def outputs(self) -> list[Path]:
         optional = (self.debug_output, self.map_file, self.manifest)
         return [self.output, *(path for path in optional if path is not None)]
 
-    def aslr(self) -> aslr.AslrOptions:
-        return aslr.AslrOptions(self.seed, self.aslr_padding, self.aslr_window_end)
+    def aslr(self, secret: bytes | None = None) -> aslr.AslrOptions:
+        """The layout options; ``secret`` is the seed file's content, read by the caller."""
+        return aslr.AslrOptions(self.seed, self.aslr_padding, self.aslr_window_end, self.seed_origin, secret)
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,12 @@ def link(options: Options) -> LinkResult:
     Either every requested output is written, or (on any error) none exists
     afterwards, not even one from an earlier run.
     """
-    _check_options(options)
+    secret = _check_options(options)
     with staged(options.outputs()) as out:
-        return _write(options, prepare(options), out)
+        return _write(options, prepare(options, secret), out)
 
 
-def prepare(options: Options) -> Prepared:
+def prepare(options: Options, secret: bytes | None = None) -> Prepared:
     """Everything before lld: read inputs, resolve symbols, mark live sections, plan the layout."""
     inputs = tuple(load_input(spec) for spec in options.inputs)
     resolution = resolve(inputs, options.entry, (PV_ENTRY,))
@@ -107,7 +110,7 @@ def prepare(options: Options) -> Prepared:
     )
     plan = build_plan(placed, liveness.live, options.entry, options.guest_name, pv)
     check_undefined(liveness, resolution, plan.defined_symbols().__contains__)
-    plan, layout = aslr.randomise(plan, options.aslr())
+    plan, layout = aslr.randomise(plan, options.aslr(secret))
     return Prepared(resolution, liveness, plan, layout)
 
 
@@ -206,20 +209,27 @@ def normalize_map(text: str, prefixes: Sequence[str]) -> str:
     return text
 
 
-def _check_options(options: Options) -> None:
+def _check_options(options: Options) -> bytes | None:
+    """Checks the options; returns the secret seed file's bytes, if one is given."""
     check_guest_name(options.guest_name)
     if not SYMBOL_NAME.fullmatch(options.entry):
         raise LinkError(f"--entry {shown(options.entry)} is not a symbol name")
-    aslr.check_options(options.aslr())
+    # Read in this process only: under the persistent worker that is the
+    # child forked for this request, so no other request ever sees it.
+    secret = aslr.read_secret(options.seed_file) if options.seed_file is not None else None
+    aslr.check_options(options.aslr(secret))
     if not options.inputs:
         raise LinkError("no --input given")
     outputs = [path.resolve() for path in options.outputs()]
     if len(set(outputs)) != len(outputs):
         raise LinkError("the outputs must be different files")
     inputs = {Path(spec.path).resolve() for spec in options.inputs}
+    if options.seed_file is not None:
+        inputs.add(options.seed_file.resolve())
     clash = [path for path in outputs if path in inputs]
     if clash:
         raise LinkError(f"output {clash[0].name} would overwrite an input")
+    return secret
 
 
 class _Parser(argparse.ArgumentParser):
@@ -262,6 +272,20 @@ def parse_args(argv: Sequence[str]) -> Options:
         help="layout randomisation seed; 'none' (the default) keeps the plain layout",
     )
     parser.add_argument(
+        "--seed-origin",
+        choices=aslr.ORIGINS,
+        default=aslr.ORIGIN_GIVEN,
+        help="where --seed came from, as the manifest reports it: the image's 'label' or 'given' "
+        "(the default)",
+    )
+    parser.add_argument(
+        "--seed-file",
+        type=Path,
+        metavar="PATH",
+        help="a secret seed: the file's bytes (16 to 4096) key the layout together with --seed; "
+        "the manifest records only a keyed digest of them",
+    )
+    parser.add_argument(
         "--aslr-padding",
         type=_number,
         default=0,
@@ -290,6 +314,8 @@ def parse_args(argv: Sequence[str]) -> Options:
         manifest=args.manifest,
         summary=args.summary,
         seed=args.seed,
+        seed_origin=args.seed_origin,
+        seed_file=args.seed_file,
         aslr_padding=args.aslr_padding,
         aslr_window_end=args.aslr_window_end,
     )

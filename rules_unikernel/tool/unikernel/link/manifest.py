@@ -50,6 +50,7 @@ def build_manifest(facts: LinkFacts) -> dict[str, object]:
         "entry": {"symbol": plan.entry, "address": _hex(image.entry)},
         "image": {"sha256": image.sha256, "size": image.size, "build_id": image.build_id},
         "layout": _layout(facts.layout),
+        "boot_randomisation": _boot_randomisation(facts.resolution, facts.liveness),
         "gc": _gc(facts.liveness),
         "seal": _seal(facts.seal),
         "segments": [
@@ -80,14 +81,21 @@ def render(manifest: dict[str, object]) -> str:
 
 def _layout(layout: aslr.Randomisation) -> dict[str, object]:
     entropy = layout.entropy
-    return {
+    seed: dict[str, object] = {
         "seed": layout.seed,
+        "seed_kind": layout.kind,
+    }
+    if layout.seed_id is not None:
+        seed["seed_id"] = layout.seed_id
+    return {
+        **seed,
         "randomised": layout.seed != aslr.NONE,
         "base": _hex(layout.base),
         "window": {"start": _hex(layout.window_start), "end": _hex(layout.window_end)},
         "size_bound": layout.size_bound,
         "bases": layout.bases,
         "shuffled_functions": layout.functions,
+        "shuffled_objects": {name.lstrip("."): count for name, count in layout.objects},
         "padding_max": layout.padding_max,
         "entropy": {
             "base_bits": entropy.base_bits,
@@ -96,8 +104,49 @@ def _layout(layout: aslr.Randomisation) -> dict[str, object]:
             "function_position_bits": entropy.function_position_bits,
             "padding_bits_per_function": entropy.padding_bits_per_function,
             "padding_bits": entropy.padding_bits,
+            "entry_position_bits": entropy.entry_position_bits,
+            "rodata_order_bits": entropy.rodata_order_bits,
+            "data_order_bits": entropy.data_order_bits,
+            "bss_order_bits": entropy.bss_order_bits,
             "method": aslr.method(),
         },
+    }
+
+
+# Functions whose presence in the image means a placement is drawn at boot
+# (libos/mm: mm_randomise; libos/sched's stack pool: mm_note_stack_placement).
+_HEAP_RANDOMISER = "mm_randomise"
+_STACK_RANDOMISER = "mm_note_stack_placement"
+
+
+def _boot_randomisation(resolution: Resolution, liveness: Liveness) -> dict[str, object]:
+    """What the image draws at boot: the linker knows whether, the boot knows how much.
+
+    The counts depend on the guest's memory, so the bits are formulas here;
+    the image prints the figures at boot ("[boot] randomised at boot: ...").
+    """
+
+    def live(name: str) -> bool:
+        definition = resolution.definitions.get(name)
+        return definition is not None and (definition.file, definition.symbol.shndx) in liveness.live
+
+    heap = live(_HEAP_RANDOMISER)
+    return {
+        "heap": {
+            "randomised": heap,
+            "bits": "log2(E)" if heap else 0,
+            "E": "usable 2 MiB extents of RAM below 4 GiB at boot (62 with 128 MiB)",
+        },
+        "stacks": {
+            "randomised": heap and live(_STACK_RANDOMISER),
+            "bits": "log2(E) + log2(P) + log2(S)" if heap and live(_STACK_RANDOMISER) else 0,
+            "P": "pages where the stack pool may start inside its extents (369 for 16 stacks of 32 KiB)",
+            "S": "stack slots, handed out in a random order (SCHED_STACK_POOL_COUNT, 16 by default)",
+        },
+        "source": (
+            "boot entropy (RDRAND mixed with the time stamp counter; the TSC alone without RDRAND); "
+            "printed at boot"
+        ),
     }
 
 

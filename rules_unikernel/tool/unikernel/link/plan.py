@@ -95,6 +95,8 @@ _GROUP_SYMBOLS = {
     Group.DATA: ("__data_start", "__data_end"),
     Group.BSS: ("__bss_start", "__bss_end"),
 }
+# Roles whose sections layout randomisation may reorder inside their output section.
+_MOVABLE = frozenset({Role.TEXT, Role.RODATA, Role.DATA, Role.BSS})
 _ROLE_OUTPUT = {
     Role.BOOT: ".text",
     Role.TEXT: ".text",
@@ -112,9 +114,9 @@ class Placement:
     """One ``files(sections)`` line inside an output section.
 
     ``exact``: ``files`` is one file's name as lld knows it (``lib.a:m.o``),
-    matched literally; otherwise it is a glob. ``movable``: a function
-    section that layout randomisation may reorder. ``pad``: bytes of
-    padding before the line.
+    matched literally; otherwise it is a glob. ``movable``: a function or
+    data object (in .text, .rodata, .data, .bss) that layout randomisation
+    may reorder. ``pad``: bytes of padding before the line.
     """
 
     sections: tuple[str, ...]
@@ -336,7 +338,7 @@ def _units(entries: list[tuple[tuple[int, ...], Placed]]) -> tuple[Placement, ..
                 files=item.file.origin.script_name,
                 keep=item.keep,
                 exact=True,
-                movable=item.role == Role.TEXT,
+                movable=item.role in _MOVABLE,
             )
     return tuple(lines.values())
 
