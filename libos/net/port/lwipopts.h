@@ -89,9 +89,11 @@
 #define LWIP_ND6_ALLOW_RA_UPDATES 1
 #endif
 
-/* TCP: a 64 KiB-class window without scaling, Linux-like MSS. */
+/* TCP: windows without scaling (both fit lwIP's 16-bit sizes), the
+ * send buffer larger than the receive window so that a sender can keep
+ * a peer's whole window in flight with more queued behind it. */
 #define TCP_MSS 1460
-#define TCP_WND (44 * TCP_MSS)
+#define TCP_WND (32 * TCP_MSS)
 #define TCP_SND_BUF (44 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 #define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
@@ -145,5 +147,11 @@
 /* ---- Diagnostics ------------------------------------------------------------ */
 #define LWIP_STATS 0
 #define LWIP_DEBUG_TIMERNAMES 0
+
+/* A build may add options of its own after these (lwIP's unit tests on
+ * the host do: third_party/lwip/tests/port/lwipopts_unittests.h). */
+#ifdef NET_PORT_LWIPOPTS_EXTRA
+#include NET_PORT_LWIPOPTS_EXTRA
+#endif
 
 #endif /* NET_PORT_LWIPOPTS_H */
