@@ -11,9 +11,9 @@
  * Transmit: the pbuf chain becomes the device's fragment list as it is
  * (scatter-gather, no copy); a chain of more than NETDEV_MAX_FRAGS
  * pieces is copied into one buffer first. With NETDEV_F_TX_CSUM, lwIP
- * leaves TCP and UDP checksums of this interface to the device: we put
- * the pseudo-header sum into the checksum field and tell the device
- * where the L4 header starts (the convention of virtio-net and Linux).
+ * leaves TCP checksums of this interface to the device: we put the
+ * pseudo-header sum into the checksum field and tell the device where
+ * the TCP header starts (the convention of virtio-net and Linux).
  *
  * A thread per interface drives the device: netdev_wait(), then
  * netdev_poll(), which calls rx() for each frame.
@@ -106,79 +106,89 @@ static uint16_t fold(uint32_t sum)
     return (uint16_t)sum;
 }
 
+/* Where a frame's TCP checksum is, if it is a TCP segment. */
+enum tcp_csum {
+    NOT_TCP,       /* nothing to do: lwIP computed what it has */
+    TCP_FOUND,     /* tx describes it; the field holds the pseudo sum */
+    TCP_NOT_IN_HEAD, /* TCP, but its header is not in `head` */
+};
+
 /*
- * For a frame whose TCP or UDP header lies in `head` (the first piece of
- * the chain, where lwIP builds its headers), fill tx with where the
- * device must put the checksum and store the pseudo-header sum in the
- * field. False if the frame is not one the device can finish (then lwIP's
- * own checksum, computed below, goes out instead).
+ * Look for a TCP header in `head` (the first piece of the chain, where
+ * lwIP builds its headers). For TCP, store the pseudo-header sum in the
+ * checksum field and fill tx for the device. Only TCP is offloaded: lwIP
+ * computes UDP checksums before it fragments a large datagram, which no
+ * device could do for it afterwards.
  */
-static bool offload_setup(uint8_t *head, size_t head_len, size_t frame_len,
-                          struct netdev_tx *tx)
+static enum tcp_csum tcp_csum_setup(uint8_t *head, size_t head_len,
+                                    size_t frame_len, struct netdev_tx *tx)
 {
-    if (head_len < ETH_HLEN + 20)
-        return false;
+    if (head_len < ETH_HLEN || frame_len < ETH_HLEN)
+        return NOT_TCP;
     uint16_t type = (uint16_t)(head[12] << 8 | head[13]);
-    size_t l3 = ETH_HLEN, l4;
-    uint8_t proto;
+    size_t l3 = ETH_HLEN, l4, l4_len, ip_len;
     uint32_t sum;
-    size_t l4_len;
     if (type == 0x0800) {
+        if (head_len < l3 + 20)
+            return frame_len < l3 + 20 ? NOT_TCP : TCP_NOT_IN_HEAD;
         size_t ihl = (size_t)(head[l3] & 0x0f) * 4;
         uint16_t frag = (uint16_t)(head[l3 + 6] << 8 | head[l3 + 7]);
-        uint16_t total = (uint16_t)(head[l3 + 2] << 8 | head[l3 + 3]);
-        if (ihl < 20 || (frag & 0x3fff) != 0 || total < ihl
-            || l3 + total > frame_len)
-            return false; /* fragments keep lwIP's checksum */
-        proto = head[l3 + 9];
+        ip_len = (size_t)(head[l3 + 2] << 8 | head[l3 + 3]);
+        if (head[l3 + 9] != 6 || (frag & 0x3fff) != 0)
+            return NOT_TCP; /* lwIP never fragments TCP */
+        if (ihl < 20 || ip_len < ihl || l3 + ip_len > frame_len)
+            return NOT_TCP; /* not lwIP's: leave it alone */
         l4 = l3 + ihl;
-        l4_len = total - ihl;
+        l4_len = ip_len - ihl;
+        if (l4 + 18 > head_len)
+            return TCP_NOT_IN_HEAD;
         sum = sum16(head + l3 + 12, 8, 0);
     } else if (type == 0x86dd) {
-        if (head_len < ETH_HLEN + 40)
-            return false;
-        proto = head[l3 + 6]; /* no extension headers: else lwIP's sum */
+        if (head_len < l3 + 40)
+            return frame_len < l3 + 40 ? NOT_TCP : TCP_NOT_IN_HEAD;
+        if (head[l3 + 6] != 6)
+            return NOT_TCP; /* lwIP puts no extension header before TCP */
         l4 = l3 + 40;
         l4_len = (size_t)(head[l3 + 4] << 8 | head[l3 + 5]);
         if (l4 + l4_len > frame_len)
-            return false;
+            return NOT_TCP;
+        if (l4 + 18 > head_len)
+            return TCP_NOT_IN_HEAD;
         sum = sum16(head + l3 + 8, 32, 0);
     } else {
-        return false;
+        return NOT_TCP;
     }
-    uint16_t field;
-    if (proto == 6)
-        field = 16;
-    else if (proto == 17)
-        field = 6;
-    else
-        return false;
-    if (l4 + field + 2 > head_len)
-        return false;
-    sum += proto + (uint32_t)l4_len;
-    uint16_t pseudo = fold(sum);
-    head[l4 + field] = (uint8_t)(pseudo >> 8);
-    head[l4 + field + 1] = (uint8_t)pseudo;
+    uint16_t pseudo = fold(sum + 6 + (uint32_t)l4_len);
+    head[l4 + 16] = (uint8_t)(pseudo >> 8);
+    head[l4 + 17] = (uint8_t)pseudo;
     tx->csum = true;
     tx->csum_start = (uint16_t)l4;
-    tx->csum_offset = field;
-    return true;
+    tx->csum_offset = 16;
+    return TCP_FOUND;
 }
 
-/* The checksum of a frame the device cannot finish, computed here: lwIP
- * left the field 0 because this netif offloads. */
-static void csum_in_software(struct pbuf *p, uint8_t *frame, size_t len)
+/* The device's part done here, on a linear copy of the frame. */
+static void tcp_csum_in_software(uint8_t *frame, size_t len)
 {
-    struct netdev_tx tx;
-    if (!offload_setup(frame, len, len, &tx))
+    struct netdev_tx tx = {0};
+    if (tcp_csum_setup(frame, len, len, &tx) != TCP_FOUND)
         return;
-    uint16_t sum = fold(sum16(frame + tx.csum_start, len - tx.csum_start, 0));
-    uint16_t c = (uint16_t)~sum;
-    if (c == 0 && tx.csum_offset == 6)
-        c = 0xffff; /* UDP: 0 would mean "no checksum" */
-    frame[tx.csum_start + tx.csum_offset] = (uint8_t)(c >> 8);
-    frame[tx.csum_start + tx.csum_offset + 1] = (uint8_t)c;
-    (void)p;
+    uint16_t c = (uint16_t)~fold(sum16(frame + tx.csum_start,
+                                       len - tx.csum_start, 0));
+    frame[tx.csum_start + 16] = (uint8_t)(c >> 8);
+    frame[tx.csum_start + 17] = (uint8_t)c;
+}
+
+/* The chain as one buffer (malloc'd), as the only fragment. */
+static uint8_t *linearize(struct pbuf *p, struct netdev_frag *frag)
+{
+    uint8_t *copy = malloc(p->tot_len);
+    if (copy != NULL) {
+        pbuf_copy_partial(p, copy, p->tot_len, 0);
+        frag->data = copy;
+        frag->len = p->tot_len;
+    }
+    return copy;
 }
 
 static err_t linkoutput(struct netif *netif, struct pbuf *p)
@@ -186,53 +196,40 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
     struct net_if *nif = netif->state;
     struct netdev_frag frags[NETDEV_MAX_FRAGS];
     size_t n = 0;
-    bool linear = false;
+    uint8_t *copy = NULL;
     for (struct pbuf *q = p; q != NULL; q = q->next) {
         if (q->len == 0)
             continue;
         if (n == NETDEV_MAX_FRAGS) {
-            linear = true;
+            if ((copy = linearize(p, &frags[0])) == NULL)
+                goto nomem;
+            n = 1;
+            nif->stats.tx_linearized++;
             break;
         }
         frags[n].data = q->payload;
         frags[n].len = q->len;
         n++;
     }
-    uint8_t *copy = NULL;
-    if (linear) {
-        copy = malloc(p->tot_len);
-        if (copy == NULL) {
-            nif->stats.tx_errors++;
-            return ERR_MEM;
-        }
-        pbuf_copy_partial(p, copy, p->tot_len, 0);
-        frags[0].data = copy;
-        frags[0].len = p->tot_len;
-        n = 1;
-        nif->stats.tx_linearized++;
-    }
     struct netdev_tx tx = {0};
     const struct netdev_tx *txp = NULL;
     if (nif->tx_csum) {
+        /* lwIP left TCP checksums of this netif to us (net_if_init). */
         uint8_t *head = copy ? copy : p->payload;
         size_t head_len = copy ? p->tot_len : p->len;
-        if (offload_setup(head, head_len, p->tot_len, &tx)) {
+        switch (tcp_csum_setup(head, head_len, p->tot_len, &tx)) {
+        case NOT_TCP:
+            break;
+        case TCP_FOUND:
             txp = &tx;
             nif->stats.tx_csum_offloaded++;
-        } else if (copy != NULL) {
-            csum_in_software(p, copy, p->tot_len);
-        } else {
-            /* Headers split across pieces: finish it in a linear copy. */
-            copy = malloc(p->tot_len);
-            if (copy == NULL) {
-                nif->stats.tx_errors++;
-                return ERR_MEM;
-            }
-            pbuf_copy_partial(p, copy, p->tot_len, 0);
-            csum_in_software(p, copy, p->tot_len);
-            frags[0].data = copy;
-            frags[0].len = p->tot_len;
+            break;
+        case TCP_NOT_IN_HEAD:
+            if ((copy = linearize(p, &frags[0])) == NULL)
+                goto nomem;
             n = 1;
+            tcp_csum_in_software(copy, p->tot_len);
+            break;
         }
     }
     int rc = netdev_send(nif->dev, frags, n, txp);
@@ -243,6 +240,9 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
     }
     nif->stats.tx_frames++;
     return ERR_OK;
+nomem:
+    nif->stats.tx_errors++;
+    return ERR_MEM;
 }
 
 err_t net_if_init(struct netif *netif)
@@ -263,8 +263,7 @@ err_t net_if_init(struct netif *netif)
     netif->linkoutput = linkoutput;
     if (nif->tx_csum)
         NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL
-                                           & ~(NETIF_CHECKSUM_GEN_UDP
-                                               | NETIF_CHECKSUM_GEN_TCP));
+                                           & ~NETIF_CHECKSUM_GEN_TCP);
     return ERR_OK;
 }
 

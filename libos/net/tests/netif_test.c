@@ -333,10 +333,9 @@ static void test_udp_receive_is_zero_copy(void)
     lwip_close(s);
 }
 
-/* The device has NETDEV_F_TX_CSUM: lwIP leaves the UDP checksum to it,
- * the netif puts the pseudo-header sum in the field and says where the
- * header is; what the device finishes is a valid datagram. */
-static void test_udp_send_offloads_checksum(void)
+/* UDP keeps lwIP's own checksum even on an offloading device (lwIP
+ * fragments large datagrams after summing them). */
+static void test_udp_send_keeps_lwip_checksum(void)
 {
     int s = lwip_socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in to;
@@ -348,8 +347,46 @@ static void test_udp_send_offloads_checksum(void)
     struct net_if_stats before, after;
     net_if_get_stats(nif, &before);
     unsigned sent = sim.sent;
-    CHECK_EQ(lwip_sendto(s, "offloaded", 9, 0, (struct sockaddr *)&to,
-                         sizeof(to)), 9);
+    CHECK_EQ(lwip_sendto(s, "datagram", 8, 0, (struct sockaddr *)&to,
+                         sizeof(to)), 8);
+    settle();
+    CHECK_EQ(sim.sent - sent, 1);
+    net_if_get_stats(nif, &after);
+    CHECK_EQ(after.tx_csum_offloaded, before.tx_csum_offloaded);
+    const uint8_t *r = sim.frame[sent];
+    CHECK(!sim.tx[sent].csum);
+    CHECK_EQ(r[23], 17);
+    CHECK(r[40] != 0 || r[41] != 0);
+    CHECK_EQ(l4_check(r + 14, 8 + 8), 0);
+    CHECK(memcmp(r + 42, "datagram", 8) == 0);
+    lwip_close(s);
+}
+
+/* The device has NETDEV_F_TX_CSUM: lwIP leaves TCP checksums to it, the
+ * netif puts the pseudo-header sum in the field and says where the
+ * header is; what the device finishes is a valid segment. Here: the RST
+ * lwIP sends for a SYN to a closed port. */
+static void test_tcp_checksum_offloaded(void)
+{
+    uint8_t f[14 + 20 + 20];
+    size_t o = put_eth(f, OUR_MAC, 0x0800);
+    uint8_t *tcp = f + o + 20;
+    memset(tcp, 0, 20);
+    tcp[0] = 0x9c, tcp[1] = 0x40; /* 40000 */
+    tcp[3] = 81;                  /* a closed port */
+    tcp[7] = 0x10;                /* seq 0x1000 */
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x02; /* SYN */
+    tcp[14] = 0xff, tcp[15] = 0xff;
+    put_ipv4(f + o, 6, 20, PEER_IP, OUR_IP);
+    uint16_t c = l4_check(f + o, 20);
+    tcp[16] = (uint8_t)(c >> 8);
+    tcp[17] = (uint8_t)c;
+    CHECK_EQ(l4_check(f + o, 20), 0);
+    struct net_if_stats before, after;
+    net_if_get_stats(nif, &before);
+    unsigned sent = sim.sent;
+    sim_inject(&sim, f, sizeof(f), sizeof(f));
     settle();
     CHECK_EQ(sim.sent - sent, 1);
     net_if_get_stats(nif, &after);
@@ -357,11 +394,11 @@ static void test_udp_send_offloads_checksum(void)
     const uint8_t *r = sim.frame[sent];
     CHECK(sim.tx[sent].csum);
     CHECK_EQ(sim.tx[sent].csum_start, 34);
-    CHECK_EQ(sim.tx[sent].csum_offset, 6);
-    CHECK_EQ(r[23], 17);
-    CHECK_EQ(l4_check(r + 14, 8 + 9), 0);
-    CHECK(memcmp(r + 42, "offloaded", 9) == 0);
-    lwip_close(s);
+    CHECK_EQ(sim.tx[sent].csum_offset, 16);
+    CHECK_EQ(r[23], 6);
+    CHECK(r[34 + 13] & 0x04); /* RST */
+    size_t l4_len = sim.frame_len[sent] - 34;
+    CHECK_EQ(l4_check(r + 14, l4_len), 0);
 }
 
 /* A chain of more pieces than NETDEV_MAX_FRAGS goes out as one copy. */
@@ -423,7 +460,8 @@ int main(void)
     RUN(test_arp_reply);
     RUN(test_icmp_echo);
     RUN(test_udp_receive_is_zero_copy);
-    RUN(test_udp_send_offloads_checksum);
+    RUN(test_udp_send_keeps_lwip_checksum);
+    RUN(test_tcp_checksum_offloaded);
     RUN(test_long_chain_is_linearized);
     return check_finish();
 }
