@@ -120,9 +120,11 @@ uint32_t net_if_ipv4(const struct net_if *nif)
 
 int net_wait_up(struct net_if *nif, uint64_t timeout_ns)
 {
-    uint64_t deadline = time_monotonic_ns() + timeout_ns;
+    uint64_t now = time_monotonic_ns();
+    bool forever = timeout_ns == 0 || timeout_ns > UINT64_MAX - now;
+    uint64_t deadline = forever ? 0 : now + timeout_ns;
     while (net_if_ipv4(nif) == 0) {
-        if (timeout_ns == 0)
+        if (forever)
             sched_wait(&nif->up);
         else if (sched_wait_until(&nif->up, deadline) == SCHED_TIMED_OUT
                  && net_if_ipv4(nif) == 0)

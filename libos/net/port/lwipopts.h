@@ -83,6 +83,10 @@
 #define IP_FRAG 1
 #define IP_REASS_MAX_PBUFS 64
 #if LWIP_IPV6
+/* Required on 64-bit: lwIP keeps a pointer in each IPv6 fragment's
+ * 8-byte header while reassembling; without this its reassembly timer
+ * asserts one second after boot (netif_test, loopback_boot_test). */
+#define IPV6_FRAG_COPYHEADER 1
 #define LWIP_IPV6_AUTOCONFIG 1
 #define LWIP_IPV6_MLD 1
 #define LWIP_IPV6_DHCP6 0

@@ -393,6 +393,18 @@ static void test_blocking_parks_only_its_thread(void)
     close(park_listen_fd);
 }
 
+/* The stack keeps running while its timers fire (IPv6 reassembly's first
+ * one, after a second, once stopped the image). */
+static void test_timers_run(void)
+{
+    uint64_t before = ticks;
+    sched_sleep_ns(2 * TIME_NS_PER_S);
+    CHECK(ticks - before >= 1000);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(fd >= 0);
+    close(fd);
+}
+
 int main(void)
 {
     printf("net loopback test\n");
@@ -405,6 +417,7 @@ int main(void)
     RUN(test_udp_round_trips);
     RUN(test_many_connections);
     RUN(test_bulk_both_ways);
+    RUN(test_timers_run);
     ticker_stop = 1;
     return check_finish();
 }

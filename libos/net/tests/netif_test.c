@@ -449,6 +449,96 @@ static void test_attach(void)
     sim.sent = 0; /* whatever the attach sent (IPv6 ND, gratuitous ARP) */
 }
 
+/* lwIP's timers (ARP, IPv4 and IPv6 reassembly, ND, MLD, DHCP, TCP) run
+ * for a while: a configuration error that only a timer notices stops
+ * the stack here (it did: IPv6 reassembly on 64-bit). */
+static void test_timers_run(void)
+{
+    uint64_t t0 = time_monotonic_ns();
+    sched_sleep_ns(30 * TIME_NS_PER_S);
+    CHECK(time_monotonic_ns() - t0 >= 30 * TIME_NS_PER_S);
+    struct net_if_stats st;
+    net_if_get_stats(nif, &st);
+    CHECK(st.tx_frames > 0);
+}
+
+/* ---- DHCP: a second NIC gets its address from a scripted server ------ */
+
+static struct sim dhcp_sim;
+
+/* The last frame dhcp_sim sent that is a DHCP message of `type`
+ * (UDP to port 67), or NULL. */
+static const uint8_t *find_dhcp(uint8_t type)
+{
+    for (unsigned i = dhcp_sim.sent; i-- > 0;) {
+        const uint8_t *f = dhcp_sim.frame[i];
+        if (dhcp_sim.frame_len[i] < 14 + 20 + 8 + 240 + 3 || f[12] != 0x08
+            || f[13] != 0 || f[23] != 17 || f[36] != 0 || f[37] != 67)
+            continue;
+        const uint8_t *opt = f + 14 + 20 + 8 + 240;
+        if (opt[0] == 53 && opt[2] == type)
+            return f;
+    }
+    return NULL;
+}
+
+/* A server's answer (2: OFFER, 5: ACK) to the client's xid: 10.0.5.7/24,
+ * router 10.0.5.1, an hour's lease. */
+static void inject_dhcp_reply(const uint8_t *request, uint8_t type)
+{
+    static const uint8_t server[4] = {10, 0, 5, 1};
+    static const uint8_t bcast_ip[4] = {255, 255, 255, 255};
+    uint8_t f[14 + 20 + 8 + 240 + 32];
+    memset(f, 0, sizeof(f));
+    size_t o = put_eth(f, OUR_MAC, 0x0800);
+    uint8_t *udp = f + o + 20, *b = udp + 8;
+    size_t udp_len = 8 + 240 + 32;
+    udp[1] = 67, udp[3] = 68;
+    udp[4] = (uint8_t)(udp_len >> 8), udp[5] = (uint8_t)udp_len;
+    b[0] = 2, b[1] = 1, b[2] = 6;
+    memcpy(b + 4, request + 14 + 20 + 8 + 4, 4); /* xid */
+    b[16] = 10, b[17] = 0, b[18] = 5, b[19] = 7;  /* yiaddr */
+    memcpy(b + 28, OUR_MAC, 6);
+    b[236] = 99, b[237] = 130, b[238] = 83, b[239] = 99;
+    uint8_t opts[] = {53, 1, type, 54, 4, 10, 0, 5, 1, 51, 4, 0, 0, 14, 16,
+                      1, 4, 255, 255, 255, 0, 3, 4, 10, 0, 5, 1, 255};
+    memcpy(b + 240, opts, sizeof(opts));
+    put_ipv4(f + o, 17, udp_len, server, bcast_ip);
+    sim_inject(&dhcp_sim, f, sizeof(f), sizeof(f));
+}
+
+static void test_dhcp_client(void)
+{
+    sim_init(&dhcp_sim, 1500, 0);
+    dhcp_sim.dev.name = "sim1";
+    struct net_config cfg;
+    char err[NET_CONFIG_ERROR_MAX];
+    char *argv[] = {"ip=dhcp"};
+    CHECK_EQ(net_config_parse(1, argv, &cfg, err), 0);
+    struct net_if *dnif = NULL;
+    CHECK_EQ(net_attach(&dhcp_sim.dev, &cfg, &dnif), 0);
+    CHECK_EQ(net_if_ipv4(dnif), 0);
+    settle();
+    const uint8_t *discover = find_dhcp(1);
+    CHECK(discover != NULL);
+    if (discover == NULL)
+        return;
+    inject_dhcp_reply(discover, 2);
+    settle();
+    const uint8_t *request = find_dhcp(3);
+    CHECK(request != NULL);
+    if (request == NULL)
+        return;
+    CHECK(memcmp(request + 14 + 20 + 8 + 4, discover + 14 + 20 + 8 + 4, 4)
+          == 0); /* the same transaction */
+    CHECK_EQ(net_if_ipv4(dnif), 0); /* not before the ACK */
+    inject_dhcp_reply(request, 5);
+    /* lwIP probes the address with ARP before it takes it (simulated
+     * seconds). */
+    CHECK_EQ(net_wait_up(dnif, 30 * TIME_NS_PER_S), 0);
+    CHECK_EQ(net_if_ipv4(dnif), 0x0a000507);
+}
+
 int main(void)
 {
     rng_seed(7);
@@ -463,5 +553,7 @@ int main(void)
     RUN(test_udp_send_keeps_lwip_checksum);
     RUN(test_tcp_checksum_offloaded);
     RUN(test_long_chain_is_linearized);
+    RUN(test_timers_run);
+    RUN(test_dhcp_client);
     return check_finish();
 }

@@ -35,11 +35,17 @@
 #endif
 
 /* A failed lwIP assertion is a bug: say where, and stop the image (or the
- * host test). */
+ * host test, whose buffered output abort() would otherwise lose). */
+#if __STDC_HOSTED__
+#define NET_PORT_FLUSH() fflush(NULL)
+#else
+#define NET_PORT_FLUSH() ((void)0)
+#endif
 #define LWIP_PLATFORM_ASSERT(x)                                              \
     do {                                                                     \
         printf("lwIP assertion \"%s\" failed at %s:%d\n", (x), __FILE__,     \
                __LINE__);                                                    \
+        NET_PORT_FLUSH();                                                    \
         abort();                                                             \
     } while (0)
 
