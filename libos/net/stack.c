@@ -21,6 +21,18 @@
 
 static bool started;
 
+void net_port_assert_core_locked(void)
+{
+    /* Before tcpip_init() creates the lock, lwip_init() runs alone. */
+    if (!lock_tcpip_core.valid || lock_tcpip_core.owner == sched_self())
+        return;
+    printf("[net] panic: thread %s called lwIP's core without the core "
+           "lock (LOCK_TCPIP_CORE(), <lwip/tcpip.h>)\n",
+           sched_thread_name(sched_self()));
+    NET_PORT_FLUSH();
+    abort();
+}
+
 int net_start(void)
 {
     if (started)

@@ -123,6 +123,7 @@ void sys_mutex_lock(sys_mutex_t *mutex)
         /* Not recursive: this thread would wait for itself forever. */
         printf("[net] panic: thread %s locks an lwIP mutex it holds\n",
                sched_thread_name(self));
+        NET_PORT_FLUSH();
         abort();
     }
     while (mutex->owner != NULL)
@@ -294,6 +295,7 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn fn, void *arg,
         printf("[net] panic: cannot start lwIP thread %s: the thread table "
                "or the stack pool is full (SCHED_MAX_THREADS, "
                "SCHED_STACK_POOL_COUNT)\n", name ? name : "?");
+        NET_PORT_FLUSH();
         abort();
     }
     return t;

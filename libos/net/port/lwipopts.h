@@ -43,6 +43,11 @@
 #define DEFAULT_UDP_RECVMBOX_SIZE 64
 #define DEFAULT_TCP_RECVMBOX_SIZE 64
 #define DEFAULT_ACCEPTMBOX_SIZE 32
+/* Code that calls lwIP's core (the raw API, netif functions) without the
+ * core lock stops with the caller's name instead of corrupting lwIP's
+ * state later (stack.c). */
+void net_port_assert_core_locked(void);
+#define LWIP_ASSERT_CORE_LOCKED() net_port_assert_core_locked()
 #define LWIP_NETCONN_SEM_PER_THREAD 0
 #define LWIP_NETCONN_FULLDUPLEX 0
 

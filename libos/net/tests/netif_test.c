@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "lwip/pbuf.h"
+#include "lwip/udp.h"
 #include "lwip/sockets.h"
 #include "lwip/tcpip.h"
 
@@ -462,6 +467,27 @@ static void test_timers_run(void)
     CHECK(st.tx_frames > 0);
 }
 
+/* The raw API without the core lock stops the program (in a child
+ * process here), with the lock it works. */
+static void test_raw_api_needs_the_core_lock(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        (void)udp_new(); /* no LOCK_TCPIP_CORE(): must abort */
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+              "udp_new() without the core lock aborts");
+    LOCK_TCPIP_CORE();
+    struct udp_pcb *pcb = udp_new();
+    CHECK(pcb != NULL);
+    udp_remove(pcb);
+    UNLOCK_TCPIP_CORE();
+}
+
 /* ---- DHCP: a second NIC gets its address from a scripted server ------ */
 
 static struct sim dhcp_sim;
@@ -554,6 +580,7 @@ int main(void)
     RUN(test_tcp_checksum_offloaded);
     RUN(test_long_chain_is_linearized);
     RUN(test_timers_run);
+    RUN(test_raw_api_needs_the_core_lock);
     RUN(test_dhcp_client);
     return check_finish();
 }
