@@ -49,12 +49,23 @@ static void status_changed(struct netif *netif)
     sched_wake_all(&nif->up);
 }
 
+/* A device that fails (gone, broken) must not spin this thread: the
+ * scheduler is cooperative, and a loop that never parks would stop every
+ * other thread. */
+#define RX_ERROR_BACKOFF_NS (10 * TIME_NS_PER_MS)
+
 static int rx_thread(void *arg)
 {
     struct net_if *nif = arg;
     for (;;) {
         (void)netdev_wait(nif->dev, 0);
-        (void)netdev_poll(nif->dev);
+        int rc = netdev_poll(nif->dev);
+        if (rc < 0) {
+            nif->stats.poll_errors++;
+            sched_sleep_ns(RX_ERROR_BACKOFF_NS);
+        } else if (rc == 0) {
+            sched_yield(); /* a wake-up with nothing to do */
+        }
     }
     return 0;
 }

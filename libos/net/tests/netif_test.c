@@ -488,6 +488,41 @@ static void test_raw_api_needs_the_core_lock(void)
     UNLOCK_TCPIP_CORE();
 }
 
+/* A device that is gone: its wait returns at once and its poll fails.
+ * The receive thread must not spin (it would stop every other thread). */
+static int dead_wait(struct netdev *dev, uint64_t deadline_ns)
+{
+    (void)dev, (void)deadline_ns;
+    return 0;
+}
+
+static int dead_poll(struct netdev *dev)
+{
+    (void)dev;
+    return -107; /* ENOTCONN */
+}
+
+static void test_dead_device_does_not_spin(void)
+{
+    static struct sim dead;
+    static struct netdev_ops ops;
+    sim_init(&dead, 1500, 0);
+    ops = sim_ops;
+    ops.wait = dead_wait;
+    ops.poll = dead_poll;
+    dead.dev.ops = &ops;
+    dead.dev.name = "dead0";
+    struct net_config cfg = {0};
+    struct net_if *dnif = NULL;
+    CHECK_EQ(net_attach(&dead.dev, &cfg, &dnif), 0);
+    uint64_t t0 = time_monotonic_ns();
+    sched_sleep_ns(100 * MS); /* returns only if the receive thread parks */
+    CHECK(time_monotonic_ns() - t0 >= 100 * MS);
+    struct net_if_stats st;
+    net_if_get_stats(dnif, &st);
+    CHECK(st.poll_errors >= 5 && st.poll_errors <= 11);
+}
+
 /* ---- DHCP: a second NIC gets its address from a scripted server ------ */
 
 static struct sim dhcp_sim;
@@ -582,5 +617,6 @@ int main(void)
     RUN(test_timers_run);
     RUN(test_raw_api_needs_the_core_lock);
     RUN(test_dhcp_client);
+    RUN(test_dead_device_does_not_spin);
     return check_finish();
 }

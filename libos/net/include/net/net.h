@@ -62,7 +62,9 @@ struct net_if_stats {
     uint64_t tx_errors;      /* refused by the device (EAGAIN, ...) */
     uint64_t tx_linearized;  /* more fragments than NETDEV_MAX_FRAGS:
                               * copied into one buffer */
-    uint64_t tx_csum_offloaded; /* L4 checksum left to the device */
+    uint64_t tx_csum_offloaded; /* TCP checksum left to the device */
+    uint64_t poll_errors;    /* netdev_poll() failed (then the receive
+                              * thread waits 10 ms before it retries) */
 };
 
 void net_if_get_stats(const struct net_if *nif, struct net_if_stats *out);
