@@ -7,7 +7,9 @@
  *     checked against the sender's generator;
  *   - 200 connections opened, used (4 bytes echoed) and closed;
  *   - UDP: 100 round trips;
- *   - getaddrinfo of a numeric host; poll on a listener.
+ *   - getaddrinfo of a numeric host, and of names through lwIP's DNS
+ *     resolver asking a scripted server on 127.0.0.1:53; poll on a
+ *     listener.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -18,6 +20,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <lwip/dns.h>
+#include <lwip/tcpip.h>
 #include <net/net.h>
 #include <sched/sched.h>
 #include <testing/check.h>
@@ -347,6 +351,78 @@ static void test_getaddrinfo_numeric(void)
     CHECK(strcmp(text, "10.1.2.3") == 0);
 }
 
+/* A DNS server of two names on 127.0.0.1:53, answering A queries. */
+#define DNS_QUERIES 2
+static int dns_fd;
+static uint16_t dns_ids[DNS_QUERIES], dns_ports[DNS_QUERIES];
+
+static int dns_server(void *arg)
+{
+    (void)arg;
+    for (int q = 0; q < DNS_QUERIES; q++) {
+        uint8_t m[512];
+        struct sockaddr_in from;
+        socklen_t len = sizeof(from);
+        ssize_t n = recvfrom(dns_fd, m, sizeof(m) - 16, 0,
+                             (struct sockaddr *)&from, &len);
+        if (n < 12 + 5)
+            return 1;
+        dns_ids[q] = (uint16_t)(m[0] << 8 | m[1]);
+        dns_ports[q] = ntohs(from.sin_port);
+        /* The name's first label picks the address: "one" 10.9.8.1,
+         * anything else 10.9.8.2. */
+        uint8_t last = (m[12] == 3 && memcmp(m + 13, "one", 3) == 0) ? 1 : 2;
+        m[2] = 0x81, m[3] = 0x80;  /* response, recursion available */
+        m[6] = 0, m[7] = 1;        /* one answer */
+        m[8] = m[9] = m[10] = m[11] = 0;
+        static const uint8_t answer[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60,
+                                         0, 4, 10, 9, 8, 0};
+        memcpy(m + n, answer, sizeof(answer));
+        m[n + sizeof(answer) - 1] = last;
+        if (sendto(dns_fd, m, (size_t)n + sizeof(answer), 0,
+                   (struct sockaddr *)&from, len)
+            != n + (ssize_t)sizeof(answer))
+            return 1;
+    }
+    return 0;
+}
+
+static uint32_t resolve(const char *name)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    if (getaddrinfo(name, NULL, &hints, &res) != 0 || res == NULL)
+        return 0;
+    uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)
+                            res->ai_addr)->sin_addr.s_addr);
+    freeaddrinfo(res);
+    return a;
+}
+
+static void test_getaddrinfo_by_dns(void)
+{
+    dns_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = loopback(53);
+    CHECK_EQ(bind(dns_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ip_addr_t server = IPADDR4_INIT(PP_HTONL(0x7f000001));
+    LOCK_TCPIP_CORE(); /* lwIP's raw API: with the core lock */
+    dns_setserver(0, &server);
+    UNLOCK_TCPIP_CORE();
+    struct sched_thread *srv = sched_spawn("dns server", dns_server, NULL,
+                                           NULL);
+    CHECK_EQ(resolve("one.example"), 0x0a090801);
+    CHECK_EQ(resolve("two.example"), 0x0a090802);
+    int status = -1;
+    sched_join(srv, &status);
+    close(dns_fd);
+    CHECK_EQ(status, 0);
+    /* Ids and source ports come from LWIP_RAND(): not lwIP's fixed ones. */
+    CHECK(dns_ports[0] != 0 && dns_ports[1] != 0);
+    printf("dns: 2 names resolved; query ids %u %u, source ports %u %u\n",
+           dns_ids[0], dns_ids[1], dns_ports[0], dns_ports[1]);
+}
+
 /* A thread blocked in accept() or recv() lets the ticker run; poll()
  * sees nothing before the connection and POLLIN after it. */
 static int park_listen_fd;
@@ -413,6 +489,7 @@ int main(void)
                               .detached = true};
     CHECK(sched_spawn("ticker", ticker, NULL, &attr) != NULL);
     RUN(test_getaddrinfo_numeric);
+    RUN(test_getaddrinfo_by_dns);
     RUN(test_blocking_parks_only_its_thread);
     RUN(test_udp_round_trips);
     RUN(test_many_connections);
