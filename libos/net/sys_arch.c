@@ -257,6 +257,77 @@ void sys_mbox_set_invalid(sys_mbox_t *mbox)
     mbox->valid = false;
 }
 
+/* ---- A semaphore per thread ----------------------------------------------- */
+
+static struct {
+    bool used;
+    uint32_t thread_id; /* never reused by the scheduler */
+    sys_sem_t sem;
+} thread_sems[SYS_ARCH_THREAD_SEMS];
+
+/* Free the entries of threads that have ended (joined, or detached and
+ * gone, or dead and waiting for their joiner). */
+static void thread_sems_sweep(void)
+{
+    static struct sched_thread_stats live[SYS_ARCH_THREAD_SEMS * 2];
+    size_t n = sched_stats(live, SYS_ARCH_THREAD_SEMS * 2);
+    if (n > SYS_ARCH_THREAD_SEMS * 2)
+        n = SYS_ARCH_THREAD_SEMS * 2;
+    for (size_t i = 0; i < SYS_ARCH_THREAD_SEMS; i++) {
+        if (!thread_sems[i].used)
+            continue;
+        bool alive = false;
+        for (size_t j = 0; j < n && !alive; j++)
+            alive = live[j].id == thread_sems[i].thread_id
+                    && live[j].state != SCHED_DEAD;
+        if (!alive)
+            thread_sems[i].used = false;
+    }
+}
+
+static sys_sem_t *thread_sem(bool create)
+{
+    uint32_t id = sched_thread_id(sched_self());
+    for (size_t i = 0; i < SYS_ARCH_THREAD_SEMS; i++)
+        if (thread_sems[i].used && thread_sems[i].thread_id == id)
+            return &thread_sems[i].sem;
+    if (!create)
+        return NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < SYS_ARCH_THREAD_SEMS; i++) {
+            if (!thread_sems[i].used) {
+                thread_sems[i].used = true;
+                thread_sems[i].thread_id = id;
+                sys_sem_new(&thread_sems[i].sem, 0);
+                return &thread_sems[i].sem;
+            }
+        }
+        thread_sems_sweep();
+    }
+    printf("[net] panic: more than %d threads use sockets at once "
+           "(SYS_ARCH_THREAD_SEMS)\n", SYS_ARCH_THREAD_SEMS);
+    NET_PORT_FLUSH();
+    abort();
+}
+
+sys_sem_t *sys_arch_netconn_sem_get(void)
+{
+    return thread_sem(true);
+}
+
+void sys_arch_netconn_sem_alloc(void)
+{
+    (void)thread_sem(true);
+}
+
+void sys_arch_netconn_sem_free(void)
+{
+    sys_sem_t *sem = thread_sem(false);
+    if (sem != NULL)
+        thread_sems[(size_t)((char *)sem - (char *)&thread_sems[0].sem)
+                    / sizeof(thread_sems[0])].used = false;
+}
+
 /* ---- Threads -------------------------------------------------------------- */
 
 struct thread_start {

@@ -48,8 +48,12 @@
  * state later (stack.c). */
 void net_port_assert_core_locked(void);
 #define LWIP_ASSERT_CORE_LOCKED() net_port_assert_core_locked()
-#define LWIP_NETCONN_SEM_PER_THREAD 0
-#define LWIP_NETCONN_FULLDUPLEX 0
+/* One thread may read a socket while another writes it and a third
+ * closes it; each thread waits on a semaphore of its own (sys_arch.c).
+ * lwIP 2.1.3's full-duplex code does not compile without TCP, so the
+ * UDP-only stacks keep one thread per socket. */
+#define LWIP_NETCONN_SEM_PER_THREAD 1
+#define LWIP_NETCONN_FULLDUPLEX NET_PORT_TCP
 
 /* ---- Memory ---------------------------------------------------------------
  * Everything lwIP allocates, its heap (MEM_LIBC_MALLOC) and its pools
@@ -111,6 +115,19 @@ void net_port_assert_core_locked(void);
 #define TCP_OOSEQ_MAX_PBUFS 64
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_TCP_TIMESTAMPS 0
+/* lwIP 2.1.3 answers every zero-length segment with an ACK while its own
+ * receive window is 0 (RFC 793 accepts one whose sequence number is
+ * RCV.NXT without a reply): two lwIP ends whose windows are both full,
+ * as over the loopback, then ACK each other forever, and over the
+ * loopback that loop never leaves the tcpip thread. tcp_hook.c drops
+ * such a segment when it carries nothing new. */
+struct tcp_pcb;
+struct tcp_hdr;
+struct pbuf;
+int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+                          const struct pbuf *p);
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+    net_port_tcp_inpacket((pcb), (hdr), (p))
 
 /* Interfaces: the loopback (127.0.0.1, ::1) and one per NIC. */
 #define LWIP_NETIF_LOOPBACK 1
@@ -149,6 +166,9 @@ void net_port_assert_core_locked(void);
 #define LWIP_SO_SNDTIMEO 1
 #define LWIP_SO_RCVBUF 0
 #define LWIP_SO_LINGER 0
+/* IP_PKTINFO: a UDP server bound to INADDR_ANY learns which of its
+ * addresses a datagram was sent to (recvmsg), to answer from it. */
+#define LWIP_NETBUF_RECVINFO 1
 #define SO_REUSE 1
 #define LWIP_DNS_API_DECLARE_H_ERRNO 1
 #define LWIP_DNS_API_DEFINE_ERRNO 1

@@ -469,6 +469,87 @@ static void test_blocking_parks_only_its_thread(void)
     close(park_listen_fd);
 }
 
+/* Full duplex: one thread reads a connection while another writes it
+ * (LWIP_NETCONN_FULLDUPLEX, a semaphore per thread). */
+#define DUPLEX_PORT 7004
+#define DUPLEX_BYTES (1u << 20)
+static int duplex_listen_fd, duplex_fd;
+static volatile uint64_t duplex_read_digest;
+
+static int duplex_echo(void *arg)
+{
+    (void)arg;
+    int c = accept(duplex_listen_fd, NULL, NULL);
+    if (c < 0)
+        return 1;
+    static uint8_t buf[4096];
+    ssize_t n;
+    while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = send(c, buf + off, (size_t)(n - off), 0);
+            if (w <= 0) {
+                close(c);
+                return 1;
+            }
+            off += w;
+        }
+    close(c);
+    return 0;
+}
+
+static int duplex_reader(void *arg)
+{
+    (void)arg;
+    static uint8_t buf[4096];
+    uint64_t h = DIGEST_INIT;
+    size_t got = 0;
+    while (got < DUPLEX_BYTES) {
+        ssize_t r = recv(duplex_fd, buf, sizeof(buf), 0);
+        if (r <= 0)
+            return 1;
+        h = digest(h, buf, (size_t)r);
+        got += (size_t)r;
+    }
+    duplex_read_digest = h;
+    return 0;
+}
+
+static void test_full_duplex(void)
+{
+    duplex_listen_fd = listener(DUPLEX_PORT, 1);
+    struct sched_thread *echo = sched_spawn("duplex echo", duplex_echo, NULL,
+                                            NULL);
+    duplex_fd = connect_to(DUPLEX_PORT);
+    CHECK(duplex_fd >= 0);
+    /* The reader blocks in recv() on the socket main writes to. */
+    struct sched_thread *reader = sched_spawn("duplex reader", duplex_reader,
+                                              NULL, NULL);
+    static uint8_t buf[4096];
+    struct stream s = {3};
+    uint64_t want = DIGEST_INIT;
+    int ok = 1;
+    for (size_t done = 0; done < DUPLEX_BYTES && ok; done += sizeof(buf)) {
+        fill(&s, buf, sizeof(buf));
+        want = digest(want, buf, sizeof(buf));
+        for (size_t off = 0; off < sizeof(buf) && ok;) {
+            ssize_t w = send(duplex_fd, buf + off, sizeof(buf) - off, 0);
+            ok = w > 0;
+            off += ok ? (size_t)w : 0;
+        }
+    }
+    CHECK(ok);
+    int rstatus = -1, estatus = -1;
+    sched_join(reader, &rstatus);
+    close(duplex_fd);
+    sched_join(echo, &estatus);
+    close(duplex_listen_fd);
+    CHECK_EQ(rstatus, 0);
+    CHECK_EQ(estatus, 0);
+    CHECK_EQ(duplex_read_digest, want);
+    printf("duplex: %u bytes written by one thread, read back by another\n",
+           DUPLEX_BYTES);
+}
+
 /* The stack keeps running while its timers fire (IPv6 reassembly's first
  * one, after a second, once stopped the image). */
 static void test_timers_run(void)
@@ -494,6 +575,7 @@ int main(void)
     RUN(test_udp_round_trips);
     RUN(test_many_connections);
     RUN(test_bulk_both_ways);
+    RUN(test_full_duplex);
     RUN(test_timers_run);
     ticker_stop = 1;
     return check_finish();

@@ -182,6 +182,45 @@ static void test_mutex_excludes(void)
     CHECK(!sys_mutex_valid(&mutex));
 }
 
+/* ---- a semaphore per thread ------------------------------------------------ */
+
+static sys_sem_t *seen_sem;
+
+static int get_thread_sem(void *arg)
+{
+    (void)arg;
+    seen_sem = LWIP_NETCONN_THREAD_SEM_GET();
+    return seen_sem != NULL && sys_sem_valid(seen_sem)
+                   && seen_sem == LWIP_NETCONN_THREAD_SEM_GET()
+               ? 0
+               : 1;
+}
+
+static void test_semaphore_per_thread(void)
+{
+    sys_sem_t *mine = LWIP_NETCONN_THREAD_SEM_GET();
+    CHECK(mine != NULL && sys_sem_valid(mine));
+    CHECK(mine == LWIP_NETCONN_THREAD_SEM_GET()); /* the same, again */
+    struct sched_thread *t = sched_spawn("other", get_thread_sem, NULL, NULL);
+    int status = -1;
+    sched_join(t, &status);
+    CHECK_EQ(status, 0);
+    CHECK(seen_sem != mine);
+    /* Many more threads than the table holds, one after the other: the
+     * entries of ended threads are reused. */
+    int bad = 0;
+    for (int i = 0; i < 3 * SYS_ARCH_THREAD_SEMS; i++) {
+        t = sched_spawn("short", get_thread_sem, NULL, NULL);
+        if (t == NULL || sched_join(t, &status) != 0 || status != 0)
+            bad++;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK(mine == LWIP_NETCONN_THREAD_SEM_GET()); /* main kept its own */
+    LWIP_NETCONN_THREAD_SEM_FREE();
+    LWIP_NETCONN_THREAD_SEM_ALLOC();
+    CHECK(sys_sem_valid(LWIP_NETCONN_THREAD_SEM_GET()));
+}
+
 /* ---- threads and time ---------------------------------------------------------- */
 
 static int ran;
@@ -214,5 +253,6 @@ int main(void)
     RUN(test_mbox_fetch_waits);
     RUN(test_mutex_excludes);
     RUN(test_threads_and_clock);
+    RUN(test_semaphore_per_thread);
     return check_finish();
 }

@@ -9,11 +9,9 @@
  * BUILD file with its reason, and one suite's state cannot leak into the
  * next. The MDNS and MQTT suites test applications the port does not
  * ship; the MEM suite tests lwIP's own heap, which the port replaces
- * with malloc (MEM_LIBC_MALLOC); the SOCKETS suite needs
- * LWIP_NETCONN_FULLDUPLEX, which the port leaves off; the PBUF suite
- * needs DNS off and TCP window scaling on. Their sources are
- * not built and their suite functions below return empty suites (the
- * port's own tests cover its sockets: libos/net/tests).
+ * with malloc (MEM_LIBC_MALLOC); the PBUF suite needs DNS off and TCP
+ * window scaling on. Their sources are not built and their suite
+ * functions below return empty suites.
  */
 #include <check.h>
 #include <stdint.h>
@@ -49,15 +47,10 @@ uint32_t net_port_rand(void)
 Suite *mdns_suite(void);
 Suite *mqtt_suite(void);
 Suite *mem_suite(void);
-Suite *sockets_suite(void);
 Suite *pbuf_suite(void);
 Suite *pbuf_suite(void)
 {
     return suite_create("PBUF (needs DNS off, window scaling on)");
-}
-Suite *sockets_suite(void)
-{
-    return suite_create("SOCKETS (needs LWIP_NETCONN_FULLDUPLEX)");
 }
 Suite *mem_suite(void)
 {

@@ -40,6 +40,19 @@ typedef struct sys_mutex sys_mutex_t;
 typedef struct sys_mbox sys_mbox_t;
 typedef struct sched_thread *sys_thread_t;
 
+/* A semaphore per thread (LWIP_NETCONN_SEM_PER_THREAD), which lets one
+ * thread read a socket while another writes it (LWIP_NETCONN_FULLDUPLEX).
+ * The scheduler has no thread-local storage: sys_arch.c keeps a table by
+ * thread id, created on first use and reclaimed from threads that have
+ * ended. */
+sys_sem_t *sys_arch_netconn_sem_get(void);
+void sys_arch_netconn_sem_alloc(void);
+void sys_arch_netconn_sem_free(void);
+#define LWIP_NETCONN_THREAD_SEM_GET() sys_arch_netconn_sem_get()
+#define LWIP_NETCONN_THREAD_SEM_ALLOC() sys_arch_netconn_sem_alloc()
+#define LWIP_NETCONN_THREAD_SEM_FREE() sys_arch_netconn_sem_free()
+#define SYS_ARCH_THREAD_SEMS 64 /* threads using sockets at once */
+
 /* The mailbox size used when lwIP asks for 0 or less. */
 #define SYS_ARCH_MBOX_DEFAULT_SIZE 32
 

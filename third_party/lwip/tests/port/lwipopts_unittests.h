@@ -14,6 +14,14 @@
  * tcpip_thread_poll_one(), which the sockets suite calls. */
 #define LWIP_TESTMODE 1
 #define TCPIP_THREAD_TEST 1
+/* The SOCKETS suite calls read(), write() and close() meaning lwIP's:
+ * its sockets under the POSIX names, as macros (the port's host build
+ * keeps lwIP's own names, and an image has real functions). */
+#undef LWIP_COMPAT_SOCKETS
+#define LWIP_COMPAT_SOCKETS 1
+#undef LWIP_POSIX_SOCKETS_IO_NAMES
+#define LWIP_POSIX_SOCKETS_IO_NAMES 1
+
 /* The suites call lwIP's core from the test thread without the core lock
  * (as code on NO_SYS would): the port's check is off here. */
 #undef LWIP_ASSERT_CORE_LOCKED
