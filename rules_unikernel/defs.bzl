@@ -1,10 +1,17 @@
 """Public API of rules_unikernel. Implementations live in private/."""
 
 load("//rules_unikernel/private:image.bzl", _unikernel_image = "unikernel_image")
-load("//rules_unikernel/private:providers.bzl", _UnikernelImageInfo = "UnikernelImageInfo")
+load("//rules_unikernel/private:link_toolchain.bzl", _unikernel_link_toolchain = "unikernel_link_toolchain")
+load(
+    "//rules_unikernel/private:providers.bzl",
+    _UnikernelImageInfo = "UnikernelImageInfo",
+    _UnikernelLinkToolchainInfo = "UnikernelLinkToolchainInfo",
+)
 load("//rules_unikernel/private:qemu.bzl", _unikernel_qemu = "unikernel_qemu", _unikernel_test = "unikernel_test")
 
 unikernel_image = _unikernel_image
+unikernel_link_toolchain = _unikernel_link_toolchain
 unikernel_qemu = _unikernel_qemu
 unikernel_test = _unikernel_test
 UnikernelImageInfo = _UnikernelImageInfo
+UnikernelLinkToolchainInfo = _UnikernelLinkToolchainInfo

@@ -48,8 +48,9 @@ def rules_unikernel_dependencies():
         littlefs_repository()
 
 def rules_unikernel_register_toolchains():
-    """Registers the freestanding C toolchain and the Python toolchain."""
+    """Registers the freestanding C toolchain, the link tools and the Python toolchain."""
     native.register_toolchains(
         "@rules_unikernel//rules_unikernel/toolchain:all",
+        "@rules_unikernel//rules_unikernel:default_link_toolchain",
         "@rules_unikernel_python//:toolchain",
     )

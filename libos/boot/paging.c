@@ -8,6 +8,8 @@
  *     data and bss read/write and non-executable, at 4 KiB granularity;
  *   - all other memory below 4 GiB (the heap, I/O) is read/write and
  *     non-executable, in 2 MiB pages;
+ *   - device registers that components declared before the seal
+ *     (boot_mmio_region) are read/write, non-executable and uncached;
  *   - page 0 is unmapped, so NULL pointer accesses fault, and so are the
  *     guard pages below the boot stack and the exception stack;
  *   - the page-table pages themselves are read-only, and so are the GDT
@@ -35,6 +37,8 @@
 
 #define PTE_P (UINT64_C(1) << 0)
 #define PTE_W (UINT64_C(1) << 1)
+#define PTE_PWT (UINT64_C(1) << 3)
+#define PTE_PCD (UINT64_C(1) << 4)
 #define PTE_PS (UINT64_C(1) << 7)
 #define PTE_NX (UINT64_C(1) << 63)
 
@@ -43,10 +47,11 @@
 
 #define MAPPED_GIB 4
 /*
- * 4 KiB tables: the first 2 MiB, those covering the image, and one per
- * 2 MiB region with guard pages (thread stacks).
+ * 4 KiB tables: the first 2 MiB, those covering the image, one per
+ * 2 MiB region with guard pages (thread stacks), and up to two per
+ * device region (boot_mmio_region).
  */
-#define SMALL_TABLES 32
+#define SMALL_TABLES (32 + 2 * BOOT_MMIO_REGIONS_MAX)
 #define POOL_PAGES (2 + MAPPED_GIB + SMALL_TABLES)
 
 typedef uint64_t table[ENTRIES];
@@ -68,6 +73,13 @@ static struct {
 } guards[BOOT_GUARD_PAGES_MAX];
 static size_t guard_count;
 
+/* Device registers boot_mmio_region() asked to map uncached. */
+static struct {
+    uint64_t start, end; /* page-aligned */
+    const char *what;
+} mmio[BOOT_MMIO_REGIONS_MAX];
+static size_t mmio_count;
+
 /* Bounds of the loaded image, defined by the linker (page aligned). */
 extern char __text_start[], __image_end[];
 
@@ -75,7 +87,8 @@ static uint64_t *new_table(void)
 {
     if (pool_used == POOL_PAGES)
         boot_panic("page tables: more than %u 2 MiB regions need 4 KiB "
-                   "pages (the image, guard pages); raise SMALL_TABLES in "
+                   "pages (the image, guard pages, device registers); raise "
+                   "SMALL_TABLES in "
                    "paging.c",
                    SMALL_TABLES - 1);
     uint64_t *t = pool[pool_used++];
@@ -156,6 +169,26 @@ int boot_guard_page(const void *page, const char *what)
     return 0;
 }
 
+int boot_mmio_region(uint64_t addr, uint64_t len, const char *what)
+{
+    uint64_t limit = (uint64_t)MAPPED_GIB << 30;
+
+    if (sealed || xenplat_mode() == XENPLAT_PV || len == 0
+        || len > BOOT_MMIO_REGION_MAX || addr >= limit || len > limit - addr
+        || mmio_count == BOOT_MMIO_REGIONS_MAX)
+        return -1;
+    uint64_t start = addr & ~(uint64_t)(PAGE_SIZE - 1);
+    uint64_t end = (addr + len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    if (start == 0
+        || (end > (uintptr_t)__text_start && start < (uintptr_t)__image_end))
+        return -1;
+    mmio[mmio_count].start = start;
+    mmio[mmio_count].end = end;
+    mmio[mmio_count].what = what;
+    mmio_count++;
+    return 0;
+}
+
 size_t boot_guard_page_count(void)
 {
     return guard_count;
@@ -200,6 +233,11 @@ void boot_paging_seal(void)
         for (uint64_t a = first; a < r->end; a += PAGE_SIZE)
             set_page(pdpt, a, leaf_bits(r->flags));
     }
+
+    /* Device registers: uncached, never executable. */
+    for (size_t m = 0; m < mmio_count; m++)
+        for (uint64_t a = mmio[m].start; a < mmio[m].end; a += PAGE_SIZE)
+            set_page(pdpt, a, rw_nx | PTE_PCD | PTE_PWT);
 
     /* Holes that must fault. */
     set_page(pdpt, 0, 0);
@@ -286,6 +324,9 @@ const char *boot_paging_region(uint64_t addr)
     for (size_t g = 0; g < guard_count; g++)
         if (addr >= guards[g].page && addr < guards[g].page + PAGE_SIZE)
             return guards[g].what;
+    for (size_t m = 0; m < mmio_count; m++)
+        if (addr >= mmio[m].start && addr < mmio[m].end)
+            return mmio[m].what;
     if (addr >= (uintptr_t)pool && addr < (uintptr_t)(pool + POOL_PAGES))
         return "the sealed page tables";
     if (addr >= (uintptr_t)boot_stack && addr < (uintptr_t)boot_stack_top)

@@ -22,8 +22,11 @@ struct block {
 /* "slab" or "tlsf". */
 extern const char backend_name[];
 
-/* Forget all state; called after extent_init(). */
+/* Forget all state; called after extent_init(). The key is GUARD_DEFAULT_KEY. */
 void backend_reset(void);
+
+/* The key of the metadata cookies (guard.h); only while no block is live. */
+void backend_set_key(uint64_t key);
 
 /*
  * A block of at least `size` bytes (>= 1) aligned to `align` (a power of
@@ -36,6 +39,12 @@ void *backend_alloc(size_t size, size_t align);
  * the fault that describes ptr. Reports nothing itself.
  */
 enum mm_fault backend_find(const void *ptr, struct block *b);
+
+/*
+ * The usable size of a block backend_alloc() just returned: what
+ * backend_find() would say, without checking the metadata around it.
+ */
+size_t backend_fresh_usable(const void *ptr);
 
 /* Free a block backend_find() returned. */
 void backend_free(const struct block *b);

@@ -46,6 +46,7 @@ const char *mm_fault_name(enum mm_fault fault)
     case MM_FAULT_DOUBLE_FREE: return "double free";
     case MM_FAULT_INTERIOR: return "interior pointer";
     case MM_FAULT_FOREIGN: return "foreign pointer";
+    case MM_FAULT_CORRUPT: return "corrupt heap metadata";
     default: return "?";
     }
 }

@@ -71,6 +71,15 @@ void mm_randomise(uint64_t seed)
     extent_randomise(seed);
 }
 
+bool mm_set_heap_key(uint64_t key)
+{
+    /* Live blocks' headers carry cookies made with the old key. */
+    if (counters.blocks_in_use != 0)
+        return false;
+    backend_set_key(key);
+    return true;
+}
+
 static void *fail(int error)
 {
     counters.failed++;
@@ -82,12 +91,10 @@ static void *allocate(size_t size, size_t align)
 {
     /* Zero-size requests get a real block: NULL only ever means failure. */
     void *p = backend_alloc(size ? size : 1, align);
-    struct block b;
 
     if (!p)
         return fail(ENOMEM);
-    backend_find(p, &b); /* for its usable size */
-    count_alloc(b.usable);
+    count_alloc(backend_fresh_usable(p));
     return p;
 }
 

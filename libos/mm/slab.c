@@ -13,6 +13,15 @@
  * Larger blocks are page runs of their own (usable size: whole pages),
  * and blocks larger than a page run, or aligned beyond 1 MiB, are spans
  * of whole extents.
+ *
+ * A slab header follows whatever the page before it holds (a large block,
+ * another slab's last object), so an overflow there reaches it. Its first
+ * word is a keyed cookie over its address and shape (guard.h): a linear
+ * overflow changes the cookie before anything else. A header is checked
+ * (cookie, class index in bounds, shape equal to its cache's) before a
+ * free or an allocation uses it, and a slab is unlinked only if its
+ * neighbours point back at it; what fails is MM_FAULT_CORRUPT, and the
+ * call stops before following any pointer it read.
  */
 #include <mm/mm.h>
 #include <stdbool.h>
@@ -21,6 +30,8 @@
 
 #include "backend.h"
 #include "extent.h"
+#include "fault.h"
+#include "guard.h"
 #include "page.h"
 #include "sizeclass.h"
 #include "span.h"
@@ -36,6 +47,7 @@
 enum { BLOCK_OBJECT = 1, BLOCK_LARGE };
 
 struct slab {
+    uint64_t cookie;          /* first: see above */
     struct slab *next, *prev; /* the cache's slabs with free objects */
     uint16_t class_index;
     uint16_t capacity;     /* objects */
@@ -55,6 +67,7 @@ struct cache {
 const char backend_name[] = "slab";
 
 static struct cache caches[MM_SIZE_CLASSES];
+static uint64_t key = GUARD_DEFAULT_KEY;
 
 static uint32_t capacity_of(uint32_t size, uint32_t pages)
 {
@@ -92,10 +105,49 @@ static void shape(struct cache *c)
 
 void backend_reset(void)
 {
+    key = GUARD_DEFAULT_KEY;
     for (uint32_t i = 0; i < MM_SIZE_CLASSES; i++) {
         caches[i] = (struct cache){.size = size_class_size(i)};
         shape(&caches[i]);
     }
+}
+
+void backend_set_key(uint64_t new_key)
+{
+    key = new_key;
+}
+
+static uint64_t cookie_of(const struct slab *s)
+{
+    uint64_t fields = s->class_index | (uint64_t)s->capacity << 16
+                      | (uint64_t)s->pages << 32;
+
+    return guard_cookie(key, (uintptr_t)s, fields);
+}
+
+/* The header is one this allocator wrote, for a slab of its cache's shape. */
+static bool slab_intact(const struct slab *s)
+{
+    if (s->cookie != cookie_of(s) || s->class_index >= MM_SIZE_CLASSES)
+        return false;
+    const struct cache *c = &caches[s->class_index];
+    return s->capacity == c->capacity && s->pages == c->pages
+           && s->free_objects <= s->capacity;
+}
+
+/* s is on c's partial list, and its neighbours say so (safe unlinking). */
+static bool links_intact(const struct cache *c, const struct slab *s)
+{
+    if (s->prev ? !slab_intact(s->prev) || s->prev->next != s
+                : c->partial != s)
+        return false;
+    return !s->next || (slab_intact(s->next) && s->next->prev == s);
+}
+
+/* The list head that push() will write through, if any, is sound. */
+static bool head_intact(const struct cache *c)
+{
+    return !c->partial || (slab_intact(c->partial) && !c->partial->prev);
 }
 
 static uintptr_t objects_of(const struct slab *s)
@@ -131,6 +183,11 @@ static void unlink_slab(struct cache *c, struct slab *s)
 static struct slab *new_slab(uint32_t class_index)
 {
     struct cache *c = &caches[class_index];
+
+    if (!head_intact(c)) {
+        fault_report(MM_FAULT_CORRUPT, c->partial, "malloc");
+        return NULL;
+    }
     struct slab *s = page_run_take(MM_ROLE_HEAP, c->pages, 1, PAGE_OWNER_SLAB);
 
     if (!s)
@@ -139,6 +196,7 @@ static struct slab *new_slab(uint32_t class_index)
     s->class_index = (uint16_t)class_index;
     s->capacity = s->free_objects = c->capacity;
     s->pages = c->pages;
+    s->cookie = cookie_of(s);
     for (uint32_t i = c->capacity; i < SLAB_OBJECTS_MAX; i++)
         s->used[i / 64] |= UINT64_C(1) << (i % 64);
     push(c, s);
@@ -152,6 +210,12 @@ static void *slab_alloc(uint32_t class_index)
 
     if (!s)
         return NULL;
+    /* The slab we take an object from; its neighbours if it fills up. */
+    if (!slab_intact(s) || s->class_index != class_index || !s->free_objects
+        || s->prev || (s->free_objects == 1 && !links_intact(c, s))) {
+        fault_report(MM_FAULT_CORRUPT, s, "malloc");
+        return NULL;
+    }
     for (uint32_t w = 0; w < SLAB_OBJECTS_MAX / 64; w++) {
         if (s->used[w] == UINT64_MAX)
             continue;
@@ -164,11 +228,20 @@ static void *slab_alloc(uint32_t class_index)
     return NULL; /* unreachable: a partial slab has a clear bit */
 }
 
+/*
+ * find_object() checked the header; the list is checked again here, just
+ * before it is written, because realloc() allocates between the two.
+ */
 static void slab_free(struct slab *s, uintptr_t p)
 {
     struct cache *c = &caches[s->class_index];
     uint32_t i = (uint32_t)((p - objects_of(s)) / c->size);
 
+    if (s->free_objects == 0 ? !head_intact(c)
+        : s->free_objects + 1 == s->capacity && !links_intact(c, s)) {
+        fault_report(MM_FAULT_CORRUPT, (void *)p, "free");
+        return;
+    }
     s->used[i / 64] &= ~(UINT64_C(1) << (i % 64));
     if (s->free_objects++ == 0)
         push(c, s);
@@ -206,7 +279,14 @@ static enum mm_fault find_object(uintptr_t p, const struct page_run *run,
                                  struct block *b)
 {
     struct slab *s = (struct slab *)run->start;
+
+    /* Everything slab_free() will read or write through, checked first. */
+    if (!slab_intact(s) || s->pages != run->count)
+        return MM_FAULT_CORRUPT;
     const struct cache *c = &caches[s->class_index];
+    if (s->free_objects == 0 ? !head_intact(c)
+        : s->free_objects + 1 == s->capacity && !links_intact(c, s))
+        return MM_FAULT_CORRUPT;
 
     if (p < objects_of(s))
         return MM_FAULT_INTERIOR; /* the slab header */
@@ -252,6 +332,14 @@ enum mm_fault backend_find(const void *ptr, struct block *b)
     }
 }
 
+size_t backend_fresh_usable(const void *ptr)
+{
+    struct block b;
+
+    backend_find(ptr, &b); /* a slab header check costs one cookie */
+    return b.usable;
+}
+
 void backend_free(const struct block *b)
 {
     switch (b->kind) {
@@ -275,7 +363,7 @@ static size_t check_slab(const struct slab *s, uintptr_t start, uint32_t pages)
     size_t errors = 0;
     uint32_t used = 0;
 
-    if (s->class_index >= MM_SIZE_CLASSES)
+    if (s->class_index >= MM_SIZE_CLASSES || s->cookie != cookie_of(s))
         return 1;
     const struct cache *c = &caches[s->class_index];
     errors += s->capacity != c->capacity || s->pages != c->pages;

@@ -19,6 +19,17 @@
  * caught exactly. (A write to freed memory can still damage a free list,
  * which lives in the free block: that is what slab avoids.)
  *
+ * Headers sit right after the block before, so an overflow of a block
+ * writes over its neighbour's header (1 byte reaches prev_size). Both
+ * header words carry half of a keyed cookie over the block's address and
+ * both sizes (guard.h) in their upper 32 bits; sizes fit in the lower 32.
+ * Before free() follows a header it checks the block's, its neighbours'
+ * (sizes in bounds, each pointing back at the other) and, for a free
+ * neighbour, that its list neighbours point back (safe unlinking). A
+ * header that is rewritten is checked first, so a corrupt one is never
+ * re-stamped valid. A failed check is MM_FAULT_CORRUPT and the write is
+ * not done.
+ *
  * Requests too large for a pool are spans of whole extents (span.c).
  */
 #include <mm/mm.h>
@@ -29,6 +40,8 @@
 
 #include "backend.h"
 #include "extent.h"
+#include "fault.h"
+#include "guard.h"
 #include "span.h"
 
 #define ALIGN_LOG2 4u
@@ -56,12 +69,15 @@ _Static_assert(MM_SMALL_MAX <= REQUEST_MAX, "small blocks come from pools");
 
 #define FLAG_FREE 1u
 #define FLAG_MASK (ALIGN - 1)
+#define LOW32 UINT64_C(0xffffffff)
+_Static_assert(EXTENT_SIZE <= LOW32, "sizes fit in a header word's low half");
 
 enum { BLOCK_POOL = 1 };
 
 struct tblock {
-    uint64_t prev_size; /* payload size of the block before; 0 if first */
-    uint64_t size;      /* payload size | FLAG_FREE */
+    uint64_t prev_word; /* payload size of the block before (0 if first) */
+    uint64_t size_word; /* payload size | FLAG_FREE */
+    /* Each word's upper 32 bits: half of the header's cookie. */
     /* In free blocks only (the start of the payload): */
     struct tblock *next_free, *prev_free;
 };
@@ -72,22 +88,72 @@ const char backend_name[] = "tlsf";
 static uint32_t fl_bitmap;
 static uint32_t sl_bitmap[FL_COUNT];
 static struct tblock *heads[FL_COUNT][SL_COUNT];
+static uint64_t key = GUARD_DEFAULT_KEY;
+/* What a fault found while a call is under way reports ("malloc", ...). */
+static const char *operation = "malloc";
 
 /* ---- blocks ---------------------------------------------------------- */
 
 static size_t size_of(const struct tblock *b)
 {
-    return (size_t)(b->size & ~(uint64_t)FLAG_MASK);
+    return (size_t)(b->size_word & LOW32 & ~(uint64_t)FLAG_MASK);
+}
+
+static size_t prev_size_of(const struct tblock *b)
+{
+    return (size_t)(b->prev_word & LOW32);
 }
 
 static bool is_free(const struct tblock *b)
 {
-    return b->size & FLAG_FREE;
+    return b->size_word & FLAG_FREE;
 }
 
-static void set_size(struct tblock *b, size_t size, bool free_flag)
+static uint64_t cookie(const struct tblock *b, uint64_t prev, uint64_t size)
 {
-    b->size = size | (free_flag ? FLAG_FREE : 0);
+    return guard_cookie(key, (uintptr_t)b, prev << 32 | size);
+}
+
+/* Stamp a whole header: for a new block, or one just checked. */
+static void write_header(struct tblock *b, size_t prev, size_t size,
+                         bool free_flag)
+{
+    uint64_t size_bits = size | (free_flag ? FLAG_FREE : 0);
+    uint64_t c = cookie(b, prev, size_bits);
+
+    b->prev_word = prev | c << 32;
+    b->size_word = size_bits | (c & ~LOW32);
+}
+
+/* The header is one this allocator wrote, with sizes a pool can hold. */
+static bool header_intact(const struct tblock *b)
+{
+    uint64_t c = cookie(b, b->prev_word & LOW32, b->size_word & LOW32);
+
+    return b->prev_word >> 32 == (c & LOW32) && b->size_word >> 32 == c >> 32
+           && size_of(b) <= POOL_BLOCK_MAX && prev_size_of(b) <= POOL_BLOCK_MAX;
+}
+
+/* Report a header found corrupt during a call, naming its block. */
+static void corrupt(const struct tblock *b)
+{
+    fault_report(MM_FAULT_CORRUPT, (const char *)b + HEADER, operation);
+}
+
+/* Rewrite an existing header, unless it is not ours (then: report, skip). */
+static bool restamp(struct tblock *b, size_t prev, size_t size, bool free_flag)
+{
+    if (!header_intact(b)) {
+        corrupt(b);
+        return false;
+    }
+    write_header(b, prev, size, free_flag);
+    return true;
+}
+
+static bool set_size(struct tblock *b, size_t size, bool free_flag)
+{
+    return restamp(b, prev_size_of(b), size, free_flag);
 }
 
 static uintptr_t payload(const struct tblock *b)
@@ -117,13 +183,15 @@ static bool is_first(const struct tblock *b)
 
 static struct tblock *prev_block(const struct tblock *b)
 {
-    return (struct tblock *)((uintptr_t)b - b->prev_size - HEADER);
+    return (struct tblock *)((uintptr_t)b - prev_size_of(b) - HEADER);
 }
 
 /* The next block learns its new neighbour's size. */
 static void link_next(struct tblock *b)
 {
-    next_block(b)->prev_size = size_of(b);
+    struct tblock *next = next_block(b);
+
+    restamp(next, size_of(b), size_of(next), is_free(next));
 }
 
 /* ---- the start bitmap ------------------------------------------------ */
@@ -183,19 +251,53 @@ static void insert(struct tblock *b)
     uint32_t fl, sl;
 
     mapping(size_of(b), &fl, &sl);
+    if (fl >= FL_COUNT) {
+        corrupt(b);
+        return;
+    }
+    struct tblock *head = heads[fl][sl];
+    if (head && (!header_intact(head) || !is_free(head) || head->prev_free)) {
+        /* Not followed: the blocks on that list are lost, nothing else. */
+        corrupt(head);
+        head = NULL;
+    }
     b->prev_free = NULL;
-    b->next_free = heads[fl][sl];
-    if (b->next_free)
-        b->next_free->prev_free = b;
+    b->next_free = head;
+    if (head)
+        head->prev_free = b;
     heads[fl][sl] = b;
     fl_bitmap |= 1u << fl;
     sl_bitmap[fl] |= 1u << sl;
 }
 
-static void remove_free(struct tblock *b)
+/*
+ * b is a free block on its list, and its list neighbours point back at it:
+ * unlinking writes through its links, so they must be ours.
+ */
+static bool unlinkable(const struct tblock *b)
 {
     uint32_t fl, sl;
 
+    if (!header_intact(b) || !is_free(b))
+        return false;
+    mapping(size_of(b), &fl, &sl);
+    if (fl >= FL_COUNT)
+        return false;
+    const struct tblock *prev = b->prev_free, *next = b->next_free;
+    if (prev ? !header_intact(prev) || prev->next_free != b
+             : heads[fl][sl] != b)
+        return false;
+    return !next || (header_intact(next) && next->prev_free == b);
+}
+
+static bool remove_free(struct tblock *b)
+{
+    uint32_t fl, sl;
+
+    if (!unlinkable(b)) {
+        corrupt(b);
+        return false;
+    }
     mapping(size_of(b), &fl, &sl);
     if (b->prev_free)
         b->prev_free->next_free = b->next_free;
@@ -208,6 +310,7 @@ static void remove_free(struct tblock *b)
         if (!sl_bitmap[fl])
             fl_bitmap &= ~(1u << fl);
     }
+    return true;
 }
 
 /* A free block of at least `size` bytes, still on its list; or NULL. */
@@ -242,11 +345,9 @@ static bool add_pool(void)
     memset(start_bits(pool), 0, BITMAP_BYTES);
 
     struct tblock *first = (struct tblock *)(pool + FIRST_BLOCK);
-    first->prev_size = 0;
-    set_size(first, POOL_BLOCK_MAX, true);
-    struct tblock *sentinel = next_block(first);
-    sentinel->prev_size = POOL_BLOCK_MAX;
-    set_size(sentinel, 0, false); /* "used": nothing ever merges with it */
+    write_header(first, 0, POOL_BLOCK_MAX, true);
+    /* "used": nothing ever merges with it */
+    write_header(next_block(first), POOL_BLOCK_MAX, 0, false);
     insert(first);
     return true;
 }
@@ -269,17 +370,17 @@ static void split(struct tblock *b, size_t size)
     if (have < size + MIN_BLOCK)
         return;
     struct tblock *rest = (struct tblock *)(payload(b) + size);
-    set_size(rest, have - size - HEADER, true);
-    rest->prev_size = size;
-    set_size(b, size, is_free(b));
+    write_header(rest, size, have - size - HEADER, true);
+    write_header(b, prev_size_of(b), size, is_free(b)); /* b: checked */
     link_next(rest);
     insert(rest);
 }
 
+/* b was checked (taken off its list by remove_free). */
 static void *use(struct tblock *b, size_t size)
 {
     split(b, size);
-    set_size(b, size_of(b), false);
+    write_header(b, prev_size_of(b), size_of(b), false);
     mark_start(payload(b), true);
     return (void *)payload(b);
 }
@@ -290,8 +391,8 @@ static struct tblock *take_free(size_t size)
 
     if (!b && add_pool())
         b = find_free(size);
-    if (b)
-        remove_free(b);
+    if (b && !remove_free(b))
+        return NULL; /* reported */
     return b;
 }
 
@@ -321,8 +422,7 @@ static void *pool_alloc_aligned(size_t size, size_t align)
         size_t gap = a - p;
         struct tblock *aligned = block_of(a);
 
-        set_size(aligned, size_of(b) - gap, false);
-        aligned->prev_size = gap - HEADER;
+        write_header(aligned, gap - HEADER, size_of(b) - gap, false);
         set_size(b, gap - HEADER, true);
         link_next(aligned);
         insert(b); /* its left neighbour is used: b was free */
@@ -331,25 +431,58 @@ static void *pool_alloc_aligned(size_t size, size_t align)
     return use(b, size);
 }
 
+/*
+ * b, a used block of the pool at `pool`, and the headers a free or a
+ * resize of it reads and writes: intact, sizes that stay inside the pool,
+ * neighbours that agree with b. Checked before anything is written; the
+ * list links of a free neighbour are checked when it is unlinked.
+ */
+static bool used_block_sound(const struct tblock *b, uintptr_t pool)
+{
+    uintptr_t sentinel = pool + EXTENT_SIZE - HEADER;
+
+    if (!header_intact(b) || is_free(b) || payload(b) + size_of(b) > sentinel)
+        return false;
+    const struct tblock *next = next_block(b);
+    if (!header_intact(next) || prev_size_of(next) != size_of(b))
+        return false;
+    if (is_free(next)
+        && (payload(next) + size_of(next) > sentinel
+            || !header_intact(next_block(next))))
+        return false;
+    if (is_first(b))
+        return prev_size_of(b) == 0;
+    if (prev_size_of(b) + HEADER > (uintptr_t)b - (pool + FIRST_BLOCK))
+        return false;
+    const struct tblock *prev = prev_block(b);
+    return header_intact(prev) && size_of(prev) == prev_size_of(b);
+}
+
+/*
+ * b and the headers around it were checked by backend_find(); realloc()
+ * may allocate in between, but only writes headers of its own then. Free
+ * neighbours' links are checked as they are unlinked.
+ */
 static void pool_free(struct tblock *b)
 {
-    mark_start(payload(b), false);
-    set_size(b, size_of(b), true);
-
     struct tblock *next = next_block(b);
-    if (is_free(next)) {
-        remove_free(next);
-        set_size(b, size_of(b) + HEADER + size_of(next), true);
+    struct tblock *prev = is_first(b) ? NULL : prev_block(b);
+    size_t size = size_of(b);
+
+    if (is_free(next) && !remove_free(next))
+        return; /* reported; nothing written yet */
+    if (prev && is_free(prev) && !remove_free(prev))
+        return; /* reported; next is off its list, as if allocated */
+    mark_start(payload(b), false);
+    if (is_free(next))
+        size += HEADER + size_of(next);
+    if (prev && is_free(prev)) {
+        size += HEADER + size_of(prev);
+        b = prev;
     }
-    if (!is_first(b)) {
-        struct tblock *prev = prev_block(b);
-        if (is_free(prev)) {
-            remove_free(prev);
-            set_size(prev, size_of(prev) + HEADER + size_of(b), true);
-            b = prev;
-        }
-    }
-    link_next(b);
+    write_header(b, prev_size_of(b), size, true);
+    next = next_block(b);
+    write_header(next, size, size_of(next), is_free(next));
     if (size_of(b) == POOL_BLOCK_MAX)
         release_pool(pool_of(b)); /* the whole pool is free */
     else
@@ -360,9 +493,15 @@ static void pool_free(struct tblock *b)
 
 void backend_reset(void)
 {
+    key = GUARD_DEFAULT_KEY;
     fl_bitmap = 0;
     memset(sl_bitmap, 0, sizeof sl_bitmap);
     memset(heads, 0, sizeof heads);
+}
+
+void backend_set_key(uint64_t new_key)
+{
+    key = new_key;
 }
 
 static size_t round_up(size_t size)
@@ -372,6 +511,7 @@ static size_t round_up(size_t size)
 
 void *backend_alloc(size_t size, size_t align)
 {
+    operation = "malloc";
     if (size <= REQUEST_MAX) {
         size_t need = round_up(size);
 
@@ -414,12 +554,28 @@ enum mm_fault backend_find(const void *ptr, struct block *b)
         return MM_FAULT_FOREIGN; /* mm_pages_alloc(MM_ROLE_HEAP, ...) */
     if (p % ALIGN != 0 || p - base < FIRST_BLOCK + HEADER || !is_start(p))
         return classify(p, base);
+    if (!used_block_sound(block_of(p), base))
+        return MM_FAULT_CORRUPT;
     *b = (struct block){(void *)p, size_of(block_of(p)), BLOCK_POOL, NULL};
     return MM_FAULT_NONE;
 }
 
+size_t backend_fresh_usable(const void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr, base;
+    struct extent *e;
+    struct block b;
+
+    /* A pool block's header was just written; spans are looked up. */
+    if (heap_extent(p, &e, &base) == MM_FAULT_NONE && e->use == EXTENT_POOL)
+        return size_of(block_of(p));
+    backend_find(ptr, &b);
+    return b.usable;
+}
+
 void backend_free(const struct block *b)
 {
+    operation = "free";
     if (b->kind == BLOCK_POOL)
         pool_free(block_of((uintptr_t)b->ptr));
     else
@@ -430,6 +586,7 @@ bool backend_resize(struct block *b, size_t size)
 {
     if (b->kind != BLOCK_POOL || size > REQUEST_MAX)
         return false;
+    operation = "realloc";
     struct tblock *t = block_of((uintptr_t)b->ptr);
     size_t need = round_up(size);
     size_t have = size_of(t);
@@ -439,7 +596,8 @@ bool backend_resize(struct block *b, size_t size)
         struct tblock *next = next_block(t);
         if (!is_free(next) || have + HEADER + size_of(next) < need)
             return false;
-        remove_free(next);
+        if (!remove_free(next))
+            return false; /* reported */
         set_size(t, have + HEADER + size_of(next), false);
         link_next(t);
         split(t, need);
@@ -450,12 +608,12 @@ bool backend_resize(struct block *b, size_t size)
         size_t rest_size = have - need - HEADER;
 
         if (is_free(next)) {
-            remove_free(next);
+            if (!remove_free(next))
+                return false; /* reported */
             rest_size += HEADER + size_of(next);
         }
         set_size(t, need, false);
-        rest->prev_size = need;
-        set_size(rest, rest_size, true);
+        write_header(rest, need, rest_size, true);
         link_next(rest);
         insert(rest);
     }
@@ -487,7 +645,7 @@ static size_t check_pool(uintptr_t pool, size_t *free_blocks)
         size_t size = size_of(b);
         if (size < ALIGN || payload(b) + size > (uintptr_t)sentinel)
             return errors + 1; /* cannot walk on */
-        errors += b->prev_size != prev_size;
+        errors += !header_intact(b) || prev_size_of(b) != prev_size;
         errors += is_free(b) && prev_free;     /* should have merged */
         errors += is_start(payload(b)) == is_free(b);
         used += !is_free(b);
@@ -497,7 +655,7 @@ static size_t check_pool(uintptr_t pool, size_t *free_blocks)
         b = next_block(b);
     }
     errors += b != sentinel || size_of(b) != 0 || is_free(b)
-              || b->prev_size != prev_size;
+              || prev_size_of(b) != prev_size || !header_intact(b);
     errors += popcount_bits(start_bits(pool), BITMAP_BYTES / 8) != used;
     errors += used == 0; /* an empty pool should have been released */
     return errors;

@@ -10,6 +10,11 @@ load(":qemu.bzl", "unikernel_qemu")
 # The compiler name the freestanding toolchain reports (rules_unikernel/toolchain/cc_toolchain_config.bzl).
 _FREESTANDING_COMPILER = "zig-freestanding"
 
+# The link tool and ld.lld come from this toolchain type (//rules_unikernel:BUILD.bazel).
+# A string (Bazel 4.2.3's rule() takes no Label there) naming this repository
+# however it is seen: main, external or a bzlmod module.
+_LINK_TOOLCHAIN_TYPE = str(Label("//rules_unikernel:link_toolchain_type"))
+
 def _check_toolchain(ctx):
     """Fails analysis unless the deps were compiled by the freestanding toolchain."""
     cc = ctx.attr._cc_toolchain[0][ResolvedCcToolchainInfo].cc
@@ -84,32 +89,45 @@ def _unikernel_image_impl(ctx):
     if not inputs:
         fail("%s: deps build no code; add the application's cc_library and the libos components it uses." % ctx.label)
 
+    tools = ctx.toolchains[_LINK_TOOLCHAIN_TYPE].unikernel_link
+
+    # Every value is written as --flag=value: on a line of its own, a value
+    # starting with "@" (a seed, a label) could be read as a params file.
     args = ctx.actions.args()
-    args.add("--ld", ctx.file._ld)
+    args.add(tools.ld, format = "--ld=%s")
     for owner, f, alwayslink in inputs:
-        args.add("--input", "%s=%s" % (owner, f.path))
+        args.add("--input=%s=%s" % (owner, f.path))
         if alwayslink:
             # Every member is linked (e.g. objects that only register
             # themselves in a linker set such as BOOT_INIT).
-            args.add("--alwayslink", f.path)
-    args.add("--guest-name", name)
-    args.add("--seed", _aslr_seed(ctx))
-    args.add("--aslr-padding", str(ctx.attr.aslr_padding))
-    args.add("--aslr-window-end", str(ctx.attr.aslr_window_mib * 1024 * 1024))
-    args.add("--output", elf)
-    args.add("--debug-output", debug_elf)
-    args.add("--map", link_map)
-    args.add("--manifest", manifest)
+            args.add(f, format = "--alwayslink=%s")
+    args.add(name, format = "--guest-name=%s")
+    args.add(_aslr_seed(ctx), format = "--seed=%s")
+    args.add(str(ctx.attr.aslr_padding), format = "--aslr-padding=%s")
+    args.add(str(ctx.attr.aslr_window_mib * 1024 * 1024), format = "--aslr-window-end=%s")
+    args.add(elf, format = "--output=%s")
+    args.add(debug_elf, format = "--debug-output=%s")
+    args.add(link_map, format = "--map=%s")
+    args.add(manifest, format = "--manifest=%s")
+
+    # All arguments in a params file: the plain process reads `@file`, a
+    # persistent worker gets the file's lines in its WorkRequest.
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
 
     ctx.actions.run(
-        executable = ctx.executable._linker,
+        executable = tools.linker,
         arguments = [args],
-        inputs = depset([f for _, f, _ in inputs], transitive = [ctx.attr._ld_files.files]),
-        tools = [ctx.file._ld],
+        inputs = depset([f for _, f, _ in inputs], transitive = [tools.ld_files]),
+        tools = [tools.ld],
         outputs = [elf, debug_elf, manifest, link_map],
         mnemonic = "UnikernelLink",
         progress_message = "Linking unikernel image %s" % ctx.label,
         env = {"PYTHONDONTWRITEBYTECODE": "1"},
+        # Run as a persistent worker under --strategy=UnikernelLink=worker
+        # (docs/rules.md); any other strategy runs the same tool as a plain
+        # process, with the same outputs.
+        execution_requirements = {"supports-workers": "1"},
     )
     return [
         DefaultInfo(
@@ -129,7 +147,10 @@ def _unikernel_image_impl(ctx):
 
 unikernel_image_rule = rule(
     implementation = _unikernel_image_impl,
-    doc = "Links cc_library deps (the application and the libos components it picks) into a Xen PVH unikernel image.",
+    doc = "Links cc_library deps (the application and the libos components it picks) into a Xen PVH " +
+          "unikernel image, with the link tools of the toolchain registered for " +
+          "//rules_unikernel:link_toolchain_type.",
+    toolchains = [_LINK_TOOLCHAIN_TYPE],
     attrs = {
         "deps": attr.label_list(
             doc = "The application's cc_library and, transitively, the OS components it uses. Built for //rules_unikernel/toolchain:xen_x86_64.",
@@ -166,20 +187,6 @@ unikernel_image_rule = rule(
             default = "//rules_unikernel/toolchain:resolved_cc_toolchain",
             providers = [ResolvedCcToolchainInfo],
             cfg = unikernel_platform_transition,
-        ),
-        "_linker": attr.label(
-            default = "//rules_unikernel/tool:link",
-            executable = True,
-            cfg = "exec",
-        ),
-        "_ld": attr.label(
-            default = "@rules_unikernel_zig//:ld.lld",
-            allow_single_file = True,
-            cfg = "exec",
-        ),
-        "_ld_files": attr.label(
-            default = "@rules_unikernel_zig//:linker_files",
-            cfg = "exec",
         ),
         "_allowlist_function_transition": attr.label(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",

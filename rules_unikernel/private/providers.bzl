@@ -11,3 +11,15 @@ UnikernelImageInfo = provider(
         "memory_mib": "int: guest memory in MiB for QEMU runs.",
     },
 )
+
+UnikernelLinkToolchainInfo = provider(
+    doc = "The tools unikernel_image links with; returned (as the field `unikernel_link` of " +
+          "ToolchainInfo) by a unikernel_link_toolchain registered for " +
+          "//rules_unikernel:link_toolchain_type.",
+    fields = {
+        "linker": "FilesToRunProvider: the link tool (rules_unikernel's //rules_unikernel/tool:link " +
+                  "or a program with the same command line and worker protocol).",
+        "ld": "File: the ld.lld the link tool runs (its --ld).",
+        "ld_files": "depset of File: everything ld.lld needs at run time.",
+    },
+)

@@ -56,8 +56,16 @@ unikernel_qemu = rule(
     executable = True,
 )
 
+_MACHINES = ["microvm", "pc", "q35"]
+_NIC_KINDS = ["user"]
+
 def _unikernel_test_impl(ctx):
     image_info = ctx.attr.image[UnikernelImageInfo]
+    if ctx.attr.machine not in _MACHINES:
+        fail("%s: machine = %r is not supported; use one of %s" % (ctx.label, ctx.attr.machine, ", ".join(_MACHINES)))
+    for nic in ctx.attr.nics:
+        if nic not in _NIC_KINDS:
+            fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking)" % (ctx.label, nic))
     args = [
         "--timeout",
         str(ctx.attr.timeout_seconds),
@@ -74,6 +82,9 @@ def _unikernel_test_impl(ctx):
         args.extend(["--reject", e])
     if ctx.attr.cmdline:
         args.extend(["--cmdline", ctx.attr.cmdline])
+    args.extend(["--machine", ctx.attr.machine])
+    for nic in ctx.attr.nics:
+        args.extend(["--nic", nic])
     return [_launcher(ctx, image_info, args)]
 
 unikernel_test = rule(
@@ -92,6 +103,13 @@ unikernel_test = rule(
         ),
         "cmdline": attr.string(
             doc = "Overrides the image's cmdline for this test.",
+        ),
+        "machine": attr.string(
+            default = "microvm",
+            doc = "The QEMU machine: `microvm` (virtio-mmio devices), `pc` or `q35` (PCI: virtio-pci devices).",
+        ),
+        "nics": attr.string_list(
+            doc = "One virtio-net NIC per entry, on the machine's virtio transport; `\"user\"`: QEMU user networking (guest 10.0.2.15, gateway and DHCP server 10.0.2.2).",
         ),
         "timeout_seconds": attr.int(
             default = 60,

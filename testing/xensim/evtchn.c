@@ -26,6 +26,7 @@ struct backend_port {
     sim_port_fn fn;
     void *arg;
     bool pending;
+    bool eager; /* fn runs inside the guest's send: a server on another CPU */
     uint64_t received;
 };
 
@@ -200,10 +201,16 @@ static long guest_op(uint32_t cmd, void *arg)
             return -XENABI_EINVAL;
         struct guest_port *g = &ev.guest[op.port];
         switch (g->state) {
-        case INTERDOMAIN:
-            ev.backend[g->peer].pending = true;
-            ev.backend[g->peer].received++;
+        case INTERDOMAIN: {
+            struct backend_port *b = &ev.backend[g->peer];
+            b->received++;
+            if (b->eager && b->fn != NULL) {
+                b->fn(g->peer, b->arg);
+                return 0;
+            }
+            b->pending = true;
             return 0;
+        }
         case UNBOUND:
             return 0; /* nobody listens yet: Xen drops it too */
         default:
@@ -257,6 +264,12 @@ bool sim_evtchn_round(void)
             b->fn(p, b->arg);
     }
     return progress;
+}
+
+void sim_evtchn_set_eager(uint32_t port, bool eager)
+{
+    if (port > 0 && port < BACKEND_PORTS)
+        ev.backend[port].eager = eager;
 }
 
 uint32_t sim_evtchn_bind_store(sim_port_fn fn, void *arg)

@@ -38,6 +38,8 @@ bool sim_evtchn_round(void);        /* run backend port handlers */
 bool sim_guest_upcall_pending(void);
 /* The store channel: guest SIM_STORE_PORT <-> a backend port. */
 uint32_t sim_evtchn_bind_store(sim_port_fn fn, void *arg);
+/* Run a backend port's handler inside the guest's send, not in a round. */
+void sim_evtchn_set_eager(uint32_t port, bool eager);
 
 /* gnttab.c */
 void sim_gnttab_reset(void);

@@ -9,6 +9,7 @@
  * Faults (sim_xs_fault) bend the next reply, so tests can show what the
  * guest does with a lying server.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,11 @@ static struct {
     enum sim_xs_fault fault;
     bool req_cons_fault;
     bool rsp_prod_bogus, req_cons_bogus;
+    struct {
+        bool on; /* until every flood event is in the ring */
+        char prefix[128], token[32];
+        uint64_t count, queued;
+    } flood;
     struct sim_xs_stats stats;
 } xs;
 
@@ -545,10 +551,65 @@ xenabi_pfn_t sim_xenstored_frame(void)
     return xs.gfn;
 }
 
+/* Bytes the outbox holds that are not in the ring yet. */
+static size_t outbox_bytes(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < xs.outbox.count; i++) {
+        const struct item *it = &xs.outbox.items[xs.outbox.head + i];
+        n += it->len - it->sent;
+    }
+    return n;
+}
+
+/* Top the outbox up to a ring's worth of flood events, and send. */
+static void flood_refill(void)
+{
+    while (xs.flood.queued < xs.flood.count && outbox_bytes() < RING) {
+        char path[160];
+        snprintf(path, sizeof(path), "%s/%llu", xs.flood.prefix,
+                 (unsigned long long)xs.flood.queued);
+        size_t p = strlen(path) + 1, t = strlen(xs.flood.token) + 1;
+        char payload[sizeof(path) + sizeof(xs.flood.token)];
+        memcpy(payload, path, p);
+        memcpy(payload + p, xs.flood.token, t);
+        push(&xs.outbox, message(XENABI_XS_WATCH_EVENT, 0, 0, payload,
+                                 (uint32_t)(p + t), false));
+        xs.flood.queued++;
+    }
+    (void)flush_outbox();
+    if (xs.flood.queued == xs.flood.count && outbox_bytes() == 0) {
+        xs.flood.on = false;
+        sim_evtchn_set_eager(xs.port, false); /* done: back to rounds */
+    }
+}
+
+void sim_xs_flood(const char *prefix, const char *token, uint64_t count)
+{
+    snprintf(xs.flood.prefix, sizeof(xs.flood.prefix), "%s", prefix);
+    snprintf(xs.flood.token, sizeof(xs.flood.token), "%s", token);
+    xs.flood.count = count;
+    xs.flood.queued = 0;
+    xs.flood.on = true;
+    sim_evtchn_set_eager(xs.port, true);
+    flood_refill();
+}
+
+uint64_t sim_xs_flood_sent(void)
+{
+    /* Queued minus what still waits in the outbox, in whole events. */
+    uint64_t waiting = 0;
+    for (size_t i = 0; i < xs.outbox.count; i++)
+        waiting += xs.outbox.items[xs.outbox.head + i].sent == 0;
+    return xs.flood.queued - waiting;
+}
+
 static void store_kick(uint32_t port, void *arg)
 {
     (void)port;
     (void)arg; /* every round reads the ring anyway */
+    if (xs.flood.on)
+        flood_refill(); /* at once: the guest made room */
 }
 
 void sim_xenstored_reset(void)

@@ -112,9 +112,10 @@ def _link_argv(env):
     return actions[0].argv if actions else []
 
 def _flag_value(argv, flag):
-    for i, a in enumerate(argv[:-1]):
-        if a == flag:
-            return argv[i + 1]
+    """The value of `flag=value` in argv (the link action writes every flag this way)."""
+    for a in argv:
+        if a.startswith(flag + "="):
+            return a[len(flag) + 1:]
     return None
 
 def _seed_test_impl(ctx):
@@ -140,6 +141,54 @@ seed_none_test = analysistest.make(
     _seed_test_impl,
     attrs = _SEED_ATTRS,
     config_settings = {str(Label("//rules_unikernel:aslr_seed")): "none"},
+)
+
+def _link_action_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == "UnikernelLink"]
+    asserts.equals(env, 1, len(actions), "expected one UnikernelLink action")
+    if actions:
+        action = actions[0]
+        argv = action.argv
+        asserts.true(
+            env,
+            argv[0].endswith(ctx.attr.linker),
+            "the link ran %s, not the toolchain's linker %s" % (argv[0], ctx.attr.linker),
+        )
+        # Bazel reads a params-file line starting with "@" as another params
+        # file (for workers), so every argument must be one --flag=value.
+        loose = [a for a in argv[1:] if not (a.startswith("--") and "=" in a)]
+        asserts.equals(env, [], loose, "link arguments not in --flag=value form")
+        ld = _flag_value(argv, "--ld") or ""
+        asserts.true(env, ld.endswith(ctx.attr.ld), "--ld=%s, not the toolchain's %s" % (ld, ctx.attr.ld))
+        asserts.true(
+            env,
+            ld in [f.path for f in action.inputs.to_list()],
+            "the toolchain's ld.lld %s is not an input of the link" % ld,
+        )
+
+        # The action's consent to run in a persistent worker (Action.execution_info
+        # is missing on Bazel 4.2.3; there docs/benchmarks.md shows the worker in use).
+        info = getattr(action, "execution_info", None)
+        if info != None:
+            asserts.equals(env, "1", info.get("supports-workers"))
+    return analysistest.end(env)
+
+_LINK_ATTRS = {
+    "linker": attr.string(doc = "how the path of the link tool the action runs ends"),
+    "ld": attr.string(doc = "how the --ld path ends"),
+}
+
+# The default tools: rules_unikernel's link tool and zig's ld.lld.
+link_action_test = analysistest.make(_link_action_test_impl, attrs = _LINK_ATTRS)
+
+# A user's link toolchain, registered ahead of the default, replaces both.
+custom_link_toolchain_test = analysistest.make(
+    _link_action_test_impl,
+    attrs = _LINK_ATTRS,
+    config_settings = {
+        "//command_line_option:extra_toolchains": [str(Label("//tests/analysis:custom_link_toolchain"))],
+    },
 )
 
 def _image_error_test_impl(ctx):

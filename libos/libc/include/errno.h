@@ -8,10 +8,19 @@
 extern int errno;
 #define errno errno
 
+#define ENOENT 2
+#define EIO 5
+#define EAGAIN 11
 #define ENOMEM 12
+#define ENODEV 19
 #define EINVAL 22
+#define ENOSPC 28
 #define EDOM 33
 #define ERANGE 34
 #define EOVERFLOW 75
+#define EMSGSIZE 90
+#define ENOTSUP 95
+#define ENOTCONN 107
+#define ETIMEDOUT 110
 
 #endif /* _ERRNO_H */

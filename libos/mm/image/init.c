@@ -61,6 +61,7 @@ void mm_init(void)
 
     mm_init_regions(ram, ram_count, reserved, reserved_count);
     mm_randomise(boot_random_u64());
+    mm_set_heap_key(boot_random_u64());
 
     /* Keep a handler the application installed before us. */
     mm_fault_handler previous = mm_set_fault_handler(exit_on_fault);

@@ -24,6 +24,12 @@ int main(int argc, char **argv)
         free(p + 16);
     } else if (strcmp(what, "foreign-free") == 0) {
         free(&local);
+    } else if (strcmp(what, "overflow") == 0) {
+        /* 64 bytes past the block: over the next block's header on TLSF.
+         * Volatile, so the compiler does not refuse the overflow itself. */
+        volatile size_t past = 64;
+        memset(p, 'A', 100 + past);
+        free(p);
     } else {
         printf("unknown misuse\n");
         return 1;

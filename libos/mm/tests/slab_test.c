@@ -5,6 +5,7 @@
  * shapes are measured through the statistics, not read from slab.c.
  */
 #include <mm/mm.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -174,6 +175,125 @@ static void test_realloc_between_classes(void)
     CHECK_EQ(heap_pages(), 0);
 }
 
+/* ---- corrupted headers (slab.c: cookie, bounds, safe unlinking) ---- */
+
+/* The slab header's layout (slab.c), for forging one. */
+struct slab_header {
+    uint64_t cookie;
+    void *next, *prev;
+    uint16_t class_index, capacity, free_objects, pages;
+};
+
+/* Where a forged pointer leads: it must never be written. */
+static uint8_t target[64];
+
+static bool target_untouched(void)
+{
+    for (size_t i = 0; i < sizeof target; i++)
+        if (target[i] != 0x5a)
+            return false;
+    return true;
+}
+
+/*
+ * A one-page large block with a slab right after it: the layout an
+ * overflow of the large block turns into a write over the slab header.
+ */
+static uint8_t *large_before_slab(uint8_t **object)
+{
+    setup();
+    memset(target, 0x5a, sizeof target);
+    uint8_t *large = mm_malloc(MM_PAGE_SIZE);
+    *object = mm_malloc(32);
+    CHECK(*object == large + MM_PAGE_SIZE + 64); /* the test's premise */
+    return large;
+}
+
+static void test_overflow_into_slab_header(void)
+{
+    static const size_t overflows[] = {1, 8, 64};
+
+    for (size_t k = 0; k < 3; k++) {
+        uint8_t *object, *large = large_before_slab(&object);
+        uint8_t *header = large + MM_PAGE_SIZE;
+        /* The bytes an attacker would write: here, pointers to target. */
+        uintptr_t forged[8];
+        for (size_t i = 0; i < 8; i++)
+            forged[i] = (uintptr_t)target;
+
+        memcpy(large + MM_PAGE_SIZE, forged, overflows[k]);
+        mm_free(object);
+        CHECK_FAULT(MM_FAULT_CORRUPT, object, "free");
+        /* Nothing was followed or written: not target, not the header. */
+        CHECK(target_untouched());
+        CHECK(memcmp(header, forged, overflows[k]) == 0);
+        /* Allocating from the damaged slab stops at it too. */
+        CHECK(mm_malloc(32) == NULL);
+        CHECK_FAULT(MM_FAULT_CORRUPT, header, "malloc");
+        CHECK(target_untouched());
+        /* The rest of the heap works; mm_check() sees the damage. */
+        void *other = mm_malloc(100);
+        CHECK(other != NULL);
+        mm_free(other);
+        CHECK_EQ(harness_faults.count, 0);
+        CHECK(mm_check() > 0);
+        mm_free(large);
+    }
+}
+
+/* Forged links with the cookie left intact: unlinking checks neighbours. */
+static void test_forged_slab_links(void)
+{
+    uint8_t *object;
+    (void)large_before_slab(&object);
+    struct slab_header *h = (struct slab_header *)(object - 64);
+
+    h->next = target; /* as if target were the next partial slab */
+    mm_free(object);  /* the slab empties: it would be unlinked */
+    CHECK_FAULT(MM_FAULT_CORRUPT, object, "free");
+    CHECK(target_untouched());
+
+    (void)large_before_slab(&object);
+    h = (struct slab_header *)(object - 64);
+    h->prev = target; /* the list head claims to have a predecessor */
+    CHECK(mm_malloc(32) == NULL);
+    CHECK_FAULT(MM_FAULT_CORRUPT, h, "malloc");
+    CHECK(target_untouched());
+}
+
+/* A class index out of the table: refused before the table is indexed. */
+static void test_forged_class_index(void)
+{
+    uint8_t *object;
+    (void)large_before_slab(&object);
+    struct slab_header *h = (struct slab_header *)(object - 64);
+
+    h->class_index = 999;
+    mm_free(object);
+    CHECK_FAULT(MM_FAULT_CORRUPT, object, "free");
+    CHECK(mm_usable_size(object) == 0);
+    CHECK_FAULT(MM_FAULT_CORRUPT, object, "mm_usable_size");
+    h->class_index = 0; /* a valid class, but not the slab's: the cookie says so */
+    mm_free(object);
+    CHECK_FAULT(MM_FAULT_CORRUPT, object, "free");
+}
+
+/* The key: refused while blocks are live; any key works for a fresh heap. */
+static void test_heap_key(void)
+{
+    setup();
+    void *p = mm_malloc(32);
+    CHECK(!mm_set_heap_key(42));
+    mm_free(p);
+    CHECK(mm_set_heap_key(UINT64_C(0x0123456789abcdef)));
+    p = mm_malloc(32);
+    void *q = mm_malloc(32);
+    mm_free(p);
+    mm_free(q);
+    CHECK_EQ(harness_faults.count, 0);
+    CHECK_EQ(mm_check(), 0);
+}
+
 int main(void)
 {
     RUN(test_cache_shapes);
@@ -183,5 +303,9 @@ int main(void)
     RUN(test_large_blocks);
     RUN(test_slab_interior_pointers);
     RUN(test_realloc_between_classes);
+    RUN(test_overflow_into_slab_header);
+    RUN(test_forged_slab_links);
+    RUN(test_forged_class_index);
+    RUN(test_heap_key);
     return check_finish();
 }

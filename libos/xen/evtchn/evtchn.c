@@ -147,6 +147,25 @@ int evtchn_notify(xenabi_evtchn_port_t port)
     return xrc < 0 ? (int)xrc : 0;
 }
 
+int evtchn_raise(xenabi_evtchn_port_t port)
+{
+    int rc = check_port(port);
+    if (rc < 0)
+        return rc;
+    struct xenabi_shared_info *shared = evtchn_state.shared;
+    unsigned w = evtchn_word(port);
+    uint64_t bit = evtchn_bit(port);
+    /* Xen's order: the port, then (if unmasked) the selector, the flag. */
+    __atomic_fetch_or(&shared->evtchn_pending[w], bit, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&shared->evtchn_mask[w], __ATOMIC_SEQ_CST) & bit)
+        return 0;
+    struct xenabi_vcpu_info *vcpu = &shared->vcpu_info[0];
+    __atomic_fetch_or(&vcpu->evtchn_pending_sel, UINT64_C(1) << w,
+                      __ATOMIC_SEQ_CST);
+    __atomic_store_n(&vcpu->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 int evtchn_set_handler(xenabi_evtchn_port_t port, evtchn_handler_fn fn,
                        void *arg)
 {

@@ -80,7 +80,19 @@ extern struct xs_state xs_state;
 
 /* ring.c: the byte rings. */
 int xs_ring_write(const void *bytes, size_t len);
-void xs_rx_pump(void);
+
+/*
+ * Take in what the reply ring holds now: one read of rsp_prod, so at
+ * most one ring's worth of bytes per call, however fast xenstored
+ * writes (what it writes meanwhile comes with an event of its own).
+ * XS_PUMP_ALL takes every message (a request waits for its reply behind
+ * them; events beyond the queue are merged, see watch.c). XS_PUMP_POLL
+ * stops before a message while the event queue is full, leaving it in
+ * the ring (xenstored then waits for room): returns true when it left
+ * input behind that way.
+ */
+enum xs_pump_mode { XS_PUMP_ALL, XS_PUMP_POLL };
+bool xs_rx_pump(enum xs_pump_mode mode);
 
 /* reply.c: a complete message from xenstored (header, payload copy). */
 void xs_handle_message(const struct xenabi_xsd_sockmsg *header,

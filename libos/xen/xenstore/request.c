@@ -70,8 +70,12 @@ int xs_request(uint32_t type, xs_tx_t tx, const struct xs_part *parts,
     }
     s->stats.requests++;
 
+    /*
+     * One ring's worth per pass, then the wait (which returns at once if
+     * xenstored wrote meanwhile, and lets a scheduler run other threads).
+     */
     while (!p->done) {
-        xs_rx_pump();
+        (void)xs_rx_pump(XS_PUMP_ALL);
         if (p->done)
             break;
         rc = evtchn_wait();

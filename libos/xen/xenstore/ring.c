@@ -43,7 +43,7 @@ int xs_ring_write(const void *bytes, size_t len)
             /* Full: wait for xenstored, taking in what it sends meanwhile
              * (it may be waiting for us to make room on the other ring). */
             s->stats.ring_full_waits++;
-            xs_rx_pump();
+            (void)xs_rx_pump(XS_PUMP_ALL);
             int rc = evtchn_wait();
             if (rc < 0)
                 return rc;
@@ -85,66 +85,80 @@ static void finish_if_complete(struct xs_rx *rx)
     xs_handle_message(&rx->header, payload);
 }
 
-void xs_rx_pump(void)
+bool xs_rx_pump(enum xs_pump_mode mode)
 {
     struct xs_state *s = &xs_state;
     struct xenabi_xenstore_domain_interface *intf = s->intf;
     struct xs_rx *rx = &s->rx;
+    bool left = false;
     if (intf == NULL)
-        return;
+        return false;
+    uint32_t start = s->rsp_cons;
 
-    for (;;) {
-        /* One read of xenstored's index per round; checked before use. */
-        uint32_t prod = __atomic_load_n(&intf->rsp_prod, __ATOMIC_ACQUIRE);
-        uint32_t avail = prod - s->rsp_cons;
-        if (avail == 0)
-            return;
-        if (avail > RING_SIZE) {
-            /* More than the ring holds: a lie. Take nothing this time. */
-            s->stats.bad_index++;
-            return;
-        }
+    /*
+     * One read of xenstored's index per call; checked before use. No
+     * second round: a xenstored that refills the ring as fast as it is
+     * emptied would keep a loop here (and its caller) busy forever.
+     */
+    uint32_t prod = __atomic_load_n(&intf->rsp_prod, __ATOMIC_ACQUIRE);
+    uint32_t avail = prod - s->rsp_cons;
+    if (avail == 0)
+        return false;
+    if (avail > RING_SIZE) {
+        /* More than the ring holds: a lie. Take nothing this time. */
+        s->stats.bad_index++;
+        return false;
+    }
 
-        while (avail > 0) {
-            uint32_t offset = xenabi_xenstore_mask(s->rsp_cons);
-            uint8_t *to;
-            uint32_t want;
-            if (rx->in_payload) {
-                to = (uint8_t *)payload + rx->payload_have;
-                want = rx->header.len - rx->payload_have;
-            } else {
-                to = rx->header_bytes + rx->header_have;
-                want = (uint32_t)sizeof(rx->header_bytes) - rx->header_have;
+    while (avail > 0) {
+        uint32_t offset = xenabi_xenstore_mask(s->rsp_cons);
+        uint8_t *to;
+        uint32_t want;
+        if (rx->in_payload) {
+            to = (uint8_t *)payload + rx->payload_have;
+            want = rx->header.len - rx->payload_have;
+        } else {
+            if (rx->header_have == 0 && mode == XS_PUMP_POLL
+                && s->event_count == XS_EVENT_QUEUE) {
+                /* No room for another event: the rest waits in the ring. */
+                s->stats.pump_stops++;
+                left = true;
+                break;
             }
-            uint32_t n = min3(want, avail, RING_SIZE - offset);
-            /* The only read of these bytes; everything later uses `to`. */
-            xenabi_ring_copy_from_slot(to, intf->rsp + offset, n);
-            s->rsp_cons += n;
-            avail -= n;
-
-            if (rx->in_payload) {
-                rx->payload_have += n;
-            } else {
-                rx->header_have += n;
-                if (rx->header_have < sizeof(rx->header_bytes))
-                    continue;
-                if (!start_payload(rx)) {
-                    /*
-                     * A length we cannot hold: where the next message
-                     * starts is unknowable, so drop everything in the
-                     * ring now and resynchronise on what comes next.
-                     */
-                    s->stats.bad_length++;
-                    s->rsp_cons = prod;
-                    avail = 0;
-                    continue;
-                }
-            }
-            finish_if_complete(rx);
+            to = rx->header_bytes + rx->header_have;
+            want = (uint32_t)sizeof(rx->header_bytes) - rx->header_have;
         }
+        uint32_t n = min3(want, avail, RING_SIZE - offset);
+        /* The only read of these bytes; everything later uses `to`. */
+        xenabi_ring_copy_from_slot(to, intf->rsp + offset, n);
+        s->rsp_cons += n;
+        avail -= n;
 
+        if (rx->in_payload) {
+            rx->payload_have += n;
+        } else {
+            rx->header_have += n;
+            if (rx->header_have < sizeof(rx->header_bytes))
+                continue;
+            if (!start_payload(rx)) {
+                /*
+                 * A length we cannot hold: where the next message
+                 * starts is unknowable, so drop everything in the
+                 * ring now and resynchronise on what comes next.
+                 */
+                s->stats.bad_length++;
+                s->rsp_cons = prod;
+                avail = 0;
+                continue;
+            }
+        }
+        finish_if_complete(rx);
+    }
+
+    if (s->rsp_cons != start) {
         /* Release: done reading before xenstored may overwrite. */
         __atomic_store_n(&intf->rsp_cons, s->rsp_cons, __ATOMIC_RELEASE);
         (void)evtchn_notify(s->port);
     }
+    return left;
 }

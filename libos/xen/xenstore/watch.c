@@ -11,9 +11,19 @@
  * The token sent to xenstored is "<slot>/<generation>": events of a watch
  * that was removed, and of an earlier watch in a reused slot, are told
  * apart from live ones and discarded.
+ *
+ * A xenstored that keeps sending, or a callback whose requests make new
+ * events, must not keep xs_poll() from returning: one call takes in at
+ * most one ring's worth, no more events than the queue holds (the rest
+ * stays in the ring, in order), and runs the callbacks of the events
+ * queued when delivery starts, then of the watches that lost events;
+ * what came in meanwhile waits for the next call, and the store port is
+ * raised so that the caller's next evtchn_wait() returns at once.
  */
 #include <stdio.h>
 #include <string.h>
+
+#include <evtchn/evtchn.h>
 
 #include "internal.h"
 
@@ -140,43 +150,56 @@ static void run_callback(uint32_t slot, const char *path)
     fn((int)slot, s->delivered_path, arg);
 }
 
+static bool any_lost(const struct xs_state *s)
+{
+    for (uint32_t slot = 0; slot < XS_MAX_WATCHES; slot++)
+        if (s->watches[slot].in_use && s->watches[slot].lost)
+            return true;
+    return false;
+}
+
 int xs_poll(void)
 {
     struct xs_state *s = &xs_state;
     if (s->intf == NULL)
         return -XENABI_ENOTCONN;
-    xs_rx_pump();
-    if (s->delivering)
+    bool left = xs_rx_pump(XS_PUMP_POLL);
+    if (s->delivering) {
+        /* From a callback: the outer call delivers, and raises if needed. */
         return 0;
+    }
     s->delivering = true;
 
     int calls = 0;
-    for (;;) {
-        if (s->event_count > 0) {
-            struct xs_event *e = &s->events[s->event_head];
-            s->event_head = (s->event_head + 1) % XS_EVENT_QUEUE;
-            s->event_count--;
-            struct xs_watch_slot *w = &s->watches[e->slot];
-            if (!w->in_use || w->gen != e->gen) {
-                s->stats.stale_events++; /* unwatched since it arrived */
-                continue;
-            }
-            run_callback(e->slot, e->path);
-            calls++;
+    /* The events queued now; those their callbacks cause wait. */
+    for (unsigned budget = s->event_count; budget > 0; budget--) {
+        struct xs_event *e = &s->events[s->event_head];
+        s->event_head = (s->event_head + 1) % XS_EVENT_QUEUE;
+        s->event_count--;
+        struct xs_watch_slot *w = &s->watches[e->slot];
+        if (!w->in_use || w->gen != e->gen) {
+            s->stats.stale_events++; /* unwatched since it arrived */
             continue;
         }
-        /* Queue drained: now the watches whose events did not fit. */
-        uint32_t slot = 0;
-        while (slot < XS_MAX_WATCHES
-               && !(s->watches[slot].in_use && s->watches[slot].lost))
-            slot++;
-        if (slot == XS_MAX_WATCHES)
-            break;
-        s->watches[slot].lost = false;
-        run_callback(slot, s->watches[slot].path);
+        run_callback(e->slot, e->path);
         calls++;
+    }
+    /* Queue drained: now the watches whose events did not fit, once each. */
+    if (s->event_count == 0) {
+        for (uint32_t slot = 0; slot < XS_MAX_WATCHES; slot++) {
+            struct xs_watch_slot *w = &s->watches[slot];
+            if (!(w->in_use && w->lost))
+                continue;
+            w->lost = false;
+            run_callback(slot, w->path);
+            calls++;
+        }
     }
 
     s->delivering = false;
+    if (left || s->event_count > 0 || any_lost(s)) {
+        s->stats.poll_deferrals++;
+        (void)evtchn_raise(s->port);
+    }
     return calls;
 }

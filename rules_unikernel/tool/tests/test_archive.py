@@ -11,8 +11,7 @@ from unikernel.link.errors import LinkError
 
 
 def _header(name: str, size: int) -> bytes:
-    fields = f"{name:<16}{0:<12}{0:<6}{0:<6}{644:<8}{size:<10}"
-    return fields.encode("latin-1") + b"`\n"
+    return name.encode().ljust(16) + f"{0:<12}{0:<6}{0:<6}{644:<8}{size:<10}".encode() + b"`\n"
 
 
 def _entry(name: str, data: bytes) -> bytes:
@@ -24,7 +23,7 @@ def gnu_archive(members: list[tuple[str, bytes]], index: bool = True) -> bytes:
     table = b""
     entries = []
     for name, data in members:
-        if len(name) < 16:
+        if len(name.encode()) < 16:
             entries.append(_entry(f"{name}/", data))
         else:
             entries.append(_entry(f"/{len(table)}", data))
@@ -38,7 +37,7 @@ def bsd_archive(members: list[tuple[str, bytes]]) -> bytes:
     """A BSD archive: long names stored in front of the data, ``__.SYMDEF`` index."""
     out = [MAGIC, _entry("__.SYMDEF", b"\0" * 8)]
     for name, data in members:
-        if len(name) <= 16 and " " not in name:
+        if len(name.encode()) <= 16 and " " not in name:
             out.append(_entry(name, data))
         else:
             encoded = name.encode()
@@ -74,8 +73,13 @@ def test_bsd_archive_with_long_name_and_symdef():
     assert [(m.name, m.data) for m in members] == [("short.o", b"1"), ("a long name with spaces.o", b"22")]
 
 
+# Any name a linker script can quote: printable ASCII with its metacharacters
+# (but "/", the GNU terminator, and '"', which no quoted token can hold) and
+# text that is not ASCII.
 _names = st.text(
-    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="/"),
+    alphabet=st.characters(
+        codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters='/"', min_codepoint=0x21
+    ),
     min_size=1,
     max_size=40,
 )

@@ -8,6 +8,10 @@ as a traceback), so hypothesis shrinks it to a small reproducer.
 Mutations are biased toward the bytes the reader interprets (headers,
 section header table, symbol and relocation tables, archive member headers):
 flipping bytes of machine code or DWARF only shows that lief ignores them.
+Names are where the input meets the linker script, so the corpus holds
+section and member names with script metacharacters and non-ASCII text, one
+mutation writes such text over names, and a parsed input is also
+classified: a name the script cannot hold must be refused in one line too.
 """
 
 from __future__ import annotations
@@ -21,9 +25,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unikernel.link.archive import HEADER_SIZE, MAGIC, split_archive
+from unikernel.link.classify import Role, classify
 from unikernel.link.errors import LinkError
 from unikernel.link.model import ArchiveInput, InputFile, InputSpec
+from unikernel.link.plan import build_plan
 from unikernel.link.reader import load_input
+from unikernel.link.script import render
+
+from .test_archive import gnu_archive
+from .test_script_names import lld_tokens
 
 # A corrupt input ends in one clean LinkError line: no stray warnings either.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -51,6 +61,34 @@ inline_fn:
     call helper
     ret
 """
+# Section names a linker script must not take as they are (non-alloc debug
+# sections were written into it unchecked), and names that are merely unusual.
+HOSTILE_S = """
+    .section .text.boot,"ax"
+    .globl _start_pvh
+_start_pvh: hlt
+    .section ".debug_x) } INCLUDE /etc/hostname /*", ""
+    .byte 1
+    .section ".text.é", "ax"
+    .byte 0xc3
+    .section "drivers²", "a"
+    .byte 2
+"""
+# Written over names by the "text" mutation: script syntax, quotes, line
+# breaks, non-ASCII (and invalid UTF-8).
+NAME_TEXT = (
+    b") } INCLUDE /etc/hostname",
+    b'"',
+    b"\n",
+    b"/*",
+    b"*?[",
+    b"\xc3\xa9",
+    b"\xc2\xb2",
+    b"\xb2",
+    b"\xf0\x9f\x99\x82",
+    b"#1/\xc2\xb2",
+    b"/\xc2\xb2",
+)
 LABEL = "//fuzz:input"
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SHT_INTERPRETED = {2, 3, 4, 9, 17, 18}  # symtab, strtab, rela, rel, group, symtab_shndx
@@ -107,9 +145,14 @@ def samples(module_build) -> dict[str, Sample]:
     member = module_build.c("a_member_with_a_long_name.o", "int table_sum(void) { return 42; }")
     lib = module_build.archive("libfuzz.a", [comdat, member])
     obj_data, lib_data = obj.read_bytes(), lib.read_bytes()
+    hostile = module_build.asm("hostile.o", HOSTILE_S).read_bytes()
+    # Member names with spaces, parentheses and non-ASCII text: legal, quoted in the script.
+    odd = gnu_archive([("mé (1).o", hostile), ("a member named ² with a long name.o", comdat.read_bytes())])
     return {
         "object": Sample("sample.o", obj_data, tuple(elf_hot_ranges(obj_data))),
         "archive": Sample("libfuzz.a", lib_data, tuple(archive_hot_ranges(lib_data))),
+        "hostile": Sample("hostile.o", hostile, tuple(elf_hot_ranges(hostile))),
+        "odd archive": Sample("libodd.a", odd, tuple(archive_hot_ranges(odd))),
     }
 
 
@@ -134,8 +177,12 @@ def mutations(draw: st.DrawFn, sample: Sample) -> tuple[Op, ...]:
 
     ops = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["truncate", "byte", "bit", "word", "splice", "insert", "delete"]))
-        if kind == "byte":
+        kind = draw(
+            st.sampled_from(["truncate", "byte", "bit", "word", "splice", "insert", "delete", "text"])
+        )
+        if kind == "text":
+            argument = draw(st.integers(0, len(NAME_TEXT) - 1))
+        elif kind == "byte":
             argument = draw(st.integers(0, 255))
         elif kind == "bit":
             argument = draw(st.integers(0, 7))
@@ -162,6 +209,9 @@ def apply(data: bytes, ops: tuple[Op, ...], donor: bytes) -> bytes:
             out[at : at + 1] = bytes([(out[at] if at < len(out) else 0) ^ (1 << argument)])
         elif kind == "word":
             out[at : at + 4] = argument.to_bytes(4, "little")
+        elif kind == "text":
+            text = NAME_TEXT[argument]
+            out[at : at + len(text)] = text
         elif kind in ("splice", "insert"):
             start = (argument >> 8) % len(donor)
             chunk = donor[start : start + (argument & 0xFF) + 1]
@@ -181,6 +231,24 @@ def check_outcome(path: Path, label: str, data: bytes) -> None:
         assert error.message.startswith(f"{label} ({path.name}"), error.message
         return
     assert isinstance(result, InputFile | ArchiveInput)
+    files = result.members if isinstance(result, ArchiveInput) else (result,)
+    placed = []
+    for file in files:
+        for section in file.sections:
+            try:
+                placed.append(classify(file, section))
+            except LinkError as error:
+                assert "\n" not in error.message
+                assert f"{label} ({path.name}" in error.message, error.message
+    # What was accepted is written into the script as single tokens.
+    try:
+        tokens = lld_tokens(render(build_plan(placed, None, "_start_pvh", "fuzz")))
+    except LinkError as error:
+        assert "\n" not in error.message  # e.g. one section name with two sets of flags
+        return
+    for item in placed:
+        if item.group is not None or item.role == Role.DEBUG:
+            assert item.section.name in tokens
 
 
 @_FUZZ
@@ -273,3 +341,34 @@ def test_unknown_field_values_are_read_or_refused_in_one_line(samples, scratch, 
     data[at] = value
 
     check_outcome(scratch / "sample.o", LABEL, bytes(data))
+
+
+@_FUZZ
+@given(st.data())
+def test_damaged_hostile_names_are_read_or_refused_in_one_line(samples, scratch, data):
+    for name, label in (("hostile", LABEL), ("odd archive", "//fuzz:odd")):
+        sample = samples[name]
+        damaged = apply(sample.data, data.draw(mutations(sample)), samples["object"].data)
+
+        check_outcome(scratch / sample.name, label, damaged)
+
+
+def test_the_hostile_samples_are_read_and_refused_by_name(samples, scratch):
+    path = scratch / "hostile.o"
+    path.write_bytes(samples["hostile"].data)
+    loaded = load_input(InputSpec(LABEL, str(path), 0))
+    refused = []
+    for section in loaded.sections:
+        try:
+            classify(loaded, section)
+        except LinkError as error:
+            refused.append(error.message.split(": the name")[0])
+    assert refused == [
+        "section '.debug_x) } INCLUDE /etc/hostname /*' in //fuzz:input (hostile.o)",
+        "section '.text.é' in //fuzz:input (hostile.o)",
+        "section 'drivers²' in //fuzz:input (hostile.o)",
+    ]
+    odd = scratch / "libodd.a"
+    odd.write_bytes(samples["odd archive"].data)
+    archive = load_input(InputSpec("//fuzz:odd", str(odd), 0))
+    assert [m.origin.member for m in archive.members] == ["mé (1).o", "a member named ² with a long name.o"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from unikernel import qemu
 
 
@@ -106,3 +108,25 @@ def test_image_failing_verify_is_not_booted(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "FAIL: the image does not pass `unikernel verify`" in out
     assert "PASS" not in out
+
+
+def test_nics_use_the_machines_virtio_transport():
+    micro = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), nics=("user",)), False)
+    at = micro.index("-netdev")
+    assert micro[at : at + 4] == ["-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"]
+    assert "virtio-mmio.force-legacy=false" in micro
+    assert micro[micro.index("-M") + 1] == "microvm,acpi=off"  # devices on the command line
+    pc = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), machine="pc", nics=("user", "user")), False)
+    assert "virtio-net-pci,netdev=net1" in pc
+    assert "virtio-mmio.force-legacy=false" not in pc
+    assert pc[pc.index("-M") + 1] == "pc"
+    none = qemu.qemu_command("q", qemu.Machine(Path("i.elf")), False)
+    assert "-netdev" not in none
+    assert none[none.index("-M") + 1] == "microvm"
+
+
+def test_unknown_nic_or_machine_is_a_one_line_error():
+    with pytest.raises(qemu.RunError, match="unknown NIC kind 'tap'"):
+        qemu.qemu_command("q", qemu.Machine(Path("i.elf"), nics=("tap",)), False)
+    with pytest.raises(qemu.RunError, match="unknown machine 'isapc'"):
+        qemu.qemu_command("q", qemu.Machine(Path("i.elf"), machine="isapc"), False)

@@ -24,6 +24,8 @@ from unikernel.cli import main as cli_main
 from unikernel.symbolize import annotate, load_symbols
 
 DEBUG_EXIT_PORT = 0xF4
+MACHINES = ("microvm", "pc", "q35")
+NIC_KINDS = ("user",)
 EXIT_MARKER = re.compile(r"^\[boot\] exit status (\d+)\s*$", re.MULTILINE)
 
 
@@ -57,13 +59,44 @@ class Machine:
     memory_mib: int = 128
     machine: str = "microvm"
     accel: str = "tcg"
+    nics: tuple[str, ...] = ()  # NIC_KINDS, one virtio-net device each
+
+
+def nic_args(machine: str, nics: tuple[str, ...]) -> list[str]:
+    """QEMU arguments for the NICs: virtio-net on the machine's virtio transport.
+
+    microvm has virtio-mmio only, and QEMU 7.2 makes those devices legacy
+    (version 1) unless told otherwise; the guest drives virtio 1.0 only.
+    pc and q35 get virtio-pci (transitional: legacy and modern registers).
+    """
+    args: list[str] = []
+    for i, kind in enumerate(nics):
+        if kind not in NIC_KINDS:
+            raise RunError(f"unknown NIC kind {kind!r}; use one of: {', '.join(NIC_KINDS)}")
+        device = "virtio-net-device" if machine == "microvm" else "virtio-net-pci"
+        args += ["-netdev", f"{kind},id=net{i}", "-device", f"{device},netdev=net{i}"]
+    if nics and machine == "microvm":
+        args += ["-global", "virtio-mmio.force-legacy=false"]
+    return args
+
+
+def machine_arg(m: Machine) -> str:
+    """The -M value. A microvm with NICs runs without ACPI: only then does
+    QEMU list its virtio-mmio devices on the kernel command line
+    (virtio_mmio.device=...), which is where the guest looks for them (it
+    reads no ACPI tables; Firecracker does the same)."""
+    if m.machine == "microvm" and m.nics:
+        return "microvm,acpi=off"
+    return m.machine
 
 
 def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
+    if m.machine not in MACHINES:
+        raise RunError(f"unknown machine {m.machine!r}; use one of: {', '.join(MACHINES)}")
     return [
         qemu,
         "-M",
-        m.machine,
+        machine_arg(m),
         "-accel",
         m.accel,
         "-m",
@@ -78,6 +111,7 @@ def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
         "mon:stdio" if interactive else "stdio",
         "-device",
         f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
+        *nic_args(m.machine, m.nics),
         "-kernel",
         str(m.image),
         "-append",
@@ -147,6 +181,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--memory-mib", type=int, default=128)
     p.add_argument("--machine", default="microvm", help="QEMU machine (microvm, pc, q35)")
     p.add_argument(
+        "--nic",
+        action="append",
+        default=[],
+        help="attach a virtio-net NIC (repeatable): 'user' = QEMU user networking (10.0.2.0/24)",
+    )
+    p.add_argument(
         "--accel",
         default=os.environ.get("UNIKERNEL_QEMU_ACCEL", "tcg"),
         help="QEMU accelerator; default tcg (env UNIKERNEL_QEMU_ACCEL)",
@@ -174,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.image.is_file():
             raise RunError(f"image {args.image} does not exist; build it first")
-        machine = Machine(args.image, args.cmdline, args.memory_mib, args.machine, args.accel)
+        machine = Machine(
+            args.image, args.cmdline, args.memory_mib, args.machine, args.accel, tuple(args.nic)
+        )
         command = qemu_command(find_qemu(), machine, args.interactive)
     except RunError as e:
         print(f"unikernel-qemu: error: {e}", file=sys.stderr)

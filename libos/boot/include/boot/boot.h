@@ -120,6 +120,7 @@ struct boot_init {
 
 #define BOOT_INIT_ORDER_MEMORY 10  /* the memory manager: before users */
 #define BOOT_INIT_ORDER_STACKS 20  /* thread stacks and their guard pages */
+#define BOOT_INIT_ORDER_DEVICES 25 /* device discovery: MMIO windows */
 #define BOOT_INIT_ORDER_SEAL 30    /* (not an initialiser: the seal) */
 #define BOOT_INIT_ORDER_DRIVERS 50 /* device drivers */
 
@@ -139,6 +140,21 @@ struct boot_init {
  */
 #define BOOT_GUARD_PAGES_MAX 64
 int boot_guard_page(const void *page, const char *what);
+
+/*
+ * Map the device registers at [addr, addr + len) uncached (PCD|PWT),
+ * read/write and non-executable in the sealed tables (virtio-mmio
+ * windows, PCI BARs), rounded out to whole 4 KiB pages; `what` names
+ * them in fault reports and must live forever. The rest of the first
+ * 4 GiB stays mapped write-back, as before. Before the seal only
+ * (BOOT_INIT_ORDER_DEVICES); returns 0, or -1 if called after the seal,
+ * if the range is empty, longer than BOOT_MMIO_REGION_MAX, reaches
+ * beyond the first 4 GiB or into the image or page 0, on Xen PV, or if
+ * BOOT_MMIO_REGIONS_MAX regions exist already.
+ */
+#define BOOT_MMIO_REGIONS_MAX 16
+#define BOOT_MMIO_REGION_MAX (UINT64_C(2) << 20)
+int boot_mmio_region(uint64_t addr, uint64_t len, const char *what);
 
 /*
  * 64 random bits for decisions taken at boot (placement of the heap and

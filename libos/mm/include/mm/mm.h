@@ -57,6 +57,7 @@
 #ifndef MM_MM_H
 #define MM_MM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -139,6 +140,17 @@ void mm_init_regions(const struct mm_region *ram, size_t ram_count,
  */
 void mm_randomise(uint64_t seed);
 
+/*
+ * The key of the heap metadata's integrity cookies (slab headers, TLSF
+ * block headers): a header whose cookie does not match is reported as
+ * MM_FAULT_CORRUPT instead of being followed. Call right after
+ * mm_init_regions(), before anything is allocated (headers written under
+ * another key would read as corrupt); false, and nothing changes, if a
+ * heap block is live. On an image mm_init() does, with boot entropy.
+ * Without it (host tests) the key is a fixed constant.
+ */
+bool mm_set_heap_key(uint64_t key);
+
 /* ---- The C heap ------------------------------------------------------ */
 
 /*
@@ -212,6 +224,11 @@ enum mm_fault {
      * stack, static data, another role's pages, a malloc block passed to
      * mm_pages_free() or the other way round. */
     MM_FAULT_FOREIGN,
+    /* The allocator's metadata for the block (its header, a neighbour's,
+     * a free-list link) fails its integrity checks: something wrote over
+     * it, typically an overflow of the block before. The call stops
+     * before following any of it. */
+    MM_FAULT_CORRUPT,
 };
 
 struct mm_fault_report {
@@ -230,7 +247,8 @@ typedef void (*mm_fault_handler)(const struct mm_fault_report *report);
 /* Install `handler` (NULL: none); returns the previous one. */
 mm_fault_handler mm_set_fault_handler(mm_fault_handler handler);
 
-/* "double free", "interior pointer", "foreign pointer" or "none". */
+/* "double free", "interior pointer", "foreign pointer", "corrupt heap
+ * metadata" or "none". */
 const char *mm_fault_name(enum mm_fault fault);
 
 /* ---- Statistics ------------------------------------------------------ */

@@ -16,9 +16,10 @@
 #define LWIP_TIMEVAL_PRIVATE 0
 #include <sys/time.h>
 #else
-/* Our libc's <errno.h> has only the C standard's values: lwIP's
- * lwip/errno.h supplies the rest (Linux's numbers, like ours) and uses
- * our libc's one `errno`. lwIP defines struct timeval itself. */
+/* Our libc's <errno.h> has the values the C standard and the drivers
+ * need; lwIP's lwip/errno.h supplies the rest of Linux's (the same
+ * numbers, so either header may come first) and uses our libc's one
+ * `errno`. lwIP defines struct timeval itself. */
 #include <errno.h>
 #define LWIP_PROVIDE_ERRNO 1
 /* No <inttypes.h> in a freestanding build: the printf formats of lwIP's

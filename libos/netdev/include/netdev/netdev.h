@@ -29,6 +29,9 @@
  * netdev_buf_release(), which any thread may call at any time.
  *
  * Errors are negative errno values (<errno.h>).
+ *
+ * docs/networking.md: the implementations, what each copies, and how
+ * they wait.
  */
 #ifndef NETDEV_NETDEV_H
 #define NETDEV_NETDEV_H
@@ -117,7 +120,9 @@ static inline int netdev_poll(struct netdev *dev)
 }
 
 /* Park this thread until the device signals or the monotonic clock
- * reaches deadline_ns (0: no deadline). 0 or -ETIMEDOUT. */
+ * reaches deadline_ns (0: no deadline). 0 or -ETIMEDOUT; -ENOTCONN or
+ * -EIO when the device cannot be waited on (closed, not connected, or
+ * stopped for misbehaving), so a caller never waits on a dead device. */
 static inline int netdev_wait(struct netdev *dev, uint64_t deadline_ns)
 {
     return dev->ops->wait(dev, deadline_ns);

@@ -312,6 +312,31 @@ static void test_wait_blocks_until_an_event(void)
     CHECK_EQ(sst.deadlocks, 1);
 }
 
+/* A port raised locally: the next dispatch (and so wait) finds it. */
+static void test_raise(void)
+{
+    boot();
+    uint32_t bport;
+    xenabi_evtchn_port_t port = connected_port(&bport);
+    CHECK_EQ(evtchn_raise(port), 0);
+    CHECK(sim_guest_port_pending(port));
+    CHECK_EQ(evtchn_wait(), 0); /* does not block: the event is here */
+    CHECK_EQ(seen.calls, 1);
+    CHECK_EQ(seen.last_port, port);
+    struct evtchn_stats st;
+    evtchn_get_stats(&st);
+    CHECK_EQ(st.blocks, 0);
+    /* Masked: pending, but no upcall until unmasked (as from Xen). */
+    CHECK_EQ(evtchn_mask(port), 0);
+    CHECK_EQ(evtchn_raise(port), 0);
+    CHECK_EQ(evtchn_shared_info()->vcpu_info[0].evtchn_upcall_pending, 0);
+    CHECK_EQ(evtchn_dispatch(), 0);
+    CHECK_EQ(evtchn_unmask(port), 0);
+    CHECK_EQ(evtchn_dispatch(), 1);
+    CHECK_EQ(seen.calls, 2);
+    CHECK_EQ(evtchn_raise(EVTCHN_NR_PORTS), -XENABI_EINVAL);
+}
+
 static int custom_waits;
 static int custom_wait(void *arg)
 {
@@ -410,5 +435,6 @@ int main(void)
     RUN(test_wait_blocks_until_an_event);
     RUN(test_wait_hook);
     RUN(test_observer);
+    RUN(test_raise);
     return check_finish();
 }

@@ -316,6 +316,117 @@ static void test_random_messages(void)
     CHECK_ALIVE();
 }
 
+/* ---- livelocks: a xenstored that keeps talking ------------------------------- */
+
+/* The most callbacks one xs_poll() may run (xenstore.h). */
+#define POLL_CALLS_MAX (XS_EVENT_QUEUE + XS_MAX_WATCHES)
+
+static uint64_t flood_next; /* n of the next "flood/<n>" expected */
+static bool flood_in_order;
+static void flood_call(int watch, const char *path, void *arg)
+{
+    (void)watch;
+    (void)arg;
+    char want[32];
+    snprintf(want, sizeof(want), "flood/%llu", (unsigned long long)flood_next);
+    flood_in_order &= strcmp(path, want) == 0;
+    flood_next++;
+}
+
+/*
+ * xenstored writes watch events as fast as the guest reads them (every
+ * signal of the store port refills the ring at once). xs_poll() must
+ * return after bounded work, and over the usual loop of xs_poll() and
+ * evtchn_wait() every event must arrive once, in order.
+ */
+static void test_flooding_xenstored_cannot_hold_xs_poll(void)
+{
+    enum { COUNT = 3000 };
+    boot();
+    CHECK_EQ(xs_watch("flood", flood_call, NULL), 0); /* token "0/1" */
+    CHECK_EQ(xs_poll(), 1);                           /* its first event */
+    flood_next = 0;
+    flood_in_order = true;
+
+    sim_xs_flood("flood", "0/1", COUNT);
+    int calls = xs_poll();
+    CHECK(calls >= 1 && calls <= POLL_CALLS_MAX);
+    /* One call took in about a ring's worth (~40 events), not the flood. */
+    CHECK(sim_xs_flood_sent() < 200);
+
+    unsigned passes = 0;
+    while (flood_next < COUNT && passes < 4 * COUNT) {
+        calls = xs_poll();
+        CHECK(calls >= 0 && calls <= POLL_CALLS_MAX);
+        if (flood_next < COUNT)
+            CHECK_EQ(evtchn_wait(), 0); /* never sleeps on work already here */
+        passes++;
+    }
+    CHECK_EQ(flood_next, COUNT);
+    CHECK(flood_in_order);
+    CHECK_EQ(xstats().lost_events, 0);
+    CHECK(xstats().pump_stops > 0);
+    CHECK_ALIVE();
+}
+
+static int echo_calls;
+static void echo_call(int watch, const char *path, void *arg)
+{
+    (void)watch;
+    (void)path;
+    (void)arg;
+    char value[16];
+    echo_calls++;
+    snprintf(value, sizeof(value), "%d", echo_calls);
+    if (echo_calls < 500)
+        check_true(xs_write(XS_TX_NONE, "echo", value) == 0, "echo write",
+                   __FILE__, __LINE__);
+}
+
+/* A callback whose write fires its own watch: each xs_poll() still ends. */
+static void test_callbacks_that_fire_their_own_watch(void)
+{
+    boot();
+    echo_calls = 0;
+    CHECK_EQ(xs_watch("echo", echo_call, NULL), 0);
+    int calls = xs_poll();
+    CHECK(calls >= 1 && calls <= POLL_CALLS_MAX);
+    CHECK(echo_calls <= POLL_CALLS_MAX);
+
+    unsigned passes = 0;
+    while (echo_calls < 500 && passes < 5000) {
+        calls = xs_poll();
+        CHECK(calls >= 0 && calls <= POLL_CALLS_MAX);
+        if (echo_calls < 500)
+            CHECK_EQ(evtchn_wait(), 0);
+        passes++;
+    }
+    CHECK_EQ(echo_calls, 500);
+    CHECK(xstats().poll_deferrals > 0);
+    CHECK_ALIVE();
+}
+
+/* A request made during a flood still gets its reply, and the flood ends. */
+static void test_request_during_a_flood(void)
+{
+    boot();
+    CHECK_EQ(xs_watch("flood", flood_call, NULL), 0);
+    CHECK_EQ(xs_poll(), 1);
+    flood_next = 0;
+    flood_in_order = true;
+    sim_xs_flood("flood", "0/1", 500);
+    CHECK_ALIVE(); /* events beyond the queue merge into one callback */
+    unsigned passes = 0;
+    while (sim_xs_flood_sent() < 500 && passes < 2000) {
+        (void)xs_poll();
+        CHECK_EQ(evtchn_wait(), 0);
+        passes++;
+    }
+    drain();
+    CHECK_EQ(sim_xs_flood_sent(), 500);
+    CHECK_ALIVE();
+}
+
 int main(void)
 {
     RUN(test_length_beyond_payload_max);
@@ -336,5 +447,8 @@ int main(void)
     RUN(test_unsolicited_replies);
     RUN(test_raw_garbage);
     RUN(test_random_messages);
+    RUN(test_flooding_xenstored_cannot_hold_xs_poll);
+    RUN(test_callbacks_that_fire_their_own_watch);
+    RUN(test_request_during_a_flood);
     return check_finish();
 }

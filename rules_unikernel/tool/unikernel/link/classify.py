@@ -30,6 +30,7 @@ from .model import (
     Section,
     common_section,
 )
+from .scriptnames import file_name_problem, section_name_problem, shown
 from .symtab import Resolution
 
 
@@ -130,8 +131,6 @@ _METADATA_TYPES = frozenset(
 )
 _DEBUG_PATTERNS = (".debug_*", ".zdebug_*")
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Names a linker script can spell without quoting or glob meaning.
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.$-]+")
 
 
 @dataclass(frozen=True)
@@ -167,12 +166,32 @@ def classify(file: InputFile, section: Section) -> Placed:
     """Place one input section, or raise a LinkError naming it and its file."""
     role, by_name = _role(file, section)
     group = _group_by_flags(section) if role == Role.SET else ROLE_GROUPS.get(role)
-    if group is not None and not _PLAIN_NAME.fullmatch(section.name):
-        # Every section of the image is named in a file(section) line.
-        raise LinkError(
-            f"section '{section.name}' in {file.describe()}: the name cannot be used in a linker script"
-        )
+    # Every section of the image is named in a file(section) line, and every
+    # debug section gets an output section of its name: both are script text.
+    if group is not None or role == Role.DEBUG:
+        _check_section_name(file, section.name)
+    if group is not None:
+        _check_file_name(file)
     return Placed(file, section, role, group, by_name)
+
+
+def _check_section_name(file: InputFile, name: str) -> None:
+    problem = section_name_problem(name)
+    if problem is not None:
+        raise LinkError(
+            f"section {shown(name)} in {file.describe()}: the name cannot be used in a linker script "
+            f"({problem}); rename the section"
+        )
+
+
+def _check_file_name(file: InputFile) -> None:
+    name = file.origin.script_name
+    problem = file_name_problem(name)
+    if problem is not None:
+        raise LinkError(
+            f"{file.describe()}: the file name {shown(name)} cannot be used in a linker script "
+            f"({problem}); rename the file"
+        )
 
 
 def classify_inputs(resolution: Resolution) -> tuple[Placed, ...]:
@@ -224,8 +243,7 @@ def _role(file: InputFile, section: Section) -> tuple[Role, bool]:
             return rule.role, True
     if _C_IDENTIFIER.fullmatch(name):
         return Role.SET, False
-    if not _PLAIN_NAME.fullmatch(name):
-        raise LinkError(f"section '{name}' in {file.describe()}: the name cannot be used in a linker script")
+    _check_section_name(file, name)
     return _role_by_flags(section), False
 
 

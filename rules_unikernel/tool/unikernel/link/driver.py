@@ -5,7 +5,8 @@
            collection must agree with mark-live) -> checks of the image
            -> map and manifest
 
-``link`` is the library entry point; ``main`` is a thin command line over it.
+``link`` is the library entry point; ``main`` is a thin command line over it,
+which Bazel may also start as a persistent worker (unikernel.worker).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..worker import params, serve
 from . import aslr, lld, manifest, report, script, verify
 from .classify import classify_inputs
 from .errors import LinkError
@@ -27,6 +29,7 @@ from .model import InputSpec
 from .notes import HYPERCALL_PAGE, PV_ENTRY, check_guest_name
 from .plan import LayoutPlan, build_plan
 from .reader import load_input
+from .scriptnames import SYMBOL_NAME, shown
 from .staging import Staging, staged
 from .symtab import Resolution, resolve
 
@@ -128,7 +131,8 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
     plan, liveness = prepared.plan, prepared.liveness
     with tempfile.TemporaryDirectory(prefix="unikernel-link-") as scratch:
         script_path = Path(scratch) / "image.ld"
-        script_path.write_text(script.render(plan))
+        # UTF-8, as lld reads it: quoted file names are compared byte for byte.
+        script_path.write_text(script.render(plan), encoding="utf-8")
         raw_map = Path(scratch) / "image.map" if options.map_file else None
         job = lld.LinkJob(
             script=script_path,
@@ -204,6 +208,8 @@ def normalize_map(text: str, prefixes: Sequence[str]) -> str:
 
 def _check_options(options: Options) -> None:
     check_guest_name(options.guest_name)
+    if not SYMBOL_NAME.fullmatch(options.entry):
+        raise LinkError(f"--entry {shown(options.entry)} is not a symbol name")
     aslr.check_options(options.aslr())
     if not options.inputs:
         raise LinkError("no --input given")
@@ -312,9 +318,23 @@ def _input_spec(text: str, position: int) -> InputSpec:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: one link, or with ``--persistent_worker`` a Bazel worker serving links."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if serve.FLAG in args:
+        # Everything else on the worker's own command line is ignored: each
+        # request carries a complete link command line.
+        return serve.run_stdio(link_command, PROGRAM)
+    return link_command(args)
+
+
+def link_command(argv: Sequence[str]) -> int:
+    """One link from a command line (or a params file ``@FILE``); the exit status."""
     try:
-        options = parse_args(sys.argv[1:] if argv is None else argv)
+        options = parse_args(params.expand(argv))
         result = link(options)
+    except params.ParamsFileError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 1
     except LinkError as error:
         print(f"{PROGRAM}: error: {error.message}", file=sys.stderr)
         return 1

@@ -175,6 +175,18 @@ void sim_xs_inject(uint32_t type, uint32_t req_id, const void *payload,
 /* Queue raw bytes for the reply ring (sent alone, in their own round). */
 void sim_xs_inject_raw(const void *bytes, size_t len);
 
+/*
+ * A xenstored that never stops talking, as one on another CPU would: it
+ * writes watch events "<prefix>/<n>" (n = 0, 1, ... count - 1) with
+ * `token` now, and again every time the guest signals the store port
+ * (inside that signal, not in a round), as many as the reply ring has
+ * room for, until `count` are sent.
+ */
+void sim_xs_flood(const char *prefix, const char *token, uint64_t count);
+
+/* Flood events written to the reply ring so far. */
+uint64_t sim_xs_flood_sent(void);
+
 struct sim_xs_stats {
     uint64_t requests;    /* complete requests read */
     uint64_t replies;     /* replies queued */

@@ -94,6 +94,15 @@ int evtchn_close(xenabi_evtchn_port_t port);
 int evtchn_notify(xenabi_evtchn_port_t port);
 
 /*
+ * Mark `port` pending here, as Xen would for an event from the other end
+ * (pending bit; if unmasked, selector and upcall_pending). For code that
+ * stops with work left for later: the next evtchn_dispatch() finds the
+ * event, so the next evtchn_wait() returns at once (SCHEDOP_block also
+ * sees upcall_pending) instead of sleeping on work already here.
+ */
+int evtchn_raise(xenabi_evtchn_port_t port);
+
+/*
  * Call fn(port, arg) for each event on `port` (fn NULL: no handler; the
  * port's events are then counted as spurious). Replaces any handler.
  */

@@ -142,9 +142,17 @@ int xs_watch(const char *path, xs_watch_fn fn, void *arg);
 int xs_unwatch(int watch);
 
 /*
- * Take in whatever xenstored sent (without waiting) and run the watch
+ * Take in what xenstored sent (without waiting) and run the watch
  * callbacks for the events received so far. Returns the number of
  * callbacks run. Nested calls (from a callback) only take input in.
+ *
+ * Bounded, whatever xenstored does: one call takes in at most one ring's
+ * worth of input and runs at most XS_EVENT_QUEUE + XS_MAX_WATCHES
+ * callbacks. Events that arrive meanwhile (a xenstored that keeps
+ * sending, a callback whose writes fire its own watch) wait, in order,
+ * for the next call; the store port is then left pending, so the
+ * caller's next evtchn_wait() returns at once and the usual loop of
+ * xs_poll() and evtchn_wait() picks them up.
  */
 int xs_poll(void);
 
@@ -192,6 +200,9 @@ struct xs_stats {
     uint64_t bad_payload;    /* malformed reply or watch event */
     uint64_t stale_events;   /* watch event for a token we do not have */
     uint64_t lost_events;    /* events merged because the queue was full */
+    /* Work left for a later call (a flooding xenstored, busy callbacks): */
+    uint64_t pump_stops;     /* xs_poll left input in the ring: queue full */
+    uint64_t poll_deferrals; /* xs_poll returned with work left behind */
 };
 
 void xs_get_stats(struct xs_stats *out);

@@ -1,0 +1,179 @@
+/*
+ * netfront behind <netdev/netdev.h>: an adapter over netfront's public
+ * API, with its own receive pages (netfront hands frames over in memory
+ * valid only during its callback).
+ */
+#include <errno.h>
+#include <evtchn_sched/evtchn_sched.h>
+#include <netfront/netfront_netdev.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time/time.h>
+
+#define PAGE 4096u
+_Static_assert(NETFRONT_MAX_FRAME <= 65536, "frame bound");
+
+struct slot {
+    struct netdev_buf buf;
+    uint8_t *page;
+    bool held;
+};
+
+struct adapter {
+    struct netdev nd;
+    struct netfront *nf;
+    struct slot slots[NETFRONT_NETDEV_RX_BUFS];
+    uint16_t free[NETFRONT_NETDEV_RX_BUFS];
+    uint16_t nfree;
+    uint8_t *pages;
+    struct netfront_netdev_stats stats;
+};
+
+static struct adapter *of(struct netdev *nd)
+{
+    return (struct adapter *)((char *)nd - offsetof(struct adapter, nd));
+}
+
+/* netfront's errors are Xen's numbers (the same as Linux's for these). */
+static int to_errno(int xen)
+{
+    switch (xen) {
+    case -XENABI_EAGAIN: return -EAGAIN;
+    case -XENABI_EINVAL: return -EINVAL;
+    case -XENABI_E2BIG: return -EMSGSIZE;
+    case -XENABI_ENOMEM: return -ENOMEM;
+    case -XENABI_ENOTCONN: return -ENOTCONN;
+    default: return xen < 0 ? -EIO : xen;
+    }
+}
+
+static void on_frame(void *arg, const uint8_t *frame, size_t len)
+{
+    struct adapter *a = arg;
+    if (a->nd.rx == NULL) {
+        a->stats.rx_dropped++;
+        return;
+    }
+    /* A page holds an Ethernet frame; netfront's bound is larger (GSO). */
+    if (a->nfree == 0 || len > PAGE) {
+        a->stats.rx_no_buffer++;
+        return;
+    }
+    struct slot *s = &a->slots[a->free[--a->nfree]];
+    memcpy(s->page, frame, len);
+    s->buf.len = len;
+    s->held = true;
+    a->nd.rx(a->nd.rx_arg, &s->buf);
+}
+
+static int nn_send(struct netdev *nd, const struct netdev_frag *frags,
+                   size_t n, const struct netdev_tx *tx)
+{
+    struct netfront_frag nfrags[NETDEV_MAX_FRAGS];
+    if (n == 0 || n > NETDEV_MAX_FRAGS || (tx != NULL && tx->csum))
+        return -EINVAL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        nfrags[i].data = frags[i].data;
+        nfrags[i].len = frags[i].len;
+        total += frags[i].len;
+    }
+    if (total > (size_t)nd->mtu + 14)
+        return -EMSGSIZE;
+    return to_errno(netfront_send(of(nd)->nf, nfrags, n));
+}
+
+static int nn_poll(struct netdev *nd)
+{
+    return to_errno(netfront_poll(of(nd)->nf));
+}
+
+static int nn_wait(struct netdev *nd, uint64_t deadline_ns)
+{
+    xenabi_evtchn_port_t port;
+    if (netfront_port(of(nd)->nf, &port) != 0)
+        return -ENOTCONN;
+    int rc = evtchn_sched_wait(port, deadline_ns == 0 ? TIME_NEVER
+                                                      : deadline_ns);
+    if (rc < 0)
+        return to_errno(rc);
+    return rc == 0 ? -ETIMEDOUT : 0;
+}
+
+static void nn_release(struct netdev *nd, struct netdev_buf *buf)
+{
+    struct adapter *a = of(nd);
+    uintptr_t i = buf->cookie;
+    if (i >= NETFRONT_NETDEV_RX_BUFS || buf != &a->slots[i].buf
+        || !a->slots[i].held) {
+        a->stats.bad_release++;
+        return;
+    }
+    a->slots[i].held = false;
+    a->free[a->nfree++] = (uint16_t)i;
+}
+
+static const struct netdev_ops ops = {
+    .send = nn_send,
+    .poll = nn_poll,
+    .wait = nn_wait,
+    .release = nn_release,
+};
+
+int netfront_netdev_open(const char *nodename, struct netdev **out)
+{
+    struct adapter *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    a->pages = aligned_alloc(PAGE, (size_t)NETFRONT_NETDEV_RX_BUFS * PAGE);
+    if (a->pages == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    for (uint16_t i = 0; i < NETFRONT_NETDEV_RX_BUFS; i++) {
+        struct slot *s = &a->slots[i];
+        s->page = a->pages + (size_t)i * PAGE;
+        s->buf.data = s->page;
+        s->buf.dev = &a->nd;
+        s->buf.cookie = i;
+        a->free[a->nfree++] = (uint16_t)(NETFRONT_NETDEV_RX_BUFS - 1 - i);
+    }
+    a->nd.ops = &ops;
+    a->nd.name = "vif";
+    a->nd.mtu = 1500;
+    a->nd.features = NETDEV_F_RX_COPIES;
+
+    int rc = netfront_open(nodename, on_frame, a, &a->nf);
+    if (rc == 0)
+        rc = netfront_wait_connected(a->nf);
+    if (rc != 0) {
+        if (a->nf != NULL)
+            netfront_free(a->nf);
+        free(a->pages);
+        free(a);
+        return to_errno(rc);
+    }
+    netfront_mac(a->nf, a->nd.mac);
+    *out = &a->nd;
+    return 0;
+}
+
+struct netfront *netfront_netdev_netfront(struct netdev *nd)
+{
+    return of(nd)->nf;
+}
+
+void netfront_netdev_get_stats(struct netdev *nd,
+                               struct netfront_netdev_stats *out)
+{
+    *out = of(nd)->stats;
+}
+
+void netfront_netdev_free(struct netdev *nd)
+{
+    struct adapter *a = of(nd);
+    netfront_free(a->nf);
+    free(a->pages);
+    free(a);
+}

@@ -1,0 +1,1 @@
+"""The tool's tests; a package so that tests can share helpers (relative imports)."""
