@@ -1,8 +1,9 @@
 /*
  * tcp_echo: a TCP echo server on BSD sockets, one thread per connection
- * (a blocking recv() parks only its own thread). README.md says how it
- * will be reached from the host; `selftest` on the command line makes it
- * connect to itself over the loopback, say what came back, and exit.
+ * (a blocking recv() parks only its own thread), on the first virtio-net
+ * NIC if there is one (addresses from the command line: ip=...), and on
+ * the loopback. `selftest` on the command line makes it connect to
+ * itself, say what came back, and exit. README.md.
  */
 #include <netinet/in.h>
 #include <stdint.h>
@@ -13,6 +14,8 @@
 
 #include <net/net.h>
 #include <sched/sched.h>
+#include <time/time.h>
+#include <virtio_net/virtio_net.h>
 
 #define PORT 7
 
@@ -52,7 +55,14 @@ int main(int argc, char **argv)
         return 2;
     }
     net_start();
-    /* With a NIC driver: net_attach(dev, &cfg, NULL) (README.md). */
+    struct netdev *nic;
+    struct net_if *nif;
+    if (virtio_net_open_first(&nic) == 0 && net_attach(nic, &cfg, &nif) == 0
+        && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
+        char ip[16];
+        net_config_format_ip(net_if_ipv4(nif), ip);
+        printf("tcp_echo: %s up\n", ip);
+    }
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in any = {.sin_len = sizeof(any), .sin_family = AF_INET,
                               .sin_port = htons(PORT)};
