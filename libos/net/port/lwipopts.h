@@ -128,6 +128,14 @@ int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
                           const struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
     net_port_tcp_inpacket((pcb), (hdr), (p))
+/* Initial sequence numbers as RFC 6528 describes them: a 4-microsecond
+ * clock plus a keyed hash (SipHash-2-4, key from LWIP_RAND at the first
+ * connection) of the connection's addresses and ports (tcp_hook.c).
+ * lwIP's own is a counter anyone can predict. */
+unsigned int net_port_tcp_isn(const void *local_ip, unsigned short local_port,
+                              const void *remote_ip, unsigned short remote_port);
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) \
+    net_port_tcp_isn((lip), (lport), (rip), (rport))
 
 /* Interfaces: the loopback (127.0.0.1, ::1) and one per NIC. */
 #define LWIP_NETIF_LOOPBACK 1
