@@ -1,0 +1,85 @@
+/*
+ * tcp_echo: a TCP echo server on BSD sockets, one thread per connection
+ * (a blocking recv() parks only its own thread), on the first virtio-net
+ * NIC if there is one (addresses from the command line: ip=...), and on
+ * the loopback. `selftest` on the command line makes it connect to
+ * itself, say what came back, and exit. README.md.
+ */
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <net/net.h>
+#include <sched/sched.h>
+#include <time/time.h>
+#include <virtio_net/virtio_net.h>
+
+#define PORT 7
+
+static int serve(void *arg)
+{
+    int c = (int)(intptr_t)arg;
+    char buf[1024];
+    ssize_t n;
+    while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+        if (send(c, buf, (size_t)n, 0) != n)
+            break;
+    close(c);
+    return 0;
+}
+
+static int self_test(void *arg)
+{
+    (void)arg;
+    struct sockaddr_in a = {.sin_len = sizeof(a), .sin_family = AF_INET,
+                            .sin_port = htons(PORT),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char back[16] = {0};
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0
+        || send(s, "hello", 5, 0) != 5 || recv(s, back, 5, 0) != 5)
+        exit(1);
+    printf("tcp_echo: selftest got \"%s\" back\n", back);
+    exit(0); /* the whole image */
+}
+
+int main(int argc, char **argv)
+{
+    struct net_config cfg;
+    char err[NET_CONFIG_ERROR_MAX];
+    if (net_config_parse(argc, argv, &cfg, err) != 0) {
+        puts(err);
+        return 2;
+    }
+    net_start();
+    struct netdev *nic;
+    struct net_if *nif;
+    if (virtio_net_open_first(&nic) == 0 && net_attach(nic, &cfg, &nif) == 0
+        && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
+        char ip[16];
+        net_config_format_ip(net_if_ipv4(nif), ip);
+        printf("tcp_echo: %s up\n", ip);
+    }
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in any = {.sin_len = sizeof(any), .sin_family = AF_INET,
+                              .sin_port = htons(PORT)};
+    if (bind(s, (struct sockaddr *)&any, sizeof(any)) != 0 || listen(s, 8)) {
+        puts("tcp_echo: cannot listen");
+        return 1;
+    }
+    printf("tcp_echo: listening on port %d\n", PORT);
+    struct sched_attr detached = {.priority = SCHED_PRIORITY_DEFAULT,
+                                  .detached = true};
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "selftest") == 0)
+            sched_spawn("selftest", self_test, NULL, &detached);
+    for (;;) {
+        int c = accept(s, NULL, NULL);
+        if (c >= 0 && !sched_spawn("conn", serve, (void *)(intptr_t)c,
+                                   &detached))
+            close(c);
+    }
+}

@@ -1,0 +1,287 @@
+/*
+ * netif.c - an lwIP network interface over <netdev/netdev.h>.
+ *
+ * Receive: each frame the driver hands over becomes a pbuf_custom of
+ * type PBUF_REF that points into the driver's buffer (no copy); when lwIP
+ * frees the pbuf, wherever and whenever that happens, the buffer goes
+ * back with netdev_buf_release(). The frame's length is read from the
+ * driver's descriptor once and checked against the device's MTU before
+ * lwIP sees a byte of it.
+ *
+ * Transmit: the pbuf chain becomes the device's fragment list as it is
+ * (scatter-gather, no copy); a chain of more than NETDEV_MAX_FRAGS
+ * pieces is copied into one buffer first. With NETDEV_F_TX_CSUM, lwIP
+ * leaves TCP checksums of this interface to the device: we put the
+ * pseudo-header sum into the checksum field and tell the device where
+ * the TCP header starts (the convention of virtio-net and Linux).
+ *
+ * A thread per interface drives the device: netdev_wait(), then
+ * netdev_poll(), which calls rx() for each frame.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/errno.h"
+#include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcpip.h"
+#include "netif/ethernet.h"
+
+#include <netdev/netdev.h>
+#include <sched/sched.h>
+
+#include "net_internal.h"
+
+#define ETH_HLEN 14
+#define ETH_VLAN_HLEN 4
+#define MTU_MIN 576
+#define MTU_MAX 9000
+
+struct rx_pbuf {
+    struct pbuf_custom pc; /* first: lwIP hands us back the struct pbuf */
+    struct netdev_buf *buf;
+};
+
+static void rx_pbuf_free(struct pbuf *p)
+{
+    struct rx_pbuf *r = (struct rx_pbuf *)p;
+    netdev_buf_release(r->buf);
+    free(r);
+}
+
+void net_if_rx(void *arg, struct netdev_buf *buf)
+{
+    struct net_if *nif = arg;
+    /* The descriptor is the driver's, but its length came from the
+     * device: read once, check, then use only the copies. */
+    uint8_t *data = buf->data;
+    size_t len = buf->len;
+    if (data == NULL || len < ETH_HLEN || len > nif->max_frame) {
+        nif->stats.rx_bad_length++;
+        netdev_buf_release(buf);
+        return;
+    }
+    struct rx_pbuf *r = malloc(sizeof(*r));
+    if (r == NULL) {
+        nif->stats.rx_dropped++;
+        netdev_buf_release(buf);
+        return;
+    }
+    r->buf = buf;
+    r->pc.custom_free_function = rx_pbuf_free;
+    struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF,
+                                         &r->pc, data, (u16_t)len);
+    if (p == NULL) { /* cannot happen for these sizes; stay safe */
+        free(r);
+        nif->stats.rx_dropped++;
+        netdev_buf_release(buf);
+        return;
+    }
+    if (nif->netif.input(p, &nif->netif) != ERR_OK) {
+        nif->stats.rx_dropped++;
+        pbuf_free(p); /* releases the buffer */
+        return;
+    }
+    nif->stats.rx_frames++;
+}
+
+/* One's complement sum of n bytes in network order, folded to 16 bits. */
+static uint32_t sum16(const uint8_t *b, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)b[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* Where a frame's TCP checksum is, if it is a TCP segment. */
+enum tcp_csum {
+    NOT_TCP,       /* nothing to do: lwIP computed what it has */
+    TCP_FOUND,     /* tx describes it; the field holds the pseudo sum */
+    TCP_NOT_IN_HEAD, /* TCP, but its header is not in `head` */
+};
+
+/*
+ * Look for a TCP header in `head` (the first piece of the chain, where
+ * lwIP builds its headers). For TCP, store the pseudo-header sum in the
+ * checksum field and fill tx for the device. Only TCP is offloaded: lwIP
+ * computes UDP checksums before it fragments a large datagram, which no
+ * device could do for it afterwards.
+ */
+static enum tcp_csum tcp_csum_setup(uint8_t *head, size_t head_len,
+                                    size_t frame_len, struct netdev_tx *tx)
+{
+    if (head_len < ETH_HLEN || frame_len < ETH_HLEN)
+        return NOT_TCP;
+    uint16_t type = (uint16_t)(head[12] << 8 | head[13]);
+    size_t l3 = ETH_HLEN, l4, l4_len, ip_len;
+    uint32_t sum;
+    if (type == 0x0800) {
+        if (head_len < l3 + 20)
+            return frame_len < l3 + 20 ? NOT_TCP : TCP_NOT_IN_HEAD;
+        size_t ihl = (size_t)(head[l3] & 0x0f) * 4;
+        uint16_t frag = (uint16_t)(head[l3 + 6] << 8 | head[l3 + 7]);
+        ip_len = (size_t)(head[l3 + 2] << 8 | head[l3 + 3]);
+        if (head[l3 + 9] != 6 || (frag & 0x3fff) != 0)
+            return NOT_TCP; /* lwIP never fragments TCP */
+        if (ihl < 20 || ip_len < ihl || l3 + ip_len > frame_len)
+            return NOT_TCP; /* not lwIP's: leave it alone */
+        l4 = l3 + ihl;
+        l4_len = ip_len - ihl;
+        if (l4 + 18 > head_len)
+            return TCP_NOT_IN_HEAD;
+        sum = sum16(head + l3 + 12, 8, 0);
+    } else if (type == 0x86dd) {
+        if (head_len < l3 + 40)
+            return frame_len < l3 + 40 ? NOT_TCP : TCP_NOT_IN_HEAD;
+        if (head[l3 + 6] != 6)
+            return NOT_TCP; /* lwIP puts no extension header before TCP */
+        l4 = l3 + 40;
+        l4_len = (size_t)(head[l3 + 4] << 8 | head[l3 + 5]);
+        if (l4 + l4_len > frame_len)
+            return NOT_TCP;
+        if (l4 + 18 > head_len)
+            return TCP_NOT_IN_HEAD;
+        sum = sum16(head + l3 + 8, 32, 0);
+    } else {
+        return NOT_TCP;
+    }
+    uint16_t pseudo = fold(sum + 6 + (uint32_t)l4_len);
+    head[l4 + 16] = (uint8_t)(pseudo >> 8);
+    head[l4 + 17] = (uint8_t)pseudo;
+    tx->csum = true;
+    tx->csum_start = (uint16_t)l4;
+    tx->csum_offset = 16;
+    return TCP_FOUND;
+}
+
+/* The device's part done here, on a linear copy of the frame. */
+static void tcp_csum_in_software(uint8_t *frame, size_t len)
+{
+    struct netdev_tx tx = {0};
+    if (tcp_csum_setup(frame, len, len, &tx) != TCP_FOUND)
+        return;
+    uint16_t c = (uint16_t)~fold(sum16(frame + tx.csum_start,
+                                       len - tx.csum_start, 0));
+    frame[tx.csum_start + 16] = (uint8_t)(c >> 8);
+    frame[tx.csum_start + 17] = (uint8_t)c;
+}
+
+/* The chain as one buffer (malloc'd), as the only fragment. */
+static uint8_t *linearize(struct pbuf *p, struct netdev_frag *frag)
+{
+    uint8_t *copy = malloc(p->tot_len);
+    if (copy != NULL) {
+        pbuf_copy_partial(p, copy, p->tot_len, 0);
+        frag->data = copy;
+        frag->len = p->tot_len;
+    }
+    return copy;
+}
+
+static err_t linkoutput(struct netif *netif, struct pbuf *p)
+{
+    struct net_if *nif = netif->state;
+    struct netdev_frag frags[NETDEV_MAX_FRAGS];
+    size_t n = 0;
+    uint8_t *copy = NULL;
+    for (struct pbuf *q = p; q != NULL; q = q->next) {
+        if (q->len == 0)
+            continue;
+        if (n == NETDEV_MAX_FRAGS) {
+            if ((copy = linearize(p, &frags[0])) == NULL)
+                goto nomem;
+            n = 1;
+            nif->stats.tx_linearized++;
+            break;
+        }
+        frags[n].data = q->payload;
+        frags[n].len = q->len;
+        n++;
+    }
+    struct netdev_tx tx = {0};
+    const struct netdev_tx *txp = NULL;
+    if (nif->tx_csum) {
+        /* lwIP left TCP checksums of this netif to us (net_if_init). */
+        uint8_t *head = copy ? copy : p->payload;
+        size_t head_len = copy ? p->tot_len : p->len;
+        switch (tcp_csum_setup(head, head_len, p->tot_len, &tx)) {
+        case NOT_TCP:
+            break;
+        case TCP_FOUND:
+            txp = &tx;
+            nif->stats.tx_csum_offloaded++;
+            break;
+        case TCP_NOT_IN_HEAD:
+            if ((copy = linearize(p, &frags[0])) == NULL)
+                goto nomem;
+            n = 1;
+            tcp_csum_in_software(copy, p->tot_len);
+            break;
+        }
+    }
+    int rc = netdev_send(nif->dev, frags, n, txp);
+    free(copy);
+    if (rc != 0) {
+        nif->stats.tx_errors++;
+        return rc == -EMSGSIZE ? ERR_VAL : ERR_IF;
+    }
+    nif->stats.tx_frames++;
+    return ERR_OK;
+nomem:
+    nif->stats.tx_errors++;
+    return ERR_MEM;
+}
+
+err_t net_if_init(struct netif *netif)
+{
+    struct net_if *nif = netif->state;
+    netif->name[0] = 'e';
+    netif->name[1] = 'n';
+    netif->hwaddr_len = ETH_HWADDR_LEN;
+    memcpy(netif->hwaddr, nif->mac, ETH_HWADDR_LEN);
+    netif->mtu = nif->mtu;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP
+                   | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
+    netif->output = etharp_output;
+#if LWIP_IPV6
+    netif->output_ip6 = ethip6_output;
+    netif->mtu6 = nif->mtu;
+#endif
+    netif->linkoutput = linkoutput;
+    if (nif->tx_csum)
+        NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_ENABLE_ALL
+                                           & ~NETIF_CHECKSUM_GEN_TCP);
+    return ERR_OK;
+}
+
+int net_if_setup(struct net_if *nif, struct netdev *dev)
+{
+    /* The driver's values, copied once and checked. */
+    uint16_t mtu = dev->mtu;
+    if (mtu < MTU_MIN || mtu > MTU_MAX) {
+        printf("[net] %s: MTU %u is outside %u..%u; not attached\n",
+               dev->name ? dev->name : "netdev", (unsigned)mtu, MTU_MIN,
+               MTU_MAX);
+        return -1;
+    }
+    nif->dev = dev;
+    nif->mtu = mtu;
+    nif->max_frame = (size_t)mtu + ETH_HLEN + ETH_VLAN_HLEN;
+    memcpy(nif->mac, dev->mac, NETDEV_MAC_LEN);
+    nif->tx_csum = (dev->features & NETDEV_F_TX_CSUM) != 0;
+    netdev_set_rx(dev, net_if_rx, nif);
+    return 0;
+}

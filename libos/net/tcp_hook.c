@@ -1,0 +1,139 @@
+/*
+ * tcp_hook.c - lwIP's TCP hooks: the end of an ACK war
+ * (LWIP_HOOK_TCP_INPACKET_PCB) and unpredictable initial sequence numbers
+ * (LWIP_HOOK_TCP_ISN, at the end).
+ *
+ * lwIP 2.1.3 (tcp_in.c, tcp_receive) sends an immediate ACK for every
+ * zero-length segment whose sequence number is outside its receive
+ * window, and with a window of 0 that is every one of them. RFC 793
+ * accepts a zero-length segment with SEG.SEQ = RCV.NXT when RCV.WND is 0
+ * and asks for no reply. When both ends are lwIP and both windows are
+ * full (two threads that each write more than the other reads), each
+ * pure ACK answers the other's, forever; over the loopback that loop
+ * runs inside one netif_poll() call of the tcpip thread, which then
+ * never yields and the image hangs.
+ *
+ * So a segment that lwIP would answer for no reason is dropped before
+ * lwIP sees it: no data, only ACK (and PSH), SEG.SEQ = RCV.NXT, our
+ * window 0, and nothing new in it (the same ACK number and window as the
+ * last one). A segment with news (an advancing ACK, a window update, data,
+ * SYN, FIN, RST) goes through as before. The cost: duplicate ACKs that
+ * arrive while our window is 0 do not count towards a fast retransmit
+ * (the retransmission timer still recovers).
+ */
+#include "lwip/opt.h"
+
+#if LWIP_TCP
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <time/time.h>
+
+#include "lwip/err.h"
+#include "lwip/ip_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+
+int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+                          const struct pbuf *p)
+{
+    /* lwIP has already turned the header's numbers to host order. */
+    u16_t flags = TCPH_FLAGS(hdr);
+    if (pcb->state < ESTABLISHED || p->tot_len != 0
+        || (flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG)) != 0
+        || (flags & TCP_ACK) == 0 || pcb->rcv_wnd != 0
+        || hdr->seqno != pcb->rcv_nxt || hdr->ackno != pcb->lastack
+        || (tcpwnd_size_t)SND_WND_SCALE(pcb, hdr->wnd) != pcb->snd_wnd)
+        return ERR_OK;
+    return ERR_ABRT; /* nothing new: do not answer it */
+}
+
+/* ---- Initial sequence numbers (RFC 6528) ---------------------------------
+ * ISN = M + F(local address, local port, remote address, remote port, key)
+ * with M a clock ticking every 4 microseconds and F SipHash-2-4 under a
+ * key drawn once from LWIP_RAND(). The same connection reopened later
+ * gets a larger ISN (old duplicates stay old); another connection's ISN
+ * tells nothing about this one's. */
+
+static uint64_t rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static void sip_round(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = rotl(v[1], 13) ^ v[0];
+    v[0] = rotl(v[0], 32);
+    v[2] += v[3];
+    v[3] = rotl(v[3], 16) ^ v[2];
+    v[0] += v[3];
+    v[3] = rotl(v[3], 21) ^ v[0];
+    v[2] += v[1];
+    v[1] = rotl(v[1], 17) ^ v[2];
+    v[2] = rotl(v[2], 32);
+}
+
+/* SipHash-2-4 of n 64-bit words (the message is whole words: the length
+ * byte of the last block is n * 8). */
+static uint64_t siphash24(const uint64_t key[2], const uint64_t *m, size_t n)
+{
+    uint64_t v[4] = {
+        key[0] ^ UINT64_C(0x736f6d6570736575),
+        key[1] ^ UINT64_C(0x646f72616e646f6d),
+        key[0] ^ UINT64_C(0x6c7967656e657261),
+        key[1] ^ UINT64_C(0x7465646279746573),
+    };
+    for (size_t i = 0; i < n; i++) {
+        v[3] ^= m[i];
+        sip_round(v);
+        sip_round(v);
+        v[0] ^= m[i];
+    }
+    uint64_t last = (uint64_t)(n * 8) << 56;
+    v[3] ^= last;
+    sip_round(v);
+    sip_round(v);
+    v[0] ^= last;
+    v[2] ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* An address as two words (IPv4 in the first, zero-extended). */
+static void address_words(const ip_addr_t *a, uint64_t out[2])
+{
+#if LWIP_IPV6
+    if (IP_IS_V6(a)) {
+        const ip6_addr_t *a6 = ip_2_ip6(a);
+        out[0] = (uint64_t)a6->addr[0] << 32 | a6->addr[1];
+        out[1] = (uint64_t)a6->addr[2] << 32 | a6->addr[3];
+        return;
+    }
+#endif
+    out[0] = ip4_addr_get_u32(ip_2_ip4(a));
+    out[1] = 0;
+}
+
+unsigned int net_port_tcp_isn(const void *local_ip, unsigned short local_port,
+                              const void *remote_ip, unsigned short remote_port)
+{
+    static uint64_t key[2];
+    static bool keyed;
+    if (!keyed) {
+        key[0] = (uint64_t)LWIP_RAND() << 32 | LWIP_RAND();
+        key[1] = (uint64_t)LWIP_RAND() << 32 | LWIP_RAND();
+        keyed = true;
+    }
+    uint64_t m[5];
+    address_words(local_ip, &m[0]);
+    address_words(remote_ip, &m[2]);
+    m[4] = (uint64_t)local_port << 16 | remote_port;
+    uint32_t clock = (uint32_t)(time_monotonic_ns() / 4000);
+    return clock + (uint32_t)siphash24(key, m, 5);
+}
+
+#endif /* LWIP_TCP */
