@@ -445,6 +445,11 @@ struct blkdev *virtio_blk_blkdev(struct virtio_blk *vb)
     return &vb->bd;
 }
 
+struct virtio_blk *virtio_blk_from_blkdev(struct blkdev *bd)
+{
+    return bd->ops == &ops ? of(bd) : NULL;
+}
+
 void virtio_blk_get_stats(const struct virtio_blk *vb,
                           struct virtio_blk_stats *out)
 {

@@ -95,8 +95,7 @@ static struct blkdev *open_dev(void)
 static struct virtio_blk_stats stats_of(struct blkdev *bd)
 {
     struct virtio_blk_stats st;
-    /* The blkdev is the first member of the driver's state. */
-    virtio_blk_get_stats((const struct virtio_blk *)bd, &st);
+    virtio_blk_get_stats(virtio_blk_from_blkdev(bd), &st);
     return st;
 }
 

@@ -117,6 +117,9 @@ int virtio_blk_open(struct virtio_dev *dev, const struct virtio_blk_env *env,
 
 struct blkdev *virtio_blk_blkdev(struct virtio_blk *vb);
 
+/* The virtio_blk behind a blkdev, or NULL if another driver has it. */
+struct virtio_blk *virtio_blk_from_blkdev(struct blkdev *bd);
+
 void virtio_blk_get_stats(const struct virtio_blk *vb,
                           struct virtio_blk_stats *out);
 
