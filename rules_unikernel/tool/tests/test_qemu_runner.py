@@ -161,7 +161,8 @@ def test_bad_disk_size_is_a_one_line_error_and_makes_no_file(tmp_path, capsys, m
     monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, "exit 1\n")))
     image = tmp_path / "image.elf"
     image.write_bytes(b"\x7fELF")
-    rc = qemu.main(["--image", str(image), "--disk", "1M", f"--disk={text}", "--keep-disks", str(tmp_path / "d")])
+    keep = str(tmp_path / "d")
+    rc = qemu.main(["--image", str(image), "--disk", "1M", f"--disk={text}", "--keep-disks", keep])
     err = capsys.readouterr().err
     assert rc == 2
     assert err.count("\n") == 1
@@ -189,3 +190,14 @@ def test_disks_are_fresh_per_run_and_kept_on_request(tmp_path, monkeypatch, caps
         assert data[512:519] == b"durable"
         assert data[:512] == bytes(512) and data[519:] == bytes(65536 - 519)
     assert "-drive" in capsys.readouterr().out
+
+
+def test_bad_machine_with_disks_makes_no_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, "exit 1\n")))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    keep = tmp_path / "d"
+    args = ["--image", str(image), "--machine", "isapc", "--disk", "1M", "--keep-disks", str(keep)]
+    assert qemu.main(args) == 2
+    assert "unknown machine 'isapc'" in capsys.readouterr().err
+    assert not keep.exists()

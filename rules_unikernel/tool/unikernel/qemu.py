@@ -253,7 +253,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--keep-disks",
         type=Path,
         metavar="DIR",
-        help="create the disks as DIR/disk0.raw, ... and keep them after the run (default: a temporary directory)",
+        help="create the disks as DIR/disk0.raw, ... and keep them after the run (default: a temporary "
+        "directory, deleted)",
     )
     p.add_argument(
         "--accel",
@@ -288,6 +289,9 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
     try:
         if not args.image.is_file():
             raise RunError(f"image {args.image} does not exist; build it first")
+        # Everything is checked before a disk file is made.
+        if args.machine not in MACHINES:
+            raise RunError(f"unknown machine {args.machine!r}; use one of: {', '.join(MACHINES)}")
         for size in args.disk:
             parse_disk_size(size)
         qemu = find_qemu()
@@ -300,8 +304,11 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
         print(f"unikernel-qemu: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"unikernel-qemu: error: cannot create the disks in {disk_dir}: {e.strerror}; "
-              "give --keep-disks a writable directory", file=sys.stderr)
+        print(
+            f"unikernel-qemu: error: cannot create the disks in {disk_dir}: {e.strerror}; "
+            "give --keep-disks a writable directory",
+            file=sys.stderr,
+        )
         return 2
 
     if args.interactive:
