@@ -58,6 +58,15 @@ unikernel_qemu = rule(
 
 _MACHINES = ["microvm", "pc", "q35"]
 _NIC_KINDS = ["user"]
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024}
+
+def _disk_bytes(size):
+    """Bytes of a disk size ("1M", "64K", "4096"), or None if it is not one."""
+    unit = size[-1:].upper() if size[-1:].upper() in ["K", "M", "G"] else ""
+    number = size[:len(size) - len(unit)]
+    if not number or not number.isdigit():
+        return None
+    return int(number) * _SIZE_UNITS[unit]
 
 def _unikernel_test_impl(ctx):
     image_info = ctx.attr.image[UnikernelImageInfo]
@@ -66,6 +75,10 @@ def _unikernel_test_impl(ctx):
     for nic in ctx.attr.nics:
         if nic not in _NIC_KINDS:
             fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking)" % (ctx.label, nic))
+    for size in ctx.attr.disks:
+        n = _disk_bytes(size)
+        if n == None or n == 0 or n % 512 != 0 or n > _SIZE_UNITS["G"]:
+            fail("%s: disks: %r is not a disk size; write a positive multiple of 512 bytes up to 1G, as bytes or with K, M or G (e.g. \"1M\")" % (ctx.label, size))
     args = [
         "--timeout",
         str(ctx.attr.timeout_seconds),
@@ -87,6 +100,8 @@ def _unikernel_test_impl(ctx):
         args.extend(["--cpu", ctx.attr.cpu])
     for nic in ctx.attr.nics:
         args.extend(["--nic", nic])
+    for size in ctx.attr.disks:
+        args.extend(["--disk", size])
     return [_launcher(ctx, image_info, args)]
 
 unikernel_test = rule(
@@ -115,6 +130,9 @@ unikernel_test = rule(
         ),
         "nics": attr.string_list(
             doc = "One virtio-net NIC per entry, on the machine's virtio transport; `\"user\"`: QEMU user networking (guest 10.0.2.15, gateway and DHCP server 10.0.2.2).",
+        ),
+        "disks": attr.string_list(
+            doc = "One virtio-blk disk per entry, on the machine's virtio transport: a fresh zero-filled raw image of that size (`\"1M\"`, `\"64K\"`, bytes; a multiple of 512, at most 1G) created for each run and deleted after it. To check a disk's bytes after the run, run the runner with `--keep-disks DIR` (docs/storage.md).",
         ),
         "timeout_seconds": attr.int(
             default = 60,

@@ -1,10 +1,12 @@
 /*
- * blkfront in an image: references every public function so the link
- * proves they all resolve for the image, and runs the "not on Xen" path.
+ * blkfront in an image: references every public function (and those of
+ * its <blkdev/blkdev.h> adapter) so the link proves they all resolve for
+ * the image, and runs the "not on Xen" path.
  */
 #include <stdio.h>
 
 #include <blkfront/blkfront.h>
+#include <blkfront/blkfront_blkdev.h>
 #include <evtchn/evtchn.h>
 
 static void *volatile keep[] = {
@@ -15,6 +17,9 @@ static void *volatile keep[] = {
     (void *)blkfront_inflight,    (void *)blkfront_read,
     (void *)blkfront_write,       (void *)blkfront_flush,
     (void *)blkfront_close,       (void *)blkfront_get_stats,
+    (void *)blkfront_blkdev_open, (void *)blkfront_blkdev_blkfront,
+    (void *)blkfront_blkdev_close, (void *)blkdev_read,
+    (void *)blkdev_write,         (void *)blkdev_flush,
 };
 
 int main(void)

@@ -15,11 +15,13 @@ extern int errno;
 #define ENODEV 19
 #define EINVAL 22
 #define ENOSPC 28
+#define EROFS 30
 #define EDOM 33
 #define ERANGE 34
 #define EOVERFLOW 75
 #define EMSGSIZE 90
 #define ENOTSUP 95
+#define EOPNOTSUPP ENOTSUP
 #define ENOTCONN 107
 #define ETIMEDOUT 110
 

@@ -144,3 +144,74 @@ def test_cpu_model_is_passed_or_left_to_qemu():
 def test_a_cpu_value_that_is_not_one_is_a_one_line_error(cpu):
     with pytest.raises(qemu.RunError, match="is not a QEMU -cpu value"):
         qemu.qemu_command("q", qemu.Machine(Path("i.elf"), cpu=cpu), False)
+
+
+def test_disks_use_the_machines_virtio_transport(tmp_path):
+    disk = tmp_path / "disk0.raw"
+    micro = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), disks=(disk,)), False)
+    at = micro.index("-drive")
+    assert micro[at : at + 4] == [
+        "-drive",
+        f"file={disk},format=raw,if=none,id=disk0,cache=writeback",
+        "-device",
+        "virtio-blk-device,drive=disk0",
+    ]
+    assert "virtio-mmio.force-legacy=false" in micro
+    assert micro[micro.index("-M") + 1] == "microvm,acpi=off"
+    pc = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), machine="pc", disks=(disk, disk)), False)
+    assert "virtio-blk-pci,drive=disk1" in pc
+    assert "virtio-mmio.force-legacy=false" not in pc
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("1M", 1 << 20), ("64K", 65536), ("4096", 4096), ("2MiB", 2 << 20), ("1g", 1 << 30)]
+)
+def test_disk_sizes(text, size):
+    assert qemu.parse_disk_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "M", "1.5M", "-1M", "100", "0", "2G", "1T", "lots"])
+def test_bad_disk_size_is_a_one_line_error_and_makes_no_file(tmp_path, capsys, monkeypatch, text):
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, "exit 1\n")))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    keep = str(tmp_path / "d")
+    rc = qemu.main(["--image", str(image), "--disk", "1M", f"--disk={text}", "--keep-disks", keep])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1
+    assert "disk size" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_disks_are_fresh_per_run_and_kept_on_request(tmp_path, monkeypatch, capsys):
+    # The fake QEMU writes into the disk it was given: what it wrote is
+    # in the kept file after the run, and the next run starts from zeroes.
+    body = (
+        'for a in "$@"; do case "$a" in file=*) f="${a#file=}"; f="${f%%,*}";'
+        ' od -An -tx1 -N1 "$f" | grep -q " 00" || exit 3;'
+        ' printf durable | dd of="$f" bs=1 seek=512 conv=notrunc 2>/dev/null;; esac; done\n'
+        "printf '[boot] exit status 0\\r\\n'; exit 1\n"
+    )
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, body)))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    keep = tmp_path / "disks"
+    for _ in range(2):
+        assert qemu.main(["--image", str(image), "--disk", "64K", "--keep-disks", str(keep)]) == 0
+        data = (keep / "disk0.raw").read_bytes()
+        assert len(data) == 65536
+        assert data[512:519] == b"durable"
+        assert data[:512] == bytes(512) and data[519:] == bytes(65536 - 519)
+    assert "-drive" in capsys.readouterr().out
+
+
+def test_bad_machine_with_disks_makes_no_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, "exit 1\n")))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    keep = tmp_path / "d"
+    args = ["--image", str(image), "--machine", "isapc", "--disk", "1M", "--keep-disks", str(keep)]
+    assert qemu.main(args) == 2
+    assert "unknown machine 'isapc'" in capsys.readouterr().err
+    assert not keep.exists()

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from unikernel.symbolize import annotate, load_symbols
 DEBUG_EXIT_PORT = 0xF4
 MACHINES = ("microvm", "pc", "q35")
 NIC_KINDS = ("user",)
+DISK_MAX_BYTES = 1 << 30
+SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 EXIT_MARKER = re.compile(r"^\[boot\] exit status (\d+)\s*$", re.MULTILINE)
 
 
@@ -61,6 +64,52 @@ class Machine:
     accel: str = "tcg"
     nics: tuple[str, ...] = ()  # NIC_KINDS, one virtio-net device each
     cpu: str = ""  # QEMU's -cpu model and flags ("qemu64,-nx"); "": QEMU's default
+    disks: tuple[Path, ...] = ()  # raw images, one virtio-blk device each
+
+
+def parse_disk_size(text: str) -> int:
+    """Bytes of a disk size such as "1M", "64K" or "4096": a positive
+    multiple of 512 up to 1 GiB."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    suffix = t[-1:] if t[-1:] in ("K", "M", "G") else ""
+    number = t[: len(t) - len(suffix)]
+    if not number.isdigit():
+        raise RunError(f"disk size {text!r} is not a size; write bytes or a number with K, M or G (e.g. 1M)")
+    size = int(number) * SIZE_SUFFIXES[suffix]
+    if size == 0 or size % 512 or size > DISK_MAX_BYTES:
+        raise RunError(
+            f"disk size {text!r} is {size} bytes; a disk is a positive multiple of 512 bytes, at most 1G"
+        )
+    return size
+
+
+def make_disks(sizes: list[str], directory: Path) -> tuple[Path, ...]:
+    """Fresh zero-filled raw images disk0.raw, disk1.raw, ... in `directory`."""
+    byte_sizes = [parse_disk_size(s) for s in sizes]  # every size checked before any file is made
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, size in enumerate(byte_sizes):
+        path = directory / f"disk{i}.raw"
+        with path.open("wb") as f:
+            f.truncate(size)
+        paths.append(path)
+    return tuple(paths)
+
+
+def disk_args(machine: str, disks: tuple[Path, ...]) -> list[str]:
+    """QEMU arguments for the disks: virtio-blk on the machine's virtio
+    transport, raw format, QEMU's default write-back cache (so the device
+    offers VIRTIO_BLK_F_FLUSH and the guest's flushes reach the file)."""
+    args: list[str] = []
+    device = "virtio-blk-device" if machine == "microvm" else "virtio-blk-pci"
+    for i, path in enumerate(disks):
+        args += [
+            "-drive",
+            f"file={path},format=raw,if=none,id=disk{i},cache=writeback",
+            "-device",
+            f"{device},drive=disk{i}",
+        ]
+    return args
 
 
 def nic_args(machine: str, nics: tuple[str, ...]) -> list[str]:
@@ -76,17 +125,22 @@ def nic_args(machine: str, nics: tuple[str, ...]) -> list[str]:
             raise RunError(f"unknown NIC kind {kind!r}; use one of: {', '.join(NIC_KINDS)}")
         device = "virtio-net-device" if machine == "microvm" else "virtio-net-pci"
         args += ["-netdev", f"{kind},id=net{i}", "-device", f"{device},netdev=net{i}"]
-    if nics and machine == "microvm":
-        args += ["-global", "virtio-mmio.force-legacy=false"]
     return args
 
 
+def virtio_mmio_args(m: Machine) -> list[str]:
+    """microvm's virtio-mmio devices as virtio 1.0 (the guest drives no legacy devices)."""
+    if m.machine == "microvm" and (m.nics or m.disks):
+        return ["-global", "virtio-mmio.force-legacy=false"]
+    return []
+
+
 def machine_arg(m: Machine) -> str:
-    """The -M value. A microvm with NICs runs without ACPI: only then does
+    """The -M value. A microvm with NICs or disks runs without ACPI: only then does
     QEMU list its virtio-mmio devices on the kernel command line
     (virtio_mmio.device=...), which is where the guest looks for them (it
     reads no ACPI tables; Firecracker does the same)."""
-    if m.machine == "microvm" and m.nics:
+    if m.machine == "microvm" and (m.nics or m.disks):
         return "microvm,acpi=off"
     return m.machine
 
@@ -126,6 +180,8 @@ def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
         "-device",
         f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
         *nic_args(m.machine, m.nics),
+        *disk_args(m.machine, m.disks),
+        *virtio_mmio_args(m),
         "-kernel",
         str(m.image),
         "-append",
@@ -204,6 +260,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="attach a virtio-net NIC (repeatable): 'user' = QEMU user networking (10.0.2.0/24)",
     )
     p.add_argument(
+        "--disk",
+        action="append",
+        default=[],
+        metavar="SIZE",
+        help="attach a virtio-blk disk (repeatable): a fresh zero-filled raw image of SIZE (e.g. 1M) per run",
+    )
+    p.add_argument(
+        "--keep-disks",
+        type=Path,
+        metavar="DIR",
+        help="create the disks as DIR/disk0.raw, ... and keep them after the run (default: a temporary "
+        "directory, deleted)",
+    )
+    p.add_argument(
         "--accel",
         default=os.environ.get("UNIKERNEL_QEMU_ACCEL", "tcg"),
         help="QEMU accelerator; default tcg (env UNIKERNEL_QEMU_ACCEL)",
@@ -228,9 +298,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="unikernel-disks-") as tmp:
+        return run(args, args.keep_disks or Path(tmp))
+
+
+def run(args: argparse.Namespace, disk_dir: Path) -> int:
     try:
         if not args.image.is_file():
             raise RunError(f"image {args.image} does not exist; build it first")
+        # Everything is checked before a disk file is made.
+        if args.machine not in MACHINES:
+            raise RunError(f"unknown machine {args.machine!r}; use one of: {', '.join(MACHINES)}")
+        for size in args.disk:
+            parse_disk_size(size)
+        qemu = find_qemu()
+        disks = make_disks(args.disk, disk_dir) if args.disk else ()
         machine = Machine(
             args.image,
             args.cmdline,
@@ -239,10 +321,18 @@ def main(argv: list[str] | None = None) -> int:
             args.accel,
             tuple(args.nic),
             args.cpu,
+            disks,
         )
-        command = qemu_command(find_qemu(), machine, args.interactive)
+        command = qemu_command(qemu, machine, args.interactive)
     except RunError as e:
         print(f"unikernel-qemu: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(
+            f"unikernel-qemu: error: cannot create the disks in {disk_dir}: {e.strerror}; "
+            "give --keep-disks a writable directory",
+            file=sys.stderr,
+        )
         return 2
 
     if args.interactive:

@@ -16,6 +16,9 @@
  * and makes it misbehave on purpose: vsim_push_used() writes any used
  * element (an id never made available, a length beyond the buffer), and
  * vsim_set_used_idx() moves the used index anywhere.
+ *
+ * struct vsim_blk is a block device on the same transport (one queue,
+ * a memory disk with a volatile write cache): see vsim_blk_init below.
  */
 #ifndef VIRTIOSIM_VIRTIOSIM_H
 #define VIRTIOSIM_VIRTIOSIM_H
@@ -92,5 +95,53 @@ void vsim_push_used(struct vsim_net *s, unsigned q, uint32_t id,
 
 /* Set the used index of queue q to anything. */
 void vsim_set_used_idx(struct vsim_net *s, unsigned q, uint16_t idx);
+
+/*
+ * A simulated virtio-blk device. `dev` is the device above (transport,
+ * queues, misbehaviour switches; its net-only fields are unused) with
+ * device_id VIRTIO_ID_BLOCK and queue 0 only. Its disk is `disk` (what
+ * reads see) over `stable` (what survives a crash): with
+ * VIRTIO_BLK_F_FLUSH offered the device has a write-back cache, so a
+ * write reaches `stable` only at the next flush; without it, every
+ * write goes to both before it completes (write-through).
+ */
+struct vsim_blk {
+    struct vsim_net dev;
+    uint8_t *disk, *stable; /* sectors * 512 bytes each */
+    uint64_t sectors;
+    bool write_back;
+    /* Faults applied to each request it completes (test switches). */
+    int status_fault; /* >= 0: report this status byte instead */
+    long len_fault;   /* >= 0: report this used length instead */
+    bool fill_wrong;  /* reads: write 0xee instead of the disk's bytes */
+    /* What it saw. */
+    uint64_t reads, writes, flushes, bad_requests;
+    uint32_t max_segs;   /* most data descriptors in one request */
+    uint32_t max_seg_len; /* longest data descriptor */
+};
+
+/*
+ * A device of `sectors` 512-byte sectors (disk and stable: caller's
+ * memory, zeroed here) offering `features` (plus VIRTIO_F_VERSION_1 is
+ * up to the test), with blk_size, size_max and seg_max in its
+ * configuration space and a queue of up to `queue_max` entries.
+ */
+void vsim_blk_init(struct vsim_blk *b, uint8_t *disk, uint8_t *stable,
+                   uint64_t sectors, uint64_t features, uint32_t blk_size,
+                   uint32_t size_max, uint32_t seg_max, uint16_t queue_max);
+
+/* Take up to `max` available requests without completing them; their
+ * head ids go to heads[]. Returns how many. */
+size_t vsim_blk_take(struct vsim_blk *b, uint16_t *heads, size_t max);
+
+/* Carry out the request at `head` and make it used (faults applied).
+ * 0, or -EIO for a malformed chain (it is then used with length 0). */
+int vsim_blk_complete(struct vsim_blk *b, uint16_t head);
+
+/* Take and complete every available request, in order; returns how many. */
+size_t vsim_blk_serve(struct vsim_blk *b);
+
+/* Power loss: what the write-back cache held is gone (disk = stable). */
+void vsim_blk_crash(struct vsim_blk *b);
 
 #endif /* VIRTIOSIM_VIRTIOSIM_H */
