@@ -38,7 +38,7 @@ struct slot {
 struct virtio_blk {
     struct blkdev bd;
     struct virtio_dev *dev;
-    struct virtio_blk_env env;
+    struct virtio_env env;
     bool closed, broken;
     void *irq; /* env.irq_attach's context; NULL: poll */
     uint32_t seg_bytes; /* bytes per data descriptor */
@@ -419,7 +419,7 @@ static int setup(struct virtio_blk *vb)
     return 0;
 }
 
-int virtio_blk_open(struct virtio_dev *dev, const struct virtio_blk_env *env,
+int virtio_blk_open(struct virtio_dev *dev, const struct virtio_env *env,
                     struct virtio_blk **out)
 {
     if (dev->device_id != VIRTIO_ID_BLOCK)

@@ -1,52 +1,7 @@
-/* virtio_net_open_first: the image's memory, clock and sleep. */
-#include <boot/boot.h>
+/* virtio_net_open_first: the first virtio-net device of the boot-time scan. */
 #include <errno.h>
-#include <mm/mm.h>
-#include <sched/sched.h>
-#include <time/time.h>
+#include <virtio/virtio.h>
 #include <virtio_net/virtio_net.h>
-
-static void *alloc_pages(size_t count)
-{
-    return mm_pages_alloc(MM_ROLE_IO, count);
-}
-
-/* One wait queue per device with interrupts: its handler wakes it. */
-static struct sched_waitq waitqs[VIRTIO_IRQ_SLOTS];
-static unsigned waitqs_used;
-
-static void on_interrupt(void *arg)
-{
-    sched_wake_all(arg);
-}
-
-static int irq_attach(struct virtio_dev *dev, void **ctx)
-{
-    if (waitqs_used == VIRTIO_IRQ_SLOTS)
-        return -ENOSPC;
-    struct sched_waitq *q = &waitqs[waitqs_used];
-    sched_waitq_init(q);
-    int rc = virtio_irq_attach(dev, on_interrupt, q);
-    if (rc != 0)
-        return rc;
-    waitqs_used++;
-    *ctx = q;
-    return 0;
-}
-
-static void irq_wait(void *ctx, uint64_t deadline_ns)
-{
-    (void)sched_wait_until(ctx, deadline_ns);
-}
-
-static const struct virtio_net_env image_env = {
-    .alloc_pages = alloc_pages,
-    .now_ns = time_monotonic_ns,
-    .sleep_until = sched_sleep_until,
-    .random64 = boot_random_u64,
-    .irq_attach = irq_attach,
-    .irq_wait = irq_wait,
-};
 
 int virtio_net_open_first(struct netdev **out)
 {
@@ -55,7 +10,7 @@ int virtio_net_open_first(struct netdev **out)
 
     if (dev == NULL)
         return -ENODEV;
-    int rc = virtio_net_open(dev, &image_env, &vn);
+    int rc = virtio_net_open(dev, virtio_image_env(), &vn);
     if (rc != 0)
         return rc;
     *out = virtio_net_netdev(vn);

@@ -29,7 +29,7 @@ struct tx_slot {
 struct virtio_net {
     struct netdev nd;
     struct virtio_dev *dev;
-    struct virtio_net_env env;
+    struct virtio_env env;
     bool closed;
     void *irq; /* env.irq_attach's context; NULL: poll */
     struct virtq rx, tx;
@@ -342,7 +342,7 @@ static int setup(struct virtio_net *vn)
     return 0;
 }
 
-int virtio_net_open(struct virtio_dev *dev, const struct virtio_net_env *env,
+int virtio_net_open(struct virtio_dev *dev, const struct virtio_env *env,
                     struct virtio_net **out)
 {
     if (dev->device_id != VIRTIO_ID_NET)

@@ -63,7 +63,7 @@ static void t_sleep(uint64_t deadline)
         vsim_blk_serve(serve_on_sleep);
 }
 
-static const struct virtio_blk_env env = {
+static const struct virtio_env env = {
     .alloc_pages = t_alloc,
     .now_ns = t_now,
     .sleep_until = t_sleep,

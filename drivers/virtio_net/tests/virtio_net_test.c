@@ -56,7 +56,7 @@ static uint64_t t_random(void)
     return 0x1122334455667788u;
 }
 
-static const struct virtio_net_env env = {
+static const struct virtio_env env = {
     .alloc_pages = t_alloc,
     .now_ns = t_now,
     .sleep_until = t_sleep,
@@ -84,7 +84,7 @@ static void t_irq_wait(void *ctx, uint64_t deadline)
         clock_ns = deadline;
 }
 
-static const struct virtio_net_env irq_env = {
+static const struct virtio_env irq_env = {
     .alloc_pages = t_alloc,
     .now_ns = t_now,
     .sleep_until = t_sleep,

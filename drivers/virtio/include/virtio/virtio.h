@@ -173,6 +173,33 @@ size_t virtio_count(void);
 int virtio_irq_attach(struct virtio_dev *dev, void (*fn)(void *arg),
                       void *arg);
 
+/*
+ * What a virtio device driver (virtio_net, virtio_blk) needs from its
+ * surroundings: the image's (virtio_image_env) or a host test's.
+ */
+struct virtio_env {
+    /* `count` zeroed, page-aligned, contiguous pages that the device may
+     * address (identity-mapped); NULL if none. */
+    void *(*alloc_pages)(size_t count);
+    uint64_t (*now_ns)(void);
+    /* Sleep (letting other threads run) until the monotonic deadline. */
+    void (*sleep_until)(uint64_t deadline_ns);
+    /* Random bits (virtio_net: a MAC when the device offers none). */
+    uint64_t (*random64)(void);
+    /* Optional (NULL: poll). Arrange for the device's interrupts to end
+     * irq_wait(*ctx, ...); 0, or a negative errno to poll instead. */
+    int (*irq_attach)(struct virtio_dev *dev, void **ctx);
+    /* Park until the device interrupts or the monotonic deadline. */
+    void (*irq_wait)(void *ctx, uint64_t deadline_ns);
+};
+
+/*
+ * Image only (//drivers/virtio:image_env): pages from //libos/mm (I/O
+ * role), the monotonic clock, scheduler sleeps, boot entropy, and
+ * interrupts that wake the waiting thread through a scheduler wait queue.
+ */
+const struct virtio_env *virtio_image_env(void);
+
 /* Image only: interrupts taken on all virtio vectors since boot. */
 uint64_t virtio_irq_count(void);
 

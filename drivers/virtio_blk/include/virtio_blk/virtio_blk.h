@@ -78,18 +78,6 @@ _Static_assert(sizeof(struct virtio_blk_req_hdr) == 16, "virtio_blk hdr");
 #define VIRTIO_BLK_IRQ_RECHECK_NS 100000000u
 #define VIRTIO_BLK_TIMEOUT_NS UINT64_C(30000000000) /* 30 s */
 
-/* How the driver gets memory and time (as struct virtio_net_env). */
-struct virtio_blk_env {
-    /* `count` zeroed, page-aligned, contiguous pages the device may
-     * address (identity-mapped); NULL if none. */
-    void *(*alloc_pages)(size_t count);
-    uint64_t (*now_ns)(void);
-    void (*sleep_until)(uint64_t deadline_ns);
-    /* Optional (NULL: poll), as in virtio_net_env. */
-    int (*irq_attach)(struct virtio_dev *dev, void **ctx);
-    void (*irq_wait)(void *ctx, uint64_t deadline_ns);
-};
-
 struct virtio_blk;
 
 struct virtio_blk_stats {
@@ -112,7 +100,7 @@ struct virtio_blk_stats {
  * 0, a block size that is not a power of two in 512..4096, size_max
  * below it), -ENOMEM. seg_max 0 is taken as 1, as when absent.
  */
-int virtio_blk_open(struct virtio_dev *dev, const struct virtio_blk_env *env,
+int virtio_blk_open(struct virtio_dev *dev, const struct virtio_env *env,
                     struct virtio_blk **out);
 
 struct blkdev *virtio_blk_blkdev(struct virtio_blk *vb);

@@ -73,24 +73,6 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr");
 #define VIRTIO_NET_POLL_NS 1000000u /* netdev_wait's check interval */
 #define VIRTIO_NET_IRQ_RECHECK_NS 100000000u /* with interrupts */
 
-/* How the driver gets memory and time (the image's are in
- * virtio_net_open_first; host tests bring their own). */
-struct virtio_net_env {
-    /* `count` zeroed, page-aligned pages that the device may address
-     * (identity-mapped); NULL if none. */
-    void *(*alloc_pages)(size_t count);
-    uint64_t (*now_ns)(void);
-    /* Sleep (letting other threads run) until the monotonic deadline. */
-    void (*sleep_until)(uint64_t deadline_ns);
-    /* Random bits, for a MAC when the device offers none. */
-    uint64_t (*random64)(void);
-    /* Optional (NULL: poll). Arrange for the device's interrupts to end
-     * irq_wait(*ctx, ...); 0, or a negative errno to poll instead. */
-    int (*irq_attach)(struct virtio_dev *dev, void **ctx);
-    /* Park until the device interrupts or the monotonic deadline. */
-    void (*irq_wait)(void *ctx, uint64_t deadline_ns);
-};
-
 struct virtio_net;
 
 struct virtio_net_stats {
@@ -110,7 +92,7 @@ struct virtio_net_stats {
  * DRIVER_OK. -ENODEV if dev is not a network device, -ENOTSUP if it is
  * not virtio 1.0, -ENOMEM, -EIO.
  */
-int virtio_net_open(struct virtio_dev *dev, const struct virtio_net_env *env,
+int virtio_net_open(struct virtio_dev *dev, const struct virtio_env *env,
                     struct virtio_net **out);
 
 struct netdev *virtio_net_netdev(struct virtio_net *vn);
