@@ -97,10 +97,17 @@ xl_create() {
   local name try rc
   name=$(sed -n 's/^name = "\(.*\)"$/\1/p' $1)
   for try in 1 2 3; do
-    xl create $1 > $2 2>&1; rc=$?
+    # Bounded: once (under a heavily loaded host) xl create never returned
+    # and the whole lab ran into QEMU's timeout.
+    timeout -k 5 120 xl create $1 > $2 2>&1; rc=$?
     [ $rc = 0 ] && return 0
-    [ $rc -ge 128 ] || grep -q -E 'corrupted|died due to fatal signal' $2 || return $rc
-    echo "XENLAB-RETRY xl create $name: dom0's xl crashed (status $rc, known flake)"
+    if [ $rc = 124 ] || [ $rc = 137 ]; then
+      echo "XENLAB-RETRY xl create $name: did not return in 120 s (status $rc)"
+    elif [ $rc -ge 128 ] || grep -q -E 'corrupted|died due to fatal signal' $2; then
+      echo "XENLAB-RETRY xl create $name: dom0's xl crashed (status $rc, known flake)"
+    else
+      return $rc
+    fi
     cat $2; xl destroy $name 2>/dev/null; sleep 1
   done
   return $rc
