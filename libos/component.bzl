@@ -16,10 +16,10 @@ A component is built in one of two ways (docs/adding-a-component.md):
   host builds of //... skip it.
 
 A component whose device-free logic is worth testing on its own but whose
-public target is image-only is split in two packages' worth of targets in
-one package: `<name>_core` (host = True: the logic) and `<name>` (host =
-False: the devices and the wiring, depending on `<name>_core`). That
-`_core` suffix is the one name for "the host-buildable part".
+public target is image-only is two targets in its package: `core` or
+`<name>_core` (host = True: the logic) and `<name>` (host = False: the
+devices and the wiring, depending on the core). `core` is the one name for
+"the host-buildable part".
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
@@ -30,8 +30,8 @@ ON_UNIKERNEL = str(Label("//libos:on_unikernel"))
 _LIBC = str(Label("//libos/libc"))
 _UNIKERNEL = str(Label("//rules_unikernel/toolchain:unikernel"))
 
-# The image toolchain adds these itself; the host toolchain adds none, so
-# host builds state them to be held to the same standard.
+# The image toolchain adds these itself (repeating them is harmless); the
+# host toolchain adds none, so host builds are held to the same standard.
 COMPONENT_COPTS = [
     "-std=c11",
     "-Wall",
