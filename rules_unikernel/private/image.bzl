@@ -242,7 +242,7 @@ unikernel_image_rule = rule(
     },
 )
 
-def unikernel_image(name, visibility = None, tags = None, testonly = None, **kwargs):
+def unikernel_image(name, visibility = None, tags = None, testonly = None, qemu_machine = "microvm", qemu_nics = [], qemu_forward = [], **kwargs):
     """Declares `name` (the image) and `name + ".qemu"` (`bazel run` boots it in QEMU).
 
     Args:
@@ -250,12 +250,18 @@ def unikernel_image(name, visibility = None, tags = None, testonly = None, **kwa
       visibility: visibility of both targets.
       tags: tags of both targets.
       testonly: testonly of both targets.
+      qemu_machine: `machine` of the .qemu target.
+      qemu_nics: `nics` of the .qemu target (e.g. ["user"]).
+      qemu_forward: `forward` of the .qemu target (e.g. ["tcp:7"]: a host port, printed, to the guest's 7).
       **kwargs: attributes of unikernel_image_rule (deps, cmdline, memory_mib, aslr_*).
     """
     unikernel_image_rule(name = name, visibility = visibility, tags = tags, testonly = testonly, **kwargs)
     unikernel_qemu(
         name = name + ".qemu",
         image = ":" + name,
+        machine = qemu_machine,
+        nics = qemu_nics,
+        forward = qemu_forward,
         visibility = visibility,
         tags = tags,
         testonly = testonly,

@@ -47,12 +47,29 @@ _RUNNER_ATTRS = {
 }
 
 def _unikernel_qemu_impl(ctx):
-    return [_launcher(ctx, ctx.attr.image[UnikernelImageInfo], ["--interactive"])]
+    args = ["--interactive", "--machine", ctx.attr.machine]
+    for nic in ctx.attr.nics:
+        args.extend(["--nic", nic])
+    for forward in ctx.attr.forward:
+        args.extend(["--forward", forward])
+    return [_launcher(ctx, ctx.attr.image[UnikernelImageInfo], args)]
 
 unikernel_qemu = rule(
     implementation = _unikernel_qemu_impl,
     doc = "`bazel run` target that boots an image in QEMU with the serial console on the terminal; exits with the guest's status. Extra arguments after `--` go to the runner (e.g. `-- --cmdline 'a b'`).",
-    attrs = _RUNNER_ATTRS,
+    attrs = dict(_RUNNER_ATTRS, **{
+        "machine": attr.string(
+            default = "microvm",
+            doc = "QEMU machine: microvm (virtio-mmio), pc or q35 (virtio-pci).",
+        ),
+        "nics": attr.string_list(
+            doc = "One virtio-net NIC per entry; \"user\": QEMU's user network (the guest is 10.0.2.15 by its DHCP).",
+        ),
+        "forward": attr.string_list(
+            doc = "Ports of 127.0.0.1 forwarded to the guest through the first (user) NIC: \"tcp:7\" " +
+                  "(a free host port, printed when QEMU starts) or \"tcp:8080:80\".",
+        ),
+    }),
     executable = True,
 )
 

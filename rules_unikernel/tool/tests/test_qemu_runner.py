@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import stat
 from pathlib import Path
 
@@ -215,3 +216,39 @@ def test_bad_machine_with_disks_makes_no_file(tmp_path, capsys, monkeypatch):
     assert qemu.main(args) == 2
     assert "unknown machine 'isapc'" in capsys.readouterr().err
     assert not keep.exists()
+
+
+def test_a_forward_rides_on_the_first_user_nic():
+    fwd = qemu.Forward("tcp", 40007, 7)
+    m = qemu.Machine(Path("i.elf"), nics=("user", "user"), forwards=(fwd,))
+    cmd = qemu.qemu_command("q", m, False)
+    netdevs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-netdev"]
+    assert netdevs == ["user,id=net0,hostfwd=tcp:127.0.0.1:40007-:7", "user,id=net1"]
+
+
+@pytest.mark.parametrize(("text", "host", "guest"), [("tcp:8080:80", 8080, 80), ("udp:5353:53", 5353, 53)])
+def test_forward_with_a_host_port(text, host, guest):
+    f = qemu.parse_forward(text)
+    assert (f.host, f.guest) == (host, guest)
+
+
+def test_forward_without_a_host_port_picks_a_free_one():
+    f = qemu.parse_forward("tcp:7")
+    assert f.proto == "tcp" and f.guest == 7 and 0 < f.host < 65536
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", f.host))  # nothing listens there
+
+
+@pytest.mark.parametrize("text", ["7", "sctp:7", "tcp:", "tcp:x", "tcp:0", "tcp:70000", "tcp:1:2:3"])
+def test_a_bad_forward_is_a_one_line_error(text):
+    with pytest.raises(qemu.RunError, match="forward"):
+        qemu.parse_forward(text)
+
+
+def test_a_forward_needs_a_user_nic(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("UNIKERNEL_QEMU", str(_fake_qemu(tmp_path, "exit 1\n")))
+    image = tmp_path / "image.elf"
+    image.write_bytes(b"\x7fELF")
+    assert qemu.main(["--image", str(image), "--forward", "tcp:7"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs a user-network NIC" in err

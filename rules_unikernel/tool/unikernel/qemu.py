@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,35 @@ def find_qemu() -> str:
 
 
 @dataclass(frozen=True)
+class Forward:
+    """A host port on 127.0.0.1 forwarded to a guest port by QEMU's user network."""
+
+    proto: str  # "tcp" or "udp"
+    host: int
+    guest: int
+
+
+def free_port(proto: str) -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_forward(text: str) -> Forward:
+    """PROTO:GUEST (a free host port is picked) or PROTO:HOST:GUEST."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in ("tcp", "udp") or not all(x.isdigit() for x in parts[1:]):
+        raise RunError(f"forward {text!r} is not PROTO:GUEST_PORT or PROTO:HOST_PORT:GUEST_PORT (e.g. tcp:7)")
+    ports = [int(x) for x in parts[1:]]
+    if not all(0 < x < 65536 for x in ports):
+        raise RunError(f"forward {text!r}: a port is a number from 1 to 65535")
+    host = ports[0] if len(ports) == 2 else free_port(parts[0])
+    return Forward(parts[0], host, ports[-1])
+
+
+@dataclass(frozen=True)
 class Machine:
     """What QEMU is asked to boot, and on what."""
 
@@ -65,6 +95,7 @@ class Machine:
     nics: tuple[str, ...] = ()  # NIC_KINDS, one virtio-net device each
     cpu: str = ""  # QEMU's -cpu model and flags ("qemu64,-nx"); "": QEMU's default
     disks: tuple[Path, ...] = ()  # raw images, one virtio-blk device each
+    forwards: tuple[Forward, ...] = ()  # host ports forwarded to the guest (first NIC, user)
 
 
 def parse_disk_size(text: str) -> int:
@@ -112,19 +143,24 @@ def disk_args(machine: str, disks: tuple[Path, ...]) -> list[str]:
     return args
 
 
-def nic_args(machine: str, nics: tuple[str, ...]) -> list[str]:
+def nic_args(machine: str, nics: tuple[str, ...], forwards: tuple[Forward, ...] = ()) -> list[str]:
     """QEMU arguments for the NICs: virtio-net on the machine's virtio transport.
 
     microvm has virtio-mmio only, and QEMU 7.2 makes those devices legacy
     (version 1) unless told otherwise; the guest drives virtio 1.0 only.
     pc and q35 get virtio-pci (transitional: legacy and modern registers).
     """
+    if forwards and (not nics or nics[0] != "user"):
+        raise RunError("forwarding a port needs a user-network NIC first (--nic user)")
     args: list[str] = []
     for i, kind in enumerate(nics):
         if kind not in NIC_KINDS:
             raise RunError(f"unknown NIC kind {kind!r}; use one of: {', '.join(NIC_KINDS)}")
         device = "virtio-net-device" if machine == "microvm" else "virtio-net-pci"
-        args += ["-netdev", f"{kind},id=net{i}", "-device", f"{device},netdev=net{i}"]
+        netdev = f"{kind},id=net{i}"
+        if i == 0:
+            netdev += "".join(f",hostfwd={f.proto}:127.0.0.1:{f.host}-:{f.guest}" for f in forwards)
+        args += ["-netdev", netdev, "-device", f"{device},netdev=net{i}"]
     return args
 
 
@@ -179,7 +215,7 @@ def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
         "mon:stdio" if interactive else "stdio",
         "-device",
         f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
-        *nic_args(m.machine, m.nics),
+        *nic_args(m.machine, m.nics, m.forwards),
         *disk_args(m.machine, m.disks),
         *virtio_mmio_args(m),
         "-kernel",
@@ -260,6 +296,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="attach a virtio-net NIC (repeatable): 'user' = QEMU user networking (10.0.2.0/24)",
     )
     p.add_argument(
+        "--forward",
+        action="append",
+        default=[],
+        metavar="PROTO:[HOST:]GUEST",
+        help="forward a port of 127.0.0.1 to the guest through the first (user) NIC, e.g. tcp:7 "
+        "(a free host port is picked and printed) or tcp:8080:80",
+    )
+    p.add_argument(
         "--disk",
         action="append",
         default=[],
@@ -311,6 +355,8 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             raise RunError(f"unknown machine {args.machine!r}; use one of: {', '.join(MACHINES)}")
         for size in args.disk:
             parse_disk_size(size)
+        forwards = tuple(parse_forward(f) for f in args.forward)
+        nic_args(args.machine, tuple(args.nic), forwards)  # checked before a disk is made
         qemu = find_qemu()
         disks = make_disks(args.disk, disk_dir) if args.disk else ()
         machine = Machine(
@@ -322,8 +368,11 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             tuple(args.nic),
             args.cpu,
             disks,
+            forwards,
         )
         command = qemu_command(qemu, machine, args.interactive)
+        for f in forwards:
+            print(f"unikernel-qemu: 127.0.0.1:{f.host} ({f.proto}) is forwarded to the guest's port {f.guest}", file=sys.stderr)
     except RunError as e:
         print(f"unikernel-qemu: error: {e}", file=sys.stderr)
         return 2
