@@ -39,6 +39,13 @@ _RUNNER_ATTRS = {
         providers = [UnikernelImageInfo],
         doc = "A unikernel_image target.",
     ),
+    "machine": attr.string(
+        default = "microvm",
+        doc = "The QEMU machine: `microvm` (virtio-mmio devices), `pc` or `q35` (PCI: virtio-pci devices).",
+    ),
+    "nics": attr.string_list(
+        doc = "One virtio-net NIC per entry, on the machine's virtio transport; `\"user\"`: QEMU user networking (guest 10.0.2.15, gateway and DHCP server 10.0.2.2).",
+    ),
     "_runner": attr.label(
         default = "//rules_unikernel/tool:qemu",
         executable = True,
@@ -46,7 +53,19 @@ _RUNNER_ATTRS = {
     ),
 }
 
+_MACHINES = ["microvm", "pc", "q35"]
+_NIC_KINDS = ["user"]
+
+def _check_devices(ctx):
+    """Fails analysis, naming the fix, for an unknown machine or NIC kind."""
+    if ctx.attr.machine not in _MACHINES:
+        fail("%s: machine = %r is not supported; use one of %s" % (ctx.label, ctx.attr.machine, ", ".join(_MACHINES)))
+    for nic in ctx.attr.nics:
+        if nic not in _NIC_KINDS:
+            fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking)" % (ctx.label, nic))
+
 def _unikernel_qemu_impl(ctx):
+    _check_devices(ctx)
     args = ["--interactive", "--machine", ctx.attr.machine]
     for nic in ctx.attr.nics:
         args.extend(["--nic", nic])
@@ -58,13 +77,6 @@ unikernel_qemu = rule(
     implementation = _unikernel_qemu_impl,
     doc = "`bazel run` target that boots an image in QEMU with the serial console on the terminal; exits with the guest's status. Extra arguments after `--` go to the runner (e.g. `-- --cmdline 'a b'`).",
     attrs = dict(_RUNNER_ATTRS, **{
-        "machine": attr.string(
-            default = "microvm",
-            doc = "QEMU machine: microvm (virtio-mmio), pc or q35 (virtio-pci).",
-        ),
-        "nics": attr.string_list(
-            doc = "One virtio-net NIC per entry; \"user\": QEMU's user network (the guest is 10.0.2.15 by its DHCP).",
-        ),
         "forward": attr.string_list(
             doc = "Ports of 127.0.0.1 forwarded to the guest through the first (user) NIC: \"tcp:7\" " +
                   "(a free host port, printed when QEMU starts) or \"tcp:8080:80\".",
@@ -73,8 +85,6 @@ unikernel_qemu = rule(
     executable = True,
 )
 
-_MACHINES = ["microvm", "pc", "q35"]
-_NIC_KINDS = ["user"]
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024}
 
 def _disk_bytes(size):
@@ -87,11 +97,7 @@ def _disk_bytes(size):
 
 def _unikernel_test_impl(ctx):
     image_info = ctx.attr.image[UnikernelImageInfo]
-    if ctx.attr.machine not in _MACHINES:
-        fail("%s: machine = %r is not supported; use one of %s" % (ctx.label, ctx.attr.machine, ", ".join(_MACHINES)))
-    for nic in ctx.attr.nics:
-        if nic not in _NIC_KINDS:
-            fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking)" % (ctx.label, nic))
+    _check_devices(ctx)
     for size in ctx.attr.disks:
         n = _disk_bytes(size)
         if n == None or n == 0 or n % 512 != 0 or n > _SIZE_UNITS["G"]:
@@ -140,13 +146,6 @@ unikernel_test = rule(
         ),
         "cpu": attr.string(
             doc = "QEMU's `-cpu` value, a CPU model and feature flags (`qemu64,-nx`: no execute-disable; `max`: every feature TCG emulates, RDRAND among them); empty: QEMU's default model.",
-        ),
-        "machine": attr.string(
-            default = "microvm",
-            doc = "The QEMU machine: `microvm` (virtio-mmio devices), `pc` or `q35` (PCI: virtio-pci devices).",
-        ),
-        "nics": attr.string_list(
-            doc = "One virtio-net NIC per entry, on the machine's virtio transport; `\"user\"`: QEMU user networking (guest 10.0.2.15, gateway and DHCP server 10.0.2.2).",
         ),
         "disks": attr.string_list(
             doc = "One virtio-blk disk per entry, on the machine's virtio transport: a fresh zero-filled raw image of that size (`\"1M\"`, `\"64K\"`, bytes; a multiple of 512, at most 1G) created for each run and deleted after it. To check a disk's bytes after the run, run the runner with `--keep-disks DIR` (docs/storage.md).",
