@@ -76,6 +76,14 @@ EOF
   if xl domid $name >/dev/null 2>&1; then
     echo "$name still running after 60 s; destroying it"; xl destroy $name
   fi
+  # Known flake: dom0's xl can crash after the guest shut down and before
+  # it destroyed it; the domain then lingers nameless, shut down ("s") but
+  # not dying ("d"). A domain that is dying and never goes (a page still
+  # held) is not this, and the sanity test still catches it.
+  if [ -n "$DOMID" ] && xl list "$DOMID" 2>/dev/null | awk 'NR == 2 && $5 ~ /s/ && $5 !~ /d/ { found = 1 } END { exit !found }'; then
+    echo "XENLAB-RETRY domain $DOMID ($name) shut down but was never destroyed (dom0's xl crashed); destroying it"
+    xl destroy "$DOMID"
+  fi
   [ -n "$wpid" ] && wait $wpid
   sleep 0.5   # let xenconsoled and xl finish their logs
   xl dmesg > $R/$name.xl-dmesg.txt
