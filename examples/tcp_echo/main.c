@@ -1,10 +1,11 @@
 /*
  * tcp_echo: a TCP echo server on BSD sockets, one thread per connection
- * (a blocking recv() parks only its own thread), on the first virtio-net
- * NIC if there is one (addresses from the command line: ip=...), and on
- * the loopback. `selftest` on the command line makes it connect to
+ * (a blocking recv() parks only its own thread), on the image's NIC if
+ * there is one (<netdev/nic.h>: the Xen vif on Xen, else virtio-net;
+ * addresses from the command line: ip=...), and on the loopback. `selftest` on the command line makes it connect to
  * itself, say what came back, and exit. README.md.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,9 +14,9 @@
 #include <sys/socket.h>
 
 #include <net/net.h>
+#include <netdev/nic.h>
 #include <sched/sched.h>
 #include <time/time.h>
-#include <virtio_net/virtio_net.h>
 
 #define PORT 7
 
@@ -57,7 +58,12 @@ int main(int argc, char **argv)
     net_start();
     struct netdev *nic;
     struct net_if *nif;
-    if (virtio_net_open_first(&nic) == 0 && net_attach(nic, &cfg, &nif) == 0
+    int rc = nic_open_first(&nic);
+    if (rc == 0)
+        printf("tcp_echo: NIC from %s\n", nic_driver_name());
+    else if (rc != -ENODEV)
+        printf("tcp_echo: no NIC: error %d\n", rc);
+    if (rc == 0 && net_attach(nic, &cfg, &nif) == 0
         && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
         char ip[16];
         net_config_format_ip(net_if_ipv4(nif), ip);

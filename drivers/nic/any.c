@@ -1,0 +1,31 @@
+/* <netdev/nic.h> on Xen or QEMU: netfront if Xen answers, else virtio-net. */
+#include <errno.h>
+#include <netdev/nic.h>
+#include <netfront/netfront_netdev.h>
+#include <platform/xen/guest.h>
+#include <virtio_net/virtio_net.h>
+#include <xenabi/errno.h>
+
+static const char *opened = "none";
+
+int nic_open_first(struct netdev **out)
+{
+    int rc = xen_guest_start();
+    if (rc == -XENABI_ENOSYS) {
+        rc = virtio_net_open_first(out);
+        if (rc == 0)
+            opened = "virtio-net";
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    rc = netfront_netdev_open("device/vif/0", out);
+    if (rc == 0)
+        opened = "netfront";
+    return rc == -XENABI_ENOENT ? -ENODEV : rc;
+}
+
+const char *nic_driver_name(void)
+{
+    return opened;
+}
