@@ -12,6 +12,7 @@ packages=(
     qemu-system-x86   # boots the images
     libxen-dev        # Xen's public headers, the oracle of the ABI tests
     check             # libcheck: lwIP's own unit tests run on it
+    iproute2          # ip: the bad-traffic test's tap in a network namespace
     git
 )
 

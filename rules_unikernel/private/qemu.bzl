@@ -44,7 +44,7 @@ _RUNNER_ATTRS = {
         doc = "The QEMU machine: `microvm` (virtio-mmio devices), `pc` or `q35` (PCI: virtio-pci devices).",
     ),
     "nics": attr.string_list(
-        doc = "One virtio-net NIC per entry, on the machine's virtio transport; `\"user\"`: QEMU user networking (guest 10.0.2.15, gateway and DHCP server 10.0.2.2).",
+        doc = "One virtio-net NIC per entry, on the machine's virtio transport; `\"user\"`: QEMU user networking (guest 10.0.2.15, gateway and DHCP server 10.0.2.2); `\"tap:IFNAME\"`: the host's tap device IFNAME (`bazel run ... -- --tap IFNAME` swaps the first NIC for one at run time).",
     ),
     "_runner": attr.label(
         default = "//rules_unikernel/tool:qemu",
@@ -54,15 +54,22 @@ _RUNNER_ATTRS = {
 }
 
 _MACHINES = ["microvm", "pc", "q35"]
-_NIC_KINDS = ["user"]
+_TAP_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+def _is_nic_kind(nic):
+    """"user", or "tap:IFNAME" with a Linux interface name (as the runner checks)."""
+    if nic == "user":
+        return True
+    name = nic[len("tap:"):] if nic.startswith("tap:") else ""
+    return len(name) > 0 and len(name) <= 15 and all([c in _TAP_NAME_CHARS for c in name.elems()])
 
 def _check_devices(ctx):
     """Fails analysis, naming the fix, for an unknown machine or NIC kind."""
     if ctx.attr.machine not in _MACHINES:
         fail("%s: machine = %r is not supported; use one of %s" % (ctx.label, ctx.attr.machine, ", ".join(_MACHINES)))
     for nic in ctx.attr.nics:
-        if nic not in _NIC_KINDS:
-            fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking)" % (ctx.label, nic))
+        if not _is_nic_kind(nic):
+            fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking) or \"tap:IFNAME\" (a host tap device, 1 to 15 letters, digits, '_', '.', '-')" % (ctx.label, nic))
 
 def _unikernel_qemu_impl(ctx):
     _check_devices(ctx)

@@ -133,6 +133,32 @@ def test_unknown_nic_or_machine_is_a_one_line_error():
         qemu.qemu_command("q", qemu.Machine(Path("i.elf"), machine="isapc"), False)
 
 
+def test_a_tap_nic_names_an_existing_interface_without_scripts():
+    cmd = qemu.qemu_command("q", qemu.Machine(Path("i.elf"), nics=("tap:uk0",)), False)
+    assert cmd[cmd.index("-netdev") + 1] == "tap,ifname=uk0,script=no,downscript=no,id=net0"
+    for bad in ("tap:", "tap:a b", "tap:" + "x" * 16, "tap:eth0,script=/tmp/x"):
+        with pytest.raises(qemu.RunError, match="is not an interface name"):
+            qemu.qemu_command("q", qemu.Machine(Path("i.elf"), nics=(bad,)), False)
+
+
+def test_tap_option_swaps_the_first_nic_and_drops_forwards(tmp_path, capsys, monkeypatch):
+    image = tmp_path / "i.elf"
+    image.write_bytes(b"\x7fELF")
+    seen: list[list[str]] = []
+    monkeypatch.setattr(qemu, "find_qemu", lambda: "qemu-system-x86_64")
+    monkeypatch.setattr(
+        qemu.subprocess, "run", lambda cmd, check: seen.append(cmd) or qemu.subprocess.CompletedProcess(cmd, 1)
+    )
+    args = qemu.parse_args(
+        ["--image", str(image), "--interactive", "--nic", "user", "--nic", "user", "--forward", "tcp:7", "--tap", "uk1"]
+    )
+    qemu.run(args, tmp_path)
+    (cmd,) = seen
+    netdevs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-netdev"]
+    assert netdevs == ["tap,ifname=uk1,script=no,downscript=no,id=net0", "user,id=net1"]
+    assert "port forwards are dropped" in capsys.readouterr().err
+
+
 def test_cpu_model_is_passed_or_left_to_qemu():
     default = qemu.qemu_command("q", qemu.Machine(Path("i.elf")), False)
     assert "-cpu" not in default

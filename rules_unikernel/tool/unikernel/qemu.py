@@ -27,7 +27,8 @@ from unikernel.symbolize import annotate, load_symbols
 
 DEBUG_EXIT_PORT = 0xF4
 MACHINES = ("microvm", "pc", "q35")
-NIC_KINDS = ("user",)
+NIC_KINDS = ("user", "tap:IFNAME")
+TAP_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")  # a Linux interface name
 DISK_MAX_BYTES = 1 << 30
 SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 EXIT_MARKER = re.compile(r"^\[boot\] exit status (\d+)\s*$", re.MULTILINE)
@@ -92,7 +93,7 @@ class Machine:
     memory_mib: int = 128
     machine: str = "microvm"
     accel: str = "tcg"
-    nics: tuple[str, ...] = ()  # NIC_KINDS, one virtio-net device each
+    nics: tuple[str, ...] = ()  # "user" or "tap:IFNAME" (NIC_KINDS), one virtio-net device each
     cpu: str = ""  # QEMU's -cpu model and flags ("qemu64,-nx"); "": QEMU's default
     disks: tuple[Path, ...] = ()  # raw images, one virtio-blk device each
     forwards: tuple[Forward, ...] = ()  # host ports forwarded to the guest (first NIC, user)
@@ -143,6 +144,21 @@ def disk_args(machine: str, disks: tuple[Path, ...]) -> list[str]:
     return args
 
 
+def nic_backend(kind: str) -> str:
+    """QEMU's -netdev backend for a NIC kind: "user", or "tap:IFNAME" (an
+    existing tap, or one QEMU creates when it may; no up/down scripts)."""
+    if kind == "user":
+        return "user"
+    if kind.startswith("tap:"):
+        name = kind[4:]
+        if not TAP_NAME.match(name):
+            raise RunError(
+                f"NIC {kind!r}: {name!r} is not an interface name (1 to 15 letters, digits, '_', '.', '-')"
+            )
+        return f"tap,ifname={name},script=no,downscript=no"
+    raise RunError(f"unknown NIC kind {kind!r}; use one of: {', '.join(NIC_KINDS)}")
+
+
 def nic_args(machine: str, nics: tuple[str, ...], forwards: tuple[Forward, ...] = ()) -> list[str]:
     """QEMU arguments for the NICs: virtio-net on the machine's virtio transport.
 
@@ -154,10 +170,8 @@ def nic_args(machine: str, nics: tuple[str, ...], forwards: tuple[Forward, ...] 
         raise RunError("forwarding a port needs a user-network NIC first (--nic user)")
     args: list[str] = []
     for i, kind in enumerate(nics):
-        if kind not in NIC_KINDS:
-            raise RunError(f"unknown NIC kind {kind!r}; use one of: {', '.join(NIC_KINDS)}")
         device = "virtio-net-device" if machine == "microvm" else "virtio-net-pci"
-        netdev = f"{kind},id=net{i}"
+        netdev = f"{nic_backend(kind)},id=net{i}"
         if i == 0:
             netdev += "".join(f",hostfwd={f.proto}:127.0.0.1:{f.host}-:{f.guest}" for f in forwards)
         args += ["-netdev", netdev, "-device", f"{device},netdev=net{i}"]
@@ -293,7 +307,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--nic",
         action="append",
         default=[],
-        help="attach a virtio-net NIC (repeatable): 'user' = QEMU user networking (10.0.2.0/24)",
+        help="attach a virtio-net NIC (repeatable): 'user' = QEMU user networking (10.0.2.0/24), "
+        "'tap:IFNAME' = the host's tap device IFNAME",
+    )
+    p.add_argument(
+        "--tap",
+        metavar="IFNAME",
+        help="make the first NIC the host's tap device IFNAME instead (e.g. after `ip tuntap add tap0 mode "
+        "tap user $USER`); port forwards are dropped: reach the guest at its address on the tap's network",
     )
     p.add_argument(
         "--forward",
@@ -355,8 +376,14 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             raise RunError(f"unknown machine {args.machine!r}; use one of: {', '.join(MACHINES)}")
         for size in args.disk:
             parse_disk_size(size)
-        forwards = tuple(parse_forward(f) for f in args.forward)
-        nic_args(args.machine, tuple(args.nic), forwards)  # checked before a disk is made
+        nics, forwards = tuple(args.nic), tuple(parse_forward(f) for f in args.forward)
+        if args.tap is not None:
+            nics = (f"tap:{args.tap}",) + nics[1:]
+            if forwards:
+                print("unikernel-qemu: --tap: the port forwards are dropped (they need QEMU's user network)",
+                      file=sys.stderr)
+            forwards = ()
+        nic_args(args.machine, nics, forwards)  # checked before a disk is made
         qemu = find_qemu()
         disks = make_disks(args.disk, disk_dir) if args.disk else ()
         machine = Machine(
@@ -365,7 +392,7 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             args.memory_mib,
             args.machine,
             args.accel,
-            tuple(args.nic),
+            nics,
             args.cpu,
             disks,
             forwards,
