@@ -16,12 +16,14 @@ extern int errno;
 #define EINVAL 22
 #define ENOSPC 28
 #define EROFS 30
+#define EPIPE 32
 #define EDOM 33
 #define ERANGE 34
 #define EOVERFLOW 75
 #define EMSGSIZE 90
 #define ENOTSUP 95
 #define EOPNOTSUPP ENOTSUP
+#define ECONNRESET 104
 #define ENOTCONN 107
 #define ETIMEDOUT 110
 
