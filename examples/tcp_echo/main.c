@@ -2,7 +2,8 @@
  * tcp_echo: a TCP echo server on BSD sockets, one thread per connection
  * (a blocking recv() parks only its own thread), on the image's NIC if
  * there is one (<netdev/nic.h>: the Xen vif on Xen, else virtio-net;
- * addresses from the command line: ip=...), and on the loopback. `selftest` on the command line makes it connect to
+ * addresses from the command line: ip=..., ip6=...), over IPv4 and IPv6,
+ * and on the loopback. `selftest` on the command line makes it connect to
  * itself, say what came back, and exit. README.md.
  */
 #include <errno.h>
@@ -69,9 +70,10 @@ int main(int argc, char **argv)
         net_config_format_ip(net_if_ipv4(nif), ip);
         printf("tcp_echo: %s up\n", ip);
     }
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in any = {.sin_len = sizeof(any), .sin_family = AF_INET,
-                              .sin_port = htons(PORT)};
+    /* One socket for IPv4 and IPv6: bound to "::", not IPv6-only. */
+    int s = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 any = {.sin6_len = sizeof(any), .sin6_family = AF_INET6,
+                               .sin6_port = htons(PORT)};
     if (bind(s, (struct sockaddr *)&any, sizeof(any)) != 0 || listen(s, 8)) {
         puts("tcp_echo: cannot listen");
         return 1;

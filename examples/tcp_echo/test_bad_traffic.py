@@ -37,6 +37,8 @@ from unikernel import qemu
 TAP = "ukbad0"
 HOST_IP = "10.0.3.1"
 GUEST_IP = "10.0.3.2"
+HOST_IP6 = "2001:db8:3::1"
+GUEST_IP6 = "2001:db8:3::2"  # ip6= on the command line (a static address)
 SPOOF_IP = "10.0.3.99"  # an address only this test answers for (raw frames)
 GUEST_MAC = bytes.fromhex("525400123456")  # QEMU's first NIC
 PORT = 7
@@ -282,9 +284,10 @@ def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
     _ip("link", "set", "lo", "up")
     _ip("tuntap", "add", "dev", TAP, "mode", "tap")
     _ip("addr", "add", f"{HOST_IP}/24", "dev", TAP)
+    _ip("-6", "addr", "add", f"{HOST_IP6}/64", "dev", TAP, "nodad")
     _ip("link", "set", TAP, "up")
     host_mac = _mac_of(TAP)
-    machine = qemu.Machine(_image(), cmdline=f"ip={GUEST_IP}/24 gw={HOST_IP}", machine="microvm",
+    machine = qemu.Machine(_image(), cmdline=f"ip={GUEST_IP}/24 gw={HOST_IP} ip6={GUEST_IP6}/64", machine="microvm",
                            nics=(f"tap:{TAP}",))
     log = tmp_path_factory.mktemp("qemu") / "console.log"
     with log.open("wb") as out:
@@ -310,14 +313,14 @@ def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
         print(g.console()[-3000:])
 
 
-def echo_works(attempts_until: float = 60.0) -> str:
+def echo_works(attempts_until: float = 60.0, address: str = GUEST_IP) -> str:
     """A real connection from the kernel's stack: a line echoed. Retries for
     a while (a SYN flood may fill the listener's backlog for its timeout)."""
     deadline = time.monotonic() + attempts_until
     last = ""
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection((GUEST_IP, PORT), timeout=5) as s:
+            with socket.create_connection((address, PORT), timeout=5) as s:
                 s.settimeout(10)
                 s.sendall(b"still here\n")
                 back = b""
@@ -339,6 +342,11 @@ def assert_alive(g: Guest, after: str) -> None:
     assert g.proc.poll() is None, f"QEMU ended after {after}:\n{g.console()[-3000:]}"
     result = echo_works()
     assert result == "ok", f"no echo after {after}: {result}\n{g.console()[-3000:]}"
+
+
+def test_static_ipv6_address_from_the_command_line(guest: Guest) -> None:
+    """ip6= gives the guest a global address the kernel reaches over TCP."""
+    assert echo_works(address=GUEST_IP6) == "ok", guest.console()[-3000:]
 
 
 GROUPS = ["ethernet and ARP", "IPv4 headers", "IPv4 options", "IPv4 fragments", "ICMP and UDP", "TCP",

@@ -102,6 +102,124 @@ static int parse_ip_word(const char *word, const char *v, struct net_config *c,
     return 0;
 }
 
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* An IPv6 address in RFC 4291's text form (x:x:x:x:x:x:x:x, one "::"
+ * for a run of zero groups; no embedded IPv4, no zone) from s[0..len). */
+static bool parse_ip6(const char *s, size_t len, uint8_t out[16])
+{
+    uint16_t head[8], tail[8];
+    size_t nhead = 0, ntail = 0, i = 0;
+    bool gap = false;
+    if (len >= 2 && s[0] == ':' && s[1] == ':') {
+        gap = true;
+        i = 2;
+    } else if (len == 0 || s[0] == ':') {
+        return false;
+    }
+    while (i < len) {
+        unsigned v = 0, digits = 0;
+        while (i < len && hex_digit(s[i]) >= 0 && digits < 5) {
+            v = v * 16 + (unsigned)hex_digit(s[i]);
+            digits++;
+            i++;
+        }
+        if (digits == 0 || digits > 4 || nhead + ntail == 8)
+            return false;
+        if (gap)
+            tail[ntail++] = (uint16_t)v;
+        else
+            head[nhead++] = (uint16_t)v;
+        if (i == len)
+            break;
+        if (s[i] != ':')
+            return false;
+        i++;
+        if (i < len && s[i] == ':') {
+            if (gap)
+                return false; /* a second "::" */
+            gap = true;
+            i++;
+            if (i == len)
+                break;
+        } else if (i == len) {
+            return false; /* a trailing single ':' */
+        }
+    }
+    size_t zeros = 8 - nhead - ntail;
+    if ((gap && zeros == 0) || (!gap && zeros != 0))
+        return false;
+    uint16_t g[8];
+    for (size_t k = 0; k < 8; k++)
+        g[k] = k < nhead ? head[k] : k < nhead + zeros ? 0 : tail[k - nhead - zeros];
+    for (size_t k = 0; k < 8; k++) {
+        out[2 * k] = (uint8_t)(g[k] >> 8);
+        out[2 * k + 1] = (uint8_t)g[k];
+    }
+    return true;
+}
+
+static const char IP6_FIX[] = "write ip6=X:X::X/64";
+
+static int parse_ip6_word(const char *word, const char *v, struct net_config *c, char *err)
+{
+    const char *slash = strchr(v, '/');
+    if (slash == NULL)
+        return fail(err, "%s: the prefix length is missing (%s, e.g. ip6=2001:db8::2/64)", word,
+                    IP6_FIX);
+    if (!parse_ip6(v, (size_t)(slash - v), c->ip6))
+        return fail(err, "%s: \"%.*s\" is not an IPv6 address (%s)", word, (int)(slash - v), v,
+                    IP6_FIX);
+    unsigned prefix;
+    if (!parse_small(slash + 1, strlen(slash + 1), &prefix) || prefix != 64)
+        return fail(err, "%s: the prefix length must be 64 (the stack takes an address's /64 as "
+                         "on-link; %s)", word, IP6_FIX);
+    static const uint8_t unspecified[16], loopback[16] = {[15] = 1};
+    bool zero = memcmp(c->ip6, unspecified, 16) == 0;
+    bool loop = memcmp(c->ip6, loopback, 16) == 0;
+    if (zero || loop || c->ip6[0] == 0xff || (c->ip6[0] == 0xfe && (c->ip6[1] & 0xc0) == 0x80))
+        return fail(err, "%s: not a global unicast address (link-local, multicast, loopback and :: "
+                         "are not assigned this way; %s)", word, IP6_FIX);
+    c->has_ip6 = true;
+    return 0;
+}
+
+void net_config_format_ip6(const uint8_t ip6[16], char buf[NET_CONFIG_IP6_TEXT])
+{
+    /* The longest run of two or more zero groups becomes "::" (RFC 5952). */
+    int best = -1, best_len = 0;
+    for (int k = 0; k < 8;) {
+        int n = 0;
+        while (k + n < 8 && ip6[2 * (k + n)] == 0 && ip6[2 * (k + n) + 1] == 0)
+            n++;
+        if (n > best_len && n >= 2) {
+            best = k;
+            best_len = n;
+        }
+        k += n ? n : 1;
+    }
+    size_t at = 0;
+    for (int k = 0; k < 8; k++) {
+        if (k == best) {
+            at += (size_t)snprintf(buf + at, NET_CONFIG_IP6_TEXT - at, "::");
+            k += best_len - 1;
+            continue;
+        }
+        unsigned g = (unsigned)ip6[2 * k] << 8 | ip6[2 * k + 1];
+        at += (size_t)snprintf(buf + at, NET_CONFIG_IP6_TEXT - at, "%s%x",
+                               (k == 0 || k == best + best_len) ? "" : ":", g);
+    }
+}
+
 static int parse_dns_word(const char *word, const char *v,
                           struct net_config *c, char *err)
 {
@@ -126,7 +244,7 @@ int net_config_parse(int argc, char *const argv[], struct net_config *out,
                      char *err)
 {
     struct net_config c = {0};
-    bool seen_ip = false, seen_gw = false, seen_dns = false;
+    bool seen_ip = false, seen_gw = false, seen_dns = false, seen_ip6 = false;
     const char *gw_word = NULL;
     err[0] = '\0';
     for (int i = 0; i < argc; i++) {
@@ -137,6 +255,8 @@ int net_config_parse(int argc, char *const argv[], struct net_config *out,
         bool *seen;
         if (strncmp(w, "ip=", 3) == 0)
             seen = &seen_ip;
+        else if (strncmp(w, "ip6=", 4) == 0)
+            seen = &seen_ip6;
         else if (strncmp(w, "gw=", 3) == 0)
             seen = &seen_gw;
         else if (strncmp(w, "dns=", 4) == 0)
@@ -153,6 +273,8 @@ int net_config_parse(int argc, char *const argv[], struct net_config *out,
         int rc;
         if (seen == &seen_ip) {
             rc = parse_ip_word(w, v, &c, err);
+        } else if (seen == &seen_ip6) {
+            rc = parse_ip6_word(w, v, &c, err);
         } else if (seen == &seen_gw) {
             gw_word = w;
             rc = parse_ip(v, strlen(v), &c.gw, w, "write gw=A.B.C.D", err);

@@ -109,6 +109,18 @@ int net_attach(struct netdev *dev, const struct net_config *cfg,
 #if LWIP_IPV6
     netif_create_ip6_linklocal_address(&nif->netif, 1);
     netif_set_ip6_autoconfig_enabled(&nif->netif, 1);
+    if (cfg->has_ip6) {
+        ip6_addr_t a6;
+        memcpy(&a6.addr, cfg->ip6, sizeof(a6.addr));
+        ip6_addr_clear_zone(&a6);
+        s8_t slot;
+        if (netif_add_ip6_address(&nif->netif, &a6, &slot) != ERR_OK)
+            printf("[net] %s: no room for the ip6= address\n", dev->name);
+    }
+#else
+    if (cfg->has_ip6)
+        printf("[net] %s: ip6= ignored: this image's stack has no IPv6 "
+               "(link //libos/net:lwip or :lwip_udp)\n", dev->name);
 #endif
     for (size_t i = 0; i < cfg->dns_count && i < DNS_MAX_SERVERS; i++) {
         ip_addr_t d = IPADDR4_INIT(lwip_htonl(cfg->dns[i]));

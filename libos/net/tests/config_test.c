@@ -107,19 +107,69 @@ static void test_bad_inputs(void)
     bad("dns=1.1.1.1,2.2.2.2,3.3.3.3", "dns=", "more than 2");
     bad("dns=1.1.1.1,", "dns=1.1.1.1,", "not an IPv4 address");
     bad("dns=8.8.8.256", "dns=8.8.8.256", "0 to 255");
+    bad("ip6=2001:db8::2", "ip6=2001:db8::2", "prefix length is missing");
+    bad("ip6=2001:db8::2/48", "ip6=2001:db8::2/48", "must be 64");
+    bad("ip6=2001:db8::2/", "ip6=2001:db8::2/", "must be 64");
+    bad("ip6=2001:db8::2::1/64", "ip6=2001:db8::2::1/64", "not an IPv6 address");
+    bad("ip6=2001:db8:1:2:3:4:5:6:7/64", "ip6=2001:db8:1:2:3:4:5:6:7/64", "not an IPv6 address");
+    bad("ip6=1:2:3:4:5:6:7/64", "ip6=1:2:3:4:5:6:7/64", "not an IPv6 address");
+    bad("ip6=1::2:3:4:5:6:7:8/64", "ip6=1::2:3:4:5:6:7:8/64", "not an IPv6 address");
+    bad("ip6=2001:db8:::2/64", "ip6=2001:db8:::2/64", "not an IPv6 address");
+    bad("ip6=12345::1/64", "ip6=12345::1/64", "not an IPv6 address");
+    bad("ip6=:1::2/64", "ip6=:1::2/64", "not an IPv6 address");
+    bad("ip6=1::2:/64", "ip6=1::2:/64", "not an IPv6 address");
+    bad("ip6=g::1/64", "ip6=g::1/64", "not an IPv6 address");
+    bad("ip6=::ffff:10.0.0.1/64", "ip6=::ffff:10.0.0.1/64", "not an IPv6 address");
+    bad("ip6=/64", "ip6=/64", "not an IPv6 address");
+    bad("ip6=::/64", "ip6=::/64", "not a global unicast");
+    bad("ip6=::1/64", "ip6=::1/64", "not a global unicast");
+    bad("ip6=fe80::1/64", "ip6=fe80::1/64", "not a global unicast");
+    bad("ip6=ff02::1/64", "ip6=ff02::1/64", "not a global unicast");
+    bad("ip6=2001:db8::1/64 ip6=2001:db8::2/64", "ip6=2001:db8::2/64", "twice");
+}
+
+/* ip6=: accepted forms, each printed back in its short form. */
+static void good6(const char *word, const char *text)
+{
+    struct net_config c;
+    char err[NET_CONFIG_ERROR_MAX], buf[NET_CONFIG_IP6_TEXT];
+    if (!CHECK_MSG(parse_line(word, &c, err) == 0, err))
+        return;
+    CHECK(c.has_ip6);
+    net_config_format_ip6(c.ip6, buf);
+    CHECK_MSG(strcmp(buf, text) == 0, buf);
+}
+
+static void test_ip6(void)
+{
+    good6("ip6=2001:db8::2/64", "2001:db8::2");
+    good6("ip6=2001:DB8:0:0:0:0:0:2/64", "2001:db8::2");
+    good6("ip6=fd00:1:2:3:4:5:6:7/64", "fd00:1:2:3:4:5:6:7");
+    good6("ip6=2001:db8:0:1::/64", "2001:db8:0:1::");
+    good6("ip6=::2001:db8/64", "::2001:db8");
+    good6("ip6=2001:0:0:1:0:0:0:1/64", "2001:0:0:1::1");
+    struct net_config c;
+    char err[NET_CONFIG_ERROR_MAX];
+    CHECK_EQ(parse_line("ip=10.0.0.2/24 ip6=2001:db8::2/64", &c, err), 0);
+    CHECK_EQ(c.mode, NET_ADDR_STATIC);
+    CHECK(c.has_ip6);
+    CHECK_EQ(c.ip6[0], 0x20);
+    CHECK_EQ(c.ip6[15], 2);
+    CHECK_EQ(parse_line("ip=dhcp", &c, err), 0);
+    CHECK(!c.has_ip6);
 }
 
 /* Random words: the parser never reads out of bounds (ASan) and either
  * accepts or explains. */
 static void test_random_words(void)
 {
-    static const char alphabet[] = "0123456789./,=ipgwdnshc x";
+    static const char alphabet[] = "0123456789./,=ipgwdnshc x:abf6";
     rng_seed(11);
     for (int n = 0; n < 20000; n++) {
         char line[40];
         size_t len = (size_t)rng_below(sizeof(line) - 4);
-        const char *keys[] = {"ip=", "gw=", "dns="};
-        int k = snprintf(line, sizeof(line), "%s", keys[rng_below(3)]);
+        const char *keys[] = {"ip=", "gw=", "dns=", "ip6="};
+        int k = snprintf(line, sizeof(line), "%s", keys[rng_below(4)]);
         for (size_t i = (size_t)k; i < len; i++)
             line[i] = alphabet[rng_below(sizeof(alphabet) - 1)];
         line[len > (size_t)k ? len : (size_t)k] = '\0';
@@ -136,6 +186,7 @@ int main(void)
     RUN(test_static);
     RUN(test_dhcp_and_dns);
     RUN(test_bad_inputs);
+    RUN(test_ip6);
     RUN(test_random_words);
     return check_finish();
 }

@@ -8,6 +8,8 @@
  *   ip=dhcp        ask a DHCP server (lwIP's client)
  *   gw=A.B.C.D     the default gateway (static only; inside the prefix)
  *   dns=A.B.C.D[,A.B.C.D]   up to NET_CONFIG_DNS_MAX resolvers
+ *   ip6=X:X::X/64  a static global IPv6 address (the stack takes its /64
+ *                  as on-link; beside the link-local and SLAAC ones)
  *
  * Without ip= the NIC has no IPv4 address (IPv6 link-local and SLAAC
  * still run where the stack has IPv6). In BUILD the same words go into
@@ -21,11 +23,13 @@
 #ifndef NET_CONFIG_H
 #define NET_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define NET_CONFIG_DNS_MAX 2
 #define NET_CONFIG_ERROR_MAX 160 /* bytes of an error message, with NUL */
+#define NET_CONFIG_IP6_TEXT 40   /* an IPv6 address as text, with NUL */
 
 enum net_addr_mode {
     NET_ADDR_NONE = 0, /* no ip= word */
@@ -42,6 +46,8 @@ struct net_config {
     uint32_t gw; /* 0: none */
     uint32_t dns[NET_CONFIG_DNS_MAX];
     size_t dns_count;
+    bool has_ip6;    /* ip6= given */
+    uint8_t ip6[16]; /* network byte order */
 };
 
 /*
@@ -55,5 +61,9 @@ int net_config_parse(int argc, char *const argv[], struct net_config *out,
 
 /* "A.B.C.D" of a host-order address into buf (16 bytes). */
 void net_config_format_ip(uint32_t ip, char buf[16]);
+
+/* An IPv6 address in its short text form (RFC 5952: lower case, the
+ * longest run of zero groups as "::"). */
+void net_config_format_ip6(const uint8_t ip6[16], char buf[NET_CONFIG_IP6_TEXT]);
 
 #endif /* NET_CONFIG_H */
