@@ -176,6 +176,15 @@ static int front_publish(struct xenbus_front *f, xs_tx_t tx)
         rc = xenbus_front_printf(f, tx, "feature-rx-notify", "1");
     if (rc == 0)
         rc = xenbus_front_printf(f, tx, "feature-sg", "1");
+    /*
+     * Every frame we hand up must carry its checksums: without this key a
+     * backend may pass on frames whose TCP/UDP checksum was left blank
+     * for offload (Linux does, for dom0's own TCP), which a stack that
+     * checks them (lwIP) drops. Found by tests/xenlab's tcp-echo-pv: ping
+     * answered, every TCP connection timed out.
+     */
+    if (rc == 0)
+        rc = xenbus_front_printf(f, tx, "feature-no-csum-offload", "1");
     return rc;
 }
 

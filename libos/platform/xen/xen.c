@@ -248,11 +248,19 @@ void xenplat_report_main(void)
  * before the domain is gone), then SCHEDOP_shutdown. Returns only if Xen
  * refused.
  */
+static bool reboot_requested;
+
+void xenplat_request_reboot(void)
+{
+    reboot_requested = true;
+}
+
 void xenplat_shutdown(uint8_t status)
 {
     struct xenabi_sched_shutdown arg = {
-        .reason = status == 0 ? XENABI_SHUTDOWN_POWEROFF
-                              : XENABI_SHUTDOWN_CRASH,
+        .reason = status != 0          ? XENABI_SHUTDOWN_CRASH
+                  : reboot_requested ? XENABI_SHUTDOWN_REBOOT
+                                     : XENABI_SHUTDOWN_POWEROFF,
     };
 
     if (ring_up) {

@@ -70,6 +70,11 @@ bool xs_ready(void)
     return xs_state.intf != NULL;
 }
 
+uint32_t xs_port(void)
+{
+    return xs_state.intf != NULL ? xs_state.port : 0;
+}
+
 void xs_get_stats(struct xs_stats *out)
 {
     *out = xs_state.stats;

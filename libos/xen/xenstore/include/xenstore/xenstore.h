@@ -70,6 +70,10 @@ int xs_init(void);
 
 bool xs_ready(void);
 
+/* The event channel port xenstored signals (0 before xs_init): a thread
+ * that delivers watches waits on it between xs_poll() calls. */
+uint32_t xs_port(void);
+
 /* ---- reading and writing nodes --------------------------------------------- */
 
 /*

@@ -32,9 +32,14 @@ void xenplat_report_main(void);
 
 /*
  * End the domain: drain the console ring, then SCHEDOP_shutdown
- * (poweroff for status 0, crash otherwise). Returns only if Xen refused.
+ * (poweroff for status 0, or reboot after xenplat_request_reboot();
+ * crash otherwise). Returns only if Xen refused.
  */
 void xenplat_shutdown(uint8_t status);
+
+/* Make a later exit with status 0 end the domain as a reboot (the
+ * toolstack's `xl reboot`, //libos/platform/xen:control). */
+void xenplat_request_reboot(void);
 
 /* PV: stop for good where cli/hlt cannot run (ring 3): shutdown(crash). */
 _Noreturn void xenplat_pv_halt(void);

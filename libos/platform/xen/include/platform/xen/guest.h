@@ -3,7 +3,9 @@
  *
  * xen_guest_start() brings up, once per boot, event channels on the
  * scheduler (//libos/xen/evtchn_sched: the upcall, pvclock), the grant
- * table and the xenstore client, in that order. Later calls return the
+ * table and the xenstore client, in that order, then listens to the
+ * toolstack's `xl shutdown` / `xl reboot` (<platform/xen/control.h>; a
+ * failure there is printed, not returned). Later calls return the
  * first call's result without doing it again, so each driver can call it
  * before it opens its device.
  *
