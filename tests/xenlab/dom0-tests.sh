@@ -6,24 +6,47 @@
 #   timings   "name key value unit" lines
 #   NAME.*    per guest: console ring log, xl dmesg, xl log, config,
 #             backend-states (xenstore state changes of its backends)
+#
+# Each test runs in its own process (this script again, with --only), under
+# a bound (run_test): a test that hangs fails alone, with its last words,
+# and its domains are destroyed before the next test starts.
 R=/mnt/share/results
 mkdir -p $R
-: > $R/summary; : > $R/timings
-exec > >(tee $R/dom0-tests.log) 2>&1
 now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 pass() { echo "XENLAB-PASS $1"; echo "PASS $1" >> $R/summary; }
 fail() { echo "XENLAB-FAIL $1: $2"; echo "FAIL $1: $2" >> $R/summary; }
 
+# exists NAME-OR-ID: 0 if the domain exists, 1 if not. dom0's programs
+# sometimes crash under TCG (xl with a glibc abort, a segfault or a GP
+# fault in ld.so; see README.md): a crashed xl is asked again (up to three
+# times, each logged as XENLAB-RETRY) instead of being taken for "gone".
+exists() {
+  local rc try
+  for try in 1 2 3; do
+    xl list "$1" >/dev/null 2>&1; rc=$?
+    [ $rc -lt 128 ] && return $((rc != 0))
+    echo "XENLAB-RETRY xl list $1: xl crashed (status $rc)"
+    sleep 0.2
+  done
+  return 0 # still unknown: assume it is there (the callers are bounded)
+}
+
 # watch_backend NAME TYPE DOMID: while domain NAME lives, record each
 # change of its TYPE (vif, vbd) backends' xenstore states in
 # $R/NAME.backend-states, one line per change: "<uptime> <dev>:<state> ..."
 # (state 4 Connected, 5 Closing, 6 Closed; "removed" once the toolstack
-# deleted the directory). Runs in the background.
+# deleted the directory). Runs in the background, until domain DOMID is
+# gone or for at most 150 s (a domain that never dies is a finding, not a
+# reason to hang: it is recorded, and the sanity test fails on it).
 watch_backend() {
-  local name=$1 type=$2 d=$3 last= cur dev st
+  local name=$1 type=$2 d=$3 last= cur dev st end=$((SECONDS + 150))
   : > $R/$name.backend-states
-  while xl domid $name >/dev/null 2>&1; do
+  while exists $d; do
+    if [ $SECONDS -ge $end ]; then
+      echo "$(cut -d' ' -f1 /proc/uptime)$cur (domain $d still there after 150 s)" >> $R/$name.backend-states
+      return
+    fi
     cur=
     for dev in $(xenstore-list /local/domain/0/backend/$type/$d 2>/dev/null); do
       st=$(xenstore-read /local/domain/0/backend/$type/$d/$dev/state 2>/dev/null || echo removed)
@@ -43,11 +66,15 @@ watch_backend() {
 # boot_guest NAME IMAGE CMDLINE [EXTRA_CFG [BACKEND_TYPE]]: xl create a
 # guest of type $GUEST_TYPE (pvh, the default, or pv; e.g.
 # `GUEST_TYPE=pv boot_guest ...`), with EXTRA_CFG as more config lines (a
-# disk), wait (60 s) for it to end, collect its logs; with BACKEND_TYPE,
-# record its backends' states (watch_backend). Sets CREATE_S, LIFETIME_S
-# and DOMID; returns 1 if xl failed.
+# disk), wait ($LIFETIME s, 60 by default) for it to end, collect its logs; with BACKEND_TYPE,
+# record its backends' states (watch_backend). With AFTER_CREATE, runs
+# `$AFTER_CREATE DOMID` in the background once xl create has returned (a
+# dom0 peer: it must learn the domain id from the create that succeeded,
+# not from a poll that may catch a domain a retried create threw away),
+# and waits for it after the guest ended. Sets CREATE_S, LIFETIME_S and
+# DOMID; returns 1 if xl failed.
 boot_guest() {
-  local name=$1 image=$2 cmdline=$3 extra=${4:-} betype=${5:-} cfg=$R/$1.cfg t0 t1 t2 wpid=
+  local name=$1 image=$2 cmdline=$3 extra=${4:-} betype=${5:-} cfg=$R/$1.cfg t0 t1 t2 wpid= apid=
   local type=${GUEST_TYPE:-pvh}
   cat > $cfg <<EOF
 name = "$name"
@@ -70,21 +97,12 @@ EOF
   t1=$(now)
   DOMID=$(xl domid $name 2>/dev/null)
   if [ -n "$betype" ] && [ -n "$DOMID" ]; then watch_backend $name $betype $DOMID & wpid=$!; fi
-  for i in $(seq 1 240); do xl domid $name >/dev/null 2>&1 || break; sleep 0.25; done
+  if [ -n "${AFTER_CREATE:-}" ] && [ -n "$DOMID" ]; then $AFTER_CREATE $DOMID & apid=$!; fi
+  await_gone $name "$DOMID" ${LIFETIME:-60} || :
   t2=$(now)
   CREATE_S=$(secs $t0 $t1); LIFETIME_S=$(secs $t0 $t2)
-  if xl domid $name >/dev/null 2>&1; then
-    echo "$name still running after 60 s; destroying it"; xl destroy $name
-  fi
-  # Known flake: dom0's xl can crash after the guest shut down and before
-  # it destroyed it; the domain then lingers nameless, shut down ("s") but
-  # not dying ("d"). A domain that is dying and never goes (a page still
-  # held) is not this, and the sanity test still catches it.
-  if [ -n "$DOMID" ] && xl list "$DOMID" 2>/dev/null | awk 'NR == 2 && $5 ~ /s/ && $5 !~ /d/ { found = 1 } END { exit !found }'; then
-    echo "XENLAB-RETRY domain $DOMID ($name) shut down but was never destroyed (dom0's xl crashed); destroying it"
-    xl destroy "$DOMID"
-  fi
   [ -n "$wpid" ] && wait $wpid
+  [ -n "$apid" ] && wait $apid
   sleep 0.5   # let xenconsoled and xl finish their logs
   xl dmesg > $R/$name.xl-dmesg.txt
   cp /var/log/xen/console/guest-$name.log $R/$name.console.log 2>/dev/null || : > $R/$name.console.log
@@ -94,6 +112,25 @@ EOF
   echo "--- $name: xl log"; cat $R/$name.xl.log
   [ -n "$betype" ] && { echo "--- $name: backend states"; cat $R/$name.backend-states; }
   return 0
+}
+
+# await_gone NAME DOMID SECS: wait up to SECS for guest NAME to end;
+# destroy it if it is still running then (returns 1). Known flake: dom0's
+# xl can crash after the guest shut down and before it destroyed it; the
+# domain then lingers nameless, shut down ("s") but not dying ("d"): it is
+# destroyed by its id and logged. A domain that is dying and never goes (a
+# page still held) is not this, and the sanity test catches it.
+await_gone() {
+  local name=$1 d=$2 secs=$3 i rc=0
+  for i in $(seq 1 $((secs * 4))); do exists $name || break; sleep 0.25; done
+  if exists $name; then
+    echo "$name still running after $secs s; destroying it"; timeout -k 5 60 xl destroy $name; rc=1
+  fi
+  if [ -n "$d" ] && xl list "$d" 2>/dev/null | awk 'NR == 2 && $5 ~ /s/ && $5 !~ /d/ { found = 1 } END { exit !found }'; then
+    echo "XENLAB-RETRY domain $d ($name) shut down but was never destroyed (dom0's xl crashed); destroying it"
+    timeout -k 5 60 xl destroy "$d"
+  fi
+  return $rc
 }
 
 # xl_create CFG LOG: xl create, up to twice more if dom0's xl itself
@@ -160,120 +197,110 @@ check_teardown() {
 }
 
 # (a) hello: greeting and command line on both Xen consoles, exit 0, poweroff.
-t=hello
-echo "=== XENLAB-RUN $t"
-BAD=
-if boot_guest hello hello.elf "hello from the xl config"; then
-  for f in $R/hello.xl-dmesg.txt $R/hello.console.log; do
-    w=$(basename $f); w=${w#hello.}
-    check $t "greeting ($w)" $f "Hello from a PVH unikernel!"
-    check $t "command line ($w)" $f 'command line: "hello from the xl config"'
-    check $t "exit status 0 ($w)" $f '\[boot\] exit status 0'
-  done
-  check $t "found Xen" $R/hello.console.log '\[boot\] xen: Xen 4\.[0-9]+ \(PVH\)'
-  check $t "poweroff shutdown" $R/hello.xl.log 'shut down, reason code 0 '
-  timings hello hello
-else
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+test_hello() {
+  t=hello
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if boot_guest hello hello.elf "hello from the xl config"; then
+    for f in $R/hello.xl-dmesg.txt $R/hello.console.log; do
+      w=$(basename $f); w=${w#hello.}
+      check $t "greeting ($w)" $f "Hello from a PVH unikernel!"
+      check $t "command line ($w)" $f 'command line: "hello from the xl config"'
+      check $t "exit status 0 ($w)" $f '\[boot\] exit status 0'
+    done
+    check $t "found Xen" $R/hello.console.log '\[boot\] xen: Xen 4\.[0-9]+ \(PVH\)'
+    check $t "poweroff shutdown" $R/hello.xl.log 'shut down, reason code 0 '
+    timings hello hello
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
 
 # (b) exit status 3: the status line, and a crash (not poweroff) shutdown.
-t=exit-status
-echo "=== XENLAB-RUN $t"
-BAD=
-if boot_guest exit3 exit_status.elf ""; then
-  check $t "exit status 3 (console)" $R/exit3.console.log '\[boot\] exit status 3'
-  check $t "exit status 3 (xl dmesg)" $R/exit3.xl-dmesg.txt '\[boot\] exit status 3'
-  check $t "crash shutdown" $R/exit3.xl.log 'shut down, reason code 3 '
-else
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+test_exit_status() {
+  t=exit-status
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if boot_guest exit3 exit_status.elf ""; then
+    check $t "exit status 3 (console)" $R/exit3.console.log '\[boot\] exit status 3'
+    check $t "exit status 3 (xl dmesg)" $R/exit3.xl-dmesg.txt '\[boot\] exit status 3'
+    check $t "crash shutdown" $R/exit3.xl.log 'shut down, reason code 3 '
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
 
 # (a') hello as a PV guest: the same image, entered at _start_pv. No port
 # 0xe9 on PV (port I/O faults in ring 3): the console ring is the output.
-t=hello-pv
-echo "=== XENLAB-RUN $t"
-BAD=
-if GUEST_TYPE=pv boot_guest hellopv hello.elf "hello from the xl config"; then
-  f=$R/hellopv.console.log
-  check $t "greeting (console)" $f "Hello from a PVH unikernel!"
-  check $t "command line (console)" $f 'command line: "hello from the xl config"'
-  check $t "found Xen as PV" $f '\[boot\] xen: Xen 4\.[0-9]+ \(PV\)'
-  check $t "memory map from start_info" $f 'usable RAM: 1[0-9][0-9] MiB'
-  check $t "exit status 0 (console)" $f '\[boot\] exit status 0'
-  check $t "poweroff shutdown" $R/hellopv.xl.log 'shut down, reason code 0 '
-  main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $f | head -1)
-  echo "hello-pv xl_create $CREATE_S s" >> $R/timings
-  echo "hello-pv create_to_gone $LIFETIME_S s" >> $R/timings
-  echo "hello-pv entry_to_main ${main_us:-unknown} us" >> $R/timings
-  echo "XENLAB-TIME hello-pv: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
-  [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
-else
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+test_hello_pv() {
+  t=hello-pv
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if GUEST_TYPE=pv boot_guest hellopv hello.elf "hello from the xl config"; then
+    f=$R/hellopv.console.log
+    check $t "greeting (console)" $f "Hello from a PVH unikernel!"
+    check $t "command line (console)" $f 'command line: "hello from the xl config"'
+    check $t "found Xen as PV" $f '\[boot\] xen: Xen 4\.[0-9]+ \(PV\)'
+    check $t "memory map from start_info" $f 'usable RAM: 1[0-9][0-9] MiB'
+    check $t "exit status 0 (console)" $f '\[boot\] exit status 0'
+    check $t "poweroff shutdown" $R/hellopv.xl.log 'shut down, reason code 0 '
+    main_us=$(sed -n 's/.*\[boot\] xen: entry to main \([0-9]*\) us.*/\1/p' $f | head -1)
+    echo "hello-pv xl_create $CREATE_S s" >> $R/timings
+    echo "hello-pv create_to_gone $LIFETIME_S s" >> $R/timings
+    echo "hello-pv entry_to_main ${main_us:-unknown} us" >> $R/timings
+    echo "XENLAB-TIME hello-pv: xl create ${CREATE_S} s, create to domain gone ${LIFETIME_S} s, entry to main ${main_us:-unknown} us"
+    [ -n "$main_us" ] || BAD="$BAD; no entry-to-main time"
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
 
 # (b') exit status 3 as a PV guest.
-t=exit-status-pv
-echo "=== XENLAB-RUN $t"
-BAD=
-if GUEST_TYPE=pv boot_guest exit3pv exit_status.elf ""; then
-  check $t "exit status 3 (console)" $R/exit3pv.console.log '\[boot\] exit status 3'
-  check $t "crash shutdown" $R/exit3pv.xl.log 'shut down, reason code 3 '
-else
-  BAD="xl create failed"
-fi
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+test_exit_status_pv() {
+  t=exit-status-pv
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if GUEST_TYPE=pv boot_guest exit3pv exit_status.elf ""; then
+    check $t "exit status 3 (console)" $R/exit3pv.console.log '\[boot\] exit status 3'
+    check $t "crash shutdown" $R/exit3pv.xl.log 'shut down, reason code 3 '
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
 
 # (e) faults, as PVH and as PV: //libos/boot/tests' images end in a fault
 # report naming the cause (W^X from the sealed page tables, NULL, the stack
 # canary), exit status 126, and a crash shutdown.
-fault_test() { # NAME IMAGE CMDLINE CAUSE-REGEX [TYPES (default: pvh pv)]
-  local name=$1 image=$2 cmdline=$3 cause=$4 types=${5:-pvh pv} type g
-  for type in $types; do
-    t=$name-$type; g=$(echo "$name$type" | tr -d -)
-    echo "=== XENLAB-RUN $t"
-    BAD=
-    if GUEST_TYPE=$type boot_guest $g $image "$cmdline"; then
-      check $t "fault report" $R/$g.console.log "$cause"
-      check $t "exit status 126" $R/$g.console.log '\[boot\] exit status 126'
-      check $t "crash shutdown" $R/$g.xl.log 'shut down, reason code 3 '
-    else
-      BAD="xl create failed"
-    fi
-    [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
-  done
+fault_test() { # NAME IMAGE CMDLINE CAUSE-REGEX TYPE (pvh or pv)
+  local name=$1 image=$2 cmdline=$3 cause=$4 type=$5 g
+  t=$name-$type; g=$(echo "$name$type" | tr -d -)
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if GUEST_TYPE=$type boot_guest $g $image "$cmdline"; then
+    check $t "fault report" $R/$g.console.log "$cause"
+    check $t "exit status 126" $R/$g.console.log '\[boot\] exit status 126'
+    check $t "crash shutdown" $R/$g.xl.log 'shut down, reason code 3 '
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 }
-fault_test null-deref null_deref.elf "" \
-  'panic: CPU exception 14 \(page fault\) .*address 0x0: access to an unmapped page in page 0: a NULL pointer'
-fault_test wx-write-text wx_fault.elf write-text \
-  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in text'
-fault_test wx-jump-data wx_fault.elf jump-data \
-  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in bss'
-fault_test wx-jump-stack wx_fault.elf jump-stack \
-  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in the boot stack'
-fault_test stack-smash stack_smash.elf "" \
-  'panic: stack smashing detected: the stack canary of the function returning to 0x[0-9a-f]+ was overwritten'
-# PVH only: the IDT is sealed read-only (a PV guest has no IDT: its trap
-# table lives in Xen, out of reach of the guest's stores).
-fault_test wx-write-idt wx_fault.elf write-idt \
-  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in the sealed IDT' pvh
-# PVH only: the exception stack (IST) takes the overflow's page fault. A PV
-# guest has no IST, and Xen crashes it without a report (architecture.md).
-fault_test wx-stack-overflow wx_fault.elf stack-overflow \
-  "panic: CPU exception 14 \\(page fault\\) .*: access to an unmapped page in the boot stack's guard page: a stack overflow" pvh
 
 # (c) udp-echo, as PVH and as PV (udp-echo-pv): examples/udp_echo with a vif on xenbr0 (real netback):
 # netfront reaches Connected, dom0 pings it and gets its UDP echoes, then
 # a UDP "quit" makes it close the vif and power off; its grant accounting
 # must be clean and netback must reach Closed. The guest's threads wait on
 # event channel ports and Xen's upcall vector wakes them (no polling).
-for m in xen-netback bridge; do modprobe $m || echo "modprobe $m failed"; done
-ip link show xenbr0 >/dev/null 2>&1 || ip link add xenbr0 type bridge
-ip addr replace 10.0.0.1/24 dev xenbr0
-ip link set xenbr0 up
+setup_bridge() {
+  for m in xen-netback bridge; do modprobe $m || echo "modprobe $m failed"; done
+  ip link show xenbr0 >/dev/null 2>&1 || ip link add xenbr0 type bridge
+  ip addr replace 10.0.0.1/24 dev xenbr0
+  ip link set xenbr0 up
+}
 udp_echo_test() { # TYPE: pvh or pv
   local type=$1 n t0 t1 t2 t3 D wpid
   t=udp-echo; n=udpecho
@@ -304,7 +331,7 @@ EOF
     # Wait (60 s) for the driver to say it is connected and echoing.
     for i in $(seq 1 120); do
       grep -a -q 'echoing' /var/log/xen/console/guest-$n.log 2>/dev/null && break
-      xl domid $n >/dev/null 2>&1 || break
+      exists $n || break
       sleep 0.5
     done
     t2=$(now)
@@ -345,12 +372,8 @@ except socket.timeout:
 PY
     sed 's/^/XENLAB-UDP /' $R/$n.udp.txt
     # It closes the vif and powers off by itself.
-    for i in $(seq 1 120); do xl domid $n >/dev/null 2>&1 || break; sleep 0.25; done
+    await_gone $n $D 30 || BAD="$BAD; no poweroff within 30 s of quit"
     t3=$(now); LIFETIME_S=$(secs $t0 $t3)
-    if xl domid $n >/dev/null 2>&1; then
-      echo "$n still running 30 s after quit; destroying it"; xl destroy $n
-      BAD="$BAD; no poweroff after quit"
-    fi
     wait $wpid
     sleep 0.5
     xl dmesg > $R/$n.xl-dmesg.txt
@@ -388,8 +411,110 @@ PY
   fi
   [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 }
-udp_echo_test pvh
-udp_echo_test pv
+
+# (c') tcp-echo, as PVH and as PV (tcp-echo-pv): examples/tcp_echo, the
+# same image as in QEMU's tests (lwIP, BSD sockets, //drivers/nic:any),
+# over netfront and Linux netback, its address from DHCP served in dom0
+# (busybox udhcpd on xenbr0). dom0 pings it and its client
+# (stream-client.py tcp) echoes 1 MiB both ways at once and opens 20
+# connections; then `xl shutdown` (the guest hears control/shutdown and
+# powers off: //libos/platform/xen:control) and netback must let go: the
+# vif's backend reaches Closed or is removed, and the domain goes (the
+# sanity test finds any domain left dying).
+setup_dhcp() {
+  printf '%s\n' "start 10.0.0.100" "end 10.0.0.150" "interface xenbr0" \
+    "option subnet 255.255.255.0" "option router 10.0.0.1" \
+    "lease_file /tmp/udhcpd.leases" "pidfile /tmp/udhcpd.pid" > /tmp/udhcpd.conf
+  touch /tmp/udhcpd.leases
+  busybox udhcpd /tmp/udhcpd.conf || echo "udhcpd failed to start"
+}
+# tcp_echo_client OUT NAME DOMID: wait (60 s) for the guest's address, then
+# ping it, run the client, and ask the guest to shut down.
+tcp_echo_client() {
+  local out=$1 d=$3 ip= i log=/var/log/xen/console/guest-$2.log t0
+  t0=$(now)
+  for i in $(seq 1 240); do
+    ip=$(sed -n 's/.*tcp_echo: \(10\.0\.0\.[0-9]*\) up.*/\1/p' $log 2>/dev/null | head -1)
+    [ -n "$ip" ] && break
+    exists $d || break
+    sleep 0.25
+  done
+  echo "stream-client: guest address ${ip:-none} after $(secs $t0 $(now)) s" > $out
+  if [ -n "$ip" ]; then
+    PING="ping"; command -v ping >/dev/null || PING="busybox ping"
+    $PING -c 3 -w 30 $ip >> $out 2>&1
+    python3 /mnt/share/stream-client.py tcp $ip >> $out 2>&1
+    echo "stream-client: done $(secs $t0 $(now)) s after xl create returned" >> $out
+  fi
+  ask_to_end shutdown $d >> $out
+}
+# ask_to_end shutdown|reboot DOMID: the toolstack's request, waited for
+# (60 s); a guest that ignores it is destroyed, and the test's check on
+# xl's log ("shut down, reason code ...") fails.
+ask_to_end() {
+  timeout -k 5 60 xl $1 -w $2 && return 0
+  echo "xl $1 $2: no shutdown within 60 s; destroying it"
+  timeout -k 5 60 xl destroy $2
+}
+tcp_echo_test() { # TYPE: pvh or pv
+  local type=$1 n t mac
+  t=tcp-echo; n=tcpecho; mac=00:16:3e:00:00:07
+  [ "$type" = pv ] && { t=tcp-echo-pv; n=tcpechopv; mac=00:16:3e:00:00:08; }
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if AFTER_CREATE="tcp_echo_client $R/$n.client.txt $n" LIFETIME=240 GUEST_TYPE=$type \
+       boot_guest $n tcp_echo.elf "ip=dhcp" "vif = [ \"bridge=xenbr0,mac=$mac\" ]" vif; then
+    echo "--- $n: dom0 client"; cat $R/$n.client.txt
+    check $t "NIC from netfront (console)" $R/$n.console.log 'tcp_echo: NIC from netfront'
+    check $t "address from dom0's DHCP server (console)" $R/$n.console.log 'tcp_echo: 10\.0\.0\.1[0-5][0-9] up'
+    check $t "listening (console)" $R/$n.console.log 'tcp_echo: listening on port 7'
+    check $t "ping replies" $R/$n.client.txt ' 3 packets received'
+    check $t "1 MiB echoed both ways" $R/$n.client.txt '^stream-client: bulk: ok: '
+    check $t "20 connections echoed" $R/$n.client.txt '^stream-client: connections: ok: 20/20'
+    check $t "netback Connected, then Closed or removed" $R/$n.backend-states ' 0:4( |$)'
+    check $t "netback let go" $R/$n.backend-states '( 0:6| removed)( |$)'
+    check $t "xl shutdown heard (console)" $R/$n.console.log '^\[xen\] control: poweroff requested by the toolstack'
+    check $t "poweroff shutdown" $R/$n.xl.log 'shut down, reason code 0 '
+    check_not $t "no fault (console)" $R/$n.console.log 'panic:|backtrace:'
+    sed -n 's/^stream-client: guest address .* after \([0-9.]*\) s$/'"$t"' create_to_address \1 s/p' $R/$n.client.txt >> $R/timings
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
+
+# (c'') stream-vchan, as PVH and as PV: examples/stream_echo's image_vchan,
+# the same echo code as its TCP image with //libos/stream:vchan instead of
+# //libos/stream:tcp in its BUILD. dom0 runs the same client as for TCP
+# (stream-client.py vchan, through Xen's libxenvchan): 1 MiB both ways at
+# once, then 20 connections in turn (one vchan at a time: the guest
+# announces a new channel after each), then `xl reboot` (on_reboot is
+# "destroy": the domain ends, its xl log says reason code 1).
+stream_vchan_client() { # OUT DOMID
+  python3 /mnt/share/stream-client.py vchan $2 /local/domain/$2/data/stream/7 > $1 2>&1
+  ask_to_end reboot $2 >> $1
+}
+stream_vchan_test() { # TYPE: pvh or pv
+  local type=$1 n t
+  t=stream-vchan; n=streamvchan
+  [ "$type" = pv ] && { t=stream-vchan-pv; n=streamvchanpv; }
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if AFTER_CREATE="stream_vchan_client $R/$n.client.txt" LIFETIME=240 GUEST_TYPE=$type \
+       boot_guest $n stream_echo_vchan.elf ""; then
+    echo "--- $n: dom0 client"; cat $R/$n.client.txt
+    check $t "vchan transport (console)" $R/$n.console.log '^stream: vchan to dom0'
+    check $t "serving (console)" $R/$n.console.log '^stream_echo: serving port 7 over vchan'
+    check $t "1 MiB echoed both ways" $R/$n.client.txt '^stream-client: bulk: ok: '
+    check $t "20 connections echoed" $R/$n.client.txt '^stream-client: connections: ok: 20/20'
+    check $t "xl reboot heard (console)" $R/$n.console.log '^\[xen\] control: reboot requested by the toolstack'
+    check $t "reboot shutdown" $R/$n.xl.log 'shut down, reason code 1 '
+    check_not $t "no fault (console)" $R/$n.console.log 'panic:|backtrace:'
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
 
 # (d) blkstore: examples/blkstore on a raw disk image through real blkback
 # (loop device). Boot 1 ("write") writes the pattern (a single sector, a
@@ -398,7 +523,9 @@ udp_echo_test pv
 # backing file; boot 2 ("verify", a new domain on the same file) reads
 # them back. Each boot: clean grant accounting, blkback reaches Closed.
 # As PVH (blkstore) and as PV (blkstore-pv).
-for m in xen-blkback loop; do modprobe $m || echo "modprobe $m failed"; done
+setup_blk() {
+  for m in xen-blkback loop; do modprobe $m || echo "modprobe $m failed"; done
+}
 # The pattern, as examples/blkstore/blkstore.c writes it.
 cat > /tmp/blkstore-check.py <<'PY'
 import sys
@@ -455,8 +582,6 @@ blkstore_test() { # TYPE: pvh or pv
   losetup -a
   [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 }
-blkstore_test pvh
-blkstore_test pv
 
 # check_vchan_conversation TEST NAME: the rest of vchan-peer.py's exchange
 # as the guest logged it (one line longer than both rings, quit), and
@@ -481,23 +606,24 @@ check_vchan_end() {
 # removed, grants ended once dom0 unmapped them) and powers off.
 # As PVH (vchan) and as PV (vchan-pv: the server only grants its pages,
 # which works on PV; the client role maps grants, not adapted to PV).
+# vchan_client_peer OUT DOMID: dom0's client, once the guest announced its
+# server in xenstore (60 s at most).
+vchan_client_peer() {
+  local i
+  for i in $(seq 1 240); do
+    xenstore-read /local/domain/$2/data/vchan-echo/event-channel >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+  echo "vchan-peer: server dom$2 announced after $i polls" > $1
+  python3 /mnt/share/vchan-peer.py client $2 /local/domain/$2/data/vchan-echo >> $1 2>&1
+}
 vchan_test() { # TYPE: pvh or pv
-  local type=$1 cpid
+  local type=$1
   t=vchan; n=vchan
   [ "$type" = pv ] && { t=vchan-pv; n=vchanpv; }
   echo "=== XENLAB-RUN $t"
   BAD=
-  (
-    for i in $(seq 1 240); do
-      D=$(xl domid $n 2>/dev/null) && xenstore-read /local/domain/$D/data/vchan-echo/event-channel >/dev/null 2>&1 && break
-      sleep 0.25
-    done
-    echo "vchan-peer: server dom$D announced after $i polls"
-    python3 /mnt/share/vchan-peer.py client $D /local/domain/$D/data/vchan-echo
-  ) > $R/$n.peer.txt 2>&1 &
-  cpid=$!
-  if GUEST_TYPE=$type boot_guest $n vchan_echo.elf "peer=0"; then
-    wait $cpid
+  if AFTER_CREATE="vchan_client_peer $R/$n.peer.txt" GUEST_TYPE=$type boot_guest $n vchan_echo.elf "peer=0"; then
     echo "--- $n: dom0 client"; cat $R/$n.peer.txt
     check $t "guest: console handed to xencons" $R/$n.console.log '^vchan_echo: console through //drivers/xencons'
     check $t "guest: server announced" $R/$n.console.log 'vchan_echo: serving dom0 at /local/domain/[0-9]+/data/vchan-echo'
@@ -507,55 +633,128 @@ vchan_test() { # TYPE: pvh or pv
     check $t "guest: saw dom0 close" $R/$n.console.log 'vchan_echo: client closed;'
     check_vchan_end $t $n
   else
-    kill $cpid 2>/dev/null
     BAD="xl create failed"
   fi
   [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 }
-vchan_test pvh
-vchan_test pv
 
 # (f) vchan-client: the roles swapped. dom0 serves (libxenvchan, rings of
 # one page each way) at /local/domain/0/data/vchan-rev for the new
 # domain; the unikernel connects as the client, mapping dom0's grants
 # over frames it gave back to Xen (PVH), and speaks the same protocol;
 # then it unmaps and repopulates them, and powers off.
-t=vchan-client
-echo "=== XENLAB-RUN $t"
-BAD=
-n=vchanc
-xenstore-rm /local/domain/0/data/vchan-rev 2>/dev/null
-(
-  for i in $(seq 1 240); do D=$(xl domid $n 2>/dev/null) && break; sleep 0.25; done
-  echo "vchan-peer: serving dom$D (found after $i polls)"
-  python3 /mnt/share/vchan-peer.py server $D /local/domain/0/data/vchan-rev
-) > $R/$n.peer.txt 2>&1 &
-cpid=$!
-if boot_guest $n vchan_echo.elf "peer=0 connect=/local/domain/0/data/vchan-rev"; then
-  wait $cpid
-  echo "--- $n: dom0 server"; cat $R/$n.peer.txt
-  check $t "guest: connected as the client" $R/$n.console.log 'vchan_echo: connected to dom0 at /local/domain/0/data/vchan-rev as the client'
-  check $t "guest: lines from dom0 (server -> client)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
-  check_vchan_conversation $t $n
-  check $t "guest: closed its end (unmapped)" $R/$n.console.log 'vchan_echo: closed the client end'
-  check $t "guest: heap pages are memory again after the unmap" $R/$n.console.log 'vchan_echo: heap after the unmap: 16 pages written and read back, 0 bad'
-  check_vchan_end $t $n
-else
-  kill $cpid 2>/dev/null
-  BAD="xl create failed"
-fi
-xenstore-rm /local/domain/0/data/vchan-rev 2>/dev/null
-[ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+# vchan_server_peer OUT DOMID: dom0 serves domain DOMID, not before xl
+# create returned. Once (issue 14 item 9) the guest read ENOENT for 60 s
+# while a server, started by polling `xl domid` during the create, was
+# serving: the likely cause is a domain id caught from a create that was
+# then retried (xenstored ignores permissions naming a domain it does not
+# know, and a node the guest may not read is ENOENT to it).
+vchan_server_peer() {
+  echo "vchan-peer: serving dom$2 (xl create returned)" > $1
+  python3 /mnt/share/vchan-peer.py server $2 /local/domain/0/data/vchan-rev >> $1 2>&1
+}
+test_vchan_client() {
+  t=vchan-client
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  n=vchanc
+  xenstore-rm /local/domain/0/data/vchan-rev 2>/dev/null
+  if AFTER_CREATE="vchan_server_peer $R/$n.peer.txt" boot_guest $n vchan_echo.elf "peer=0 connect=/local/domain/0/data/vchan-rev"; then
+    echo "--- $n: dom0 server"; cat $R/$n.peer.txt
+    check $t "guest: connected as the client" $R/$n.console.log 'vchan_echo: connected to dom0 at /local/domain/0/data/vchan-rev as the client'
+    check $t "guest: lines from dom0 (server -> client)" $R/$n.console.log 'vchan_echo: line 1: "hello from dom0"'
+    check_vchan_conversation $t $n
+    check $t "guest: closed its end (unmapped)" $R/$n.console.log 'vchan_echo: closed the client end'
+    check $t "guest: heap pages are memory again after the unmap" $R/$n.console.log 'vchan_echo: heap after the unmap: 16 pages written and read back, 0 bad'
+    check_vchan_end $t $n
+  else
+    BAD="xl create failed"
+  fi
+  xenstore-rm /local/domain/0/data/vchan-rev 2>/dev/null
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
 
 # (g) nothing left behind, and the daemons survived.
-t=sanity
-echo "=== XENLAB-RUN $t"
-xl list
-if [ "$(xl list | wc -l)" = 2 ] && pgrep -x xenconsoled >/dev/null && pgrep xenstored >/dev/null; then
-  pass $t
-else
-  fail $t "leftover domains or dead xenstored/xenconsoled"
+test_sanity() {
+  t=sanity
+  echo "=== XENLAB-RUN $t"
+  xl list
+  if [ "$(xl list | wc -l)" = 2 ] && pgrep -x xenconsoled >/dev/null && pgrep xenstored >/dev/null; then
+    pass $t
+  else
+    fail $t "leftover domains or dead xenstored/xenconsoled"
+  fi
+}
+
+# run_test NAME FUNCTION [ARGS]: FUNCTION ARGS in a process of its own
+# (this script with --only), bounded by $TEST_LIMIT s (a test takes
+# seconds; xl create's retries, up to 120 s each, fit). If it hangs, its
+# processes are killed, it fails with its last line of output, and the
+# guest domains left are destroyed (after a test that ended, they stay for
+# the sanity test to find). A test that ends without a verdict fails too.
+TEST_LIMIT=300
+run_test() {
+  local name=$1 before rc last d
+  shift
+  before=$(wc -l < $R/summary)
+  timeout -k 10 $TEST_LIMIT bash "$0" --only "$@" 2>&1 | tee $R/current-test.log
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    last=$(grep -a -v '^\s*$' $R/current-test.log | tail -1 | cut -c1-160)
+    fail $name "no verdict within $TEST_LIMIT s (hung; last output: ${last:-none})"
+    for d in $(xl list 2>/dev/null | awk 'NR > 2 { print $2 }'); do timeout -k 5 60 xl destroy $d; done
+  elif [ "$(wc -l < $R/summary)" = "$before" ]; then
+    fail $name "ended (status $rc) without a verdict"
+  fi
+}
+# run_faults NAME IMAGE CMDLINE CAUSE-REGEX [TYPES (default: pvh pv)]:
+# fault_test as one test per guest type (NAME-pvh, NAME-pv).
+run_faults() {
+  local ty
+  for ty in ${5:-pvh pv}; do run_test $1-$ty fault_test "$1" "$2" "$3" "$4" $ty; done
+}
+
+if [ "${1:-}" = --only ]; then
+  shift
+  "$@"
+  exit
 fi
+
+: > $R/summary; : > $R/timings
+exec > >(tee $R/dom0-tests.log) 2>&1
+run_test hello test_hello
+run_test exit-status test_exit_status
+run_test hello-pv test_hello_pv
+run_test exit-status-pv test_exit_status_pv
+run_faults null-deref null_deref.elf "" \
+  'panic: CPU exception 14 \(page fault\) .*address 0x0: access to an unmapped page in page 0: a NULL pointer'
+run_faults wx-write-text wx_fault.elf write-text \
+  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in text'
+run_faults wx-jump-data wx_fault.elf jump-data \
+  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in bss'
+run_faults wx-jump-stack wx_fault.elf jump-stack \
+  'panic: CPU exception 14 \(page fault\) .*: instruction fetch from a non-executable page \(W\^X\) in the boot stack'
+run_faults stack-smash stack_smash.elf "" \
+  'panic: stack smashing detected: the stack canary of the function returning to 0x[0-9a-f]+ was overwritten'
+run_faults wx-write-idt wx_fault.elf write-idt \
+  'panic: CPU exception 14 \(page fault\) .*: write to a read-only page \(W\^X\) in the sealed IDT' pvh
+run_faults wx-stack-overflow wx_fault.elf stack-overflow \
+  "panic: CPU exception 14 \\(page fault\\) .*: access to an unmapped page in the boot stack's guard page: a stack overflow" pvh
+setup_bridge
+run_test udp-echo udp_echo_test pvh
+run_test udp-echo-pv udp_echo_test pv
+setup_dhcp
+run_test tcp-echo tcp_echo_test pvh
+run_test tcp-echo-pv tcp_echo_test pv
+run_test stream-vchan stream_vchan_test pvh
+run_test stream-vchan-pv stream_vchan_test pv
+setup_blk
+run_test blkstore blkstore_test pvh
+run_test blkstore-pv blkstore_test pv
+run_test vchan vchan_test pvh
+run_test vchan-pv vchan_test pv
+run_test vchan-client test_vchan_client
+run_test sanity test_sanity
 echo "XENLAB: dom0 tests done"
 grep -q '^FAIL' $R/summary && exit 1
 exit 0

@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Protocol
 
-TIMEOUT = 120.0
+TIMEOUT = 90.0  # for one exchange
 
 
 class Conn(Protocol):
@@ -38,7 +38,7 @@ class Conn(Protocol):
 
 class TcpConn:
     def __init__(self, address: str, port: int) -> None:
-        self.s = socket.create_connection((address, port), timeout=30)
+        self.s = socket.create_connection((address, port), timeout=15)
         self.s.setblocking(False)
 
     def send_some(self, data: bytes) -> int:
@@ -150,8 +150,11 @@ def bulk(connect, size: int) -> tuple[bool, str]:
 
 
 def many(connect, count: int, between=lambda: None) -> tuple[bool, str]:
-    ok = 0
+    ok = failed_in_a_row = 0
     for i in range(count):
+        if failed_in_a_row == 3:
+            print(f"stream-client: giving up after 3 failed connections in a row ({i} tried)")
+            break
         line = b"connection %d\n" % i
         try:
             conn = connect()
@@ -160,9 +163,11 @@ def many(connect, count: int, between=lambda: None) -> tuple[bool, str]:
             finally:
                 conn.close()
             ok += back == line
+            failed_in_a_row = 0 if back == line else failed_in_a_row + 1
             if back != line:
                 print(f"stream-client: connection {i}: {back!r}")
         except OSError as e:
+            failed_in_a_row += 1
             print(f"stream-client: connection {i}: {e}")
         between()
     return ok == count, f"{ok}/{count} connections echoed"
