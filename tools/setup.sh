@@ -12,6 +12,9 @@ packages=(
     qemu-system-x86   # boots the images
     libxen-dev        # Xen's public headers, the oracle of the ABI tests
     check             # libcheck: lwIP's own unit tests run on it
+    bind9-dnsutils    # dig: examples/dns's client test
+    bind9-utils       # named-compilezone: that test's independent reading of the zone
+    dnsperf           # examples/dns's bounded load test
     git
 )
 
