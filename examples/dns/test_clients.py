@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from unikernel import qemu
 
 BOOT_SECONDS = 120
@@ -73,7 +72,9 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         deadline = time.monotonic() + BOOT_SECONDS
         while b"dns: serving example.test." not in log.read_bytes():
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the image did not start serving (QEMU status {proc.poll()}):\n{log.read_text(errors='replace')}")
+                pytest.fail(
+                    f"the image did not start serving (QEMU status {proc.poll()}):\n{log.read_text(errors='replace')}"
+                )
             time.sleep(0.2)
         yield host
     finally:
@@ -97,7 +98,16 @@ def _record(line: str) -> tuple[str, int, str, str]:
 
 def _zone_records() -> set[tuple[str, int, str, str]]:
     out = subprocess.run(
-        [_tool("named-compilezone", "bind9-utils"), "-q", "-s", "full", "-o", "-", ORIGIN, os.environ["ZONE"]],
+        [
+            _tool("named-compilezone", "bind9-utils"),
+            "-q",
+            "-s",
+            "full",
+            "-o",
+            "-",
+            ORIGIN,
+            os.environ["ZONE"],
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -131,7 +141,7 @@ def test_dig_gets_every_record_of_the_zone(port: int, transport: str, tmp_path: 
     queries = "".join(f"{owner} {rtype}\n" for owner, rtype in rrsets)
     out = Dig(port).run(transport, "+norec", "+noall", "+answer", "+comments", queries=queries, tmp=tmp_path)
     assert out.count("status: NOERROR") == len(rrsets), out
-    flags = re.findall(r"^;; flags: ([a-z ]+);", out, re.M)
+    flags = re.findall(r"^;; flags: ([a-z ]+);", out, re.MULTILINE)
     assert len(flags) == len(rrsets) and all(f.split() == ["qr", "aa"] for f in flags), flags
     assert "Truncated" not in out
     assert _answers(out) == zone
@@ -141,7 +151,9 @@ def test_nxdomain_and_nodata_carry_the_soa(port: int) -> None:
     dig = Dig(port)
     out = dig.run("+norec", "nope.example.test", "A")
     assert "status: NXDOMAIN" in out and "flags: qr aa;" in out
-    assert re.search(r"^;; AUTHORITY SECTION:\nexample\.test\.\s+300\s+IN\s+SOA\s+ns1\.example\.test\. ", out, re.M), out
+    assert re.search(
+        r"^;; AUTHORITY SECTION:\nexample\.test\.\s+300\s+IN\s+SOA\s+ns1\.example\.test\. ", out, re.MULTILINE
+    ), out
     out = dig.run("+norec", "web.example.test", "MX")
     assert "status: NOERROR" in out and "ANSWER: 0, AUTHORITY: 1" in out, out
     out = dig.run("+norec", "_tcp.example.test", "SRV")  # an empty non-terminal
@@ -181,7 +193,9 @@ def _name(text: str) -> bytes:
     return b"".join(bytes([len(label)]) + label.encode() for label in text.split(".") if label) + b"\0"
 
 
-def _query(name: str = "www.example.test", qtype: int = 1, flags: int = 0, counts: tuple[int, ...] = (1, 0, 0, 0)) -> bytes:
+def _query(
+    name: str = "www.example.test", qtype: int = 1, flags: int = 0, counts: tuple[int, ...] = (1, 0, 0, 0)
+) -> bytes:
     return struct.pack(">HHHHHH", 0xBEEF, flags, *counts) + _name(name) + struct.pack(">HH", qtype, 1)
 
 
@@ -199,7 +213,11 @@ CORPUS: list[tuple[str, bytes, int]] = [
     ("opcode NOTIFY", _query(flags=4 << 11), NOTIMP),
     ("opcode UPDATE", _query(flags=5 << 11), NOTIMP),
     ("qdcount 0", struct.pack(">HHHHHH", 0xBEEF, 0, 0, 0, 0, 0), FORMERR),
-    ("qdcount 50", struct.pack(">HHHHHH", 0xBEEF, 0, 50, 0, 0, 0) + (_name("www.example.test") + b"\0\1\0\1") * 50, FORMERR),
+    (
+        "qdcount 50",
+        struct.pack(">HHHHHH", 0xBEEF, 0, 50, 0, 0, 0) + (_name("www.example.test") + b"\0\1\0\1") * 50,
+        FORMERR,
+    ),
     ("truncated name", HDR + b"\x0aab", FORMERR),
     ("name without its end", HDR + b"\x03www", FORMERR),
     ("label length 64", HDR + b"\x40" + b"a" * 64 + _name("example.test") + b"\0\1\0\1", FORMERR),
@@ -215,7 +233,11 @@ CORPUS: list[tuple[str, bytes, int]] = [
     ("two OPT records", _query(counts=(1, 0, 0, 2)) + _opt() + _opt(), FORMERR),
     ("EDNS option past its OPT", _query(counts=(1, 0, 0, 1)) + _opt(struct.pack(">HH", 3, 40)), FORMERR),
     ("EDNS option header cut", _query(counts=(1, 0, 0, 1)) + _opt(b"\0\x0a\0"), FORMERR),
-    ("EDNS cookie of 5 bytes", _query(counts=(1, 0, 0, 1)) + _opt(struct.pack(">HH", 10, 5) + b"12345"), FORMERR),
+    (
+        "EDNS cookie of 5 bytes",
+        _query(counts=(1, 0, 0, 1)) + _opt(struct.pack(">HH", 10, 5) + b"12345"),
+        FORMERR,
+    ),
     ("OPT not owned by the root", _query(counts=(1, 0, 0, 1)) + _opt(owner=b"\xc0\x0c"), FORMERR),
     ("EDNS version 1", _query(counts=(1, 0, 0, 1)) + _opt(version=1), 0),  # BADVERS lives in the OPT
 ]
@@ -246,15 +268,33 @@ def test_malformed_query_over_udp(port: int, what: str, packet: bytes, rcode: in
 def test_dnsperf_loses_no_query(port: int, tmp_path: Path) -> None:
     data = tmp_path / "queries.txt"
     data.write_text(
-        "".join(f"{n} {t}\n" for n, t in [
-            ("www.example.test", "A"), ("example.test", "MX"), ("nope.example.test", "A"),
-            ("_sip._tcp.example.test", "SRV"), ("web.example.test", "AAAA"), ("example.test", "SOA"),
-        ])
+        "".join(
+            f"{n} {t}\n"
+            for n, t in [
+                ("www.example.test", "A"),
+                ("example.test", "MX"),
+                ("nope.example.test", "A"),
+                ("_sip._tcp.example.test", "SRV"),
+                ("web.example.test", "AAAA"),
+                ("example.test", "SOA"),
+            ]
+        )
     )
     out = subprocess.run(
         [
-            _tool("dnsperf", "dnsperf"), "-s", "127.0.0.1", "-p", str(port), "-d", str(data),
-            "-l", str(DNSPERF_SECONDS), "-Q", str(DNSPERF_QPS), "-t", "5",
+            _tool("dnsperf", "dnsperf"),
+            "-s",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-d",
+            str(data),
+            "-l",
+            str(DNSPERF_SECONDS),
+            "-Q",
+            str(DNSPERF_QPS),
+            "-t",
+            "5",
         ],
         check=True,
         capture_output=True,

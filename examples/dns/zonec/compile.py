@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from zone import TYPES, Name, Record, Zone, ZoneError
 
-T_A, T_NS, T_CNAME, T_SOA, T_MX, T_TXT, T_AAAA, T_SRV = (TYPES[t] for t in ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "SRV"))
+T_A, T_NS, T_CNAME, T_SOA, T_MX, T_TXT, T_AAAA, T_SRV = (
+    TYPES[t] for t in ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "SRV")
+)
 T_ANY = 255
 CLASS_IN = 1
 HEADER = 12
@@ -151,7 +153,7 @@ class _Compiler:
         if old is None:
             sets[r.rtype] = RRset(r.owner, r.rtype, r.ttl, (r.rdata,), r.line)
         elif r.rdata not in old.rdatas:  # RFC 2181 5: duplicates are one record
-            sets[r.rtype] = RRset(old.owner, old.rtype, old.ttl, old.rdatas + (r.rdata,), old.line)
+            sets[r.rtype] = RRset(old.owner, old.rtype, old.ttl, (*old.rdatas, r.rdata), old.line)
 
     def _in_zone(self, name: Name) -> bool:
         return name.is_under(self.zone.apex)
@@ -190,7 +192,7 @@ class _Compiler:
                     return chain + [sets[t] for t in sorted(sets)], 0, False
                 return chain, 0, True
             if qtype in sets:
-                return chain + [sets[qtype]], 0, False
+                return [*chain, sets[qtype]], 0, False
             if T_CNAME not in sets:
                 return chain, 0, True
             cname = sets[T_CNAME]
@@ -250,7 +252,11 @@ class _Compiler:
             for qt in sorted(qtypes):
                 b = self.body(name, qt)
                 if (bytes(b.data), b.ancount, b.nscount, b.arcount, b.rcode) != (
-                    bytes(default.data), default.ancount, default.nscount, default.arcount, default.rcode
+                    bytes(default.data),
+                    default.ancount,
+                    default.nscount,
+                    default.arcount,
+                    default.rcode,
                 ):
                     specific.append((qt, b))
             nodes.append((name, specific, default))

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from compile import compile_zone, emit_c
-from zone import TYPES, Name, ZoneError, parse
+from zone import TYPES, Name, Zone, ZoneError, parse
 
 HEAD = """$TTL 3600
 @ SOA ns1 hostmaster 1 7200 900 1209600 300
@@ -18,11 +17,11 @@ ns1 A 192.0.2.53
 """
 
 
-def _zone(body: str, head: str = HEAD):
+def _zone(body: str, head: str = HEAD) -> Zone:
     return parse(head + body, "z.zone", "example.test.")
 
 
-def _names(zone, rtype: str) -> list[str]:
+def _names(zone: Zone, rtype: str) -> list[str]:
     return [str(r.owner) for r in zone.records if r.rtype == TYPES[rtype]]
 
 
@@ -45,7 +44,12 @@ deep  A 192.0.2.3
     assert by[("mail.example.test.", 15)].rdata == (10, Name((b"mx", b"other", b"test")))
     assert by[("txt.example.test.", 16)].rdata == (b"a; b", b'quote " in', b"unquoted")
     assert by[("txt.example.test.", 16)].line == 10
-    assert _names(zone, "A") == ["ns1.example.test.", "www.example.test.", "sub.example.test.", "deep.sub.example.test."]
+    assert _names(zone, "A") == [
+        "ns1.example.test.",
+        "www.example.test.",
+        "sub.example.test.",
+        "deep.sub.example.test.",
+    ]
 
 
 BAD = [
@@ -67,7 +71,10 @@ BAD = [
     ("* A 192.0.2.1\n", "z.zone:5: wildcard *.example.test. is not supported"),
     ("www TXT " + "x" * 256 + "\n", "z.zone:5: a TXT string is 256 bytes"),
     ("a CNAME b\nb CNAME a\n", "the CNAME chain from"),
-    ("www A 192.0.2.1\nwww 60 A 192.0.2.2\n", "z.zone:6: TTL 60 differs from 3600 (line 5) in the same RRset"),
+    (
+        "www A 192.0.2.1\nwww 60 A 192.0.2.2\n",
+        "z.zone:6: TTL 60 differs from 3600 (line 5) in the same RRset",
+    ),
     ("www MX 70000 mail\n", "z.zone:5: MX preference '70000' is not a number from 0 to 65535"),
     ("www A\n", "z.zone:5: A takes 1 field(s) after the type, not 0"),
     ("www\n", "z.zone:5: no record type"),
@@ -123,7 +130,20 @@ def test_output_is_reproducible(tmp_path: Path) -> None:
     outs = []
     for i in range(2):
         out = tmp_path / f"zone{i}.c"
-        subprocess.run([sys.executable, str(zonec), str(ZONE), "--origin", "example.test.", "--out", str(out), "--name", "z"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(zonec),
+                str(ZONE),
+                "--origin",
+                "example.test.",
+                "--out",
+                str(out),
+                "--name",
+                "z",
+            ],
+            check=True,
+        )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
     assert outs[0] == emit_c(compile_zone(parse(ZONE.read_text(), "z", "example.test.")), "z").encode()
@@ -135,9 +155,20 @@ def test_cli_error_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "zone.c"
     zonec = Path(__file__).parent / "zonec.py"
     r = subprocess.run(
-        [sys.executable, str(zonec), str(bad), "--origin", "example.test.", "--out", str(out), "--name", "app/bad.zone"],
+        [
+            sys.executable,
+            str(zonec),
+            str(bad),
+            "--origin",
+            "example.test.",
+            "--out",
+            str(out),
+            "--name",
+            "app/bad.zone",
+        ],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert r.returncode == 1
     assert r.stderr.startswith("zonec: app/bad.zone:6: www.example.test. has a CNAME (line 5)")

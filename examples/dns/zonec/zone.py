@@ -51,7 +51,7 @@ class Name:
             text = ""
             for b in label:
                 c = chr(b)
-                if c in ".\\();\"$@ " or not 0x21 <= b <= 0x7E:
+                if c in '.\\();"$@ ' or not 0x21 <= b <= 0x7E:
                     text += "\\." if c == "." else (f"\\{c}" if 0x21 <= b <= 0x7E else f"\\{b:03d}")
                 else:
                     text += c
@@ -137,7 +137,9 @@ def _lex(text: str, path: str) -> list[_Entry]:
                     j += 2
                     continue
                 if text[j] == "\n":
-                    raise ZoneError(f"{path}:{line}: a quoted string runs past the end of the line (close it with '\"')")
+                    raise ZoneError(
+                        f"{path}:{line}: a quoted string runs past the end of the line (close it with '\"')"
+                    )
                 out += text[j]
                 j += 1
             if j >= n:
@@ -167,7 +169,9 @@ def _unescape(tok: _Token, path: str) -> bytes:
             if re.fullmatch(r"\d{3}", s[i + 1 : i + 4]):
                 v = int(s[i + 1 : i + 4])
                 if v > 255:
-                    raise ZoneError(f"{path}:{tok.line}: escape \\{s[i + 1 : i + 4]} is not a byte (use \\000 to \\255)")
+                    raise ZoneError(
+                        f"{path}:{tok.line}: escape \\{s[i + 1 : i + 4]} is not a byte (use \\000 to \\255)"
+                    )
                 out.append(v)
                 i += 4
                 continue
@@ -223,11 +227,15 @@ def parse_name(tok: _Token, origin: Name | None, path: str) -> Name:
             )
     if not absolute:
         if origin is None:
-            raise ZoneError(f"{path}:{tok.line}: relative name {text!r} before any origin (end it with '.' or set $ORIGIN)")
+            raise ZoneError(
+                f"{path}:{tok.line}: relative name {text!r} before any origin (end it with '.' or set $ORIGIN)"
+            )
         labels += list(origin.labels)
     name = Name(tuple(labels))
     if len(name.wire()) > 255:
-        raise ZoneError(f"{path}:{tok.line}: name {text!r} is {len(name.wire())} bytes in wire form (at most 255: shorten it)")
+        raise ZoneError(
+            f"{path}:{tok.line}: name {text!r} is {len(name.wire())} bytes in wire form (at most 255: shorten it)"
+        )
     return name
 
 
@@ -237,9 +245,14 @@ def parse_ttl(tok: _Token, path: str) -> int:
     if tok.text.isdigit():
         v = int(tok.text)
     else:
-        v = sum(int(num) * _TTL_UNITS[unit.lower() or "s"] for num, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", tok.text))
+        v = sum(
+            int(num) * _TTL_UNITS[unit.lower() or "s"]
+            for num, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", tok.text)
+        )
     if v > MAX_TTL:
-        raise ZoneError(f"{path}:{tok.line}: TTL {tok.text} is above 2147483647 (RFC 2181: use a smaller one)")
+        raise ZoneError(
+            f"{path}:{tok.line}: TTL {tok.text} is above 2147483647 (RFC 2181: use a smaller one)"
+        )
     return v
 
 
@@ -257,17 +270,23 @@ def _rdata(rtype: int, toks: list[_Token], origin: Name, line: int, path: str) -
     tname = TYPE_NAMES[rtype]
     counts = {1: 1, 28: 1, 2: 1, 5: 1, 15: 2, 6: 7, 33: 4}
     if rtype in counts and len(toks) != counts[rtype]:
-        raise ZoneError(f"{path}:{line}: {tname} takes {counts[rtype]} field(s) after the type, not {len(toks)}")
+        raise ZoneError(
+            f"{path}:{line}: {tname} takes {counts[rtype]} field(s) after the type, not {len(toks)}"
+        )
     if rtype == 1:
         try:
             return (ipaddress.IPv4Address(toks[0].text).packed,)
         except ValueError:
-            raise ZoneError(f"{path}:{line}: A {toks[0].text!r} is not an IPv4 address (write A.B.C.D)") from None
+            raise ZoneError(
+                f"{path}:{line}: A {toks[0].text!r} is not an IPv4 address (write A.B.C.D)"
+            ) from None
     if rtype == 28:
         try:
             return (ipaddress.IPv6Address(toks[0].text).packed,)
         except ValueError:
-            raise ZoneError(f"{path}:{line}: AAAA {toks[0].text!r} is not an IPv6 address (write e.g. 2001:db8::1)") from None
+            raise ZoneError(
+                f"{path}:{line}: AAAA {toks[0].text!r} is not an IPv6 address (write e.g. 2001:db8::1)"
+            ) from None
     if rtype in (2, 5):
         return (parse_name(toks[0], origin, path),)
     if rtype == 15:
@@ -279,11 +298,13 @@ def _rdata(rtype: int, toks: list[_Token], origin: Name, line: int, path: str) -
         return (parse_name(toks[0], origin, path), parse_name(toks[1], origin, path), *times)
     if rtype == 16:
         if not toks:
-            raise ZoneError(f"{path}:{line}: TXT needs at least one string (write TXT \"text\")")
+            raise ZoneError(f'{path}:{line}: TXT needs at least one string (write TXT "text")')
         strings = tuple(_unescape(t, path) for t in toks)
         for s in strings:
             if len(s) > 255:
-                raise ZoneError(f"{path}:{line}: a TXT string is {len(s)} bytes (at most 255 each: split it into several \"...\" \"...\")")
+                raise ZoneError(
+                    f'{path}:{line}: a TXT string is {len(s)} bytes (at most 255 each: split it into several "..." "...")'
+                )
         return strings
     assert rtype == 33
     return (
@@ -314,13 +335,19 @@ def parse(text: str, path: str, origin: str) -> Zone:
             elif directive == "$TTL" and len(toks) == 2:
                 default_ttl = parse_ttl(toks[1], path)
             elif directive in ("$ORIGIN", "$TTL"):
-                raise ZoneError(f"{path}:{entry.line}: {directive} takes one value (write {directive} <value>)")
+                raise ZoneError(
+                    f"{path}:{entry.line}: {directive} takes one value (write {directive} <value>)"
+                )
             else:
-                raise ZoneError(f"{path}:{entry.line}: {head.text} is not supported (only $ORIGIN and $TTL; inline the records)")
+                raise ZoneError(
+                    f"{path}:{entry.line}: {head.text} is not supported (only $ORIGIN and $TTL; inline the records)"
+                )
             continue
         if entry.indented:
             if last_owner is None:
-                raise ZoneError(f"{path}:{entry.line}: a record without an owner and none before it (start the line with a name)")
+                raise ZoneError(
+                    f"{path}:{entry.line}: a record without an owner and none before it (start the line with a name)"
+                )
             owner = last_owner
         else:
             owner = parse_name(head, cur_origin, path)
@@ -335,7 +362,9 @@ def parse(text: str, path: str, origin: str) -> Zone:
             elif not t.quoted and upper == "IN":
                 pass
             elif not t.quoted and upper in CLASSES_NOT_SERVED:
-                raise ZoneError(f"{path}:{t.line}: class {t.text} is not served (only IN: write IN or nothing)")
+                raise ZoneError(
+                    f"{path}:{t.line}: class {t.text} is not served (only IN: write IN or nothing)"
+                )
             elif not t.quoted and upper in TYPES:
                 rtype = TYPES[upper]
                 toks = toks[1:]
@@ -351,10 +380,14 @@ def parse(text: str, path: str, origin: str) -> Zone:
         if ttl is None:
             ttl = default_ttl if default_ttl is not None else last_ttl
         if ttl is None:
-            raise ZoneError(f"{path}:{entry.line}: the record has no TTL and there is no $TTL (add '$TTL 3600' at the top)")
+            raise ZoneError(
+                f"{path}:{entry.line}: the record has no TTL and there is no $TTL (add '$TTL 3600' at the top)"
+            )
         last_ttl = ttl
         last_owner = owner
-        zone.records.append(Record(owner, ttl, rtype, _rdata(rtype, toks, cur_origin, entry.line, path), entry.line))
+        zone.records.append(
+            Record(owner, ttl, rtype, _rdata(rtype, toks, cur_origin, entry.line, path), entry.line)
+        )
     validate(zone)
     return zone
 
@@ -365,14 +398,20 @@ def validate(zone: Zone) -> None:
     soas = [r for r in zone.records if r.rtype == TYPES["SOA"]]
     for r in zone.records:
         if not r.owner.is_under(zone.apex):
-            raise ZoneError(f"{path}:{r.line}: {r.owner} is outside the zone {zone.apex} (remove it or fix $ORIGIN / the name)")
+            raise ZoneError(
+                f"{path}:{r.line}: {r.owner} is outside the zone {zone.apex} (remove it or fix $ORIGIN / the name)"
+            )
         if any(label == b"*" for label in r.owner.labels):
-            raise ZoneError(f"{path}:{r.line}: wildcard {r.owner} is not supported (list the names it should match)")
+            raise ZoneError(
+                f"{path}:{r.line}: wildcard {r.owner} is not supported (list the names it should match)"
+            )
     if not soas:
         raise ZoneError(f"{path}:1: the zone {zone.apex} has no SOA (add one at '@')")
     for r in soas:
         if r.owner.key != zone.apex.key:
-            raise ZoneError(f"{path}:{r.line}: SOA at {r.owner}, not at the apex {zone.apex} (move it to '@')")
+            raise ZoneError(
+                f"{path}:{r.line}: SOA at {r.owner}, not at the apex {zone.apex} (move it to '@')"
+            )
     if len(soas) > 1:
         raise ZoneError(f"{path}:{soas[1].line}: a second SOA (line {soas[0].line} has one; keep one)")
     if not any(r.rtype == TYPES["NS"] and r.owner.key == zone.apex.key for r in zone.records):
@@ -397,7 +436,9 @@ def validate(zone: Zone) -> None:
                 )
             distinct = {r.rdata for r in cnames}
             if len(distinct) > 1:
-                raise ZoneError(f"{path}:{cnames[1].line}: a second CNAME at {cnames[0].owner} (line {cnames[0].line}; keep one)")
+                raise ZoneError(
+                    f"{path}:{cnames[1].line}: a second CNAME at {cnames[0].owner} (line {cnames[0].line}; keep one)"
+                )
         ttls: dict[int, Record] = {}
         for r in recs:
             first = ttls.setdefault(r.rtype, r)
@@ -412,5 +453,7 @@ def read(path: Path, origin: str, display: str | None = None) -> Zone:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise ZoneError(f"{display or path}: not UTF-8 text ({e.reason} at byte {e.start}); write non-ASCII bytes as \\DDD") from None
+        raise ZoneError(
+            f"{display or path}: not UTF-8 text ({e.reason} at byte {e.start}); write non-ASCII bytes as \\DDD"
+        ) from None
     return parse(text, display or str(path), origin)

@@ -93,7 +93,9 @@ def free_port_both() -> int:
             except OSError:
                 continue
         return port
-    raise RunError("no port of 127.0.0.1 is free for both UDP and TCP; give one: udp:PORT:GUEST and tcp:PORT:GUEST")
+    raise RunError(
+        "no port of 127.0.0.1 is free for both UDP and TCP; give one: udp:PORT:GUEST and tcp:PORT:GUEST"
+    )
 
 
 def parse_forwards(texts: list[str]) -> tuple[Forward, ...]:
@@ -102,7 +104,7 @@ def parse_forwards(texts: list[str]) -> tuple[Forward, ...]:
     a truncated UDP answer over TCP on the same port)."""
     forwards = [parse_forward(t) for t in texts]
     picked = [len(t.split(":")) == 2 for t in texts]
-    for guest in {f.guest for f, auto in zip(forwards, picked) if auto}:
+    for guest in {f.guest for f, auto in zip(forwards, picked, strict=True) if auto}:
         same = [i for i, f in enumerate(forwards) if picked[i] and f.guest == guest]
         if {forwards[i].proto for i in same} == {"udp", "tcp"}:
             port = free_port_both()
