@@ -13,6 +13,9 @@ packages=(
     libxen-dev        # Xen's public headers, the oracle of the ABI tests
     check             # libcheck: lwIP's own unit tests run on it
     iproute2          # ip: the bad-traffic test's tap in a network namespace
+    bind9-dnsutils    # dig: examples/dns's client test
+    bind9-utils       # named-compilezone: that test's independent reading of the zone
+    dnsperf           # examples/dns's bounded load test
     git
 )
 

@@ -86,7 +86,8 @@ unikernel_qemu = rule(
     attrs = dict(_RUNNER_ATTRS, **{
         "forward": attr.string_list(
             doc = "Ports of 127.0.0.1 forwarded to the guest through the first (user) NIC: \"tcp:7\" " +
-                  "(a free host port, printed when QEMU starts) or \"tcp:8080:80\".",
+                  "(a free host port, printed when QEMU starts) or \"tcp:8080:80\"; \"udp:53\" and \"tcp:53\" " +
+                  "together get one host port.",
         ),
     }),
     executable = True,

@@ -265,6 +265,17 @@ def test_forward_without_a_host_port_picks_a_free_one():
         s.bind(("127.0.0.1", f.host))  # nothing listens there
 
 
+def test_one_guest_port_over_udp_and_tcp_gets_one_host_port():
+    udp, tcp, other = qemu.parse_forwards(["udp:53", "tcp:53", "tcp:7"])
+    assert (udp.proto, tcp.proto) == ("udp", "tcp") and udp.host == tcp.host
+    assert (udp.guest, tcp.guest, other.guest) == (53, 53, 7)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+        u.bind(("127.0.0.1", udp.host))  # free for both
+        t.bind(("127.0.0.1", tcp.host))
+    given = qemu.parse_forwards(["udp:5353:53", "tcp:53"])
+    assert given[0].host == 5353
+
+
 @pytest.mark.parametrize("text", ["7", "sctp:7", "tcp:", "tcp:x", "tcp:0", "tcp:70000", "tcp:1:2:3"])
 def test_a_bad_forward_is_a_one_line_error(text):
     with pytest.raises(qemu.RunError, match="forward"):

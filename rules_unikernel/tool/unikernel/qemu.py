@@ -84,6 +84,36 @@ def parse_forward(text: str) -> Forward:
     return Forward(parts[0], host, ports[-1])
 
 
+def free_port_both() -> int:
+    """A port of 127.0.0.1 free for UDP and for TCP alike (the OS picks it)."""
+    for _ in range(64):
+        port = free_port("udp")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RunError(
+        "no port of 127.0.0.1 is free for both UDP and TCP; give one: udp:PORT:GUEST and tcp:PORT:GUEST"
+    )
+
+
+def parse_forwards(texts: list[str]) -> tuple[Forward, ...]:
+    """parse_forward for each; a guest port forwarded over UDP and TCP, both
+    without a host port, gets one host port for both (a DNS client retries
+    a truncated UDP answer over TCP on the same port)."""
+    forwards = [parse_forward(t) for t in texts]
+    picked = [len(t.split(":")) == 2 for t in texts]
+    for guest in {f.guest for f, auto in zip(forwards, picked, strict=True) if auto}:
+        same = [i for i, f in enumerate(forwards) if picked[i] and f.guest == guest]
+        if {forwards[i].proto for i in same} == {"udp", "tcp"}:
+            port = free_port_both()
+            for i in same:
+                forwards[i] = Forward(forwards[i].proto, port, guest)
+    return tuple(forwards)
+
+
 @dataclass(frozen=True)
 class Machine:
     """What QEMU is asked to boot, and on what."""
@@ -376,7 +406,7 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             raise RunError(f"unknown machine {args.machine!r}; use one of: {', '.join(MACHINES)}")
         for size in args.disk:
             parse_disk_size(size)
-        nics, forwards = tuple(args.nic), tuple(parse_forward(f) for f in args.forward)
+        nics, forwards = tuple(args.nic), parse_forwards(args.forward)
         if args.tap is not None:
             nics = (f"tap:{args.tap}",) + nics[1:]
             if forwards:
