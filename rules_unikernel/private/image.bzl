@@ -115,8 +115,9 @@ def _volumes(ctx):
                  (ctx.label, target.label, mode))
         info = target[VolumeInfo]
         if info.image.path in by_image:
-            fail("%s: volumes: %s and %s are the same volume (%s); attach it once" %
-                 (ctx.label, by_image[info.image.path], target.label, info.image.short_path))
+            # An alias resolves to its actual target, so both entries name that one.
+            fail("%s: volumes: %s (%s) is listed twice (again through an alias or another spelling of its label); attach it once" %
+                 (ctx.label, target.label, info.image.short_path))
         if info.image.basename in by_name:
             # The Xen config names each volume by its file name, next to the image.
             fail("%s: volumes: %s and %s are both named %s; rename one of them" %

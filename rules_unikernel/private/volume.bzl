@@ -63,7 +63,7 @@ def _prefix(ctx):
 def _volume_paths(ctx):
     """[(path in the volume, File)], checked: under strip_prefix, names littlefs takes, no collisions."""
     prefix = _prefix(ctx)
-    shown = "strip_prefix = %r (the directory %s)" % (ctx.attr.strip_prefix, ("'%s/'" % prefix) if prefix else "the repository root")
+    shown = "strip_prefix = %r (%s)" % (ctx.attr.strip_prefix, ("the directory %s/" % prefix) if prefix else "the repository root")
     out = []
     owner = {}
     for f in ctx.files.srcs:
