@@ -124,15 +124,21 @@ def _fits(spec: VolumeSpec, contents: list[bytes], block_count: int) -> bool:
 
 
 def _needed_blocks(spec: VolumeSpec, contents: list[bytes], too_few: int) -> int | None:
-    """The fewest blocks the files fit in (more than `too_few`), or None above the largest volume."""
+    """A block count the files fit in (more than `too_few`), or None above the largest volume.
+
+    Exact up to 1024 blocks, within 0.1% above that: each try is a whole
+    build, so a large volume stops searching once the answer is that close.
+    """
     most = layout.MAX_VOLUME_BYTES // spec.block_size
-    low, high = too_few, max(too_few * 2, 4)
+    data_blocks = sum(-(-len(c) // spec.block_size) for c in contents)
+    low = max(too_few, data_blocks + 1)  # the superblock pair alone takes 2 blocks
+    high = low + low // 16 + 4
     while not _fits(spec, contents, min(high, most)):
         if high >= most:
             return None
         low, high = high, high * 2
     high = min(high, most)
-    while high - low > 1:
+    while high - low > max(1, high // 1024):
         middle = (low + high) // 2
         if _fits(spec, contents, middle):
             high = middle
@@ -160,6 +166,6 @@ def build_volume(spec: VolumeSpec) -> bytes:
         )
     raise VolumeError(
         f"{what} do not fit in size = {layout.human(spec.size)} ({block_count} blocks of "
-        f"{spec.block_size} bytes): littlefs needs {needed} blocks, {needed * spec.block_size} bytes; "
+        f"{spec.block_size} bytes); they fit in {needed} blocks, {needed * spec.block_size} bytes: "
         f'set size = "{layout.human(needed * spec.block_size)}" or more (room for what the guest writes)'
     )
