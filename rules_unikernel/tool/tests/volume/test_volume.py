@@ -162,7 +162,10 @@ def test_files_that_do_not_fit_name_the_size_they_need(tmp_path):
     with pytest.raises(VolumeError) as error:
         build(files, size=64 * 1024)
     message = error.value.message
-    assert message.startswith("2 files (100001 bytes) do not fit in size = 64K (16 blocks of 4096 bytes)")
+    assert message == (  # as docs/rules.md shows it
+        "2 files (100001 bytes) do not fit in size = 64K (16 blocks of 4096 bytes); they fit in 28 blocks, "
+        '114688 bytes: set size = "112K" or more (room for what the guest writes)'
+    )
     suggested = message.split('set size = "')[1].split('"')[0]
     assert suggested.endswith("K")
     build(files, size=int(suggested[:-1]) * 1024)  # the size it names works
