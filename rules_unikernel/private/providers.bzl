@@ -9,6 +9,19 @@ UnikernelImageInfo = provider(
         "map": "File: the link map (<name>.map).",
         "cmdline": "string: the command line the image is booted with by default.",
         "memory_mib": "int: guest memory in MiB for QEMU runs.",
+        "volumes": "list of struct(volume = VolumeInfo, read_only = bool): the disks attached, in order " +
+                   "(virtio-blk devices in QEMU, xvda, xvdb, ... on Xen).",
+        "xl_cfg": "File: the Xen domain config (<name>.xl.cfg): the image, its volumes and a vif per NIC.",
+    },
+)
+
+VolumeInfo = provider(
+    doc = "A littlefs disk image built by unikernel_volume.",
+    fields = {
+        "image": "File: the raw disk image (<name>.img).",
+        "size": "int: its size in bytes.",
+        "block_size": "int: the littlefs block size in bytes.",
+        "read_only": "bool: how images attach it unless they say otherwise.",
     },
 )
 

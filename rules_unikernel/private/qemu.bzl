@@ -12,7 +12,15 @@ _LAUNCHER = """#!/bin/sh
 exec {runner} {args} "$@"
 """
 
+# The guest's virtio drivers find at most this many devices (VIRTIO_MAX_DEVICES,
+# drivers/virtio/transport.h); QEMU's microvm has as many virtio-mmio slots.
+MAX_VIRTIO_DEVICES = 8
+
 def _launcher(ctx, image_info, extra_args):
+    # The image's volumes come first (the guest's first disks), then extra_args' --disk.
+    volume_args = []
+    for v in image_info.volumes:
+        volume_args.extend(["--volume", "%s:%s" % ("ro" if v.read_only else "rw", v.volume.image.short_path)])
     args = [
         "--image",
         image_info.elf.short_path,
@@ -20,7 +28,7 @@ def _launcher(ctx, image_info, extra_args):
         image_info.cmdline,
         "--memory-mib",
         str(image_info.memory_mib),
-    ] + extra_args
+    ] + volume_args + extra_args
     launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(
         launcher,
@@ -30,7 +38,9 @@ def _launcher(ctx, image_info, extra_args):
         ),
         is_executable = True,
     )
-    runfiles = ctx.runfiles(files = [image_info.elf, image_info.manifest, image_info.debug_elf]).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
+    runfiles = ctx.runfiles(
+        files = [image_info.elf, image_info.manifest, image_info.debug_elf] + [v.volume.image for v in image_info.volumes],
+    ).merge(ctx.attr._runner[DefaultInfo].default_runfiles)
     return DefaultInfo(executable = launcher, runfiles = runfiles)
 
 _RUNNER_ATTRS = {
@@ -63,13 +73,19 @@ def _is_nic_kind(nic):
     name = nic[len("tap:"):] if nic.startswith("tap:") else ""
     return len(name) > 0 and len(name) <= 15 and all([c in _TAP_NAME_CHARS for c in name.elems()])
 
-def _check_devices(ctx):
-    """Fails analysis, naming the fix, for an unknown machine or NIC kind."""
+def _check_devices(ctx, disks = []):
+    """Fails analysis, naming the fix, for an unknown machine or NIC kind, or too many devices."""
     if ctx.attr.machine not in _MACHINES:
         fail("%s: machine = %r is not supported; use one of %s" % (ctx.label, ctx.attr.machine, ", ".join(_MACHINES)))
     for nic in ctx.attr.nics:
         if not _is_nic_kind(nic):
             fail("%s: nics: %r is not a NIC kind; use \"user\" (QEMU user networking) or \"tap:IFNAME\" (a host tap device, 1 to 15 letters, digits, '_', '.', '-')" % (ctx.label, nic))
+    volumes = len(ctx.attr.image[UnikernelImageInfo].volumes)
+    devices = len(ctx.attr.nics) + volumes + len(disks)
+    if devices > MAX_VIRTIO_DEVICES:
+        fail(("%s: %d virtio devices (%d NICs, %d volumes of %s, %d disks); the guest's virtio drivers find " +
+              "at most %d on machine %r; attach fewer") %
+             (ctx.label, devices, len(ctx.attr.nics), volumes, ctx.attr.image.label, len(disks), MAX_VIRTIO_DEVICES, ctx.attr.machine))
 
 def _unikernel_qemu_impl(ctx):
     _check_devices(ctx)
@@ -105,7 +121,7 @@ def _disk_bytes(size):
 
 def _unikernel_test_impl(ctx):
     image_info = ctx.attr.image[UnikernelImageInfo]
-    _check_devices(ctx)
+    _check_devices(ctx, ctx.attr.disks)
     for size in ctx.attr.disks:
         n = _disk_bytes(size)
         if n == None or n == 0 or n % 512 != 0 or n > _SIZE_UNITS["G"]:
@@ -156,7 +172,7 @@ unikernel_test = rule(
             doc = "QEMU's `-cpu` value, a CPU model and feature flags (`qemu64,-nx`: no execute-disable; `max`: every feature TCG emulates, RDRAND among them); empty: QEMU's default model.",
         ),
         "disks": attr.string_list(
-            doc = "One virtio-blk disk per entry, on the machine's virtio transport: a fresh zero-filled raw image of that size (`\"1M\"`, `\"64K\"`, bytes; a multiple of 512, at most 1G) created for each run and deleted after it. To check a disk's bytes after the run, run the runner with `--keep-disks DIR` (docs/storage.md).",
+            doc = "One virtio-blk disk per entry, after the image's volumes, on the machine's virtio transport: a fresh zero-filled raw image of that size (`\"1M\"`, `\"64K\"`, bytes; a multiple of 512, at most 1G) created for each run and deleted after it. To check a disk's bytes after the run, run the runner with `--keep-disks DIR` (docs/storage.md).",
         ),
         "timeout_seconds": attr.int(
             default = 60,

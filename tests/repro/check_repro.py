@@ -22,8 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Every unikernel image in the repository (manual ones are deliberately broken).
-ALL_IMAGES = "kind(unikernel_image_rule, //...) except attr(tags, manual, //...)"
+# Every unikernel image and volume in the repository (manual ones are deliberately broken).
+ALL_IMAGES = (
+    "kind('unikernel_(image|volume)_rule', //...) except attr(tags, manual, //...)"
+)
 
 
 def repo_root() -> Path:
@@ -61,7 +63,7 @@ def build(workspace: Path, output_base: Path, targets: list[str]) -> dict[str, s
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("targets", nargs="*", help="default: every unikernel_image in the repository")
+    p.add_argument("targets", nargs="*", help="default: every unikernel_image and unikernel_volume in the repository")
     p.add_argument("--keep", action="store_true", help="keep the two checkouts for inspection")
     args = p.parse_args()
 

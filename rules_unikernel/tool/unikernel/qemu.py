@@ -127,6 +127,7 @@ class Machine:
     cpu: str = ""  # QEMU's -cpu model and flags ("qemu64,-nx"); "": QEMU's default
     disks: tuple[Path, ...] = ()  # raw images, one virtio-blk device each
     forwards: tuple[Forward, ...] = ()  # host ports forwarded to the guest (first NIC, user)
+    read_only: frozenset[Path] = frozenset()  # those of `disks` the guest may not write (volumes "ro")
 
 
 def parse_disk_size(text: str) -> int:
@@ -158,16 +159,59 @@ def make_disks(sizes: list[str], directory: Path) -> tuple[Path, ...]:
     return tuple(paths)
 
 
-def disk_args(machine: str, disks: tuple[Path, ...]) -> list[str]:
+@dataclass(frozen=True)
+class Volume:
+    """A unikernel_volume image given to the runner: attached as it is (ro) or as a copy (rw)."""
+
+    path: Path
+    read_only: bool
+
+
+def parse_volume(text: str) -> Volume:
+    """ro:PATH or rw:PATH."""
+    mode, sep, path = text.partition(":")
+    if not sep or mode not in ("ro", "rw") or not path:
+        raise RunError(f"volume {text!r} is not ro:PATH or rw:PATH (a unikernel_volume image)")
+    volume = Volume(Path(path), mode == "ro")
+    if not volume.path.is_file():
+        raise RunError(f"volume {path} does not exist; build it first")
+    return volume
+
+
+def volume_disks(volumes: tuple[Volume, ...], directory: Path) -> tuple[Path, ...]:
+    """The files QEMU attaches for the volumes: a read-only volume is the built
+    image itself (QEMU opens it read-only); a read-write one is a fresh copy in
+    `directory`, so the guest never writes to a build output and every run
+    starts from the volume as built."""
+    names = [v.path.name for v in volumes if not v.read_only]
+    if len(names) != len(set(names)):
+        raise RunError(f"two read-write volumes have one file name ({', '.join(names)}); rename one")
+    paths = []
+    for v in volumes:
+        if v.read_only:
+            paths.append(v.path)
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        copy = directory / v.path.name
+        copy.unlink(missing_ok=True)
+        shutil.copyfile(v.path, copy)
+        copy.chmod(0o644)
+        paths.append(copy)
+    return tuple(paths)
+
+
+def disk_args(machine: str, disks: tuple[Path, ...], read_only: frozenset[Path] = frozenset()) -> list[str]:
     """QEMU arguments for the disks: virtio-blk on the machine's virtio
     transport, raw format, QEMU's default write-back cache (so the device
-    offers VIRTIO_BLK_F_FLUSH and the guest's flushes reach the file)."""
+    offers VIRTIO_BLK_F_FLUSH and the guest's flushes reach the file). A
+    read-only disk is opened read-only (the device offers VIRTIO_BLK_F_RO)."""
     args: list[str] = []
     device = "virtio-blk-device" if machine == "microvm" else "virtio-blk-pci"
     for i, path in enumerate(disks):
+        ro = ",readonly=on" if path in read_only else ""
         args += [
             "-drive",
-            f"file={path},format=raw,if=none,id=disk{i},cache=writeback",
+            f"file={str(path).replace(',', ',,')},format=raw,if=none,id=disk{i},cache=writeback{ro}",
             "-device",
             f"{device},drive=disk{i}",
         ]
@@ -260,7 +304,7 @@ def qemu_command(qemu: str, m: Machine, interactive: bool) -> list[str]:
         "-device",
         f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
         *nic_args(m.machine, m.nics, m.forwards),
-        *disk_args(m.machine, m.disks),
+        *disk_args(m.machine, m.disks, m.read_only),
         *virtio_mmio_args(m),
         "-kernel",
         str(m.image),
@@ -362,11 +406,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="attach a virtio-blk disk (repeatable): a fresh zero-filled raw image of SIZE (e.g. 1M) per run",
     )
     p.add_argument(
+        "--volume",
+        action="append",
+        default=[],
+        metavar="ro|rw:IMAGE",
+        help="attach a unikernel_volume image (repeatable, before the --disk disks): ro as it is, rw as a "
+        "fresh writable copy in the disks' directory",
+    )
+    p.add_argument(
         "--keep-disks",
         type=Path,
         metavar="DIR",
-        help="create the disks as DIR/disk0.raw, ... and keep them after the run (default: a temporary "
-        "directory, deleted)",
+        help="create the disks as DIR/disk0.raw, ... (and read-write volumes' copies as DIR/NAME.img) "
+        "and keep them after the run (default: a temporary directory, deleted)",
     )
     p.add_argument(
         "--accel",
@@ -406,6 +458,7 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             raise RunError(f"unknown machine {args.machine!r}; use one of: {', '.join(MACHINES)}")
         for size in args.disk:
             parse_disk_size(size)
+        volumes = tuple(parse_volume(v) for v in args.volume)
         nics, forwards = tuple(args.nic), parse_forwards(args.forward)
         if args.tap is not None:
             nics = (f"tap:{args.tap}",) + nics[1:]
@@ -415,7 +468,9 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             forwards = ()
         nic_args(args.machine, nics, forwards)  # checked before a disk is made
         qemu = find_qemu()
-        disks = make_disks(args.disk, disk_dir) if args.disk else ()
+        attached = volume_disks(volumes, disk_dir)
+        disks = attached + (make_disks(args.disk, disk_dir) if args.disk else ())
+        read_only = frozenset(p for p, v in zip(attached, volumes, strict=True) if v.read_only)
         machine = Machine(
             args.image,
             args.cmdline,
@@ -426,6 +481,7 @@ def run(args: argparse.Namespace, disk_dir: Path) -> int:
             args.cpu,
             disks,
             forwards,
+            read_only,
         )
         command = qemu_command(qemu, machine, args.interactive)
         for f in forwards:

@@ -1,4 +1,4 @@
-"""``python -m unikernel.cli``: inspect, verify, diff and symbolize linked images.
+"""``python -m unikernel.cli``: inspect, verify, diff and symbolize linked images; look inside volumes.
 
 A thin layer: parse arguments, read files, call the library functions that
 return data (inspect_image, verify, diff_images) and print what they return.
@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..symbolize import annotate, load_symbols
+from ..volume import VolumeError, open_volume
 from . import files
 from .diff import diff_images
 from .elf import ElfImage, read_elf
@@ -122,6 +123,29 @@ def _symbolize(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _volume(args: argparse.Namespace, console: Console) -> int:
+    try:
+        volume = open_volume(files.resolve(args.image), args.image)
+        if args.action == "ls":
+            for entry in volume.ls(args.path or "/"):
+                size = "-" if entry.is_dir else str(entry.size)
+                _say(console, f"{'dir ' if entry.is_dir else 'file'} {size:>10}  {entry.path}")
+        elif args.action == "cat":
+            if not args.path:
+                raise CliError("volume cat: name the file to print (volume cat IMAGE PATH)")
+            data = volume.cat(args.path)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            destination = files.resolve(args.output)
+            for path in volume.extract(args.path or "/", destination):
+                _say(console, f"extract: {path}")
+    except VolumeError as error:
+        raise CliError(f"volume {args.action}: {error.message}") from None
+    return EXIT_OK
+
+
 def _debug_twin(path: Path, image: ElfImage) -> ElfImage | None:
     """A stripped image's symbols live in its ``.debug.elf``; use them if it is the same build."""
     twin = files.debug_twin(path)
@@ -158,7 +182,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=PROGRAM, description="Inspect, verify, compare and symbolize rules_unikernel images."
+        prog=PROGRAM,
+        description="Inspect, verify, compare and symbolize rules_unikernel images; look inside volumes.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -188,4 +213,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     symbolize.add_argument("logs", nargs="*", metavar="LOG", help="console logs (default: standard input)")
     symbolize.set_defaults(run=_symbolize)
+
+    volume = commands.add_parser(
+        "volume", help="list, print or extract the files of a littlefs volume (unikernel_volume)"
+    )
+    volume.add_argument("action", choices=("ls", "cat", "extract"), help="ls, cat or extract")
+    volume.add_argument("image", help="the volume image (NAME.img)")
+    volume.add_argument("path", nargs="?", help="a file or directory in the volume (default: all of it)")
+    volume.add_argument(
+        "--output", "-o", default=".", help="extract: the directory to write into (default: the current one)"
+    )
+    volume.set_defaults(run=_volume)
     return parser
