@@ -596,6 +596,88 @@ static void test_random_model(void)
 /* ---- power loss -------------------------------------------------------- */
 
 /*
+ * A device that dies under a mounted volume: littlefs does not recover
+ * from a failed program (its caches then disagree with the device, and
+ * later calls trip its asserts), so once a request failed every call is
+ * -EIO until the volume is mounted again, and it then mounts clean.
+ */
+static void test_dead_device(void)
+{
+    static uint8_t data[24 * KIB];
+    fill(data, sizeof data, 3);
+    for (uint64_t at = 0; at < 40; at++) {
+        setup(512);
+        put("keep", data, 1000);
+        int a = fs_open(fs, "a", FS_O_RDWR | FS_O_CREAT);
+        int b = fs_open(fs, "b", FS_O_RDWR | FS_O_CREAT);
+        CHECK(a >= 0 && b >= 0);
+        ramblk_cut_after(disk, at);
+        long rc = 0;
+        for (int i = 0; i < 6 && rc >= 0; i++) {
+            rc = fs_write(fs, i % 2 ? a : b, data, sizeof data);
+            if (rc >= 0)
+                rc = fs_fsync(fs, i % 2 ? a : b);
+        }
+        CHECK_MSG(rc == -EIO && ramblk_is_dead(disk), "the cut was reached");
+        /* Everything fails alike, nothing aborts. */
+        CHECK_EQ(fs_write(fs, a, data, sizeof data), -EIO);
+        CHECK_EQ(fs_write(fs, b, data, 100), -EIO);
+        CHECK_EQ(fs_read(fs, a, data, 10), -EIO);
+        CHECK_EQ(fs_fsync(fs, b), -EIO);
+        CHECK_EQ(fs_open(fs, "c", FS_O_WRONLY | FS_O_CREAT), -EIO);
+        CHECK_EQ(fs_mkdir(fs, "d"), -EIO);
+        CHECK_EQ(fs_close(fs, a), -EIO);
+        CHECK_EQ(fs_close(fs, b), -EIO);
+        CHECK_EQ(fs_close(fs, b), -EBADF);
+        CHECK_EQ(fs_unmount(fs), 0);
+        ramblk_reboot(disk, RAMBLK_KEEP_SOME, rng_next);
+        CHECK_EQ(fs_mount(ramblk_dev(disk), NULL, &fs), 0);
+        CHECK(has("keep", data, 1000));
+        put("after", "ok", 2);
+        CHECK(has("after", "ok", 2));
+        teardown();
+    }
+}
+
+
+/*
+ * A rename between directories is two commits in littlefs; cut the power
+ * at every request of one, in turn. Afterwards the moved file is in one
+ * place or the other, and its neighbours in the old directory are all
+ * there (littlefs 2.11 alone, with the rename left pending, misses the
+ * entry after the moved one until the next write: fs_mount finishes
+ * the rename).
+ */
+static void test_cut_during_rename(void)
+{
+    static const char *const names[] = {"a", "b", "c", "e"};
+    unsigned cuts = 0;
+    for (uint64_t at = 0; at < 64; at++) {
+        setup(256);
+        CHECK_EQ(fs_mkdir(fs, "d"), 0);
+        for (int i = 0; i < 4; i++)
+            put(names[i], names[i], 1);
+        ramblk_cut_after(disk, at);
+        int rc = fs_rename(fs, "b", "d/moved");
+        CHECK(rc == 0 || (rc == -EIO && ramblk_is_dead(disk)));
+        cuts += rc != 0;
+        CHECK_EQ(fs_unmount(fs), 0);
+        ramblk_reboot(disk, RAMBLK_KEEP_NONE, rng_next);
+        CHECK_EQ(fs_mount(ramblk_dev(disk), NULL, &fs), 0);
+        bool old = has("b", "b", 1), moved = has("d/moved", "b", 1);
+        CHECK_MSG(old != moved, "the file is in exactly one place");
+        for (int i = 0; i < 4; i++)
+            if (i != 1)
+                CHECK_MSG(has(names[i], names[i], 1), names[i]);
+        teardown();
+        if (rc == 0)
+            break;
+    }
+    CHECK(cuts >= 2); /* both commits were cut */
+}
+
+
+/*
  * A workload over six files (any of them open), cut at a random request.
  * `durable` is what the volume must show after the cut: a file's bytes
  * as of its last fs_fsync/fs_close, names as of the last completed
@@ -827,6 +909,8 @@ int main(void)
     RUN(test_dirs);
     RUN(test_errors);
     RUN(test_random_model);
+    RUN(test_dead_device);
+    RUN(test_cut_during_rename);
     RUN(test_power_loss);
     return check_finish();
 }
