@@ -7,9 +7,12 @@
 #include <fs/fs.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <testing/check.h>
 #include <testing/ramblk.h>
@@ -105,6 +108,17 @@ static void test_geometry(void)
     CHECK_EQ(st.block_size, 1024);
     CHECK_EQ(st.block_count, 512);
     CHECK_EQ(fs_unmount(v), 0);
+    /* Block 0 lost (a cut while it was rewritten): block 1 names it. */
+    uint8_t *copy = malloc(ramblk_size(r));
+    memcpy(copy, ramblk_current(r), ramblk_size(r));
+    memset(copy, 0, 512);
+    ramblk_load(r, copy, ramblk_size(r));
+    free(copy);
+    if (CHECK_EQ(fs_mount(dev, NULL, &v), 0)) {
+        CHECK_EQ(fs_statfs(v, &st), 0);
+        CHECK_EQ(st.block_size, 1024);
+        CHECK_EQ(fs_unmount(v), 0);
+    }
     /* ... and with the size given, only that size. */
     CHECK_EQ(fs_mount(dev, &(struct fs_config){.block_size = 1024}, &v), 0);
     CHECK_EQ(fs_unmount(v), 0);
@@ -156,6 +170,36 @@ static void test_geometry(void)
     CHECK_EQ(fs_closedir(v, fd), 0);
     CHECK_EQ(fs_unmount(v), 0);
     ramblk_free(r);
+}
+
+/* littlefs's LFS_ASSERT: the expression and its place on the console,
+ * then abort(). */
+_Noreturn void fs_lfs_assert_failed(const char *expr, const char *file,
+                                    int line);
+
+static void test_assert_reports(void)
+{
+    int out[2];
+    CHECK_EQ(pipe(out), 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        fs_lfs_assert_failed("block < count", "lfs.c", 42);
+    }
+    close(out[1]);
+    char text[256] = {0};
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(out[0], text + got, sizeof text - 1 - got)) > 0)
+        got += (size_t)n;
+    close(out[0]);
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK_MSG(strstr(text, "littlefs: assertion \"block < count\" failed "
+                           "at lfs.c:42\n") != NULL,
+              text);
 }
 
 /* 4 KiB sectors and a device with a small max_request. */
@@ -904,6 +948,7 @@ static void test_power_loss(void)
 int main(void)
 {
     RUN(test_geometry);
+    RUN(test_assert_reports);
     RUN(test_other_devices);
     RUN(test_files);
     RUN(test_dirs);
