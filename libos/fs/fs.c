@@ -307,6 +307,10 @@ static int fs_new(struct blkdev *dev, const struct fs_config *user,
                   bool with_slots, struct fs **out)
 {
     const struct blkdev_info *info = blkdev_info(dev);
+    if (info->sector_size < 512 || info->sector_size > 4096 ||
+        (info->sector_size & (info->sector_size - 1)) != 0 ||
+        info->max_request < info->sector_size)
+        return -EINVAL; /* not what <blkdev/blkdev.h> promises */
     struct fs *fs = calloc(1, sizeof *fs);
     if (fs == NULL)
         return -ENOMEM;
@@ -315,10 +319,6 @@ static int fs_new(struct blkdev *dev, const struct fs_config *user,
     fs->dev_bytes = info->sectors * (uint64_t)info->sector_size;
     fs->readonly = info->readonly;
     fs->max_request = info->max_request - info->max_request % info->sector_size;
-    if (fs->sector_size < 512 || fs->max_request == 0) {
-        free(fs);
-        return -EINVAL; /* not what <blkdev/blkdev.h> promises */
-    }
     fs->cache_alloc = DEFAULT_CACHE_MAX > fs->sector_size ? DEFAULT_CACHE_MAX
                                                           : fs->sector_size;
     if (user && user->cache_size > fs->cache_alloc)

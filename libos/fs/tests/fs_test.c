@@ -155,6 +155,12 @@ static void test_geometry(void)
     CHECK_EQ(fs_mount(ramblk_dev(small), NULL, &v), -EINVAL);
     ramblk_free(small);
 
+    /* A device breaking the interface's geometry rules is refused. */
+    struct ramblk *odd = ramblk_new(1000, 64, BLKDEV_F_FLUSH, 0);
+    CHECK_EQ(fs_format(ramblk_dev(odd), NULL), -EINVAL);
+    CHECK_EQ(fs_mount(ramblk_dev(odd), NULL, &v), -EINVAL);
+    ramblk_free(odd);
+
     /* Too small to hold a volume; read-only. */
     struct ramblk *tiny = ramblk_new(512, 16, BLKDEV_F_FLUSH, 0);
     CHECK_EQ(fs_format(ramblk_dev(tiny), NULL), -ENOSPC);
