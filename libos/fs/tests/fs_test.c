@@ -448,6 +448,9 @@ static void test_errors(void)
     /* ENOTEMPTY, and the root stays. */
     put("d/x", "", 0);
     CHECK_EQ(fs_rmdir(fs, "d"), -ENOTEMPTY);
+    CHECK_EQ(fs_mkdir(fs, "e"), 0);
+    CHECK_EQ(fs_rename(fs, "e", "d"), -ENOTEMPTY);
+    CHECK_EQ(fs_rmdir(fs, "e"), 0);
     CHECK_EQ(fs_rmdir(fs, "/"), -EBUSY);
 
     /* ENAMETOOLONG: a component above 255 bytes, wherever it is. */
@@ -484,6 +487,18 @@ static void test_errors(void)
     CHECK_EQ(fs_close(fs, fd), 0);
     CHECK_EQ(fs_closedir(fs, dd), 0);
     CHECK_EQ(fs_readdir(fs, dd, &(struct fs_dirent){0}), -EBADF);
+
+    /* EFBIG: past file_max (2 GiB - 1), before anything is written. */
+    struct fs_statfs sf;
+    CHECK_EQ(fs_statfs(fs, &sf), 0);
+    fd = fs_open(fs, "f", FS_O_RDWR);
+    CHECK_EQ(fs_seek(fs, fd, sf.file_max, FS_SEEK_SET), sf.file_max);
+    CHECK_EQ(fs_write(fs, fd, "x", 1), -EFBIG);
+    CHECK_EQ(fs_seek(fs, fd, 1, FS_SEEK_CUR), -EINVAL);
+    CHECK_EQ(fs_ftruncate(fs, fd, sf.file_max + 1u), -EFBIG);
+    CHECK_EQ(fs_fstat(fs, fd, &st), 0);
+    CHECK_EQ(st.size, 4);
+    CHECK_EQ(fs_close(fs, fd), 0);
 
     /* EINVAL: flags, a read-only truncate, a NULL path. */
     CHECK_EQ(fs_open(fs, "f", FS_O_ACCMODE), -EINVAL);

@@ -26,7 +26,7 @@
  *   -ENODEV        fs_mount: no littlefs volume on the device
  *   -EROFS         writing to a volume mounted from a read-only device
  *   -EIO           the device failed, or the volume is corrupt
- *   -ENOMEM        fs_mount could not allocate its buffers
+ *   -ENOMEM        fs_format or fs_mount could not allocate its buffers
  *
  * Durability. fs_fsync(fd) and fs_close(fd) return 0 only after the
  * file's data and metadata reached stable storage (a completed
