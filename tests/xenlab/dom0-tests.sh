@@ -694,7 +694,19 @@ test_sanity() {
 # the sanity test to find). A test that ends without a verdict fails too.
 TEST_LIMIT=300
 run_test() {
-  local name=$1 before rc last d
+  local name=$1 reps=1 k
+  shift
+  # run.sh's ONLY="NAME[*N] ...": only those tests (and sanity), N times.
+  if [ -s /mnt/share/only ] && [ "$name" != sanity ]; then
+    reps=$(tr ' ' '\n' < /mnt/share/only | awk -F'*' -v n="$name" '$1 == n { print ($2 ? $2 : 1); exit }')
+    [ -n "$reps" ] || return 0
+  fi
+  for k in $(seq 1 $reps); do
+    if [ $reps = 1 ]; then run_one $name "$@"; else run_one "$name#$k" "$@"; fi
+  done
+}
+run_one() {
+  local name=$1 before rc last
   shift
   before=$(wc -l < $R/summary)
   timeout -k 10 $TEST_LIMIT bash "$0" --only "$@" 2>&1 | tee $R/current-test.log
