@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "policy.h"
 
 #define NONE UINT32_MAX
@@ -94,6 +95,7 @@ struct blkcache {
     struct lop *lops, *lop_free;
     uint32_t inflight;
     bool kick; /* progress possible without waiting for the device */
+    uint32_t waiters; /* threads parked in cache_wait */
     struct blkcache_stats st;
 };
 
@@ -597,7 +599,10 @@ static int cache_wait(struct blkdev *dev, uint64_t deadline_ns)
     struct blkcache *c = (struct blkcache *)dev;
     if (c->kick || c->done_head != NULL || c->head == NULL)
         return 0; /* the next poll has something to do */
-    return blkdev_wait(c->lower, deadline_ns);
+    c->waiters++;
+    int rc = blkdev_wait(c->lower, deadline_ns);
+    c->waiters--;
+    return rc;
 }
 
 static const struct blkdev_ops cache_ops = {
@@ -693,26 +698,40 @@ static void on_done(void *arg, int status)
     w->status = status;
 }
 
-int blkcache_tick(struct blkcache *c, uint64_t now_ns)
+int blkcache_tick_submit(struct blkcache *c, uint64_t now_ns,
+                         blkdev_done_fn done, void *arg)
 {
     if (now_ns > c->now)
         c->now = now_ns;
     if (c->through || c->st.dirty == 0)
-        return 0;
+        return 1;
     struct req *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return -ENOMEM;
-    struct waiter w = {.done = false};
     r->kind = REQ_AGED;
     r->internal = true;
-    r->done = on_done;
-    r->arg = &w;
+    r->done = done;
+    r->arg = arg;
     if (c->tail != NULL)
         c->tail->next = r;
     else
         c->head = r;
     c->tail = r;
     c->kick = true;
+    return 0;
+}
+
+uint32_t blkcache_waiters(const struct blkcache *c)
+{
+    return c->waiters;
+}
+
+int blkcache_tick(struct blkcache *c, uint64_t now_ns)
+{
+    struct waiter w = {.done = false};
+    int rc = blkcache_tick_submit(c, now_ns, on_done, &w);
+    if (rc != 0)
+        return rc > 0 ? 0 : rc;
     /* As blkdev_read does: `w` is on this stack, so return only once
      * the request finished; a broken device fails it in the next poll. */
     while (!w.done) {
@@ -731,7 +750,7 @@ void blkcache_get_stats(const struct blkcache *c, struct blkcache_stats *out)
 int blkcache_close(struct blkcache *c)
 {
     if (c->head != NULL || c->done_head != NULL)
-        return -EBUSY;
+        return -EAGAIN;
     int rc = blkdev_flush(&c->dev);
     if (rc != 0)
         return rc;

@@ -1,9 +1,20 @@
-/* The write-back timer as a scheduler thread (<blkcache/timer.h>). */
+/*
+ * The write-back timer as a scheduler thread (<blkcache/timer.h>).
+ *
+ * The thread shares the device with the application's threads, which
+ * <blkdev/blkdev.h> lets only one drive at a time. So it queues its
+ * write-back like a request and drives the cache only while no other
+ * thread is parked in the cache's wait; otherwise that thread's polls
+ * carry it out. Its own waits have a deadline, so a completion another
+ * thread consumed never leaves it parked for good.
+ */
 #include <blkcache/timer.h>
 #include <errno.h>
 #include <sched/sched.h>
 #include <stdlib.h>
 #include <time/time.h>
+
+#include "internal.h"
 
 struct blkcache_timer {
     struct blkcache *c;
@@ -12,6 +23,36 @@ struct blkcache_timer {
     struct sched_thread *thread;
 };
 
+struct waiter {
+    bool done;
+    int status;
+};
+
+static void on_done(void *arg, int status)
+{
+    struct waiter *w = arg;
+    w->done = true;
+    w->status = status;
+}
+
+static void tick(struct blkcache_timer *t)
+{
+    struct waiter w = {.done = false};
+    if (blkcache_tick_submit(t->c, time_monotonic_ns(), on_done, &w) != 0)
+        return;
+    struct blkdev *bd = blkcache_blkdev(t->c);
+    /* `w` is on this stack: stay until the request finished. */
+    while (!w.done) {
+        if (blkcache_waiters(t->c) > 0) {
+            sched_sleep_ns(t->period_ns);
+            continue;
+        }
+        (void)blkdev_poll(bd);
+        if (!w.done)
+            (void)blkdev_wait(bd, time_monotonic_ns() + t->period_ns);
+    }
+}
+
 static int run(void *arg)
 {
     struct blkcache_timer *t = arg;
@@ -19,7 +60,7 @@ static int run(void *arg)
         sched_sleep_ns(t->period_ns);
         if (t->stop)
             return 0;
-        (void)blkcache_tick(t->c, time_monotonic_ns());
+        tick(t);
     }
 }
 

@@ -113,9 +113,10 @@ const char *blkcache_write_policy_name(void);
 const char *blkcache_replacement_name(void);
 
 /*
- * Flush (blocking) and free the cache. 0; -EBUSY with requests still
- * queued; the flush's error, and the cache stays open (its dirty blocks
- * kept), if the flush failed.
+ * Flush (blocking) and free the cache. 0; -EAGAIN while requests are
+ * still queued (poll until their callbacks ran, then close); the
+ * flush's error, and the cache stays open (its dirty blocks kept), if
+ * the flush failed.
  */
 int blkcache_close(struct blkcache *c);
 
