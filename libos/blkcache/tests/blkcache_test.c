@@ -25,13 +25,15 @@
 #include <virtio_blk/virtio_blk.h>
 #include <virtiosim/virtiosim.h>
 
-#define SECTORS 512u
+#define SECTORS 512u /* of 512 bytes: the disk */
 #define SS 512u
+#define DISK_BYTES (SECTORS * SS)
 #define BASE (VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_SEG_MAX \
               | VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_FLUSH)
 #define AGE_NS 1000u
 
 static bool through;
+static uint32_t ss = SS, nsec = SECTORS; /* the random workload's sector size */
 
 /* ---- the simulated device and the driver's environment -------------------- */
 
@@ -104,12 +106,14 @@ static void close_all(void)
 }
 
 /* A fresh zeroed device and a cache of `blocks` on it. */
-static bool fresh(uint32_t blocks, uint32_t size_max)
+static bool fresh_sized(uint32_t blocks, uint32_t size_max, uint32_t blk)
 {
+    ss = blk;
+    nsec = DISK_BYTES / blk;
     close_all();
     clock_ns = 0;
     nheld = 0;
-    vsim_blk_init(&sim, disk, stable, SECTORS, BASE, SS, size_max, 126, 128);
+    vsim_blk_init(&sim, disk, stable, SECTORS, BASE, blk, size_max, 126, 128);
     struct virtio_blk *vb = NULL;
     CHECK_EQ(virtio_blk_open(&sim.dev.dev, &env, &vb), 0);
     if (vb == NULL)
@@ -125,6 +129,11 @@ static bool fresh(uint32_t blocks, uint32_t size_max)
     return true;
 }
 
+static bool fresh(uint32_t blocks, uint32_t size_max)
+{
+    return fresh_sized(blocks, size_max, SS);
+}
+
 static struct blkcache_stats stats(void)
 {
     struct blkcache_stats st;
@@ -134,7 +143,7 @@ static struct blkcache_stats stats(void)
 
 /* ---- the model ------------------------------------------------------------ */
 
-static uint8_t model[SECTORS * SS], flushed[SECTORS * SS];
+static uint8_t model[DISK_BYTES], flushed[DISK_BYTES];
 static uint64_t written_at[SECTORS]; /* the cache's clock at the last write */
 static bool ever_written[SECTORS];
 static uint64_t cache_clock;
@@ -169,10 +178,10 @@ static void random_bytes(uint8_t *p, size_t n)
 static void check_device_volatile(void)
 {
     bool ok = true;
-    for (uint32_t s = 0; s < SECTORS && ok; s++) {
+    for (uint32_t s = 0; s < nsec && ok; s++) {
         bool due = through || (ever_written[s] && cache_clock >= AGE_NS
                                && written_at[s] <= cache_clock - AGE_NS);
-        if (due && !same(disk + s * SS, model + s * SS, SS))
+        if (due && !same(disk + s * ss, model + s * ss, ss))
             ok = false;
     }
     CHECK_MSG(ok, "the device holds every block the policy must have written");
@@ -191,14 +200,15 @@ static void on_done(void *arg, int status)
     d->status = status;
 }
 
-/* Sectors of a request: mostly in a hot region, so there are hits. */
+/* Sectors of a request: mostly in a hot region (an eighth of the disk),
+ * so there are hits; at most nsec / 32 of them. */
 static void pick(uint64_t *sector, uint32_t *count, uint32_t max)
 {
     *count = (uint32_t)rng_range(1, max);
     if (rng_below(10) < 7)
-        *sector = rng_below(64 - *count + 1);
+        *sector = rng_below(nsec / 8 - *count + 1);
     else
-        *sector = rng_below(SECTORS - *count + 1);
+        *sector = rng_below(nsec - *count + 1);
 }
 
 /* A batch of up to four requests in flight at once, on ranges that do not
@@ -211,7 +221,7 @@ static void batch(void)
     struct done d[4] = {{0}};
     unsigned n = (unsigned)rng_range(1, 4), k = 0;
     for (unsigned tries = 0; k < n && tries < 20; tries++) {
-        pick(&sec[k], &cnt[k], 16);
+        pick(&sec[k], &cnt[k], nsec / 32);
         bool overlap = false;
         for (unsigned j = 0; j < k; j++)
             overlap |= sec[k] < sec[j] + cnt[j] && sec[j] < sec[k] + cnt[k];
@@ -220,18 +230,18 @@ static void batch(void)
         wr[k] = rng_below(2) == 0;
         uint8_t *p = wr[k] ? wbuf : rbuf[k];
         if (wr[k]) {
-            random_bytes(wbuf, cnt[k] * SS);
-            memcpy(model + sec[k] * SS, wbuf, cnt[k] * SS);
+            random_bytes(wbuf, cnt[k] * ss);
+            memcpy(model + sec[k] * ss, wbuf, cnt[k] * ss);
             for (uint32_t i = 0; i < cnt[k]; i++) {
                 written_at[sec[k] + i] = cache_clock;
                 ever_written[sec[k] + i] = true;
             }
         }
         CHECK_EQ(blkdev_submit(bd, wr[k] ? BLKDEV_OP_WRITE : BLKDEV_OP_READ,
-                               sec[k], p, cnt[k] * SS, on_done, &d[k]),
+                               sec[k], p, cnt[k] * ss, on_done, &d[k]),
                  0);
         if (wr[k]) /* the cache copied it: the buffer is ours again */
-            memset(wbuf, 0xa5, cnt[k] * SS);
+            memset(wbuf, 0xa5, cnt[k] * ss);
         k++;
     }
     for (unsigned guard = 0; guard < 100000; guard++) {
@@ -247,7 +257,7 @@ static void batch(void)
         CHECK_EQ(d[j].calls, 1);
         CHECK_EQ(d[j].status, 0);
         if (!wr[j])
-            CHECK_MSG(same(rbuf[j], model + sec[j] * SS, cnt[j] * SS),
+            CHECK_MSG(same(rbuf[j], model + sec[j] * ss, cnt[j] * ss),
                       "a read returns what the model holds");
     }
 }
@@ -297,9 +307,10 @@ static void crash_and_check(void)
     cache_clock = 0;
 }
 
-static void random_workload(uint32_t blocks, uint32_t size_max, unsigned steps)
+static void random_workload(uint32_t blocks, uint32_t size_max, uint32_t blk,
+                            unsigned steps)
 {
-    if (!fresh(blocks, size_max))
+    if (!fresh_sized(blocks, size_max, blk))
         return;
     model_reset();
     memset(&before_crashes, 0, sizeof before_crashes);
@@ -322,9 +333,9 @@ static void random_workload(uint32_t blocks, uint32_t size_max, unsigned steps)
         }
     }
     /* Everything read back once more, then close (which flushes). */
-    for (uint32_t s = 0; s < SECTORS; s += 16) {
-        CHECK_EQ(blkdev_read(bd, s, rbuf[0], 16 * SS), 0);
-        CHECK(same(rbuf[0], model + s * SS, 16 * SS));
+    for (uint32_t s = 0; s < nsec; s += 16) {
+        CHECK_EQ(blkdev_read(bd, s, rbuf[0], 16 * ss), 0);
+        CHECK(same(rbuf[0], model + s * ss, 16 * ss));
     }
     struct blkcache_stats st = stats();
     add_stats(&st, &before_crashes);
@@ -353,13 +364,19 @@ static void random_workload(uint32_t blocks, uint32_t size_max, unsigned steps)
 /* Small cache (constant pressure), requests split by a small size_max. */
 static void model_small_cache(void)
 {
-    random_workload(16, 4096, 3000);
+    random_workload(16, 4096, SS, 3000);
 }
 
 /* A cache larger than the hot region, 64 KiB device requests. */
 static void model_large_cache(void)
 {
-    random_workload(128, 65536, 3000);
+    random_workload(128, 65536, SS, 3000);
+}
+
+/* 4 KiB sectors (the device's BLK_SIZE): 64 of them, a 12-block cache. */
+static void model_4k_sectors(void)
+{
+    random_workload(12, 65536, 4096, 1500);
 }
 
 /* ---- a flush is a barrier ------------------------------------------------------- */
@@ -567,6 +584,7 @@ int main(void)
     rng_seed(0x5eedcace);
     RUN(model_small_cache);
     RUN(model_large_cache);
+    RUN(model_4k_sectors);
     RUN(flush_orders_earlier_writes);
     RUN(timer_writes_back_by_age);
     RUN(device_errors_propagate);

@@ -88,7 +88,8 @@ struct blkdev *blkcache_blkdev(struct blkcache *c);
  * written back (without a device flush). Blocking like blkdev_flush: 0,
  * or the first device error. The application calls it from its own
  * loop, or links //libos/blkcache:timer and lets a scheduler thread do
- * it (<blkcache/timer.h>). Does nothing under write-through.
+ * it (<blkcache/timer.h>). Call it from the thread that drives the
+ * cache. Does nothing under write-through.
  */
 int blkcache_tick(struct blkcache *c, uint64_t now_ns);
 

@@ -14,6 +14,10 @@
  * cooperative; the cache is consistent wherever a thread can park).
  * A write-back error is counted in the cache's statistics and met again
  * by the next flush, which writes the block back once more.
+ *
+ * While the thread runs, use the device under the cache only through
+ * the cache: a thread reading the device directly could have its
+ * completion taken by the timer's poll and stay parked.
  */
 #ifndef BLKCACHE_TIMER_H
 #define BLKCACHE_TIMER_H
