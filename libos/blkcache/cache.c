@@ -35,6 +35,7 @@ struct entry {
     uint64_t sector;
     uint64_t dirty_since; /* c->now when it became dirty */
     uint32_t gen;         /* bumped by every write into it */
+    uint32_t wb_gen;      /* gen when its write-back was submitted */
     uint32_t hnext;       /* next entry in its hash bucket */
     uint8_t flags;
 };
@@ -49,7 +50,9 @@ struct req {
     uint8_t phase;
     uint64_t sector;
     uint32_t count; /* sectors */
-    uint32_t pos;   /* next sector (read, write), next block (flush) */
+    uint32_t pos;   /* next sector (read, write), next in c->order (flush) */
+    uint32_t norder; /* flush, timer: dirty blocks collected in c->order */
+    bool collected;
     uint32_t wpos;  /* write-through: next sector sent to the device */
     uint8_t *buf;   /* read: the caller's; write: the cache's copy */
     blkdev_done_fn done;
@@ -73,7 +76,8 @@ struct lop {
     enum lop_kind kind;
     enum wb_cause cause;
     bool report; /* a failure is the request's error */
-    uint32_t idx, gen;
+    uint64_t sector; /* write-back: the run's first sector */
+    uint32_t count;  /* and its blocks */
 };
 
 struct blkcache {
@@ -89,6 +93,7 @@ struct blkcache {
     struct blkcache_repl *repl;
     uint8_t *staging;
     uint32_t staging_sectors;
+    uint32_t *order; /* flush, timer: dirty blocks by sector */
     struct req *head, *tail;           /* waiting or being carried out */
     struct req *done_head, *done_tail; /* finished, callbacks to run */
     uint32_t user_queued;
@@ -169,10 +174,14 @@ static void lower_done(void *arg, int status)
         r->run_done = true;
         r->run_status = status;
         break;
-    case LOP_WRITE_BACK: {
-        struct entry *e = &c->e[l->idx];
-        e->flags &= (uint8_t)~E_WRITING;
-        if (status == 0) {
+    case LOP_WRITE_BACK:
+        /* A block being written back is never evicted or dropped, so
+         * each of the run's sectors is still where it was. */
+        for (uint32_t i = 0; i < l->count; i++) {
+            struct entry *e = &c->e[lookup(c, l->sector + i)];
+            e->flags &= (uint8_t)~E_WRITING;
+            if (status != 0)
+                continue;
             c->st.write_backs++;
             if (l->cause == WB_FLUSH)
                 c->st.write_backs_flush++;
@@ -180,13 +189,12 @@ static void lower_done(void *arg, int status)
                 c->st.write_backs_pressure++;
             else
                 c->st.write_backs_timer++;
-            if (e->gen == l->gen) {
+            if (e->gen == e->wb_gen) {
                 e->flags &= (uint8_t)~E_DIRTY;
                 c->st.dirty--;
             }
         }
         break;
-    }
     case LOP_WRITE_THROUGH:
         break;
     case LOP_FLUSH:
@@ -222,22 +230,35 @@ static int lower_submit(struct blkcache *c, struct req *r, enum lop_kind kind,
     return 0;
 }
 
-/* Write block idx back. Its bytes are copied by the device now, so the
- * block may change meanwhile; `gen` says whether it did. */
-static int write_back(struct blkcache *c, struct req *r, uint32_t idx,
-                      enum wb_cause cause, bool report)
+/*
+ * Write back `n` blocks holding consecutive sectors, idx[0] first: one
+ * block from its own memory, a run through the staging buffer (free
+ * outside reads; the device copies a write's bytes when it accepts it).
+ * A block may be written again meanwhile; `gen` then differs from
+ * `wb_gen` and the block stays dirty.
+ */
+static int write_back(struct blkcache *c, struct req *r, const uint32_t *idx,
+                      uint32_t n, enum wb_cause cause, bool report)
 {
-    struct entry *e = &c->e[idx];
+    uint8_t *data = block_data(c, idx[0]);
+    if (n > 1) {
+        data = c->staging;
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(data + (size_t)i * c->ss, block_data(c, idx[i]), c->ss);
+    }
     struct lop *l;
-    int rc = lower_submit(c, r, LOP_WRITE_BACK, BLKDEV_OP_WRITE, e->sector,
-                          block_data(c, idx), c->ss, &l);
+    int rc = lower_submit(c, r, LOP_WRITE_BACK, BLKDEV_OP_WRITE,
+                          c->e[idx[0]].sector, data, (size_t)n * c->ss, &l);
     if (rc != 0)
         return rc;
-    l->idx = idx;
-    l->gen = e->gen;
+    l->sector = c->e[idx[0]].sector;
+    l->count = n;
     l->cause = cause;
     l->report = report;
-    e->flags |= E_WRITING;
+    for (uint32_t i = 0; i < n; i++) {
+        c->e[idx[i]].flags |= E_WRITING;
+        c->e[idx[i]].wb_gen = c->e[idx[i]].gen;
+    }
     return 0;
 }
 
@@ -259,7 +280,7 @@ static uint32_t take_block(struct blkcache *c, struct req *r, uint64_t sector,
         if (v->flags & E_WRITING)
             return NONE;
         if (v->flags & E_DIRTY) {
-            *rc = write_back(c, r, idx, WB_PRESSURE, report);
+            *rc = write_back(c, r, &idx, 1, WB_PRESSURE, report);
             return NONE;
         }
         release(c, idx, true);
@@ -411,23 +432,79 @@ static bool step_write_through(struct blkcache *c, struct req *r)
     return true;
 }
 
-/* Submit write-backs of the dirty blocks `pick` selects, from r->pos on. */
+/* Heap sort of block indices by sector (no qsort in the image's libc). */
+static bool sector_less(const struct blkcache *c, uint32_t a, uint32_t b)
+{
+    return c->e[a].sector < c->e[b].sector;
+}
+
+static void sift_down(const struct blkcache *c, uint32_t *v, uint32_t i,
+                      uint32_t n)
+{
+    for (;;) {
+        uint32_t big = i, l = 2 * i + 1, r = 2 * i + 2;
+        if (l < n && sector_less(c, v[big], v[l]))
+            big = l;
+        if (r < n && sector_less(c, v[big], v[r]))
+            big = r;
+        if (big == i)
+            return;
+        uint32_t t = v[i];
+        v[i] = v[big];
+        v[big] = t;
+        i = big;
+    }
+}
+
+static void sort_by_sector(const struct blkcache *c, uint32_t *v, uint32_t n)
+{
+    for (uint32_t i = n / 2; i-- > 0;)
+        sift_down(c, v, i, n);
+    for (uint32_t end = n; end-- > 1;) {
+        uint32_t t = v[0];
+        v[0] = v[end];
+        v[end] = t;
+        sift_down(c, v, 0, end);
+    }
+}
+
+/*
+ * Write back the dirty blocks (for the timer: those dirty since
+ * `older_than` or before) in sector order, each run of consecutive
+ * sectors in one device request. True once all are submitted.
+ */
 static bool write_back_all(struct blkcache *c, struct req *r,
                            enum wb_cause cause, uint64_t older_than)
 {
-    for (; r->pos < c->blocks; r->pos++) {
-        const struct entry *e = &c->e[r->pos];
-        if ((e->flags & (E_DIRTY | E_WRITING)) != E_DIRTY)
-            continue;
-        if (cause == WB_TIMER && e->dirty_since > older_than)
-            continue;
-        int rc = write_back(c, r, r->pos, cause, true);
+    if (!r->collected) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < c->blocks; i++) {
+            const struct entry *e = &c->e[i];
+            if ((e->flags & (E_DIRTY | E_WRITING)) != E_DIRTY)
+                continue;
+            if (cause == WB_TIMER && e->dirty_since > older_than)
+                continue;
+            c->order[n++] = i;
+        }
+        sort_by_sector(c, c->order, n);
+        r->norder = n;
+        r->pos = 0;
+        r->collected = true;
+    }
+    while (r->pos < r->norder) {
+        const uint32_t *run = c->order + r->pos;
+        uint32_t n = 1;
+        while (r->pos + n < r->norder && n < c->staging_sectors
+               && c->e[run[n]].sector == c->e[run[0]].sector + n)
+            n++;
+        int rc = write_back(c, r, run, n, cause, true);
         if (rc == -EAGAIN)
             return false;
         if (rc < 0) {
             r->status = rc;
             return true;
         }
+        r->pos += n;
     }
     return true;
 }
@@ -654,10 +731,11 @@ int blkcache_open(struct blkdev *lower, const struct blkcache_config *config,
     c->staging = aligned_alloc(4096, ((size_t)c->staging_sectors * ss + 4095)
                                          & ~(size_t)4095);
     c->lops = calloc(nlops, sizeof(*c->lops));
+    c->order = malloc(blocks * sizeof(uint32_t));
     c->repl = blkcache_repl_create(blocks);
     if (c->e == NULL || c->data == NULL || c->bucket == NULL
         || c->free_idx == NULL || c->staging == NULL || c->lops == NULL
-        || c->repl == NULL) {
+        || c->order == NULL || c->repl == NULL) {
         blkcache_destroy(c);
         return -ENOMEM;
     }
@@ -779,5 +857,6 @@ void blkcache_destroy(struct blkcache *c)
     free(c->free_idx);
     free(c->staging);
     free(c->lops);
+    free(c->order);
     free(c);
 }

@@ -5,7 +5,7 @@
  *
  *  1. 512 sectors written through the cache, eight times its capacity,
  *     so dirty blocks go to the disk to make room, then read back
- *     through it and compared;
+ *     through it and compared (the last 32 from the cache);
  *  2. a block written and left alone: the timer thread writes it to the
  *     disk (read under the cache) without a flush;
  *  3. a flush, then every sector read from the disk under the cache and
@@ -94,13 +94,19 @@ int main(void)
         fill(buf, s, run, ss);
         ok = blkdev_write(bd, s, buf, (size_t)run * ss) == 0;
     }
+    /* The last 32 written are still cached (hits), the rest are not. */
+    struct blkcache_stats st;
+    blkcache_get_stats(c, &st);
+    uint64_t hits_before = st.hits;
+    ok = ok && read_back(bd, PATTERN_SECTORS - 32, 32, 16, ss);
+    blkcache_get_stats(c, &st);
+    CHECK_EQ(st.hits - hits_before, 32);
     ok = ok && read_back(bd, 0, PATTERN_SECTORS, 16, ss);
     check_verdict(ok, "512 sectors written and read back through the cache");
 
     /* 2. The timer writes a lone dirty block back. */
     fill(buf, LONE_SECTOR, 1, ss);
     CHECK_EQ(blkdev_write(bd, LONE_SECTOR, buf, ss), 0);
-    struct blkcache_stats st;
     blkcache_get_stats(c, &st);
     uint64_t timer_before = st.write_backs_timer;
     sched_sleep_ns(AGE_NS + 4 * PERIOD_NS);

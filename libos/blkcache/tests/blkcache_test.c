@@ -412,6 +412,29 @@ static void flush_orders_earlier_writes(void)
     CHECK(stats().flushes == 1);
 }
 
+/* A flush writes dirty blocks back in sector order, each run of
+ * consecutive sectors in one device request. */
+static void flush_coalesces_runs(void)
+{
+    if (!fresh(32, 65536))
+        return;
+    static _Alignas(4096) uint8_t p[SS];
+    static const uint64_t order[] = {21, 10, 12, 20, 11, 13, 22, 40};
+    for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        memset(p, (int)order[i], SS);
+        CHECK_EQ(blkdev_write(bd, order[i], p, SS), 0);
+    }
+    uint64_t writes = sim.writes;
+    CHECK_EQ(blkdev_flush(bd), 0);
+    /* Write-back: 10..13, 20..22 and 40; write-through wrote each. */
+    CHECK_EQ(sim.writes - writes, through ? 0 : 3);
+    CHECK_EQ(stats().write_backs_flush, through ? 0 : 8);
+    for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        memset(p, (int)order[i], SS);
+        CHECK(same(stable + order[i] * SS, p, SS));
+    }
+}
+
 /* ---- the timer --------------------------------------------------------------- */
 
 /* A block goes to the device once it has been dirty write_back_age_ns by
@@ -586,6 +609,7 @@ int main(void)
     RUN(model_large_cache);
     RUN(model_4k_sectors);
     RUN(flush_orders_earlier_writes);
+    RUN(flush_coalesces_runs);
     RUN(timer_writes_back_by_age);
     RUN(device_errors_propagate);
     RUN(bad_requests);
