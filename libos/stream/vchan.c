@@ -22,6 +22,7 @@
 struct stream_listener {
     char path[32];           /* data/stream/<port>, under our home */
     bool busy;               /* a connection is open */
+    bool said;               /* the first announcement was printed */
     struct sched_waitq free; /* accept waits here while busy */
 };
 
@@ -101,7 +102,9 @@ int stream_accept(struct stream_listener *l, struct stream **out)
         return errno_of(rc);
     }
     l->busy = true;
-    printf("stream: waiting for dom%u at /local/domain/%u/%s\n", peer_domid, self_domid, l->path);
+    if (!l->said) /* once: a new channel is announced for every connection */
+        printf("stream: waiting for dom%u at /local/domain/%u/%s\n", peer_domid, self_domid, l->path);
+    l->said = true;
     while (!vchan_peer_connected(s->v))
         (void)evtchn_sched_wait(vchan_port(s->v), time_monotonic_ns() + RECHECK_NS);
     s->l = l;

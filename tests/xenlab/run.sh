@@ -17,7 +17,8 @@
 #   share/          what dom0 sees at /mnt/share (rebuilt every run)
 #   results/        this run's logs: serial.log (Xen + dom0 console), per
 #                   guest console/xl logs, summary, timings
-# Environment: MEM (QEMU MiB, 1536), DOM0_MEM (512M), TIMEOUT (QEMU seconds,
+# Environment: ONLY (run only these tests, "NAME[*N] ...", each N times),
+# MEM (QEMU MiB, 1536), DOM0_MEM (512M), TIMEOUT (QEMU seconds,
 # 1500; each test in dom0 is bounded by 300 s), CPU (QEMU -cpu, "max,-smap": with SMAP, the Debian 6.1.0-50 PV dom0
 # dies at its first instruction under TCG, "d0v0 Unhandled: vec 14,
 # #PF[0001]" then "domain_crash_sync ... create_bounce_frame"), BAZEL (bazel), BAZEL_STARTUP_FLAGS (e.g. --output_base=/tmp/ob),
@@ -81,6 +82,9 @@ for i in $IMAGES; do
     die "image outputs of $label not found under $BIN"
 done
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
+# ONLY="NAME[*N] ...": run only those tests (and sanity), each N times
+# (e.g. ONLY="vchan-client*20" to chase a flake).
+if [ -n "${ONLY:-}" ]; then printf '%s\n' "$ONLY" > "$SHARE/only"; fi
 install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 install -m 0755 "$HERE/stream-client.py" "$SHARE/stream-client.py"
 

@@ -149,7 +149,7 @@ def bulk(connect, size: int) -> tuple[bool, str]:
     return True, f"{size} bytes echoed in {secs:.2f} s ({size * 2 / secs / 1e6:.2f} MB/s both ways), same bytes"
 
 
-def many(connect, count: int, between=lambda: None) -> tuple[bool, str]:
+def many(connect, count: int) -> tuple[bool, str]:
     ok = failed_in_a_row = 0
     for i in range(count):
         if failed_in_a_row == 3:
@@ -169,18 +169,22 @@ def many(connect, count: int, between=lambda: None) -> tuple[bool, str]:
         except OSError as e:
             failed_in_a_row += 1
             print(f"stream-client: connection {i}: {e}")
-        between()
     return ok == count, f"{ok}/{count} connections echoed"
 
 
-def xenstore_exists(path: str) -> bool:
-    return subprocess.run(["xenstore-read", path], capture_output=True).returncode == 0
+def xenstore_read(path: str) -> str | None:
+    r = subprocess.run(["xenstore-read", path], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
 
 
-def await_node(path: str, present: bool, seconds: float = 30) -> None:
+def await_value(path: str, changed_from: str | None, seconds: float = 30) -> str | None:
+    """Wait until the node exists with a value other than changed_from."""
     deadline = time.monotonic() + seconds
-    while xenstore_exists(path) != present and time.monotonic() < deadline:
-        time.sleep(0.1)
+    value = xenstore_read(path)
+    while (value is None or value == changed_from) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = xenstore_read(path)
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -191,34 +195,30 @@ def main(argv: list[str]) -> int:
         host, _, port = argv[2].partition(":")
         rest = argv[3:]
         connect = lambda: TcpConn(host, int(port or 7))  # noqa: E731
-        between = lambda: None  # noqa: E731
     else:
         domid, path, rest = int(argv[2]), argv[3], argv[4:]
         vchan = Vchan()
-        node = path + "/event-channel"
+        seen: list[str | None] = [None]  # the ring-ref of the last channel used
 
         def connect() -> VchanConn:
-            await_node(node, True)
+            # A vchan serves one client: after each close the server
+            # announces a new channel (new grants) at the same path, often
+            # before the old nodes could be seen gone. Wait for new ones.
+            seen[0] = await_value(path + "/ring-ref", seen[0])
+            await_value(path + "/event-channel", None)
             return VchanConn(vchan, domid, path)
-
-        def between() -> None:
-            # A vchan serves one client: the server takes its nodes down
-            # when it closes, and announces a new channel for the next.
-            await_node(node, False)
 
     size = int(rest[0]) if rest else 1 << 20
     count = int(rest[1]) if len(rest) > 1 else 20
     passed = 0
-    checks = [("bulk", lambda: bulk(connect, size)), ("connections", lambda: many(connect, count, between))]
-    for i, (name, check) in enumerate(checks):
+    checks = [("bulk", lambda: bulk(connect, size)), ("connections", lambda: many(connect, count))]
+    for name, check in checks:
         try:
             good, what = check()
         except OSError as e:
             good, what = False, str(e)
-        print(f"stream-client: {name}: {'ok' if good else 'FAILED'}: {what}")
+        print(f"stream-client: {name}: {'ok' if good else 'FAILED'}: {what}", flush=True)
         passed += good
-        if i == 0:
-            between()
     print(f"stream-client: {passed}/{len(checks)} checks passed")
     return 0 if passed == len(checks) else 1
 
