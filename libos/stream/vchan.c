@@ -13,7 +13,8 @@
 #include <vchan/vchan.h>
 #include <xenstore/xenstore.h>
 
-/* Rings of 32 KiB each way: eight pages each, the most vchan allows. */
+/* Rings of 32 KiB each way by default (eight pages each, the most vchan
+ * allows); vchan_ring_order=N (12..15) on the command line to change. */
 #define RING_ORDER VCHAN_MAX_ORDER
 /* The client's arrival and departure change no port we wait on by name:
  * look again this often. */
@@ -32,6 +33,7 @@ struct stream {
 };
 
 static unsigned peer_domid; /* vchan_peer=N; 0: dom0 */
+static unsigned ring_order = RING_ORDER;
 static unsigned self_domid;
 
 const char *stream_transport_name(void)
@@ -49,6 +51,18 @@ static int errno_of(long rc)
 int stream_start(int argc, char **argv, char err[STREAM_ERROR_MAX])
 {
     for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "vchan_ring_order=", 17) == 0) {
+            char *end;
+            unsigned long o = strtoul(argv[i] + 17, &end, 10);
+            if (argv[i][17] == '\0' || *end != '\0' || o < 12 || o > VCHAN_MAX_ORDER) {
+                snprintf(err, STREAM_ERROR_MAX,
+                         "stream: %s is not a ring order (write vchan_ring_order=N, N from 12 to %d)",
+                         argv[i], VCHAN_MAX_ORDER);
+                return -EINVAL;
+            }
+            ring_order = (unsigned)o;
+            continue;
+        }
         if (strncmp(argv[i], "vchan_peer=", 11) != 0)
             continue;
         char *end;
@@ -74,7 +88,7 @@ int stream_start(int argc, char **argv, char err[STREAM_ERROR_MAX])
         return errno_of(rc);
     }
     self_domid = self;
-    printf("stream: vchan to dom%u\n", peer_domid);
+    printf("stream: vchan to dom%u, rings of %u KiB\n", peer_domid, (1u << ring_order) / 1024);
     return 0;
 }
 
@@ -96,7 +110,7 @@ int stream_accept(struct stream_listener *l, struct stream **out)
     struct stream *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
-    int rc = vchan_server_open((xenabi_domid_t)peer_domid, l->path, RING_ORDER, RING_ORDER, &s->v);
+    int rc = vchan_server_open((xenabi_domid_t)peer_domid, l->path, ring_order, ring_order, &s->v);
     if (rc != 0) {
         free(s);
         return errno_of(rc);

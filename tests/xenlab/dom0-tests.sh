@@ -32,6 +32,22 @@ exists() {
   return 0 # still unknown: assume it is there (the callers are bounded)
 }
 
+# peer PROGRAM ARGS: a dom0 peer in python3 (stream-client.py,
+# vchan-peer.py), run again when it crashed (exit status 128+: the same
+# dom0 flake as exists' xl; it once took vchan-peer.py's server down
+# before it served, and the guest waited 60 s for nothing: issue 14 item
+# 9), at most twice more, each logged as XENLAB-RETRY. A crash in the
+# middle of a conversation still fails the test, on its checks.
+peer() {
+  local rc try
+  for try in 1 2 3; do
+    python3 "$@"; rc=$?
+    [ $rc -lt 128 ] && return $rc
+    echo "XENLAB-RETRY python3 $(basename $1): crashed (status $rc)"
+  done
+  return $rc
+}
+
 # watch_backend NAME TYPE DOMID: while domain NAME lives, record each
 # change of its TYPE (vif, vbd) backends' xenstore states in
 # $R/NAME.backend-states, one line per change: "<uptime> <dev>:<state> ..."
@@ -443,7 +459,7 @@ tcp_echo_client() {
   if [ -n "$ip" ]; then
     PING="ping"; command -v ping >/dev/null || PING="busybox ping"
     $PING -c 3 -w 30 $ip >> $out 2>&1
-    python3 /mnt/share/stream-client.py tcp $ip >> $out 2>&1
+    peer /mnt/share/stream-client.py tcp $ip >> $out 2>&1
     echo "stream-client: done $(secs $t0 $(now)) s after xl create returned" >> $out
   fi
   ask_to_end shutdown $d >> $out
@@ -491,17 +507,18 @@ tcp_echo_test() { # TYPE: pvh or pv
 # announces a new channel after each), then `xl reboot` (on_reboot is
 # "destroy": the domain ends, its xl log says reason code 1).
 stream_vchan_client() { # OUT DOMID
-  python3 /mnt/share/stream-client.py vchan $2 /local/domain/$2/data/stream/7 > $1 2>&1
+  peer /mnt/share/stream-client.py vchan $2 /local/domain/$2/data/stream/7 > $1 2>&1
   ask_to_end reboot $2 >> $1
 }
-stream_vchan_test() { # TYPE: pvh or pv
-  local type=$1 n t
+stream_vchan_test() { # TYPE: pvh or pv; [RING_ORDER]
+  local type=$1 order=${2:-} n t
   t=stream-vchan; n=streamvchan
   [ "$type" = pv ] && { t=stream-vchan-pv; n=streamvchanpv; }
+  [ -n "$order" ] && { t=$t-o$order; n=$n$order; }
   echo "=== XENLAB-RUN $t"
   BAD=
   if AFTER_CREATE="stream_vchan_client $R/$n.client.txt" LIFETIME=240 GUEST_TYPE=$type \
-       boot_guest $n stream_echo_vchan.elf ""; then
+       boot_guest $n stream_echo_vchan.elf "${order:+vchan_ring_order=$order}"; then
     echo "--- $n: dom0 client"; cat $R/$n.client.txt
     check $t "vchan transport (console)" $R/$n.console.log '^stream: vchan to dom0'
     check $t "serving (console)" $R/$n.console.log '^stream_echo: serving port 7 over vchan'
@@ -510,6 +527,69 @@ stream_vchan_test() { # TYPE: pvh or pv
     check $t "xl reboot heard (console)" $R/$n.console.log '^\[xen\] control: reboot requested by the toolstack'
     check $t "reboot shutdown" $R/$n.xl.log 'shut down, reason code 1 '
     check_not $t "no fault (console)" $R/$n.console.log 'panic:|backtrace:'
+  else
+    BAD="xl create failed"
+  fi
+  [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
+}
+
+# (c3) dns, as PVH and as PV: examples/dns:image (its zone compiled in by
+# dns_zone; its NIC from //drivers/nic:any), a static address on xenbr0.
+# dom0 asks with dig (UDP, and TCP for the RRset too big for 512 bytes),
+# checks the answers against examples/dns/test.zone, then runs dnsperf
+# (5 s at 200 queries/s, none may be lost) and shuts the guest down with
+# xl. Records xl create returned to the first answered query.
+dns_client() { # OUT NAME DOMID
+  local out=$1 d=$3 t0 i ok=
+  t0=$(now)
+  for i in $(seq 1 240); do
+    dig @10.0.0.53 +time=1 +tries=1 +short example.test SOA > /dev/null 2>&1 && { ok=1; break; }
+    exists $d || break
+    sleep 0.25
+  done
+  echo "dns-client: first answer ${ok:+after $(secs $t0 $(now)) s}" > $out
+  if [ -n "$ok" ]; then
+    {
+      echo "web A: $(dig @10.0.0.53 +short web.example.test A | sort | tr '\n' ' ')"
+      echo "www A: $(dig @10.0.0.53 +short www.example.test A | tr '\n' ' ')"
+      echo "MX: $(dig @10.0.0.53 +short example.test MX | sort -n | tr '\n' ' ')"
+      echo "SRV: $(dig @10.0.0.53 +short _sip._tcp.example.test SRV)"
+      echo "AAAA: $(dig @10.0.0.53 +short ns1.example.test AAAA)"
+      echo "nope: $(dig @10.0.0.53 nope.example.test A | grep -o 'status: [A-Z]*')"
+      echo "other zone: $(dig @10.0.0.53 www.example.org A | grep -o 'status: [A-Z]*')"
+      echo "big over TCP: $(dig @10.0.0.53 +tcp +short big.example.test TXT | wc -l) records"
+      echo "big over UDP: $(dig @10.0.0.53 +ignore +noedns big.example.test TXT | grep -o 'flags: [a-z ]*')"
+      printf '%s\n' "web.example.test A" "www.example.test A" "example.test MX" "nope.example.test A" > /tmp/dnsperf.queries
+      dnsperf -s 10.0.0.53 -d /tmp/dnsperf.queries -l 5 -Q 200 2>&1 | grep -E 'Queries (sent|completed|lost)'
+    } >> $out 2>&1
+  fi
+  ask_to_end shutdown $d >> $out
+}
+dns_test() { # TYPE: pvh or pv
+  local type=$1 n t f
+  t=dns; n=dns
+  [ "$type" = pv ] && { t=dns-pv; n=dnspv; }
+  echo "=== XENLAB-RUN $t"
+  BAD=
+  if AFTER_CREATE="dns_client $R/$n.client.txt $n" LIFETIME=240 GUEST_TYPE=$type \
+       boot_guest $n dns.elf "ip=10.0.0.53/24 gw=10.0.0.1" "vif = [ \"bridge=xenbr0,mac=00:16:3e:00:00:35\" ]" vif; then
+    echo "--- $n: dom0 client"; cat $R/$n.client.txt
+    f=$R/$n.client.txt
+    check $t "NIC up (console)" $R/$n.console.log '^dns: 10\.0\.0\.53 up'
+    check $t "answers" $f '^dns-client: first answer after'
+    check $t "A RRset" $f '^web A: 192\.0\.2\.80 192\.0\.2\.81 $'
+    check $t "CNAME chased" $f '^www A: web\.example\.test\. 192\.0\.2\.80 192\.0\.2\.81 $'
+    check $t "MX" $f '^MX: 10 mail\.example\.test\. 20 mail2\.other\.test\. $'
+    check $t "SRV" $f '^SRV: 10 60 5060 sip\.example\.test\.$'
+    check $t "AAAA" $f '^AAAA: 2001:db8::53$'
+    check $t "NXDOMAIN" $f '^nope: status: NXDOMAIN$'
+    check $t "REFUSED outside the zone" $f '^other zone: status: REFUSED$'
+    check $t "the whole RRset over TCP" $f '^big over TCP: 6 records$'
+    check $t "truncated over UDP" $f '^big over UDP: flags: qr aa tc'
+    check $t "dnsperf: none lost" $f 'Queries lost: +0 '
+    check $t "xl shutdown heard (console)" $R/$n.console.log '^\[xen\] control: poweroff requested by the toolstack'
+    check_not $t "no fault (console)" $R/$n.console.log 'panic:|backtrace:'
+    sed -n 's/^dns-client: first answer after \([0-9.]*\) s$/'"$t"' create_to_first_answer \1 s/p' $f >> $R/timings
   else
     BAD="xl create failed"
   fi
@@ -615,7 +695,7 @@ vchan_client_peer() {
     sleep 0.25
   done
   echo "vchan-peer: server dom$2 announced after $i polls" > $1
-  python3 /mnt/share/vchan-peer.py client $2 /local/domain/$2/data/vchan-echo >> $1 2>&1
+  peer /mnt/share/vchan-peer.py client $2 /local/domain/$2/data/vchan-echo >> $1 2>&1
 }
 vchan_test() { # TYPE: pvh or pv
   local type=$1
@@ -643,15 +723,11 @@ vchan_test() { # TYPE: pvh or pv
 # domain; the unikernel connects as the client, mapping dom0's grants
 # over frames it gave back to Xen (PVH), and speaks the same protocol;
 # then it unmaps and repopulates them, and powers off.
-# vchan_server_peer OUT DOMID: dom0 serves domain DOMID, not before xl
-# create returned. Once (issue 14 item 9) the guest read ENOENT for 60 s
-# while a server, started by polling `xl domid` during the create, was
-# serving: the likely cause is a domain id caught from a create that was
-# then retried (xenstored ignores permissions naming a domain it does not
-# know, and a node the guest may not read is ENOENT to it).
+# vchan_server_peer OUT DOMID: dom0 serves domain DOMID once xl create
+# returned (the domain id from the create that succeeded), through peer().
 vchan_server_peer() {
   echo "vchan-peer: serving dom$2 (xl create returned)" > $1
-  python3 /mnt/share/vchan-peer.py server $2 /local/domain/0/data/vchan-rev >> $1 2>&1
+  peer /mnt/share/vchan-peer.py server $2 /local/domain/0/data/vchan-rev >> $1 2>&1
 }
 test_vchan_client() {
   t=vchan-client
@@ -760,6 +836,10 @@ run_test tcp-echo tcp_echo_test pvh
 run_test tcp-echo-pv tcp_echo_test pv
 run_test stream-vchan stream_vchan_test pvh
 run_test stream-vchan-pv stream_vchan_test pv
+run_test stream-vchan-pv-o13 stream_vchan_test pv 13
+run_test stream-vchan-pv-o14 stream_vchan_test pv 14
+run_test dns dns_test pvh
+run_test dns-pv dns_test pv
 setup_blk
 run_test blkstore blkstore_test pvh
 run_test blkstore-pv blkstore_test pv

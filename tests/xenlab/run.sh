@@ -66,7 +66,8 @@ step "bazel build the test images"
 # NAME.debug.elf beside it (for `unikernel symbolize` on the host, below).
 IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_image
         udp_echo=//examples/udp_echo:image tcp_echo=//examples/tcp_echo:image
-        stream_echo_vchan=//examples/stream_echo:image_vchan blkstore=//examples/blkstore:image
+        stream_echo_vchan=//examples/stream_echo:image_vchan dns=//examples/dns:image
+        blkstore=//examples/blkstore:image
         vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
         wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ //rules_unikernel/tool:cli \

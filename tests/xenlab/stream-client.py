@@ -144,8 +144,11 @@ def bulk(connect, size: int) -> tuple[bool, str]:
         conn.close()
     secs = time.monotonic() - t0
     if got != data:
+        diff = [i for i in range(min(len(got), len(data))) if got[i] != data[i]]
+        where = (f"; {len(diff)} bytes differ, the first at offset {diff[0]} (got {got[diff[0]:diff[0] + 8].hex()}, "
+                 f"sent {data[diff[0]:diff[0] + 8].hex()}), the last at {diff[-1]}") if diff else ""
         return False, (f"{len(got)} of {size} bytes came back, sha256 {hashlib.sha256(got).hexdigest()[:16]} "
-                       f"!= {hashlib.sha256(data).hexdigest()[:16]}")
+                       f"!= {hashlib.sha256(data).hexdigest()[:16]}{where}")
     return True, f"{size} bytes echoed in {secs:.2f} s ({size * 2 / secs / 1e6:.2f} MB/s both ways), same bytes"
 
 

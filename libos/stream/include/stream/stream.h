@@ -20,7 +20,8 @@
  *
  * stream_start reads the transport's words of the command line: for TCP
  * those of <net/config.h> (ip=A.B.C.D/N, gw=, dns=, ip=dhcp); for vchan
- * vchan_peer=N, the domain allowed to connect (default 0, dom0). Words it
+ * vchan_peer=N, the domain allowed to connect (default 0, dom0), and
+ * vchan_ring_order=N, rings of 2^N bytes each way (12..15, default 15). Words it
  * does not know are left to the application.
  *
  * A port is the service's number: TCP port `port`, or for vchan the
