@@ -12,6 +12,8 @@ packages=(
     qemu-system-x86   # boots the images
     libxen-dev        # Xen's public headers, the oracle of the ABI tests
     check             # libcheck: lwIP's own unit tests run on it
+    curl              # examples/httpd's host tests: a real HTTP client
+    apache2-utils     # examples/httpd's host tests: ab, 5,000 requests at concurrency 50
     git
 )
 
