@@ -100,13 +100,14 @@ def unikernel_content(name, srcs, strip_prefix = "", visibility = None, testonly
       strip_prefix: the directory of this package served as "/".
       visibility: visibility of the library.
       testonly: testonly of both targets.
-      tags: extra tags of the library.
+      tags: tags of both targets (the library also gets "unikernel_slot:content").
     """
     unikernel_content_rule(
         name = name + "_table",
         srcs = srcs,
         strip_prefix = strip_prefix,
         testonly = testonly,
+        tags = tags,
         visibility = ["//visibility:private"],
     )
     cc_library(
