@@ -16,6 +16,8 @@ packages=(
     bind9-dnsutils    # dig: examples/dns's client test
     bind9-utils       # named-compilezone: that test's independent reading of the zone
     dnsperf           # examples/dns's bounded load test
+    curl              # examples/httpd's host tests: a real HTTP client
+    apache2-utils     # examples/httpd's host tests: ab, 5,000 requests at concurrency 50
     git
 )
 

@@ -20,6 +20,18 @@
  * SYN, FIN, RST) goes through as before. The cost: duplicate ACKs that
  * arrive while our window is 0 do not count towards a fast retransmit
  * (the retransmission timer still recovers).
+ *
+ * The same hook lets a peer reopen a connection whose 4-tuple is still in
+ * TIME-WAIT here. lwIP 2.1.3 answers such a SYN with an ACK and ignores
+ * the peer's RST (RFC 1337), so the peer cannot connect from that port
+ * until our 2 MSL (two minutes) have passed. A server closes first and so
+ * keeps TIME-WAIT, and clients behind a NAT or on a loopback (QEMU's user
+ * network forwards the host's client port as is; Linux reuses loopback
+ * ports from TIME-WAIT after a second) hit it within seconds under load.
+ * RFC 1122 4.2.2.13 allows what Linux and the BSDs do: a SYN whose
+ * sequence number is beyond the old connection's end starts a new one.
+ * The hook then drops the TIME-WAIT state and feeds a copy of the IPv4
+ * packet back to the stack, where the listener takes it.
  */
 #include "lwip/opt.h"
 
@@ -27,20 +39,71 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <time/time.h>
 
 #include "lwip/err.h"
+#include "lwip/ip.h"
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "lwip/tcpip.h"
+
+#if !NO_SYS && LWIP_IPV4
+/* A SYN for a TIME-WAIT 4-tuple that starts a new connection: the old
+ * state goes, and the packet is queued again for the listener. Returns
+ * true if it took the packet. */
+static bool reopen_from_time_wait(struct tcp_pcb *pcb,
+                                  const struct tcp_hdr *hdr,
+                                  const struct pbuf *p)
+{
+    if (ip_current_is_v6() || p->next != NULL)
+        return false;
+    const struct ip_hdr *iph = ip4_current_header();
+    struct netif *inp = ip_current_input_netif();
+    u16_t iplen = lwip_ntohs(IPH_LEN(iph));
+    /* The packet must be one contiguous piece ending where p does. */
+    const u8_t *start = (const u8_t *)iph;
+    if (inp == NULL || start + iplen != (const u8_t *)p->payload + p->len)
+        return false;
+    size_t tcp_off = (size_t)((const u8_t *)hdr - start);
+    if (tcp_off + TCP_HLEN > iplen)
+        return false;
+    struct pbuf *q = pbuf_alloc(PBUF_RAW, iplen, PBUF_RAM);
+    if (q == NULL)
+        return false;
+    memcpy(q->payload, start, iplen);
+    /* tcp_input() turned these to host order in place: turn them back so
+     * the checksum holds again. */
+    struct tcp_hdr *t = (struct tcp_hdr *)((u8_t *)q->payload + tcp_off);
+    t->src = lwip_htons(hdr->src);
+    t->dest = lwip_htons(hdr->dest);
+    t->seqno = lwip_htonl(hdr->seqno);
+    t->ackno = lwip_htonl(hdr->ackno);
+    t->wnd = lwip_htons(hdr->wnd);
+    if (tcpip_inpkt(q, inp, ip_input) != ERR_OK) {
+        pbuf_free(q);
+        return false;
+    }
+    tcp_abort(pcb); /* in TIME-WAIT: removed and freed, nothing sent */
+    return true;
+}
+#endif
 
 int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
                           const struct pbuf *p)
 {
     /* lwIP has already turned the header's numbers to host order. */
     u16_t flags = TCPH_FLAGS(hdr);
+#if !NO_SYS && LWIP_IPV4
+    if (pcb->state == TIME_WAIT
+        && (flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN
+        && TCP_SEQ_GT(hdr->seqno, pcb->rcv_nxt)
+        && reopen_from_time_wait((struct tcp_pcb *)pcb, hdr, p))
+        return ERR_ABRT; /* tcp_input() drops this copy; ours goes on */
+#endif
     if (pcb->state < ESTABLISHED || p->tot_len != 0
         || (flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG)) != 0
         || (flags & TCP_ACK) == 0 || pcb->rcv_wnd != 0

@@ -552,6 +552,70 @@ static void test_full_duplex(void)
 
 /* The stack keeps running while its timers fire (IPv6 reassembly's first
  * one, after a second, once stopped the image). */
+/* The server closes first, so its side of 127.0.0.1:REOPEN_CLIENT_PORT
+ * <-> :REOPEN_PORT stays in TIME-WAIT; a new connection from the same
+ * client port must still open (tcp_hook.c), not wait out 2 MSL. */
+#define REOPEN_PORT 7004
+#define REOPEN_CLIENT_PORT 7104
+static int reopen_listen_fd;
+static volatile int reopen_got[2];
+
+static int reopen_server(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2; i++) {
+        int c = accept(reopen_listen_fd, NULL, NULL);
+        if (c < 0)
+            return 1;
+        char b = (char)('x' + i);
+        send(c, &b, 1, 0);
+        close(c); /* first: this side keeps TIME-WAIT */
+    }
+    return 0;
+}
+
+static int reopen_client(void *arg)
+{
+    int round = (int)(intptr_t)arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in local = loopback(REOPEN_CLIENT_PORT);
+    struct sockaddr_in a = loopback(REOPEN_PORT);
+    char b = 0;
+    if (bind(fd, (struct sockaddr *)&local, sizeof(local)) == 0
+        && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0
+        && recv(fd, &b, 1, 0) == 1) {
+        char rest;
+        while (recv(fd, &rest, 1, 0) > 0) {
+        }
+        reopen_got[round] = b;
+    }
+    close(fd);
+    return 0;
+}
+
+static void test_reopen_from_time_wait(void)
+{
+    reopen_listen_fd = listener(REOPEN_PORT, 4);
+    CHECK(reopen_listen_fd >= 0);
+    struct sched_attr attr = {.priority = SCHED_PRIORITY_DEFAULT,
+                              .detached = true};
+    CHECK(sched_spawn("reopen_srv", reopen_server, NULL, &attr) != NULL);
+    for (int round = 0; round < 2; round++) {
+        CHECK(sched_spawn("reopen_cli", reopen_client,
+                          (void *)(intptr_t)round, &attr) != NULL);
+        /* Without the hook the second connect waits for minutes. */
+        for (int i = 0; i < 50 && reopen_got[round] == 0; i++)
+            sched_sleep_ns(100 * TIME_NS_PER_MS);
+        CHECK_EQ(reopen_got[round], 'x' + round);
+    }
+    if (reopen_got[1] == 'y')
+        printf("reopen: a SYN on a TIME-WAIT 4-tuple opened a new "
+               "connection\n");
+    close(reopen_listen_fd);
+}
+
 static void test_timers_run(void)
 {
     uint64_t before = ticks;
@@ -576,6 +640,7 @@ int main(void)
     RUN(test_many_connections);
     RUN(test_bulk_both_ways);
     RUN(test_full_duplex);
+    RUN(test_reopen_from_time_wait);
     RUN(test_timers_run);
     ticker_stop = 1;
     return check_finish();
