@@ -86,7 +86,8 @@ def fuzz_test(
         alwayslink = True,
     )
     corpus_args = ["$(rootpath %s)" % c for c in corpus] if corpus else []
-    common = ["--name", name, "--max-len", str(max_len)]
+    label = "//%s:%s_fuzz" % (native.package_name(), name)
+    common = ["--name", name, "--label", label, "--max-len", str(max_len)]
     cc_binary(
         name = name + "_fuzz",
         testonly = True,

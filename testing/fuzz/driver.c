@@ -25,6 +25,7 @@
  *   --timeout N       seconds one input may take (default 10)
  *   --crash-dir DIR   where failing inputs go
  *   --name NAME       the target's name, for messages
+ *   --label LABEL     its `bazel run` label, for messages
  *   --replay FILE...  run the given inputs once each, nothing else
  *   --save-seeds DIR  write the generated seeds there as files, and stop
  */
@@ -421,6 +422,7 @@ static const struct input *make_mutant(uint64_t seed, uint64_t iteration)
 /* ---- running one input, and what a failure leaves ----------------------- */
 
 static const char *target_name = "fuzz";
+static const char *target_label = "<the _fuzz target>";
 static char crash_dir[4096];
 static const uint8_t *current;
 static size_t current_len;
@@ -483,7 +485,9 @@ static void save_current(void)
     close(fd);
     emit("fuzz: the input is saved as ");
     emit(path);
-    emit("\nfuzz: replay it with: bazel run <this target> -- --replay ");
+    emit("\nfuzz: replay it with: bazel run ");
+    emit(target_label);
+    emit(" -- --replay ");
     emit(path);
     emit("\n");
 }
@@ -618,6 +622,8 @@ int main(int argc, char **argv)
             resolve(v, crash_dir, sizeof crash_dir), i++;
         } else if (strcmp(a, "--name") == 0 && v) {
             target_name = v, i++;
+        } else if (strcmp(a, "--label") == 0 && v) {
+            target_label = v, i++;
         } else if (strcmp(a, "--save-seeds") == 0 && v) {
             seeds_dir = v, i++;
         } else if (strcmp(a, "--replay") == 0) {
