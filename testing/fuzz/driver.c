@@ -54,6 +54,17 @@
 void __sanitizer_set_death_callback(void (*callback)(void))
     __attribute__((weak));
 
+/*
+ * UBSan's fatal reports end in _exit, past any callback of ours (its
+ * runtime is not ASan's): abort instead, so the SIGABRT handler saves
+ * the input. The stack shows where.
+ */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "abort_on_error=1:print_stacktrace=1";
+}
+
 /* ---- the generator: splitmix64, our own so runs never change ---------- */
 
 static uint64_t mix(uint64_t *state)
@@ -485,6 +496,9 @@ static void save_current(void)
     close(fd);
     emit("fuzz: the input is saved as ");
     emit(path);
+    if (getenv("TEST_UNDECLARED_OUTPUTS_DIR") != NULL)
+        emit("\nfuzz: (bazel test keeps it in bazel-testlogs/<package>/"
+             "<test>/test.outputs/outputs.zip)");
     emit("\nfuzz: replay it with: bazel run ");
     emit(target_label);
     emit(" -- --replay ");

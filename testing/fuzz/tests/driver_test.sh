@@ -32,6 +32,11 @@ PLANTED=off "$fuzz" --replay "$crash" >"$out/f" 2>&1 || fail "the replay of the 
 grep -q ": ok$" "$out/f" || fail "no verdict: $(cat "$out/f")"
 echo "ok: replay reproduces it, and passes once fixed"
 
+PLANTED=ubsan "$fuzz" --seed 1 --iterations 3000 --crash-dir "$out/ub" >"$out/u" 2>&1 && fail "the planted overflow was not found: $(cat "$out/u")"
+grep -q "runtime error: signed integer overflow" "$out/u" || fail "no UBSan report: $(cat "$out/u")"
+ls "$out/ub"/crash-* >/dev/null 2>&1 || fail "UBSan's report saved no input: $(cat "$out/u")"
+echo "ok: a UBSan report saves its input too"
+
 "$fuzz" --seconds x >"$out/g" 2>&1 && fail "a bad option was accepted"
 [ "$(wc -l <"$out/g")" -eq 1 ] || fail "a bad option gave more than one line: $(cat "$out/g")"
 echo "ok: bad option: $(cat "$out/g")"

@@ -3,7 +3,9 @@
  * message "<u32 length><bytes>" whose length is trusted, so a length
  * beyond the bytes present reads past the input (heap-buffer-overflow).
  * The seeds are valid; the driver's length-field edits must find it.
- * PLANTED=off turns the check on that fixes it.
+ * PLANTED=off turns the check on that fixes it; PLANTED=ubsan plants
+ * a signed overflow for a length of INT32_MAX instead (UBSan's report
+ * must save the input as ASan's does).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,13 @@ int fuzz_one(const uint8_t *data, size_t len)
         return 0;
     uint32_t n = fuzz_u32(&in);
     const char *off = getenv("PLANTED");
+    if (off != NULL && strcmp(off, "ubsan") == 0) {
+        int32_t signed_len = (int32_t)n;
+        if (signed_len > 0)
+            signed_len += 1; /* overflows for INT32_MAX */
+        sink = (uint8_t)signed_len;
+        return 0;
+    }
     if (off != NULL && strcmp(off, "off") == 0 && n > fuzz_left(&in))
         return 0;
     uint8_t sum = 0;
