@@ -93,6 +93,10 @@ def fuzz_test(
         testonly = True,
         args = common + corpus_args,
         data = corpus,
+        # Linked as the test is (shared libraries of the deps): the same
+        # program, and the link order of static archives cannot drop a
+        # symbol one library needs from another.
+        linkstatic = False,
         linkopts = SANITIZE_LINKOPTS,
         deps = [":" + name + "_fuzz_target"],
     )
