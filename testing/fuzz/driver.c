@@ -455,6 +455,8 @@ static void emit(const char *s)
     (void)ignored;
 }
 
+static void make_dirs(const char *path);
+
 static void save_current(void)
 {
     if (saving || current == NULL)
@@ -469,6 +471,7 @@ static void save_current(void)
         emit("fuzz: no --crash-dir: the input is not saved\n");
         return;
     }
+    make_dirs(crash_dir); /* only now: a clean run leaves nothing behind */
     static const char hex[] = "0123456789abcdef";
     char path[sizeof crash_dir + 32];
     size_t n = strlen(crash_dir);
@@ -580,10 +583,8 @@ static void make_dirs(const char *path)
         (void)mkdir(tmp, 0755);
         *p = '/';
     }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
         fprintf(stderr, "fuzz: cannot create %s: %s\n", tmp, strerror(errno));
-        exit(2);
-    }
 }
 
 static int save_seeds(const char *dir)
@@ -711,7 +712,6 @@ int main(int argc, char **argv)
         free(paths);
         return save_seeds(seeds_dir);
     }
-    make_dirs(crash_dir);
 
     work = xmalloc(max_len);
     double start = now();
