@@ -60,7 +60,7 @@ def fuzz_test(
       seed `seed`, the same inputs on every run (a few seconds);
     - `<name>_fuzz`: the same program for `bazel run`, e.g.
       `bazel run //pkg:<name>_fuzz -- --seconds 3600 --seed 7` (failing inputs
-      go to fuzz-crashes/<name>/ of the calling directory) or
+      go to fuzz-crashes/pkg/<name>/ of the calling directory) or
       `bazel run //pkg:<name>_fuzz -- --replay FILE`.
 
     Args:
@@ -87,7 +87,7 @@ def fuzz_test(
     )
     corpus_args = ["$(rootpath %s)" % c for c in corpus] if corpus else []
     label = "//%s:%s_fuzz" % (native.package_name(), name)
-    common = ["--name", name, "--label", label, "--max-len", str(max_len)]
+    common = ["--name", "%s:%s" % (native.package_name(), name), "--label", label, "--max-len", str(max_len)]
     cc_binary(
         name = name + "_fuzz",
         testonly = True,

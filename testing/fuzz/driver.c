@@ -23,8 +23,9 @@
  *   --seconds N       stop after N seconds (the long run)
  *   --max-len N       longest input (default 4096)
  *   --timeout N       seconds one input may take (default 10)
- *   --crash-dir DIR   where failing inputs go
- *   --name NAME       the target's name, for messages
+ *   --crash-dir DIR   where failing inputs go (default: a test's undeclared
+ *                     outputs, else fuzz-crashes/<package>/<name>)
+ *   --name NAME       the target's "package:name", for messages
  *   --label LABEL     its `bazel run` label, for messages
  *   --replay FILE...  run the given inputs once each, nothing else
  *   --save-seeds DIR  write the generated seeds there as files, and stop
@@ -661,14 +662,19 @@ int main(int argc, char **argv)
     signal(SIGALRM, on_signal);
 
     /* Where failing inputs go: a test's undeclared outputs, else
-     * fuzz-crashes/<name> in the directory `bazel run` was called from. */
+     * fuzz-crashes/<package>/<name> in the directory `bazel run` was
+     * called from. */
     if (crash_dir[0] == '\0') {
         const char *outputs = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
         if (outputs != NULL)
             snprintf(crash_dir, sizeof crash_dir, "%s", outputs);
-        else
+        else {
             snprintf(crash_dir, sizeof crash_dir, "fuzz-crashes/%s",
                      target_name);
+            for (char *c = crash_dir; *c; c++)
+                if (*c == ':')
+                    *c = '/'; /* "pkg:name": fuzz-crashes/pkg/name */
+        }
         char tmp[sizeof crash_dir];
         memcpy(tmp, crash_dir, sizeof tmp);
         resolve(tmp, crash_dir, sizeof crash_dir);
@@ -734,7 +740,7 @@ int main(int argc, char **argv)
         digest = (digest ^ fnv1a(work, work_len)) * 0x100000001b3ull;
         run_one(work, work_len);
         done++;
-        if ((it & 255) == 0 && seconds > 0) {
+        if (seconds > 0) { /* clock_gettime is cheap: every input */
             double t = now();
             if (t - start >= (double)seconds)
                 break;
