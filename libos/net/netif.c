@@ -39,6 +39,7 @@
 
 #define ETH_HLEN 14
 #define ETH_VLAN_HLEN 4
+#define IPV6_HLEN 40 /* lwIP's IP6_HLEN exists only with LWIP_IPV6 */
 #define MTU_MIN 576
 #define MTU_MAX 9000
 
@@ -70,7 +71,7 @@ static bool l3_header_missing(const uint8_t *frame, size_t len)
     size_t l3 = len - ETH_HLEN;
     return (type == ETHTYPE_ARP && l3 < SIZEOF_ETHARP_HDR)
            || (type == ETHTYPE_IP && l3 < IP_HLEN)
-           || (type == ETHTYPE_IPV6 && l3 < IP6_HLEN);
+           || (type == ETHTYPE_IPV6 && l3 < IPV6_HLEN);
 }
 
 /*
