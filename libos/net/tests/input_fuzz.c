@@ -3,11 +3,11 @@
  * simulated NIC (in buffers of exactly their length, so ASan sees any
  * read past one) through //libos/net's netdev glue (net_if_rx) into lwIP
  * (Ethernet, ARP, IPv4 with reassembly, ICMP, UDP, TCP, IPv6 with ND and
- * MLD, the DHCP client's and DNS resolver's parsers where a frame
- * reaches them), with the scheduler's host runtime running the receive
- * and tcpip threads in simulated time (//testing/hostsched). A UDP socket
- * and a listening TCP socket give the transport layers somewhere to
- * deliver.
+ * MLD; not the DHCP client or the DNS resolver, which a static address
+ * and no query in flight leave idle), with the scheduler's host runtime
+ * running the receive and tcpip threads in simulated time
+ * (//testing/hostsched). A UDP socket and a listening TCP socket give the
+ * transport layers somewhere to deliver.
  *
  * The stack is started once (fuzz_init) and lives across inputs, as a
  * real one lives across packets. An input is up to MAX_FRAMES frames,
