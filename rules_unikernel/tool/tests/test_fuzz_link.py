@@ -128,3 +128,28 @@ def test_undamaged_inputs_link(samples, linker, tmp_path_factory, capsys):  # no
         directory = tmp_path_factory.mktemp("link")
         said = link_damaged(linker, name, sample.data, directory, capsys)
         assert (directory / "out" / "k.elf").exists(), f"{name}: {said}"
+
+
+# The smallest damage the explore profile found that broke the contract:
+# lld exits on an error (here a relocation out of range) leaving its own
+# temporary file beside the output; lld's message quoting a name that is
+# not UTF-8 ended in "internal error: UnicodeDecodeError".
+FOUND = {
+    "lld-fails-after-opening-its-output": ("damaged.o", (("byte", 283, 0),)),
+    "lld-message-not-utf8": ("libdamaged.a", (("word", 161, 0xFF00),)),
+}
+
+
+@pytest.mark.parametrize("case", FOUND.values(), ids=FOUND.keys())
+def test_found_damage_fails_in_one_line_and_leaves_nothing(samples, linker, tmp_path_factory, capsys, case):  # noqa: F811
+    name, ops = case
+    sample, donor = (
+        (samples["object"], samples["archive"])
+        if name == "damaged.o"
+        else (samples["archive"], samples["object"])
+    )
+    damaged = apply(sample.data, ops, donor.data)
+
+    said = link_damaged(linker, name, damaged, tmp_path_factory.mktemp("link"), capsys)
+
+    assert said.startswith("unikernel-link: error: "), said
