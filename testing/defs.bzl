@@ -3,7 +3,7 @@
 The flags come from //libos:component.bzl (defined once there).
 """
 
-load("@rules_cc//cc:defs.bzl", "cc_library", "cc_test")
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
 load("//libos:component.bzl", "COMPONENT_COPTS", "HOST_DEFINES", "SANITIZE_COPTS", "SANITIZE_LINKOPTS", "UBSAN_COPTS")
 load("//rules_unikernel:defs.bzl", "unikernel_image", "unikernel_test")
 
@@ -36,6 +36,77 @@ def component_test(name, srcs, deps = [], copts = [], linkopts = [], sanitize = 
         copts = COMPONENT_COPTS + HOST_DEFINES + san_copts + copts,
         linkopts = san_linkopts + linkopts,
         deps = deps + ["//testing/check"],
+        **kwargs
+    )
+
+def fuzz_test(
+        name,
+        srcs,
+        deps = [],
+        corpus = [],
+        iterations = 5000,
+        seed = 1,
+        max_len = 4096,
+        copts = [],
+        size = "small",
+        **kwargs):
+    """A fuzz target: a bounded, derandomised `bazel test` and a long-run binary.
+
+    The target's sources define `int fuzz_one(const uint8_t *data, size_t len)`
+    (<testing/fuzz.h>), built with the host sanitizers, and the driver of
+    //testing/fuzz mutates the seed corpus into inputs for it. Declares:
+
+    - `<name>_fuzz_test`: the corpus as it is, then `iterations` mutants of
+      seed `seed`, the same inputs on every run (a few seconds);
+    - `<name>_fuzz`: the same program for `bazel run`, e.g.
+      `bazel run //pkg:<name>_fuzz -- --seconds 3600 --seed 7` (failing inputs
+      go to fuzz-crashes/pkg/<name>/ of the calling directory) or
+      `bazel run //pkg:<name>_fuzz -- --replay FILE`.
+
+    Args:
+      name: the target's name (the stem of both targets).
+      srcs: the target's sources (fuzz_one and its optional hooks).
+      deps: the code under test (host-buildable components, simulators).
+      corpus: files (or a filegroup) added to the seeds fuzz_seeds() generates:
+        regression inputs of fixed bugs, captured messages.
+      iterations: mutants the test runs.
+      seed: the test's seed.
+      max_len: the longest input the mutator makes.
+      copts: extra compiler flags.
+      size: the test's size.
+      **kwargs: other cc_test attributes.
+    """
+    cc_library(
+        name = name + "_fuzz_target",
+        testonly = True,
+        srcs = srcs,
+        copts = COMPONENT_COPTS + HOST_DEFINES + SANITIZE_COPTS + copts,
+        linkopts = SANITIZE_LINKOPTS,
+        deps = deps + ["//testing/fuzz"],
+        alwayslink = True,
+    )
+    corpus_args = ["$(rootpath %s)" % c for c in corpus] if corpus else []
+    label = "//%s:%s_fuzz" % (native.package_name(), name)
+    common = ["--name", "%s:%s" % (native.package_name(), name), "--label", label, "--max-len", str(max_len)]
+    cc_binary(
+        name = name + "_fuzz",
+        testonly = True,
+        args = common + corpus_args,
+        data = corpus,
+        # Linked as the test is (shared libraries of the deps): the same
+        # program, and the link order of static archives cannot drop a
+        # symbol one library needs from another.
+        linkstatic = False,
+        linkopts = SANITIZE_LINKOPTS,
+        deps = [":" + name + "_fuzz_target"],
+    )
+    cc_test(
+        name = name + "_fuzz_test",
+        size = size,
+        args = common + ["--seed", str(seed), "--iterations", str(iterations)] + corpus_args,
+        data = corpus,
+        linkopts = SANITIZE_LINKOPTS,
+        deps = [":" + name + "_fuzz_target"],
         **kwargs
     )
 

@@ -92,9 +92,44 @@ static bool reopen_from_time_wait(struct tcp_pcb *pcb,
 }
 #endif
 
-int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
-                          const struct pbuf *p)
+/*
+ * Every option inside the options: a kind, and past EOL and NOP a length
+ * byte of at least 2 whose option ends within them. lwIP's tcp_parseopt
+ * reads the length byte (and an MSS, window scale or timestamp's body)
+ * before it compares with the options' end, one byte or more past the
+ * segment when the options are its last bytes.
+ */
+static bool options_well_formed(const struct tcp_hdr *hdr, unsigned optlen,
+                                unsigned opt1len, const unsigned char *opt2)
 {
+    const unsigned char *opt1 = (const unsigned char *)hdr + TCP_HLEN;
+#define OPT_BYTE(i) ((i) < opt1len || opt2 == NULL ? opt1[(i)] : opt2[(i) - opt1len])
+    unsigned i = 0;
+    while (i < optlen) {
+        unsigned kind = OPT_BYTE(i);
+        if (kind == LWIP_TCP_OPT_EOL)
+            return true;
+        if (kind == LWIP_TCP_OPT_NOP) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= optlen)
+            return false;
+        unsigned len = OPT_BYTE(i + 1);
+        if (len < 2 || len > optlen - i)
+            return false;
+        i += len;
+    }
+#undef OPT_BYTE
+    return true;
+}
+
+int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+                          unsigned optlen, unsigned opt1len,
+                          const unsigned char *opt2, const struct pbuf *p)
+{
+    if (!options_well_formed(hdr, optlen, opt1len, opt2))
+        return ERR_ABRT; /* malformed: drop it before tcp_parseopt */
     /* lwIP has already turned the header's numbers to host order. */
     u16_t flags = TCPH_FLAGS(hdr);
 #if !NO_SYS && LWIP_IPV4

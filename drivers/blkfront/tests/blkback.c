@@ -40,6 +40,10 @@ struct blkback {
     /* BLKBACK_WHOLE_PAGE: every write's page, whole, as it read them. */
     uint8_t *seen;
     size_t seen_len;
+    blkback_rewrite_fn rewrite;
+    void *rewrite_arg;
+    struct xenabi_blkif_response injected[8];
+    unsigned nr_injected;
 };
 
 static void node(const char *dir, const char *key, const char *value)
@@ -342,6 +346,13 @@ static bool process(struct blkback *b)
     bool progress = false;
     if (b->held)
         return false;
+    for (unsigned i = 0; i < b->nr_injected; i++) {
+        memcpy(xenabi_ring_slot(&b->ring, b->ring.prod), &b->injected[i],
+               sizeof(b->injected[i]));
+        b->ring.prod++;
+        progress = true;
+    }
+    b->nr_injected = 0;
     for (;;) {
         int64_t n = xenabi_back_ring_final_check(&b->ring);
         if (n <= 0)
@@ -354,6 +365,8 @@ static bool process(struct blkback *b)
             struct xenabi_blkif_response rsp = serve(b, &req);
             struct xenabi_blkif_response real = rsp;
             mangle(b, &rsp);
+            if (b->rewrite != NULL)
+                b->rewrite(b->rewrite_arg, &rsp);
             b->last = real;
             memcpy(xenabi_ring_slot(&b->ring, b->ring.prod), &rsp,
                    sizeof(rsp));
@@ -462,6 +475,18 @@ uint8_t *blkback_disk(struct blkback *b) { return b->disk; }
 void blkback_fault(struct blkback *b, enum blkback_fault f) { b->fault = f; }
 void blkback_hold(struct blkback *b, bool hold) { b->held = hold; }
 void blkback_close(struct blkback *b) { b->close_requested = true; }
+void blkback_set_rewrite(struct blkback *b, blkback_rewrite_fn fn, void *arg)
+{
+    b->rewrite = fn;
+    b->rewrite_arg = arg;
+}
+
+void blkback_inject(struct blkback *b, const struct xenabi_blkif_response *rsp)
+{
+    if (b->nr_injected < sizeof(b->injected) / sizeof(b->injected[0]))
+        b->injected[b->nr_injected++] = *rsp;
+}
+
 int blkback_state(const struct blkback *b) { return b->state; }
 
 void blkback_set_flags(struct blkback *b, unsigned flags)

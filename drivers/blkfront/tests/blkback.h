@@ -58,6 +58,16 @@ struct blkback_stats {
 };
 
 struct blkback;
+struct xenabi_blkif_response;
+
+/* A hostile backend's pen (the fuzz target's): every response passes
+ * through fn before it is written to the ring. NULL: none. */
+typedef void (*blkback_rewrite_fn)(void *arg,
+                                   struct xenabi_blkif_response *rsp);
+void blkback_set_rewrite(struct blkback *b, blkback_rewrite_fn fn, void *arg);
+/* Write `rsp` to the ring as the next response, unasked, and notify (in
+ * the next round). */
+void blkback_inject(struct blkback *b, const struct xenabi_blkif_response *rsp);
 
 /* The device vbd/<devid> with a zeroed disk of `sectors` 512-byte sectors. */
 struct blkback *blkback_create(unsigned devid, uint64_t sectors,

@@ -207,6 +207,10 @@ struct peer *peer_create(const char *rel, enum peer_mode mode, uint32_t chunk)
 void peer_set_mode(struct peer *p, enum peer_mode mode) { p->mode = mode; }
 void peer_fault(struct peer *p, enum peer_fault f) { p->fault = f; }
 bool peer_connected(const struct peer *p) { return p->connected; }
+struct xenabi_vchan_interface *peer_control(struct peer *p)
+{
+    return p->connected ? p->ctrl : NULL;
+}
 
 void peer_send(struct peer *p, const void *buf, size_t len)
 {

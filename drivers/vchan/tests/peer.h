@@ -48,5 +48,8 @@ uint64_t peer_events_received(const struct peer *p);
 /* Unmap everything and say cli_live = exited. */
 void peer_disconnect(struct peer *p);
 void peer_destroy(struct peer *p);
+/* The control page as the client maps it (NULL before connecting): a
+ * hostile client's pen, for the fuzz target. */
+struct xenabi_vchan_interface *peer_control(struct peer *p);
 
 #endif

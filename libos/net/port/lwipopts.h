@@ -121,13 +121,17 @@ void net_port_assert_core_locked(void);
  * as over the loopback, then ACK each other forever, and over the
  * loopback that loop never leaves the tcpip thread. tcp_hook.c drops
  * such a segment when it carries nothing new. */
+/* It also drops a segment whose options run past their end: lwIP's
+ * tcp_parseopt reads an option's length byte before checking it is
+ * inside the options (found by //libos/net/tests:input_fuzz). */
 struct tcp_pcb;
 struct tcp_hdr;
 struct pbuf;
 int net_port_tcp_inpacket(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
-                          const struct pbuf *p);
+                          unsigned optlen, unsigned opt1len,
+                          const unsigned char *opt2, const struct pbuf *p);
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-    net_port_tcp_inpacket((pcb), (hdr), (p))
+    net_port_tcp_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
 /* Initial sequence numbers as RFC 6528 describes them: a 4-microsecond
  * clock plus a keyed hash (SipHash-2-4, key from LWIP_RAND at the first
  * connection) of the connection's addresses and ports (tcp_hook.c).

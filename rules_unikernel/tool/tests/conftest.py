@@ -139,3 +139,9 @@ def child_env() -> dict[str, str]:
 settings.register_profile("rules_unikernel", database=None, deadline=None, derandomize=True)
 settings.register_profile("explore", database=None, deadline=None, max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "rules_unikernel"))
+
+
+def fuzz_examples(bounded: int) -> int:
+    """A fuzz test's examples: ``bounded`` in ``bazel test``; under the explore
+    profile its budget (2000 random examples), so the long run is one variable."""
+    return max(bounded, settings.default.max_examples) if settings.default.derandomize is False else bounded

@@ -32,6 +32,7 @@ from unikernel.link.plan import build_plan
 from unikernel.link.reader import load_input
 from unikernel.link.script import render
 
+from .conftest import fuzz_examples
 from .test_archive import gnu_archive
 from .test_script_names import lld_tokens
 
@@ -93,7 +94,7 @@ LABEL = "//fuzz:input"
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SHT_INTERPRETED = {2, 3, 4, 9, 17, 18}  # symtab, strtab, rela, rel, group, symtab_shndx
 _FUZZ = settings(
-    max_examples=250,
+    max_examples=fuzz_examples(250),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

@@ -55,7 +55,8 @@ uint32_t net_if_ipv4(const struct net_if *nif);
  * outside the device's buffer. */
 struct net_if_stats {
     uint64_t rx_frames;      /* handed to lwIP */
-    uint64_t rx_bad_length;  /* shorter than an Ethernet header, longer
+    uint64_t rx_bad_length;  /* shorter than an Ethernet header (or than
+                              * the ARP, IPv4 or IPv6 header behind it), longer
                               * than the MTU allows, or no data */
     uint64_t rx_dropped;     /* no memory, or lwIP's queue full */
     uint64_t tx_frames;      /* accepted by the device */

@@ -100,10 +100,12 @@ def run(ld: str, job: LinkJob) -> LinkReport:
     """Run ld.lld; report what it removed, and its first error if it failed."""
     argv = command(ld, job)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        done = subprocess.run(argv, capture_output=True, check=False)
     except OSError as error:
         raise LinkError(f"cannot run the linker {ld!r}: {error.strerror}") from error
-    lines = (done.stdout + done.stderr).splitlines()
+    # lld echoes names from the inputs byte for byte, UTF-8 or not; decoded
+    # as the reader decodes names, so its messages and section names match.
+    lines = (done.stdout + done.stderr).decode("utf-8", "replace").splitlines()
     error = None
     if done.returncode != 0:
         error = first_error(lines) or f"exit status {done.returncode}"

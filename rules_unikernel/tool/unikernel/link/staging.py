@@ -6,6 +6,7 @@ earlier run, so a stale image can never pass for a fresh one.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -44,6 +45,11 @@ class Staging:
         for temp, final in self._pending:
             _remove(temp)
             _remove(final)
+            # lld writes its output through a temporary of its own named
+            # after it (LLVM's FileOutputBuffer: "<output>.tmp<random>") and,
+            # exiting on an error, leaves that behind.
+            for leftover in temp.parent.glob(glob.escape(temp.name) + ".tmp*"):
+                _remove(leftover)
         self._pending.clear()
 
 
