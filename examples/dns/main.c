@@ -7,6 +7,7 @@
  * at most MAX_TCP at once, each dropped after IDLE_S seconds of silence.
  * All the DNS is in server.c (<dns/server.h>); this file moves bytes.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -145,13 +146,22 @@ int main(int argc, char **argv)
     printf("dns: serving %s (%u names) on port %d, udp and tcp\n",
            at ? apex : ".", (unsigned)dns_zone.node_count, PORT);
     static uint8_t query[DNS_TCP_MAX], resp[DNS_EDNS_UDP_SIZE];
+    unsigned long recv_errors = 0;
     for (;;) {
         struct sockaddr_in from;
         socklen_t from_len = sizeof(from);
         ssize_t len = recvfrom(u, query, sizeof(query), 0,
                                (struct sockaddr *)&from, &from_len);
-        if (len < 0)
+        if (len < 0) {
+            /* Never spin on an error: the scheduler is cooperative, and a
+             * loop that does not block starves every other thread (the
+             * stack's receive thread included). Say it, and back off. */
+            if (recv_errors++ % 1000 == 0)
+                printf("dns: recvfrom: errno %d (%lu errors)\n", errno,
+                       recv_errors);
+            sched_sleep_ns(TIME_NS_PER_MS);
             continue;
+        }
         size_t n = dns_respond(&dns_zone, query, (size_t)len, resp,
                                sizeof(resp), false);
         if (n > 0)

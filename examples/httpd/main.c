@@ -350,8 +350,13 @@ int main(int argc, char **argv)
         struct sockaddr_in peer;
         socklen_t plen = sizeof(peer);
         int fd = accept(s, (struct sockaddr *)&peer, &plen);
-        if (fd < 0)
+        if (fd < 0) {
+            /* Out of sockets, say: back off rather than spin (the
+             * scheduler is cooperative; a loop that never blocks starves
+             * every other thread). */
+            sched_sleep_ns(TIME_NS_PER_MS);
             continue;
+        }
         struct conn *c = take_slot();
         if (!c) {
             refuse(fd, "every connection slot is busy");

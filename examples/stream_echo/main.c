@@ -9,6 +9,7 @@
 
 #include <sched/sched.h>
 #include <stream/stream.h>
+#include <time/time.h>
 
 #define PORT 7
 
@@ -41,9 +42,10 @@ int main(int argc, char **argv)
     for (;;) {
         struct stream *s;
         int rc = stream_accept(l, &s);
-        if (rc != 0) {
+        if (rc != 0) { /* out of sockets or grants, say: back off, never spin */
             printf("stream_echo: accept: error %d\n", rc);
-            return 1;
+            sched_sleep_ns(100 * TIME_NS_PER_MS);
+            continue;
         }
         if (!sched_spawn("conn", serve, s, &detached))
             stream_close(s);

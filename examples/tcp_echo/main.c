@@ -86,8 +86,9 @@ int main(int argc, char **argv)
             sched_spawn("selftest", self_test, NULL, &detached);
     for (;;) {
         int c = accept(s, NULL, NULL);
-        if (c >= 0 && !sched_spawn("conn", serve, (void *)(intptr_t)c,
-                                   &detached))
+        if (c < 0) /* out of sockets, say: back off, never spin */
+            sched_sleep_ns(TIME_NS_PER_MS);
+        else if (!sched_spawn("conn", serve, (void *)(intptr_t)c, &detached))
             close(c);
     }
 }

@@ -836,8 +836,6 @@ run_test tcp-echo tcp_echo_test pvh
 run_test tcp-echo-pv tcp_echo_test pv
 run_test stream-vchan stream_vchan_test pvh
 run_test stream-vchan-pv stream_vchan_test pv
-run_test stream-vchan-pv-o13 stream_vchan_test pv 13
-run_test stream-vchan-pv-o14 stream_vchan_test pv 14
 run_test dns dns_test pvh
 run_test dns-pv dns_test pv
 setup_blk
