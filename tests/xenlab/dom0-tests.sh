@@ -24,26 +24,27 @@ fail() { echo "XENLAB-FAIL $1: $2"; echo "FAIL $1: $2" >> $R/summary; }
 exists() {
   local rc try
   for try in 1 2 3; do
-    xl list "$1" >/dev/null 2>&1; rc=$?
-    [ $rc -lt 128 ] && return $((rc != 0))
-    echo "XENLAB-RETRY xl list $1: xl crashed (status $rc)"
+    timeout -k 2 20 xl list "$1" >/dev/null 2>&1; rc=$?
+    [ $rc -lt 124 ] && return $((rc != 0))
+    echo "XENLAB-RETRY xl list $1: xl crashed or hung (status $rc)"
     sleep 0.2
   done
   return 0 # still unknown: assume it is there (the callers are bounded)
 }
 
-# peer PROGRAM ARGS: a dom0 peer in python3 (stream-client.py,
-# vchan-peer.py), run again when it crashed (exit status 128+: the same
-# dom0 flake as exists' xl; it once took vchan-peer.py's server down
-# before it served, and the guest waited 60 s for nothing: issue 14 item
-# 9), at most twice more, each logged as XENLAB-RETRY. A crash in the
+# again COMMAND ARGS: a dom0 client or peer (python3 stream-client.py,
+# vchan-peer.py, dig, dnsperf), run again when it crashed (exit status
+# 128+: the same dom0 flake as exists' xl; it took vchan-peer.py's server
+# down before it served, and the guest waited 60 s for nothing, issue 14
+# item 9; dig once died in an assertion of libisc's initialisation), at
+# most twice more, each logged as XENLAB-RETRY on stderr. A crash in the
 # middle of a conversation still fails the test, on its checks.
-peer() {
+again() {
   local rc try
   for try in 1 2 3; do
-    python3 "$@"; rc=$?
+    "$@"; rc=$?
     [ $rc -lt 128 ] && return $rc
-    echo "XENLAB-RETRY python3 $(basename $1): crashed (status $rc)"
+    echo "XENLAB-RETRY $(basename $1) ${2:+$(basename $2)}: crashed (status $rc)" >&2
   done
   return $rc
 }
@@ -459,7 +460,7 @@ tcp_echo_client() {
   if [ -n "$ip" ]; then
     PING="ping"; command -v ping >/dev/null || PING="busybox ping"
     $PING -c 3 -w 30 $ip >> $out 2>&1
-    peer /mnt/share/stream-client.py tcp $ip >> $out 2>&1
+    again python3 /mnt/share/stream-client.py tcp $ip >> $out 2>&1
     echo "stream-client: done $(secs $t0 $(now)) s after xl create returned" >> $out
   fi
   ask_to_end shutdown $d >> $out
@@ -507,7 +508,7 @@ tcp_echo_test() { # TYPE: pvh or pv
 # announces a new channel after each), then `xl reboot` (on_reboot is
 # "destroy": the domain ends, its xl log says reason code 1).
 stream_vchan_client() { # OUT DOMID
-  peer /mnt/share/stream-client.py vchan $2 /local/domain/$2/data/stream/7 > $1 2>&1
+  again python3 /mnt/share/stream-client.py vchan $2 /local/domain/$2/data/stream/7 > $1 2>&1
   ask_to_end reboot $2 >> $1
 }
 stream_vchan_test() { # TYPE: pvh or pv; [RING_ORDER]
@@ -543,24 +544,24 @@ dns_client() { # OUT NAME DOMID
   local out=$1 d=$3 t0 i ok=
   t0=$(now)
   for i in $(seq 1 240); do
-    dig @10.0.0.53 +time=1 +tries=1 +short example.test SOA > /dev/null 2>&1 && { ok=1; break; }
+    again dig @10.0.0.53 +time=1 +tries=1 +short example.test SOA > /dev/null 2>&1 && { ok=1; break; }
     exists $d || break
     sleep 0.25
   done
   echo "dns-client: first answer ${ok:+after $(secs $t0 $(now)) s}" > $out
   if [ -n "$ok" ]; then
     {
-      echo "web A: $(dig @10.0.0.53 +short web.example.test A | sort | tr '\n' ' ')"
-      echo "www A: $(dig @10.0.0.53 +short www.example.test A | tr '\n' ' ')"
-      echo "MX: $(dig @10.0.0.53 +short example.test MX | sort -n | tr '\n' ' ')"
-      echo "SRV: $(dig @10.0.0.53 +short _sip._tcp.example.test SRV)"
-      echo "AAAA: $(dig @10.0.0.53 +short ns1.example.test AAAA)"
-      echo "nope: $(dig @10.0.0.53 nope.example.test A | grep -o 'status: [A-Z]*')"
-      echo "other zone: $(dig @10.0.0.53 www.example.org A | grep -o 'status: [A-Z]*')"
-      echo "big over TCP: $(dig @10.0.0.53 +tcp +short big.example.test TXT | wc -l) records"
-      echo "big over UDP: $(dig @10.0.0.53 +ignore +noedns big.example.test TXT | grep -o 'flags: [a-z ]*')"
+      echo "web A: $(again dig @10.0.0.53 +short web.example.test A | sort | tr '\n' ' ')"
+      echo "www A: $(again dig @10.0.0.53 +short www.example.test A | tr '\n' ' ')"
+      echo "MX: $(again dig @10.0.0.53 +short example.test MX | sort -n | tr '\n' ' ')"
+      echo "SRV: $(again dig @10.0.0.53 +short _sip._tcp.example.test SRV)"
+      echo "AAAA: $(again dig @10.0.0.53 +short ns1.example.test AAAA)"
+      echo "nope: $(again dig @10.0.0.53 nope.example.test A | grep -o 'status: [A-Z]*')"
+      echo "other zone: $(again dig @10.0.0.53 www.example.org A | grep -o 'status: [A-Z]*')"
+      echo "big over TCP: $(again dig @10.0.0.53 +tcp +short big.example.test TXT | wc -l) records"
+      echo "big over UDP: $(again dig @10.0.0.53 +ignore +noedns big.example.test TXT | grep -o 'flags: [a-z ]*')"
       printf '%s\n' "web.example.test A" "www.example.test A" "example.test MX" "nope.example.test A" > /tmp/dnsperf.queries
-      dnsperf -s 10.0.0.53 -d /tmp/dnsperf.queries -l 5 -Q 200 2>&1 | grep -E 'Queries (sent|completed|lost)'
+      again dnsperf -s 10.0.0.53 -d /tmp/dnsperf.queries -l 5 -Q 200 2>&1 | grep -E 'Queries (sent|completed|lost)'
     } >> $out 2>&1
   fi
   ask_to_end shutdown $d >> $out
@@ -695,7 +696,7 @@ vchan_client_peer() {
     sleep 0.25
   done
   echo "vchan-peer: server dom$2 announced after $i polls" > $1
-  peer /mnt/share/vchan-peer.py client $2 /local/domain/$2/data/vchan-echo >> $1 2>&1
+  again python3 /mnt/share/vchan-peer.py client $2 /local/domain/$2/data/vchan-echo >> $1 2>&1
 }
 vchan_test() { # TYPE: pvh or pv
   local type=$1
@@ -724,10 +725,10 @@ vchan_test() { # TYPE: pvh or pv
 # over frames it gave back to Xen (PVH), and speaks the same protocol;
 # then it unmaps and repopulates them, and powers off.
 # vchan_server_peer OUT DOMID: dom0 serves domain DOMID once xl create
-# returned (the domain id from the create that succeeded), through peer().
+# returned (the domain id from the create that succeeded), through again().
 vchan_server_peer() {
   echo "vchan-peer: serving dom$2 (xl create returned)" > $1
-  peer /mnt/share/vchan-peer.py server $2 /local/domain/0/data/vchan-rev >> $1 2>&1
+  again python3 /mnt/share/vchan-peer.py server $2 /local/domain/0/data/vchan-rev >> $1 2>&1
 }
 test_vchan_client() {
   t=vchan-client
