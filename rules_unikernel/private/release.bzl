@@ -102,7 +102,7 @@ def _unikernel_release_impl(ctx):
         progress_message = "Writing release bundle %s" % ctx.label,
         env = {"PYTHONDONTWRITEBYTECODE": "1"},
     )
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
 
 unikernel_release = rule(
     implementation = _unikernel_release_impl,
