@@ -210,7 +210,7 @@ def plan_rebuild(bundle: Bundle, checkout: Path, seed_file: Path | None, bazel: 
     flag = "--//rules_unikernel:aslr_seed_file="
     if seed_label and seed_file is None:
         seed_file = _path_of(seed_label, checkout)
-    if seed_file is not None and seed_label:
+    elif seed_file is not None and seed_label:
         command = [f"{flag}{_label_of(seed_file, checkout)}" if a.startswith(flag) else a for a in command]
     package, name = target[2:].split(":")
     return Rebuild([bazel, *command[1:]], Path(package) / f"{name}.tar"), seed_file
