@@ -41,7 +41,10 @@ PINS = (
 
 
 def _manifest(label: str, components: list[str], secret: bytes | None) -> dict:
-    layout: dict[str, object] = {"seed": label, "seed_kind": "secret" if secret else "public (derived from the label)"}
+    layout: dict[str, object] = {
+        "seed": label,
+        "seed_kind": "secret" if secret else "public (derived from the label)",
+    }
     if secret:
         layout["seed_id"] = hmac.new(secret, b"rules_unikernel seed id", hashlib.sha256).hexdigest()
     return {"layout": layout, "components": [{"label": c, "inputs": []} for c in components]}
@@ -60,10 +63,17 @@ def make_spec(root: Path, secret: bytes | None = None, touch: float = 0) -> Spec
         return path
 
     images = []
-    for pkg, components in (("app/a", ["//app/a:main", "//libos/boot:boot"]), ("app/b", ["//app/b:main", "//libos/boot:boot"])):
+    for pkg, components in (
+        ("app/a", ["//app/a:main", "//libos/boot:boot"]),
+        ("app/b", ["//app/b:main", "//libos/boot:boot"]),
+    ):
         label = f"//{pkg}:image"
         manifest = json.dumps(_manifest(label, components, secret)).encode()
-        volumes = (Volume(put(f"{pkg}/data.img", b"\0" * 1024 + pkg.encode()), "data.img", False),) if pkg == "app/b" else ()
+        volumes = (
+            (Volume(put(f"{pkg}/data.img", b"\0" * 1024 + pkg.encode()), "data.img", False),)
+            if pkg == "app/b"
+            else ()
+        )
         images.append(
             Image(
                 label=label,
@@ -81,11 +91,19 @@ def make_spec(root: Path, secret: bytes | None = None, touch: float = 0) -> Spec
     sources = (
         Source("//app/a:main", "app/a/main.c", put("src/app/a/main.c", b"int main(void) { return 0; }\n")),
         Source("//app/b:main", "app/b/main.c", put("src/app/b/main.c", b"int main(void) { return 1; }\n")),
-        Source("//libos/boot:boot", "libos/boot/boot.c", put("src/libos/boot/boot.c", b"void boot(void) {}\n")),
-        Source("//libos/boot:headers", "libos/boot/include/boot.h", put("src/libos/boot/boot.h", b"void boot(void);\n")),
+        Source(
+            "//libos/boot:boot", "libos/boot/boot.c", put("src/libos/boot/boot.c", b"void boot(void) {}\n")
+        ),
+        Source(
+            "//libos/boot:headers",
+            "libos/boot/include/boot.h",
+            put("src/libos/boot/boot.h", b"void boot(void);\n"),
+        ),
         Source("@lwip//:core", "external/lwip/src/core/tcp.c", put("src/lwip/tcp.c", b"/* tcp */\n")),
     )
-    status = put("stable-status.txt", b"BUILD_HOST somewhere\nSTABLE_RULES_UNIKERNEL_COMMIT " + b"d" * 40 + b"\n")
+    status = put(
+        "stable-status.txt", b"BUILD_HOST somewhere\nSTABLE_RULES_UNIKERNEL_COMMIT " + b"d" * 40 + b"\n"
+    )
     return Spec(
         release="//app:release",
         name="release",
@@ -158,10 +176,34 @@ def test_a_lock_without_pins_is_an_error(tmp_path: Path) -> None:
 
 # SBOM: CycloneDX 1.5's required fields and what the release promises to list
 
-_TYPES = {"application", "framework", "library", "container", "platform", "operating-system", "device",
-          "device-driver", "firmware", "file", "machine-learning-model", "data"}
-_HASH_ALGS = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-384": 96, "SHA-512": 128, "SHA3-256": 64,
-              "SHA3-384": 96, "SHA3-512": 128, "BLAKE2b-256": 64, "BLAKE2b-384": 96, "BLAKE2b-512": 128, "BLAKE3": 64}
+_TYPES = {
+    "application",
+    "framework",
+    "library",
+    "container",
+    "platform",
+    "operating-system",
+    "device",
+    "device-driver",
+    "firmware",
+    "file",
+    "machine-learning-model",
+    "data",
+}
+_HASH_ALGS = {
+    "MD5": 32,
+    "SHA-1": 40,
+    "SHA-256": 64,
+    "SHA-384": 96,
+    "SHA-512": 128,
+    "SHA3-256": 64,
+    "SHA3-384": 96,
+    "SHA3-512": 128,
+    "BLAKE2b-256": 64,
+    "BLAKE2b-384": 96,
+    "BLAKE2b-512": 128,
+    "BLAKE3": 64,
+}
 
 
 def cyclonedx_problems(bom: dict) -> list[str]:
@@ -171,19 +213,28 @@ def cyclonedx_problems(bom: dict) -> list[str]:
         problems.append("bomFormat")
     if bom.get("specVersion") != "1.5":
         problems.append("specVersion")
-    if not re.fullmatch(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", bom.get("serialNumber", "")):
+    if not re.fullmatch(
+        r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        bom.get("serialNumber", ""),
+    ):
         problems.append("serialNumber")
     if not isinstance(bom.get("version"), int) or bom["version"] < 1:
         problems.append("version")
     refs: list[str] = []
 
     def walk(component: dict) -> None:
-        if component.get("type") not in _TYPES or not isinstance(component.get("name"), str) or not component["name"]:
+        if (
+            component.get("type") not in _TYPES
+            or not isinstance(component.get("name"), str)
+            or not component["name"]
+        ):
             problems.append(f"component {component.get('bom-ref')}: type/name")
         if "bom-ref" in component:
             refs.append(component["bom-ref"])
         for h in component.get("hashes", []):
-            if h.get("alg") not in _HASH_ALGS or not re.fullmatch(r"[0-9a-f]{%d}" % _HASH_ALGS[h.get("alg", "MD5")], h.get("content", "")):
+            if h.get("alg") not in _HASH_ALGS or not re.fullmatch(
+                f"[0-9a-f]{{{_HASH_ALGS[h.get('alg', 'MD5')]}}}", h.get("content", "")
+            ):
                 problems.append(f"component {component.get('bom-ref')}: hash {h}")
         for p in component.get("properties", []):
             if not isinstance(p.get("name"), str):
@@ -224,15 +275,31 @@ def test_sbom_lists_components_sources_and_every_pin(tmp_path: Path) -> None:
     for source in spec.sources:
         files = {f["name"]: f["hashes"][0]["content"] for f in refs[source.target]["components"]}
         assert files[source.name] == hashlib.sha256(source.path.read_bytes()).hexdigest()
-    linked = {c["bom-ref"]: c["properties"][0]["value"] for c in bom["components"] if c["type"] == "library" and "purl" not in c}
-    assert linked == {"//app/a:main": "true", "//app/b:main": "true", "//libos/boot:boot": "true",
-                      "//libos/boot:headers": "false", "@lwip//:core": "false"}
+    linked = {
+        c["bom-ref"]: c["properties"][0]["value"]
+        for c in bom["components"]
+        if c["type"] == "library" and "purl" not in c
+    }
+    assert linked == {
+        "//app/a:main": "true",
+        "//app/b:main": "true",
+        "//libos/boot:boot": "true",
+        "//libos/boot:headers": "false",
+        "@lwip//:core": "false",
+    }
     deps = {d["ref"]: d["dependsOn"] for d in bom["dependencies"]}
     assert deps["image:////app/a:image".replace("////", "//")] == ["//app/a:main", "//libos/boot:boot"]
-    versions = {c["name"]: (c["version"], [h["content"] for h in c["hashes"]]) for c in bom["components"] if "version" in c}
+    versions = {
+        c["name"]: (c["version"], [h["content"] for h in c["hashes"]])
+        for c in bom["components"]
+        if "version" in c
+    }
     assert versions == {
-        "zig": ("0.17.1", ["a" * 64]), "lwip": ("2.1.3", ["b" * 64]), "littlefs": ("2.11", ["c" * 64]),
-        "lief": ("1.0.0", ["1" * 64, "2" * 64]), "rich": ("13.0.0", ["3" * 64]),
+        "zig": ("0.17.1", ["a" * 64]),
+        "lwip": ("2.1.3", ["b" * 64]),
+        "littlefs": ("2.11", ["c" * 64]),
+        "lief": ("1.0.0", ["1" * 64, "2" * 64]),
+        "rich": ("13.0.0", ["3" * 64]),
     }
 
 
@@ -252,8 +319,13 @@ def test_provenance_is_an_in_toto_slsa_v1_statement(tmp_path: Path) -> None:
     assert definition["buildType"] and statement["predicate"]["runDetails"]["builder"]["id"]
     params = definition["externalParameters"]
     assert params["commit"] == "d" * 40 and params["images"] == ["//app/a:image", "//app/b:image"]
-    assert params["command"] == ["bazel", "build", "--config=release",
-                                 "--//rules_unikernel:aslr_seed_file=//keys:release.key", "//app:release"]
+    assert params["command"] == [
+        "bazel",
+        "build",
+        "--config=release",
+        "--//rules_unikernel:aslr_seed_file=//keys:release.key",
+        "//app:release",
+    ]
     assert definition["resolvedDependencies"][0]["digest"] == {"gitCommit": "d" * 40}
     assert {d["name"] for d in definition["resolvedDependencies"][1:]} >= {"ziglang.whl", "lief==1.0.0"}
     seeds = definition["internalParameters"]["seeds"]
@@ -279,8 +351,15 @@ def _tampered(path: Path, member: str, offset: int = -2) -> Bundle:
 
 @pytest.mark.parametrize(
     "member",
-    ["app/a/image.elf", "app/a/image.debug.elf", "app/a/image.manifest.json", "app/a/image.xl.cfg",
-     "app/b/image.qemu.sh", "app/b/data.img", "sbom.cdx.json"],
+    [
+        "app/a/image.elf",
+        "app/a/image.debug.elf",
+        "app/a/image.manifest.json",
+        "app/a/image.xl.cfg",
+        "app/b/image.qemu.sh",
+        "app/b/data.img",
+        "sbom.cdx.json",
+    ],
 )
 def test_an_altered_file_is_named(bundle_path: Path, member: str) -> None:
     problems = check_sums(_tampered(bundle_path, member))
@@ -294,11 +373,15 @@ def test_an_altered_provenance_is_named(bundle_path: Path) -> None:
 
 def test_an_altered_hash_in_sha256sums_is_blamed_on_sha256sums(bundle_path: Path) -> None:
     sums = read_bundle(bundle_path).files["SHA256SUMS"].decode()
-    line = next(i for i, l in enumerate(sums.splitlines()) if l.endswith("app/a/image.elf"))
+    lines = sums.splitlines()
+    index = next(i for i, text in enumerate(lines) if text.endswith("app/a/image.elf"))
     # Flip one hex digit of that line's hash.
-    offset = sum(len(l) + 1 for l in sums.splitlines()[:line]) + 5
+    offset = sum(len(text) + 1 for text in lines[:index]) + 5
     problems = check_sums(_tampered(bundle_path, "SHA256SUMS", offset))
-    assert problems == ["SHA256SUMS: its line for app/a/image.elf was altered (app/a/image.elf matches provenance.intoto.json)"]
+    assert problems == [
+        "SHA256SUMS: its line for app/a/image.elf was altered "
+        "(app/a/image.elf matches provenance.intoto.json)"
+    ]
 
 
 def test_a_garbled_sha256sums_is_named(bundle_path: Path) -> None:
@@ -361,7 +444,10 @@ def test_the_right_seed_passes_and_a_wrong_one_is_a_clear_mismatch(tmp_path: Pat
     good.write_bytes(SECRET)
     bad.write_bytes(SECRET[:-1] + b"?")
     check_seed(bundle, good)
-    with pytest.raises(ReleaseError, match=r"^wrong seed: .*bad\.key has commitment [0-9a-f]{16}\.\.\., the bundle was built with"):
+    with pytest.raises(
+        ReleaseError,
+        match=r"^wrong seed: .*bad\.key has commitment [0-9a-f]{16}\.\.\., the bundle was built with",
+    ):
         check_seed(bundle, bad)
     with pytest.raises(ReleaseError, match="pass the release key with --seed-file"):
         check_seed(bundle, None)
@@ -380,9 +466,16 @@ def test_the_rebuild_runs_the_recorded_command_with_the_given_key(tmp_path: Path
     (checkout / "secrets").mkdir(parents=True)
     (checkout / "secrets" / "BUILD.bazel").write_text("exports_files(['k'])\n")
     (checkout / "secrets" / "k").write_bytes(SECRET)
-    plan, seed = plan_rebuild(read_bundle(tmp_path / "r.tar"), checkout, checkout / "secrets" / "k", "/usr/bin/bazel")
-    assert plan.command == ["/usr/bin/bazel", "build", "--config=release",
-                            "--//rules_unikernel:aslr_seed_file=//secrets:k", "//app:release"]
+    plan, seed = plan_rebuild(
+        read_bundle(tmp_path / "r.tar"), checkout, checkout / "secrets" / "k", "/usr/bin/bazel"
+    )
+    assert plan.command == [
+        "/usr/bin/bazel",
+        "build",
+        "--config=release",
+        "--//rules_unikernel:aslr_seed_file=//secrets:k",
+        "//app:release",
+    ]
     assert plan.output == Path("app/release.tar") and seed == checkout / "secrets" / "k"
     # Without --seed-file, the recorded label, found in the checkout.
     plan, seed = plan_rebuild(read_bundle(tmp_path / "r.tar"), checkout, None, "bazel")

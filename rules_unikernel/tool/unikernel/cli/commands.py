@@ -263,14 +263,16 @@ def _parser() -> argparse.ArgumentParser:
     volume.set_defaults(run=_volume)
 
     check_release = commands.add_parser(
-        "verify-release", help="check a release bundle's SHA256SUMS, then rebuild it and compare byte for byte"
+        "verify-release",
+        help="check a release bundle's SHA256SUMS, then rebuild it and compare byte for byte",
     )
     check_release.add_argument("bundle", help="the unikernel_release tarball (NAME.tar)")
     check_release.add_argument(
         "--checkout", default=".", help="the git checkout to rebuild in (default: the current directory)"
     )
     check_release.add_argument(
-        "--seed-file", help="the release's secret seed file, inside the checkout (default: the recorded label)"
+        "--seed-file",
+        help="the release's secret seed file, inside the checkout (default: the recorded label)",
     )
     check_release.add_argument("--bazel", default="bazel", help="the bazel to run (default: %(default)s)")
     check_release.add_argument(

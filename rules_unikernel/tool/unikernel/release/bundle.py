@@ -73,7 +73,7 @@ def launcher(image: Image) -> str:
         "# Extra arguments go to QEMU. Ctrl-a x quits. The exit status is the guest's.",
         "set -u",
         'here=$(cd "$(dirname "$0")" && pwd)',
-        'work=$(mktemp -d)',
+        "work=$(mktemp -d)",
         "trap 'rm -rf \"$work\"' EXIT",
     ]
     for v in image.volumes:
@@ -84,7 +84,7 @@ def launcher(image: Image) -> str:
         f'{quoted} "$@"',
         "status=$?",
         "# isa-debug-exit reports the guest's status s as 2s+1.",
-        'if [ $((status % 2)) -eq 1 ]; then exit $(((status - 1) / 2)); fi',
+        "if [ $((status % 2)) -eq 1 ]; then exit $(((status - 1) / 2)); fi",
         "exit $status",
     ]
     return "\n".join(lines) + "\n"
@@ -115,7 +115,9 @@ def image_entries(spec: Spec) -> list[Entry]:
         }
         for name, path in files.items():
             add(Entry(str(base / name), _read(path, image.label)), image.label)
-        add(Entry(str(base / f"{image.name}.qemu.sh"), launcher(image).encode(), executable=True), image.label)
+        add(
+            Entry(str(base / f"{image.name}.qemu.sh"), launcher(image).encode(), executable=True), image.label
+        )
         for v in image.volumes:
             add(Entry(str(base / v.name), _read(v.path, image.label)), image.label)
     return [entries[p] for p in sorted(entries)]
@@ -134,10 +136,10 @@ def build_entries(spec: Spec) -> list[Entry]:
     bom = sbom.build(spec, files, manifests, sources, pins)
     sbom_entry = Entry(SBOM, sbom.render(bom))
     commit = commit_of(spec.status_file)
-    statement = provenance.build(spec, files + [sbom_entry], manifests, pins, commit)
+    statement = provenance.build(spec, [*files, sbom_entry], manifests, pins, commit)
     prov_entry = Entry(PROVENANCE, provenance.render(statement))
-    everything = files + [sbom_entry, prov_entry]
-    return sorted(everything + [Entry(SUMS, sums_text(everything))], key=lambda e: e.path)
+    everything = [*files, sbom_entry, prov_entry]
+    return sorted([*everything, Entry(SUMS, sums_text(everything))], key=lambda e: e.path)
 
 
 def tar_bytes(top: str, entries: list[Entry]) -> bytes:

@@ -30,7 +30,7 @@ def build_command(spec: Spec) -> list[str]:
         command.append(f"--//rules_unikernel:aslr_seed={spec.aslr_seed}")
     if spec.aslr_seed_file:
         command.append(f"--//rules_unikernel:aslr_seed_file={spec.aslr_seed_file}")
-    return command + [spec.release]
+    return [*command, spec.release]
 
 
 def seeds(manifests: dict[str, dict]) -> dict[str, object]:
@@ -51,9 +51,12 @@ def seeds(manifests: dict[str, dict]) -> dict[str, object]:
     }
 
 
-def build(spec: Spec, subjects: list[Entry], manifests: dict[str, dict], pins: tuple[Pin, ...], commit: str) -> dict[str, object]:
+def build(
+    spec: Spec, subjects: list[Entry], manifests: dict[str, dict], pins: tuple[Pin, ...], commit: str
+) -> dict[str, object]:
     dependencies: list[dict[str, object]] = [
-        {"name": "source", "uri": "git+checkout", "digest": {"gitCommit": commit}} if commit != "unknown"
+        {"name": "source", "uri": "git+checkout", "digest": {"gitCommit": commit}}
+        if commit != "unknown"
         else {"name": "source", "annotations": {"commit": "unknown: built without --config=release"}}
     ]
     for pin in pins:
@@ -68,7 +71,9 @@ def build(spec: Spec, subjects: list[Entry], manifests: dict[str, dict], pins: t
         )
     return {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": e.path, "digest": {"sha256": e.sha256}} for e in sorted(subjects, key=lambda e: e.path)],
+        "subject": [
+            {"name": e.path, "digest": {"sha256": e.sha256}} for e in sorted(subjects, key=lambda e: e.path)
+        ],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "buildDefinition": {

@@ -75,7 +75,9 @@ def build(
                 "type": "library",
                 "bom-ref": label,
                 "name": label,
-                "properties": [{"name": "rules_unikernel:linked", "value": "true" if label in linked else "false"}],
+                "properties": [
+                    {"name": "rules_unikernel:linked", "value": "true" if label in linked else "false"}
+                ],
                 "components": [
                     {"type": "file", "bom-ref": f"{label}#{s.name}", "name": s.name, "hashes": [_hash(d)]}
                     for s, d in files_of

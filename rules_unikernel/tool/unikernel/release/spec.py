@@ -78,7 +78,9 @@ def load_spec(path: Path) -> Spec:
                     xl_cfg=Path(i["xl_cfg"]),
                     cmdline=i["cmdline"],
                     memory_mib=int(i["memory_mib"]),
-                    volumes=tuple(Volume(Path(v["path"]), v["name"], bool(v["read_only"])) for v in i["volumes"]),
+                    volumes=tuple(
+                        Volume(Path(v["path"]), v["name"], bool(v["read_only"])) for v in i["volumes"]
+                    ),
                 )
                 for i in raw["images"]
             ),
@@ -101,7 +103,15 @@ def python_pins(lock: Path) -> tuple[Pin, ...]:
 
     def flush() -> None:
         if name:
-            pins.append(Pin(name, version, f"{name}=={version}", ",".join(hashes), f"pkg:pypi/{name.lower()}@{version}"))
+            pins.append(
+                Pin(
+                    name,
+                    version,
+                    f"{name}=={version}",
+                    ",".join(hashes),
+                    f"pkg:pypi/{name.lower()}@{version}",
+                )
+            )
 
     for line in lock.read_text().splitlines():
         text = line.strip().rstrip("\\").strip()
@@ -116,7 +126,9 @@ def python_pins(lock: Path) -> tuple[Pin, ...]:
             hashes = []
     flush()
     if not pins:
-        raise ReleaseError(f"{lock}: no pinned packages (expected pip-compile's `name==version --hash=...` lines)")
+        raise ReleaseError(
+            f"{lock}: no pinned packages (expected pip-compile's `name==version --hash=...` lines)"
+        )
     return tuple(pins)
 
 

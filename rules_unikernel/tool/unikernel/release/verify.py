@@ -70,7 +70,9 @@ def parse_sums(data: bytes) -> dict[str, str]:
             continue
         match = _SUM_LINE.fullmatch(line)
         if not match or match.group(2) in sums:
-            raise ReleaseError(f"{SUMS}: line {number} is not `<sha256>  <path>` of a new file: {SUMS} was altered")
+            raise ReleaseError(
+                f"{SUMS}: line {number} is not `<sha256>  <path>` of a new file: {SUMS} was altered"
+            )
         sums[match.group(2)] = match.group(1)
     return sums
 
@@ -112,7 +114,10 @@ def check_sums(bundle: Bundle) -> list[str]:
                 # The provenance (itself checked by SHA256SUMS) vouches for the file.
                 problems.append(f"{SUMS}: its line for {name} was altered ({name} matches {PROVENANCE})")
             elif name == PROVENANCE:
-                problems.append(f"{name}: sha256 {actual}, {SUMS} says {sums[name]}: {name} or its line in {SUMS} was altered")
+                problems.append(
+                    f"{name}: sha256 {actual}, {SUMS} says {sums[name]}: "
+                    f"{name} or its line in {SUMS} was altered"
+                )
             else:
                 problems.append(f"{name}: sha256 {actual}, {SUMS} says {sums[name]}: the file was altered")
     return problems
@@ -123,7 +128,9 @@ def seed_commitments(bundle: Bundle) -> list[str]:
         seeds = statement(bundle)["predicate"]["buildDefinition"]["internalParameters"]["seeds"]
         return [str(c) for c in seeds["commitments"]]
     except (KeyError, TypeError):
-        raise ReleaseError(f"{PROVENANCE}: records no seeds (predicate.buildDefinition.internalParameters.seeds)") from None
+        raise ReleaseError(
+            f"{PROVENANCE}: records no seeds (predicate.buildDefinition.internalParameters.seeds)"
+        ) from None
 
 
 def commitment(secret: bytes) -> str:
@@ -135,10 +142,15 @@ def check_seed(bundle: Bundle, seed_file: Path | None) -> None:
     expected = seed_commitments(bundle)
     if not expected:
         if seed_file is not None:
-            raise ReleaseError(f"wrong seed: the bundle was built without a secret seed, yet {seed_file} was given; drop --seed-file")
+            raise ReleaseError(
+                f"wrong seed: the bundle was built without a secret seed, yet {seed_file} was given; "
+                "drop --seed-file"
+            )
         return
     if seed_file is None:
-        raise ReleaseError("the bundle was built with a secret layout seed; pass the release key with --seed-file FILE")
+        raise ReleaseError(
+            "the bundle was built with a secret layout seed; pass the release key with --seed-file FILE"
+        )
     try:
         got = commitment(seed_file.read_bytes())
     except OSError as error:
@@ -160,7 +172,8 @@ def compare(original: Bundle, rebuilt: Bundle) -> list[str]:
             problems.append(f"{name}: in the rebuild, not in the bundle")
         elif original.files[name] != rebuilt.files[name]:
             problems.append(
-                f"{name}: the rebuild differs (sha256 {_sha(rebuilt.files[name])[:16]}..., the bundle's {_sha(original.files[name])[:16]}...)"
+                f"{name}: the rebuild differs (sha256 {_sha(rebuilt.files[name])[:16]}..., "
+                f"the bundle's {_sha(original.files[name])[:16]}...)"
             )
     if not problems and original.top != rebuilt.top:
         problems.append(f"the top directory differs: {rebuilt.top} rebuilt, {original.top} in the bundle")
@@ -170,23 +183,29 @@ def compare(original: Bundle, rebuilt: Bundle) -> list[str]:
 
 
 def _label_of(path: Path, checkout: Path) -> str:
-    """The label of a source file inside the checkout (its package: the nearest directory with a BUILD file)."""
+    """The label of a file in the checkout (its package: the nearest directory with a BUILD file)."""
     try:
         relative = path.resolve().relative_to(checkout.resolve())
     except ValueError:
-        raise ReleaseError(f"--seed-file {path}: must lie inside the checkout {checkout} (Bazel takes it as a label)") from None
+        raise ReleaseError(
+            f"--seed-file {path}: must lie inside the checkout {checkout} (Bazel takes it as a label)"
+        ) from None
     for package in relative.parents:
         directory = checkout / package
         if (directory / "BUILD.bazel").is_file() or (directory / "BUILD").is_file():
             pkg = "" if str(package) == "." else str(package)
             return f"//{pkg}:{relative.relative_to(package)}"
-    raise ReleaseError(f"--seed-file {path}: no Bazel package holds it; put it in a directory with a BUILD.bazel file")
+    raise ReleaseError(
+        f"--seed-file {path}: no Bazel package holds it; put it in a directory with a BUILD.bazel file"
+    )
 
 
 def _path_of(label: str, checkout: Path) -> Path:
     match = re.fullmatch(r"//([^:]*):(.+)", label)
     if not match:
-        raise ReleaseError(f"the bundle's seed file label {label!r} is not //package:file; pass --seed-file FILE")
+        raise ReleaseError(
+            f"the bundle's seed file label {label!r} is not //package:file; pass --seed-file FILE"
+        )
     return checkout / match.group(1) / match.group(2)
 
 
@@ -196,7 +215,9 @@ class Rebuild:
     output: Path
 
 
-def plan_rebuild(bundle: Bundle, checkout: Path, seed_file: Path | None, bazel: str) -> tuple[Rebuild, Path | None]:
+def plan_rebuild(
+    bundle: Bundle, checkout: Path, seed_file: Path | None, bazel: str
+) -> tuple[Rebuild, Path | None]:
     """The recorded command with the given bazel and seed label, and the seed file to check."""
     try:
         params = statement(bundle)["predicate"]["buildDefinition"]["externalParameters"]
@@ -204,9 +225,17 @@ def plan_rebuild(bundle: Bundle, checkout: Path, seed_file: Path | None, bazel: 
         target = str(params["target"])
         seed_label = str(params.get("aslr_seed_file", ""))
     except (KeyError, TypeError):
-        raise ReleaseError(f"{PROVENANCE}: records no build command (predicate.buildDefinition.externalParameters)") from None
-    if command[:2] != ["bazel", "build"] or command[-1] != target or not re.fullmatch(r"//[A-Za-z0-9_./+-]*:[A-Za-z0-9_.+-]+", target):
-        raise ReleaseError(f"{PROVENANCE}: the recorded command {' '.join(command)!r} is not `bazel build ... {target}`")
+        raise ReleaseError(
+            f"{PROVENANCE}: records no build command (predicate.buildDefinition.externalParameters)"
+        ) from None
+    if (
+        command[:2] != ["bazel", "build"]
+        or command[-1] != target
+        or not re.fullmatch(r"//[A-Za-z0-9_./+-]*:[A-Za-z0-9_.+-]+", target)
+    ):
+        raise ReleaseError(
+            f"{PROVENANCE}: the recorded command {' '.join(command)!r} is not `bazel build ... {target}`"
+        )
     flag = "--//rules_unikernel:aslr_seed_file="
     if seed_label and seed_file is None:
         seed_file = _path_of(seed_label, checkout)
@@ -220,19 +249,31 @@ def check_commit(bundle: Bundle, checkout: Path) -> str | None:
     """None if the checkout is at the recorded commit and clean; else a note (unknown commit) or an error."""
     commit = statement(bundle)["predicate"]["buildDefinition"]["externalParameters"].get("commit", "unknown")
     if commit == "unknown":
-        return "note: the bundle records no commit (built without --config=release); rebuilding the checkout as it is"
+        return (
+            "note: the bundle records no commit (built without --config=release); "
+            "rebuilding the checkout as it is"
+        )
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=False
+        )
         if done.returncode:
-            raise ReleaseError(f"{checkout}: not a git checkout ({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'git failed'})")
+            raise ReleaseError(
+                f"{checkout}: not a git checkout ({(done.stderr.strip() or 'git failed').splitlines()[-1]})"
+            )
         return done.stdout.strip()
 
     head = git("rev-parse", "HEAD")
     if head != commit:
-        raise ReleaseError(f"{checkout} is at {head[:12]}, the bundle was built from {commit[:12]}; run `git -C {checkout} checkout {commit}`")
+        raise ReleaseError(
+            f"{checkout} is at {head[:12]}, the bundle was built from {commit[:12]}; "
+            f"run `git -C {checkout} checkout {commit}`"
+        )
     if git("status", "--porcelain", "--untracked-files=no"):
-        raise ReleaseError(f"{checkout} has uncommitted changes; the bundle was built from the clean commit {commit[:12]}")
+        raise ReleaseError(
+            f"{checkout} has uncommitted changes; the bundle was built from the clean commit {commit[:12]}"
+        )
     return None
 
 
@@ -240,10 +281,15 @@ def rebuild(plan: Rebuild, checkout: Path) -> Bundle:
     done = subprocess.run(plan.command, cwd=checkout, capture_output=True, text=True, check=False)
     if done.returncode:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-        raise ReleaseError(f"the rebuild `{' '.join(plan.command)}` failed (status {done.returncode}): {tail}")
+        raise ReleaseError(
+            f"the rebuild `{' '.join(plan.command)}` failed (status {done.returncode}): {tail}"
+        )
     info = subprocess.run(
         [plan.command[0], "info", *[a for a in plan.command[2:-1]], "bazel-bin"],
-        cwd=checkout, capture_output=True, text=True, check=False,
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if info.returncode:
         raise ReleaseError(f"`bazel info bazel-bin` failed in {checkout}: {info.stderr.strip()[-200:]}")
