@@ -9,6 +9,7 @@ load(
     _UnikernelLinkToolchainInfo = "UnikernelLinkToolchainInfo",
     _VolumeInfo = "VolumeInfo",
 )
+load("//rules_unikernel/private:release.bzl", _unikernel_release = "unikernel_release")
 load("//rules_unikernel/private:qemu.bzl", _unikernel_qemu = "unikernel_qemu", _unikernel_test = "unikernel_test")
 load("//rules_unikernel/private:volume.bzl", _unikernel_volume = "unikernel_volume")
 
@@ -16,6 +17,7 @@ unikernel_content = _unikernel_content
 unikernel_image = _unikernel_image
 unikernel_link_toolchain = _unikernel_link_toolchain
 unikernel_qemu = _unikernel_qemu
+unikernel_release = _unikernel_release
 unikernel_test = _unikernel_test
 unikernel_volume = _unikernel_volume
 UnikernelImageInfo = _UnikernelImageInfo

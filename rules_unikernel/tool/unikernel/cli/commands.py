@@ -16,6 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..release import ReleaseError
+from ..release import verify as release
 from ..symbolize import annotate, load_symbols
 from ..volume import VolumeError, open_volume
 from . import files
@@ -146,6 +148,41 @@ def _volume(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _verify_release(args: argparse.Namespace, console: Console) -> int:
+    try:
+        bundle = release.read_bundle(files.resolve(args.bundle))
+        problems = release.check_sums(bundle)
+        if problems:
+            for line in problems:
+                _say(console, f"verify-release: {line}")
+            return EXIT_FAILED
+        _say(console, f"verify-release: {len(bundle.files) - 1} files match SHA256SUMS")
+        if args.no_rebuild:
+            return EXIT_OK
+        checkout = files.resolve(args.checkout)
+        plan, seed_file = release.plan_rebuild(bundle, checkout, _optional_path(args.seed_file), args.bazel)
+        try:
+            release.check_seed(bundle, seed_file)
+        except ReleaseError as error:
+            if error.message.startswith("wrong seed"):
+                _say(console, f"verify-release: {error.message}")
+                return EXIT_FAILED
+            raise
+        note = release.check_commit(bundle, checkout)
+        if note:
+            _say(console, f"verify-release: {note}")
+        _say(console, f"verify-release: rebuilding in {checkout}: {' '.join(plan.command)}")
+        differences = release.compare(bundle, release.rebuild(plan, checkout))
+    except ReleaseError as error:
+        raise CliError(f"verify-release: {error.message}") from None
+    if differences:
+        for line in differences:
+            _say(console, f"verify-release: {line}")
+        return EXIT_FAILED
+    _say(console, f"verify-release: the rebuild is byte-identical to {args.bundle}")
+    return EXIT_OK
+
+
 def _debug_twin(path: Path, image: ElfImage) -> ElfImage | None:
     """A stripped image's symbols live in its ``.debug.elf``; use them if it is the same build."""
     twin = files.debug_twin(path)
@@ -224,4 +261,22 @@ def _parser() -> argparse.ArgumentParser:
         "--output", "-o", default=".", help="extract: the directory to write into (default: the current one)"
     )
     volume.set_defaults(run=_volume)
+
+    check_release = commands.add_parser(
+        "verify-release",
+        help="check a release bundle's SHA256SUMS, then rebuild it and compare byte for byte",
+    )
+    check_release.add_argument("bundle", help="the unikernel_release tarball (NAME.tar)")
+    check_release.add_argument(
+        "--checkout", default=".", help="the git checkout to rebuild in (default: the current directory)"
+    )
+    check_release.add_argument(
+        "--seed-file",
+        help="the release's secret seed file, inside the checkout (default: the recorded label)",
+    )
+    check_release.add_argument("--bazel", default="bazel", help="the bazel to run (default: %(default)s)")
+    check_release.add_argument(
+        "--no-rebuild", action="store_true", help="only check SHA256SUMS (and the provenance's subjects)"
+    )
+    check_release.set_defaults(run=_verify_release)
     return parser
