@@ -839,9 +839,9 @@ setup_bridge
 run_test udp-echo udp_echo_test pvh
 run_test udp-echo-pv udp_echo_test pv
 setup_dhcp
-run_test tcp-echo tcp_echo_test pvh
-run_test tcp-echo-pv tcp_echo_test pv
-run_test stream-vchan stream_vchan_test pvh
+run_on_request tcp-echo tcp_echo_test pvh
+run_on_request tcp-echo-pv tcp_echo_test pv
+run_on_request stream-vchan stream_vchan_test pvh
 run_on_request stream-vchan-pv stream_vchan_test pv
 run_on_request dns dns_test pvh
 run_test dns-pv dns_test pv
