@@ -521,15 +521,14 @@ stream_vchan_client() { # OUT DOMID
   again python3 /mnt/share/stream-client.py vchan $2 /local/domain/$2/data/stream/7 > $1 2>&1
   ask_to_end reboot $2 >> $1
 }
-stream_vchan_test() { # TYPE: pvh or pv; [RING_ORDER]
-  local type=$1 order=${2:-} n t
+stream_vchan_test() { # TYPE: pvh or pv
+  local type=$1 n t
   t=stream-vchan; n=streamvchan
   [ "$type" = pv ] && { t=stream-vchan-pv; n=streamvchanpv; }
-  [ -n "$order" ] && { t=$t-o$order; n=$n$order; }
   echo "=== XENLAB-RUN $t"
   BAD=
   if AFTER_CREATE="stream_vchan_client $R/$n.client.txt" LIFETIME=240 GUEST_TYPE=$type \
-       boot_guest $n stream_echo_vchan.elf "${order:+vchan_ring_order=$order}"; then
+       boot_guest $n stream_echo_vchan.elf ""; then
     echo "--- $n: dom0 client"; cat $R/$n.client.txt
     check $t "vchan transport (console)" $R/$n.console.log '^stream: vchan to dom0'
     check $t "serving (console)" $R/$n.console.log '^stream_echo: serving port 7 over vchan'
