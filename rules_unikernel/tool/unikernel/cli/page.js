@@ -146,10 +146,12 @@
         svg("rect", { x: x(r.start), y: 70, width: w, height: 30, class: "scale " + permClass(r.perm), "data-kind": r.kind, "data-bytes": r.end - r.start, "data-index": i }, tip(`${r.kind} ${r.perm} [${r.start_hex}, ${r.end_hex}) ${bytes(r.end - r.start)}`))
       );
     });
-    parts.push(svg("line", { x1: left, y1: 106, x2: left + inner, y2: 106, class: "lead" }));
+    // The axis ends where this image ends (a diff draws two images to the larger one's scale).
+    parts.push(svg("line", { x1: left, y1: 106, x2: x(ext.base + ext.span), y2: 106, class: "lead" }));
     parts.push(svg("text", { x: left, y: 120, class: "small" }, hex(ext.base)));
-    parts.push(svg("text", { x: left + inner, y: 120, class: "small", "text-anchor": "end" }, hex(ext.base + ext.span)));
-    parts.push(svg("text", { x: left + inner / 2, y: 120, class: "small", "text-anchor": "middle" }, `${bytes(ext.span)} from the first page to the last; ${fmt(span)} bytes = the full width`));
+    parts.push(svg("text", { x: x(ext.base + ext.span), y: 120, class: "small", "text-anchor": "end" }, hex(ext.base + ext.span)));
+    const scale = span === ext.span ? "the full width" : `the full width is ${bytes(span)}`;
+    parts.push(svg("text", { x: left + inner, y: 14, class: "small", "text-anchor": "end" }, `${bytes(ext.span)} from the first page to the last; ${scale}`));
     const n = Math.max(1, regions.length);
     const slot = inner / n;
     const card = Math.min(180, slot - 8);
