@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from .diff import Difference
-from .elf import ElfImage
+from .elf import ElfImage, ProgramHeader
 from .errors import CliError
 from .inspect import GROUPS, XEN_ELFNOTE_GUEST_VERSION, _mapping, _records, _secrecy
 from .seal import SEAL_NAME, SEAL_TYPE, parse_seal
@@ -167,7 +167,7 @@ def _html_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _segment(image: ElfImage, segment) -> dict[str, object]:  # noqa: ANN001 - elf.ProgramHeader
+def _segment(image: ElfImage, segment: ProgramHeader) -> dict[str, object]:
     return {
         "index": segment.index,
         "type": segment.type,
@@ -250,16 +250,19 @@ def _component(component: Mapping[str, object]) -> dict[str, object]:
         {"name": _str(f.get("name")), "file": _str(f.get("file")), "size": _int(f.get("size"))}
         for f in _records(component.get("removed_functions"))
     ]
-    by_size = lambda r: (-r["size"], r["name"], r["file"])  # noqa: E731
     return {
         "label": _str(component.get("label")) or "?",
         "in": _groups(counts.get("in")),
         "kept": kept,
         "removed": _groups(counts.get("removed")),
-        "items": sorted(items, key=by_size),
-        "removed_functions": sorted(removed_functions, key=by_size),
-        "removed_data": sorted(removed_data, key=by_size),
+        "items": sorted(items, key=_largest_first),
+        "removed_functions": sorted(removed_functions, key=_largest_first),
+        "removed_data": sorted(removed_data, key=_largest_first),
     }
+
+
+def _largest_first(record: Mapping[str, object]) -> tuple[int, str, str]:
+    return (-_int(record["size"]), _str(record["name"]), _str(record["file"]))
 
 
 def _groups(value: object) -> dict[str, int]:
