@@ -107,7 +107,8 @@ def _unikernel_release_impl(ctx):
 unikernel_release = rule(
     implementation = _unikernel_release_impl,
     doc = "Writes <name>.tar, a byte-reproducible release bundle: per image its .elf, .debug.elf, " +
-          ".manifest.json, .xl.cfg and a QEMU launcher (.qemu.sh), plus SHA256SUMS, a CycloneDX 1.5 SBOM " +
+          ".manifest.json, .xl.cfg, a QEMU launcher (.qemu.sh) and its picture (.html, as `unikernel inspect " +
+          "--html` draws it), plus SHA256SUMS, a CycloneDX 1.5 SBOM " +
           "and an in-toto/SLSA v1 provenance statement. Check it with `unikernel verify-release`.",
     attrs = {
         "images": attr.label_list(

@@ -22,7 +22,7 @@ IMAGES = {
     "//examples/hello:image": "examples/hello",
     "//examples/tcp_echo:image": "examples/tcp_echo",
 }
-KINDS = ("elf", "debug.elf", "manifest.json", "xl.cfg", "qemu.sh")
+KINDS = ("elf", "debug.elf", "manifest.json", "xl.cfg", "qemu.sh", "html")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,16 @@ def test_sha256sums_hold_and_the_cli_accepts_the_bundle(bundle, capsys) -> None:
     lines = bundle.files["SHA256SUMS"].decode().splitlines()
     assert len(lines) == len(bundle.files) - 1
     assert cli_main(["verify-release", str(BUNDLE), "--no-rebuild"]) == 0
-    assert "12 files match SHA256SUMS" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "14 files match SHA256SUMS" in out
+    assert "2 pages are the pictures of their images" in out
+
+
+def test_each_image_has_the_page_inspect_html_draws(bundle, tmp_path, capsys) -> None:
+    for directory in IMAGES.values():
+        page = tmp_path / "page.html"
+        assert cli_main(["inspect", str(ROOT / directory / "image.elf"), "--html", str(page)]) == 0
+        assert bundle.files[f"{directory}/image.html"] == page.read_bytes()
 
 
 def test_sbom_lists_every_linked_component_source_and_pin(bundle) -> None:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import struct
 import tarfile
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +18,20 @@ from pathlib import Path
 import pytest
 
 from unikernel.cli import main as cli_main
+from unikernel.cli.elf import parse_elf
+from unikernel.cli.page import PageImage, render_inspect
 from unikernel.release import ReleaseError
 from unikernel.release.bundle import build_entries, tar_bytes, write_bundle
 from unikernel.release.spec import Image, Pin, Source, Spec, Volume, python_pins
-from unikernel.release.verify import Bundle, check_seed, check_sums, compare, plan_rebuild, read_bundle
+from unikernel.release.verify import (
+    Bundle,
+    check_pages,
+    check_seed,
+    check_sums,
+    compare,
+    plan_rebuild,
+    read_bundle,
+)
 
 SECRET = b"0123456789abcdef-not-a-real-key!"
 LOCK = """#
@@ -38,6 +49,15 @@ PINS = (
     Pin("lwip", "2.1.3", "lwip.orig.tar.xz", "b" * 64, "pkg:deb/debian/lwip@2.1.3+dfsg1-2?arch=source"),
     Pin("littlefs", "2.11", "littlefs_python-0.19.0.tar.gz", "c" * 64, "pkg:pypi/littlefs-python@0.19.0"),
 )
+
+
+def tiny_elf(body: bytes) -> bytes:
+    """A minimal ELF64 x86-64 executable: one r-x PT_LOAD holding ``body`` (the bundle draws its page)."""
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    entry = 0x100000 + 120
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, entry, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+    load = struct.pack("<IIQQQQQQ", 1, 5, 120, entry, entry, len(body), len(body), 0x1000)
+    return header + load + body
 
 
 def _manifest(label: str, components: list[str], secret: bytes | None) -> dict:
@@ -79,7 +99,7 @@ def make_spec(root: Path, secret: bytes | None = None, touch: float = 0) -> Spec
                 label=label,
                 directory=pkg,
                 name="image",
-                elf=put(f"{pkg}/image.elf", b"\x7fELF image " + pkg.encode()),
+                elf=put(f"{pkg}/image.elf", tiny_elf(b"image " + pkg.encode())),
                 debug_elf=put(f"{pkg}/image.debug.elf", b"\x7fELF debug " + pkg.encode()),
                 manifest=put(f"{pkg}/image.manifest.json", manifest),
                 xl_cfg=put(f"{pkg}/image.xl.cfg", b'kernel = "image.elf"\n'),
@@ -356,6 +376,7 @@ def _tampered(path: Path, member: str, offset: int = -2) -> Bundle:
         "app/a/image.debug.elf",
         "app/a/image.manifest.json",
         "app/a/image.xl.cfg",
+        "app/a/image.html",
         "app/b/image.qemu.sh",
         "app/b/data.img",
         "sbom.cdx.json",
@@ -415,6 +436,61 @@ def test_the_cli_reports_a_tampered_bundle_in_one_line(bundle_path: Path, tmp_pa
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("verify-release: app/b/image.elf: sha256 ")
     assert cli_main(["verify-release", str(bundle_path), "--no-rebuild"]) == 0
+
+
+# The pictures: each image's page, drawn from the bundle's own files
+
+
+def test_every_image_has_the_page_inspect_html_draws(bundle_path: Path, tmp_path: Path, capsys) -> None:
+    bundle = read_bundle(bundle_path)
+    for directory in ("app/a", "app/b"):
+        page = bundle.files[f"{directory}/image.html"]
+        elf, manifest = (
+            bundle.files[f"{directory}/image.elf"],
+            bundle.files[f"{directory}/image.manifest.json"],
+        )
+        assert page == render_inspect(
+            PageImage(parse_elf(elf, "image.elf"), json.loads(manifest), "image.elf")
+        )
+        # The same bytes as the command line writes from the unpacked files, wherever they are.
+        unpacked = tmp_path / "unpacked" / directory
+        unpacked.mkdir(parents=True)
+        (unpacked / "image.elf").write_bytes(elf)
+        (unpacked / "image.manifest.json").write_bytes(manifest)
+        assert cli_main(["inspect", str(unpacked / "image.elf"), "--html", str(tmp_path / "out.html")]) == 0
+        assert (tmp_path / "out.html").read_bytes() == page
+        assert b"//app/" + directory[-1:].encode() + b":main" in page
+    assert check_pages(bundle) == (2, [])
+    assert cli_main(["verify-release", str(bundle_path), "--no-rebuild"]) == 0
+    assert "verify-release: 2 pages are the pictures of their images" in capsys.readouterr().out
+
+
+def test_the_sbom_names_each_images_page(bundle_path: Path) -> None:
+    bom = json.loads(read_bundle(bundle_path).files["sbom.cdx.json"])
+    images = [c for c in bom["components"] if c["bom-ref"].startswith("image:")]
+    assert [
+        p["value"] for c in images for p in c["properties"] if p["name"] == "rules_unikernel:picture"
+    ] == [
+        "app/a/image.html",
+        "app/b/image.html",
+    ]
+
+
+def test_a_page_of_another_image_or_none_is_named(bundle_path: Path) -> None:
+    bundle = read_bundle(bundle_path)
+    swapped = {**bundle.files, "app/a/image.html": bundle.files["app/b/image.html"]}
+    assert check_pages(replace(bundle, files=swapped)) == (
+        1,
+        [
+            "app/a/image.html: is not the page of app/a/image.elf "
+            "(`unikernel inspect image.elf --html` draws another)"
+        ],
+    )
+    missing = {k: v for k, v in bundle.files.items() if k != "app/b/image.html"}
+    assert check_pages(replace(bundle, files=missing)) == (
+        1,
+        ["app/b/image.html: missing; every image in a bundle has its page"],
+    )
 
 
 def test_a_bundle_escaping_its_directory_is_refused(tmp_path: Path) -> None:
@@ -486,10 +562,16 @@ def test_the_rebuild_runs_the_recorded_command_with_the_given_key(tmp_path: Path
 def test_compare_names_each_file_the_rebuild_changed(tmp_path: Path) -> None:
     one = make_spec(tmp_path / "one")
     write_bundle(one, tmp_path / "a.tar")
-    one.images[1].elf.write_bytes(b"\x7fELF another layout")
+    one.images[1].elf.write_bytes(tiny_elf(b"another layout"))
     write_bundle(one, tmp_path / "b.tar")
     a, b = read_bundle(tmp_path / "a.tar"), read_bundle(tmp_path / "b.tar")
     assert compare(a, a) == []
     differing = [line.split(":")[0] for line in compare(a, b)]
-    # The image, and what records its hash.
-    assert differing == ["SHA256SUMS", "app/b/image.elf", "provenance.intoto.json", "sbom.cdx.json"]
+    # The image, its page, and what records their hashes.
+    assert differing == [
+        "SHA256SUMS",
+        "app/b/image.elf",
+        "app/b/image.html",
+        "provenance.intoto.json",
+        "sbom.cdx.json",
+    ]

@@ -25,6 +25,7 @@ from .diff import diff_images
 from .elf import ElfImage, read_elf
 from .errors import CliError
 from .inspect import Inspection, inspect_image
+from .page import PageImage, render_diff, render_inspect, write_page
 from .render import Block, show
 from .verify import verify
 
@@ -60,6 +61,11 @@ def _inspect(args: argparse.Namespace, console: Console) -> int:
         manifest_name=_shown(manifest_path, args.manifest),
         symbols=symbols,
     )
+    if args.html is not None:
+        page = render_inspect(PageImage(image, inspection.manifest, path.name))
+        write_page(files.resolve(args.html), args.html, page)
+        _say(console, f"inspect: wrote {args.html} ({len(page)} bytes), a picture of {args.image}")
+        return EXIT_OK
     show(inspect_image(inspection, top=args.top), console)
     return EXIT_OK
 
@@ -90,6 +96,13 @@ def _diff(args: argparse.Namespace, console: Console) -> int:
     both = len(loaded) == 2
     differences = diff_images(a, b, *(loaded if both else (None, None)))
     compared = " and their manifests" if both else ""
+    if args.html is not None:
+        pair = [
+            PageImage(image, files.load_manifest(m) if m is not None else None, shown)
+            for image, m, shown in zip((a, b), manifests, (args.a, args.b), strict=True)
+        ]
+        write_page(files.resolve(args.html), args.html, render_diff(*pair, differences))
+        _say(console, f"diff: wrote {args.html}, the two images side by side")
     if not differences:
         _say(console, f"diff: identical: {args.a} and {args.b}{compared}")
         return EXIT_OK
@@ -157,6 +170,12 @@ def _verify_release(args: argparse.Namespace, console: Console) -> int:
                 _say(console, f"verify-release: {line}")
             return EXIT_FAILED
         _say(console, f"verify-release: {len(bundle.files) - 1} files match SHA256SUMS")
+        pages, problems = release.check_pages(bundle)
+        if problems:
+            for line in problems:
+                _say(console, f"verify-release: {line}")
+            return EXIT_FAILED
+        _say(console, f"verify-release: {pages} pages are the pictures of their images")
         if args.no_rebuild:
             return EXIT_OK
         checkout = files.resolve(args.checkout)
@@ -230,6 +249,11 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--top", type=int, default=10, help="how many functions to list (default: %(default)s)"
     )
+    inspect.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="write one self-contained page instead: layout to scale, treemap, removed code, entropy",
+    )
     inspect.set_defaults(run=_inspect)
 
     check = commands.add_parser("verify", help="check W^X, page alignment, Xen notes, entry and manifest")
@@ -240,6 +264,11 @@ def _parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what differs between two images (and their manifests)")
     diff.add_argument("a", metavar="A.elf")
     diff.add_argument("b", metavar="B.elf")
+    diff.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="also write one self-contained page: layouts side by side, size deltas",
+    )
     diff.set_defaults(run=_diff)
 
     symbolize = commands.add_parser(

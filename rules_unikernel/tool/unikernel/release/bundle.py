@@ -2,7 +2,7 @@
 
 Layout (inside the top directory NAME/):
 
-    <package>/<image>.elf, .debug.elf, .manifest.json, .xl.cfg, .qemu.sh, and its volumes
+    <package>/<image>.elf, .debug.elf, .manifest.json, .xl.cfg, .qemu.sh, .html, and its volumes
     sbom.cdx.json              CycloneDX 1.5 (sbom.py)
     provenance.intoto.json     in-toto Statement v1, SLSA Provenance v1 (provenance.py)
     SHA256SUMS                 every other file, `sha256sum -c` format
@@ -22,6 +22,9 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..cli.elf import parse_elf
+from ..cli.errors import CliError
+from ..cli.page import PageImage, render_inspect
 from ..qemu import Machine, qemu_command
 from . import provenance, sbom
 from .errors import ReleaseError
@@ -90,6 +93,18 @@ def launcher(image: Image) -> str:
     return "\n".join(lines) + "\n"
 
 
+def picture(image: Image, elf: bytes, manifest: bytes) -> bytes:
+    """The image's page, as `unikernel inspect <name>.elf --html` writes it beside the bundle's files."""
+    try:
+        parsed = parse_elf(elf, f"{image.name}.elf")
+        loaded = json.loads(manifest)
+    except CliError as error:
+        raise ReleaseError(f"{image.label}: {error.message}") from None
+    except ValueError as error:
+        raise ReleaseError(f"{image.label}: its manifest is not JSON: {error}") from None
+    return render_inspect(PageImage(parsed, loaded, f"{image.name}.elf"))
+
+
 def _sh_quote(s: str) -> str:
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -113,8 +128,11 @@ def image_entries(spec: Spec) -> list[Entry]:
             f"{image.name}.manifest.json": image.manifest,
             f"{image.name}.xl.cfg": image.xl_cfg,
         }
-        for name, path in files.items():
-            add(Entry(str(base / name), _read(path, image.label)), image.label)
+        read = {name: _read(path, image.label) for name, path in files.items()}
+        for name, data in read.items():
+            add(Entry(str(base / name), data), image.label)
+        page = picture(image, read[f"{image.name}.elf"], read[f"{image.name}.manifest.json"])
+        add(Entry(str(base / f"{image.name}.html"), page), image.label)
         add(
             Entry(str(base / f"{image.name}.qemu.sh"), launcher(image).encode(), executable=True), image.label
         )

@@ -1,7 +1,7 @@
 """The bundle's SBOM in CycloneDX 1.5 JSON (docs/reproducibility.md says why CycloneDX).
 
 Components, each with a unique bom-ref:
-- one `application` per image (its .elf's SHA-256), depending on what it links;
+- one `application` per image (its .elf's SHA-256, the path of its page), depending on what it links;
 - one `library` per Bazel target with sources (bom-ref = its label), nested
   `file` components for each source and header with its SHA-256; the
   property `rules_unikernel:linked` says whether the linker's manifest lists
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .bundle import Entry
-    from .spec import Pin, Source, Spec
+    from .spec import Image, Pin, Source, Spec
 
 
 def _hash(value: str) -> dict[str, str]:
@@ -35,6 +35,10 @@ def _linked(manifests: dict[str, dict]) -> dict[str, set[str]]:
         for component in manifest.get("components", []):
             out.setdefault(component["label"], set()).add(image)
     return out
+
+
+def _picture(by_path: dict[str, Entry], image: Image) -> Entry:
+    return by_path[str(PurePosixPath(image.directory, f"{image.name}.html"))]
 
 
 def build(
@@ -63,7 +67,11 @@ def build(
                 "bom-ref": ref,
                 "name": image.label,
                 "hashes": [_hash(elf.sha256)],
-                "properties": [{"name": "rules_unikernel:file", "value": elf.path}],
+                "properties": [
+                    {"name": "rules_unikernel:file", "value": elf.path},
+                    # The page `unikernel inspect --html` draws of it: layout, kept and removed code, entropy.
+                    {"name": "rules_unikernel:picture", "value": _picture(by_path, image).path},
+                ],
             }
         )
         linked_here = sorted(label for label, images in linked.items() if image.label in images)

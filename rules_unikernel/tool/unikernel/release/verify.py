@@ -17,6 +17,9 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..cli.elf import parse_elf
+from ..cli.errors import CliError
+from ..cli.page import PageImage, render_inspect
 from .errors import ReleaseError
 from .names import PROVENANCE, SUMS
 
@@ -121,6 +124,41 @@ def check_sums(bundle: Bundle) -> list[str]:
             else:
                 problems.append(f"{name}: sha256 {actual}, {SUMS} says {sums[name]}: the file was altered")
     return problems
+
+
+def check_pages(bundle: Bundle) -> tuple[int, list[str]]:
+    """Each image's page against the one its .elf and manifest draw: (pages that match, problems).
+
+    SHA256SUMS says a page was not altered after the bundle was written; this
+    says it is the picture of the image beside it (and that every image has one).
+    """
+    matched = 0
+    problems = []
+    for name in sorted(bundle.files):
+        if not name.endswith(".elf") or name.endswith(".debug.elf"):
+            continue
+        stem = name.removesuffix(".elf")
+        page, manifest = f"{stem}.html", f"{stem}.manifest.json"
+        if page not in bundle.files:
+            problems.append(f"{page}: missing; every image in a bundle has its page")
+            continue
+        shown = PurePosixPath(name).name
+        try:
+            image = parse_elf(bundle.files[name], shown)
+            loaded = json.loads(bundle.files[manifest]) if manifest in bundle.files else None
+        except CliError as error:
+            problems.append(f"{page}: cannot draw {name}: {error.message}")
+            continue
+        except ValueError:
+            problems.append(f"{page}: cannot draw {name}: {manifest} is not JSON")
+            continue
+        if render_inspect(PageImage(image, loaded, shown)) != bundle.files[page]:
+            problems.append(
+                f"{page}: is not the page of {name} (`unikernel inspect {shown} --html` draws another)"
+            )
+        else:
+            matched += 1
+    return matched, problems
 
 
 def seed_commitments(bundle: Bundle) -> list[str]:
