@@ -13,7 +13,7 @@ requests in flight at a kill depend on timing, so a replay kills at the
 same moments, not necessarily between the same two requests).
 
     kv_durability.py --target 127.0.0.1:8080 --kills 10 \\
-        --boot 'qemu-system-x86_64 ... -drive file=disk.img,...' 
+        --boot 'qemu-system-x86_64 ... -drive file=disk.img,...'
 
     kv_durability.py --target 10.0.0.2:80 --kills 10 \\
         --boot 'xl create -c kvstore.xl.cfg' --kill 'xl destroy kvstore'
@@ -179,7 +179,8 @@ def verify(target: Target, ledger: Ledger, round_no: int, seed: int) -> None:
         ours = {k for k in listed if k in ledger.keys}
         if reply.status != 200 or ours != present:
             raise DurabilityError(
-                f"round {round_no}: GET /k/ lists {sorted(ours)}, the keys present are {sorted(present)} (seed {seed})"
+                f"round {round_no}: GET /k/ lists {sorted(ours)}, the keys present are {sorted(present)}"
+                f" (seed {seed})"
             )
     finally:
         client.close()
@@ -212,7 +213,11 @@ class Appliance:
         self.log = self.log_dir / f"console-{self.boots:03d}.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                self.boot_argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self.boot_argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + self.boot_timeout
         while True:
@@ -221,7 +226,8 @@ class Appliance:
                 return text
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise DurabilityError(
-                    f"boot {self.boots} did not reach {READY!r} (status {self.proc.poll()}); console:\n{text[-3000:]}"
+                    f"boot {self.boots} did not reach {READY!r} (status {self.proc.poll()});"
+                    f" console:\n{text[-3000:]}"
                 )
             time.sleep(0.05)
 
@@ -261,12 +267,32 @@ class Result:
     boots: int
 
 
-def run(c: Campaign, boot: Callable[[], str], kill: Callable[[], None], say: Callable[[str], None] = print) -> Result:
+def _worker(  # noqa: PLR0917 - a thread's target takes positional arguments
+    target: Target,
+    ledger: Ledger,
+    keys: list[str],
+    rng: random.Random,
+    stop: threading.Event,
+    errors: list[Exception],
+) -> None:
+    """load(), its failure kept for the round to report."""
+    try:
+        load(target, ledger, keys, rng, stop)
+    except Exception as e:  # noqa: BLE001 - any failure of a client thread fails the round
+        errors.append(e)
+
+
+def run(
+    c: Campaign, boot: Callable[[], str], kill: Callable[[], None], say: Callable[[str], None] = print
+) -> Result:
     """The rounds: boot, check the volume and every key, load, kill at a
     seeded moment; then one last boot and check. Raises DurabilityError."""
     rng = random.Random(c.seed)
     points = [round(rng.uniform(c.load_min, c.load_max), 3) for _ in range(c.kills)]
-    say(f"kv_durability: seed {c.seed}, {c.kills} kills at (s of load): {' '.join(f'{p:.3f}' for p in points)}")
+    say(
+        f"kv_durability: seed {c.seed}, {c.kills} kills at (s of load):"
+        f" {' '.join(f'{p:.3f}' for p in points)}"
+    )
     names = [[f"t{t}-k{i}" for i in range(c.keys_per_thread)] for t in range(c.threads)]
     ledger = Ledger({k: KeyState() for group in names for k in group})
     first = True
@@ -274,7 +300,9 @@ def run(c: Campaign, boot: Callable[[], str], kill: Callable[[], None], say: Cal
         console = boot()
         if CLEAN not in console or DAMAGED in console:
             tail = "\n".join(console.splitlines()[-15:])
-            raise DurabilityError(f"round {round_no}: the volume did not mount clean (seed {c.seed}):\n{tail}")
+            raise DurabilityError(
+                f"round {round_no}: the volume did not mount clean (seed {c.seed}):\n{tail}"
+            )
         if first:  # the volume may hold keys already: start from them
             adopt(c.target, ledger)
             first = False
@@ -284,16 +312,14 @@ def run(c: Campaign, boot: Callable[[], str], kill: Callable[[], None], say: Cal
             say(f"kv_durability: final boot: all {len(ledger.keys)} keys as acknowledged; {clean}")
             break
         stop = threading.Event()
-        errors: list[BaseException] = []
-
-        def worker(group: list[str], wrng: random.Random) -> None:
-            try:
-                load(c.target, ledger, group, wrng, stop)
-            except BaseException as e:  # reported by the round
-                errors.append(e)
-
+        errors: list[Exception] = []
         workers = [
-            threading.Thread(target=worker, args=(g, random.Random(rng.getrandbits(64))), daemon=True) for g in names
+            threading.Thread(
+                target=_worker,
+                args=(c.target, ledger, g, random.Random(rng.getrandbits(64)), stop, errors),
+                daemon=True,
+            )
+            for g in names
         ]
         before = ledger.acknowledged_puts + ledger.acknowledged_deletes
         for w in workers:
@@ -317,13 +343,18 @@ def run(c: Campaign, boot: Callable[[], str], kill: Callable[[], None], say: Cal
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--target", required=True, help="HOST:PORT the store serves HTTP on")
-    p.add_argument("--boot", required=True, help="shell command that boots the store; its output is the console")
     p.add_argument(
-        "--kill", help="shell command that kills the store (e.g. 'xl destroy kvstore'); default: SIGKILL to --boot"
+        "--boot", required=True, help="shell command that boots the store; its output is the console"
+    )
+    p.add_argument(
+        "--kill",
+        help="shell command that kills the store (e.g. 'xl destroy kvstore'); default: SIGKILL to --boot",
     )
     p.add_argument("--kills", type=int, default=50, help="kill points (default 50)")
     p.add_argument("--seed", type=int, help="seed of the kill points and the load (default: random, printed)")
-    p.add_argument("--load-max", type=float, default=2.0, help="seconds of load before a kill, at most (default 2)")
+    p.add_argument(
+        "--load-max", type=float, default=2.0, help="seconds of load before a kill, at most (default 2)"
+    )
     p.add_argument("--boot-timeout", type=float, default=120.0, help="seconds a boot may take (default 120)")
     p.add_argument("--logs", type=Path, help="directory for the consoles (default: a temporary one)")
     a = p.parse_args(argv)

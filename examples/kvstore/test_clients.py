@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from unikernel import qemu
 
 BOOT_SECONDS = 60
@@ -72,7 +71,10 @@ def _boot(disk: Path, log: Path) -> Iterator[Server]:
         deadline = time.monotonic() + BOOT_SECONDS
         while b"kvstore: listening on port 80" not in log.read_bytes():
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the image did not start serving (QEMU {proc.poll()}):\n{log.read_text(errors='replace')}")
+                pytest.fail(
+                    f"the image did not start serving (QEMU {proc.poll()}):\n"
+                    f"{log.read_text(errors='replace')}"
+                )
             time.sleep(0.1)
         yield Server(port, log)
     finally:
@@ -190,8 +192,18 @@ BAD = [
     ("slash in a key", b"PUT /k/a/b HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", 400, b"a key is"),
     ("non-ASCII key", b"GET /k/%C3%A9 HTTP/1.1\r\nHost: h\r\n\r\n", 400, b"a key is"),
     ("dot-dot", b"GET /k/.. HTTP/1.1\r\nHost: h\r\n\r\n", 400, b"400 Bad Request"),
-    ("key of 129 bytes", b"GET /k/" + b"k" * 129 + b" HTTP/1.1\r\nHost: h\r\n\r\n", 414, b"a key is 1 to 128 bytes"),
-    ("path beyond the parser", b"GET /k/" + b"k" * 600 + b" HTTP/1.1\r\nHost: h\r\n\r\n", 414, b"414 URI Too Long"),
+    (
+        "key of 129 bytes",
+        b"GET /k/" + b"k" * 129 + b" HTTP/1.1\r\nHost: h\r\n\r\n",
+        414,
+        b"a key is 1 to 128 bytes",
+    ),
+    (
+        "path beyond the parser",
+        b"GET /k/" + b"k" * 600 + b" HTTP/1.1\r\nHost: h\r\n\r\n",
+        414,
+        b"414 URI Too Long",
+    ),
     (
         "value of 65537 bytes",
         b"PUT /k/big HTTP/1.1\r\nHost: h\r\nContent-Length: 65537\r\n\r\n",
@@ -206,7 +218,12 @@ BAD = [
     ("/k without a slash", b"GET /k HTTP/1.1\r\nHost: h\r\n\r\n", 404, b"keys are under /k/"),
     ("missing key", b"GET /k/never-stored HTTP/1.1\r\nHost: h\r\n\r\n", 404, b"404 Not Found"),
     ("no Host", b"GET /k/x HTTP/1.1\r\n\r\n", 400, b"400 Bad Request"),
-    ("chunked body", b"PUT /k/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, b"501"),
+    (
+        "chunked body",
+        b"PUT /k/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        501,
+        b"501",
+    ),
 ]
 
 

@@ -18,9 +18,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from unikernel import qemu
 
 from examples.kvstore import kv_durability
-from unikernel import qemu
 
 
 def _runfile(env: str, suffix: str) -> Path:
