@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <blkcache/blkcache.h>
+#include <disk/any.h>
 #include <fs/fs.h>
 #include <http/http.h>
 #include <kvstore/kv.h>
@@ -26,7 +27,6 @@
 #include <sched/sched.h>
 #include <time/time.h>
 
-#include "examples/kvstore/disk.h"
 
 #define PORT 80
 #define MAX_CONNECTIONS 8   /* each holds a value buffer of KV_VALUE_MAX */
@@ -353,8 +353,7 @@ static void refuse(int fd)
 static int open_store(void)
 {
     struct blkdev *disk;
-    const char *driver = "none";
-    int rc = kv_disk_open(&disk, &driver);
+    int rc = disk_open_first(&disk);
     if (rc != 0) {
         printf("kvstore: no disk (%d); attach a volume (volumes = [...]) or --disk 4M\n", rc);
         return rc;
@@ -408,7 +407,7 @@ static int open_store(void)
     }
     printf("kvstore: volume clean: %u keys, %u of %u blocks of %u bytes used "
            "(%s, %s cache)\n", keys, sf.blocks_used, sf.block_count,
-           sf.block_size, driver, blkcache_write_policy_name());
+           sf.block_size, disk_driver_name(), blkcache_write_policy_name());
     return 0;
 }
 
