@@ -156,3 +156,25 @@ long kv_list(struct kv *kv, char *buf, size_t cap)
     fs_closedir(kv->fs, dd);
     return rc < 0 ? rc : (long)used;
 }
+
+int kv_verify(struct kv *kv, void *scratch, size_t cap, unsigned *keys,
+              unsigned *bad)
+{
+    *keys = *bad = 0;
+    int dd = fs_opendir(kv->fs, "/");
+    if (dd < 0)
+        return dd;
+    struct fs_dirent ent;
+    int rc;
+    while ((rc = fs_readdir(kv->fs, dd, &ent)) == 1) {
+        size_t len = strlen(ent.name);
+        if (ent.type != FS_TYPE_FILE || kv_key_check(ent.name, len) != 0)
+            continue;
+        (*keys)++;
+        long n = kv_get(kv, ent.name, len, scratch, cap);
+        if (n < 0 || (uint32_t)n != ent.size)
+            (*bad)++;
+    }
+    fs_closedir(kv->fs, dd);
+    return rc < 0 ? rc : 0;
+}

@@ -184,8 +184,10 @@ static bool answer(struct conn *c, const struct http_request *req)
         long n = kv_list(&store, c->val, sizeof(c->val));
         store_unlock();
         if (n < 0)
-            return respond_error(c, req, 500, n == -EOVERFLOW ? "too many keys to list" : "storage error",
-                                 NULL, ka) && ka;
+            return respond_error(c, req, 500,
+                             n == -EOVERFLOW ? "more keys than a 64 KiB list"
+                                             : "storage error",
+                             NULL, ka) && ka;
         return respond(c, req, 200, "text/plain; charset=utf-8", c->val,
                        (size_t)n, NULL, ka) && ka;
     }
@@ -383,27 +385,15 @@ static int open_store(void)
         printf("kvstore: volume damaged: mount failed (%d)\n", rc);
         return rc;
     }
-    /* Every key listed must read back whole. */
-    long n = kv_list(&store, conns[0].val, sizeof(conns[0].val));
-    unsigned keys = 0, bad = 0;
-    for (long at = 0; n > 0 && at < n;) {
-        const char *k = conns[0].val + at;
-        const char *end = memchr(k, '\n', (size_t)(n - at));
-        size_t klen = (size_t)(end - k);
-        long v = kv_get(&store, k, klen, conns[1].val, sizeof(conns[1].val));
-        keys++;
-        if (v < 0) {
-            printf("kvstore: key %.*s unreadable (%ld)\n", (int)klen, k, v);
-            bad++;
-        }
-        at += (long)klen + 1;
-    }
+    /* Every key must read back whole. */
+    unsigned keys, bad;
+    rc = kv_verify(&store, conns[0].val, sizeof(conns[0].val), &keys, &bad);
     struct fs_statfs sf;
     fs_statfs(fs, &sf);
-    if (n < 0 || bad) {
-        printf("kvstore: volume damaged: %u of %u keys unreadable, list %ld\n",
-               bad, keys, n < 0 ? n : 0);
-        return -EIO;
+    if (rc != 0 || bad) {
+        printf("kvstore: volume damaged: %u of %u keys unreadable (%d)\n", bad,
+               keys, rc);
+        return rc ? rc : -EIO;
     }
     printf("kvstore: volume clean: %u keys, %u of %u blocks of %u bytes used "
            "(%s, %s cache)\n", keys, sf.blocks_used, sf.block_count,

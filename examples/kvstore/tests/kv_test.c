@@ -153,6 +153,14 @@ static void test_api(void)
     want = "B\na\nb\nbig\nempty\n";
     CHECK(n == (long)strlen(want) && memcmp(list, want, (size_t)n) == 0);
     CHECK_EQ(kv_get(&s.kv, "dir", 3, buf, sizeof(buf)), -ENOENT);
+    unsigned keys, bad;
+    CHECK_EQ(kv_verify(&s.kv, buf, sizeof(buf), &keys, &bad), 0);
+    CHECK_EQ(keys, 5);
+    CHECK_EQ(bad, 0);
+    /* A value the buffer cannot hold counts as unreadable. */
+    CHECK_EQ(kv_verify(&s.kv, buf, 100, &keys, &bad), 0);
+    CHECK_EQ(keys, 5);
+    CHECK_EQ(bad, 1);
     CHECK_EQ(kv_put(&s.kv, "dir", 3, "x", 1), -EISDIR);
     unmount(&s);
     CHECK_EQ(mount(&s), 0);
@@ -276,6 +284,13 @@ static void crash_rounds(enum ramblk_keep keep, const char *name)
                 printf("%s: round %d (cut after %llu requests): key %s wrong\n",
                        name, round, (unsigned long long)cut, key_name[k]);
         }
+        /* Every key reads back whole (what the image checks at boot). */
+        unsigned keys, bad, present = 0;
+        for (int k = 0; k < KEYS; k++)
+            present += model[k].present;
+        CHECK_EQ(kv_verify(&s.kv, value_buf, sizeof(value_buf), &keys, &bad), 0);
+        CHECK_EQ(bad, 0);
+        CHECK_EQ(keys, present);
         /* The list names exactly the present keys. */
         char list[KEYS * 8];
         long n = kv_list(&s.kv, list, sizeof(list));

@@ -61,4 +61,11 @@ int kv_delete(struct kv *kv, const char *key, size_t klen);
  * bytes written, or -EOVERFLOW if they do not fit in cap. */
 long kv_list(struct kv *kv, char *buf, size_t cap);
 
+/* Reads every key back, into scratch[0..cap) (KV_VALUE_MAX bytes fit
+ * any value): *keys counts the keys, *bad those that cannot be read
+ * whole. 0, or the error of listing the volume. Unlike kv_list, no
+ * limit on the number of keys. */
+int kv_verify(struct kv *kv, void *scratch, size_t cap, unsigned *keys,
+              unsigned *bad);
+
 #endif /* KVSTORE_KV_H */
