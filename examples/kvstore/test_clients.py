@@ -273,3 +273,31 @@ def test_keys_survive_a_kill(tmp_path: Path) -> None:
         assert _request(second, "GET", "/k/gone").status == 404
         assert _request(second, "GET", "/k/").read() == b"kept\n"
         assert "kvstore: volume clean: 1 keys" in second.console()
+
+
+def test_full_volume(tmp_path: Path) -> None:
+    """On a disk of its own: 64 KiB values until the 4 MiB volume is full:
+    507 with its reason, nothing half stored, and room again after a DELETE."""
+    disk = tmp_path / "data.img"
+    shutil.copyfile(Path(__file__).parent / "data.img", disk)
+    value = random.Random(5).randbytes(VALUE_MAX)
+    with _boot(disk, tmp_path / "console.log") as s:
+        stored = 0
+        for i in range(100):
+            r = _request(s, "PUT", f"/k/v{i}", value)
+            body = r.read()
+            if r.status == 507:
+                assert body == b"507 Insufficient Storage: the volume is full\n"
+                break
+            assert r.status == 201, (i, r.status, body)
+            stored += 1
+        else:
+            pytest.fail("100 values of 64 KiB fitted on a 4 MiB volume")
+        assert stored > 10
+        assert _request(s, "GET", f"/k/v{stored}").status == 404
+        listing = _request(s, "GET", "/k/").read().split()
+        assert len(listing) == stored
+        assert _request(s, "DELETE", "/k/v0").status == 204
+        assert _request(s, "PUT", "/k/v0", value).status == 201
+        r = _request(s, "GET", f"/k/v{stored - 1}")
+        assert (r.status, r.read()) == (200, value)
