@@ -1,6 +1,7 @@
 """httpd_image: the web server as one image, its settings checked at analysis time.
 
     httpd_image(name = "image", content = ":site", ip = "10.0.2.15/24", gw = "10.0.2.2", port = 80)
+    httpd_image(name = "from_disk", volume = ":site_volume", ip = "10.0.2.15/24")
 
 declares the image (`name`), `name + ".qemu"` (`bazel run` serves it on a
 printed host port) and `name + "_config"`, the settings as C
@@ -98,13 +99,15 @@ httpd_config = rule(
     },
 )
 
-def httpd_image(name, content, ip, gw = "", dns = [], port = 80, max_connections = 52, idle_timeout_ms = 10000, nic = "//drivers/nic:any", **kwargs):
-    """The web server serving `content` (a unikernel_content target), as `name` and `name + ".qemu"`.
+def httpd_image(name, ip, content = None, volume = None, gw = "", dns = [], port = 80, max_connections = 52, idle_timeout_ms = 10000, nic = "//drivers/nic:any", **kwargs):
+    """The web server serving `content` or `volume`, as `name` and `name + ".qemu"`.
 
     Args:
       name: the image.
-      content: the unikernel_content target to serve.
       ip: "A.B.C.D/N" or "dhcp".
+      content: a unikernel_content target to serve, linked into the image.
+      volume: or a unikernel_volume target to serve, attached read-only as the
+        image's first disk and read into memory at boot. Exactly one of the two.
       gw: the default gateway.
       dns: resolvers.
       port: the TCP port; `bazel run :<name>.qemu` forwards a printed host port to it.
@@ -113,6 +116,9 @@ def httpd_image(name, content, ip, gw = "", dns = [], port = 80, max_connections
       nic: the NIC driver (slot "nic", <netdev/nic.h>): by default the Xen vif on Xen, else virtio-net.
       **kwargs: other unikernel_image attributes (memory_mib, testonly, visibility, ...).
     """
+    if (content == None) == (volume == None):
+        fail("httpd_image %s: give exactly one of content (a unikernel_content target, linked in) " % name +
+             "and volume (a unikernel_volume target, read from a disk)")
     httpd_config(
         name = name + "_config",
         ip = ip,
@@ -130,9 +136,14 @@ def httpd_image(name, content, ip, gw = "", dns = [], port = 80, max_connections
         target_compatible_with = ["//rules_unikernel/toolchain:unikernel"],
         testonly = kwargs.get("testonly"),
     )
+    if content:
+        server = ["//examples/httpd:httpd", content]
+    else:
+        server = ["//examples/httpd:httpd_volume"]
+        kwargs["volumes"] = {volume: "ro"}
     unikernel_image(
         name = name,
-        deps = ["//examples/httpd:httpd", content, ":" + name + "_settings", nic],
+        deps = server + [":" + name + "_settings", nic],
         qemu_nics = ["user"],
         qemu_forward = ["tcp:%d" % port],
         **kwargs

@@ -1,6 +1,7 @@
 /*
- * httpd: a static web server. It serves the image's content table
- * (<content/content.h>, made by unikernel_content in BUILD) over
+ * httpd: a static web server. It serves a content table
+ * (<content/content.h>: the one unikernel_content made in BUILD, or the
+ * files of a read-only volume read at boot; site.h) over
  * HTTP/1.1 (<http/http.h>): GET and HEAD, keep-alive and pipelining,
  * Content-Length, Content-Type, ETag and If-None-Match. One thread per
  * connection on the scheduler, each on a stack of its own slot; at most
@@ -25,6 +26,7 @@
 #include <time/time.h>
 
 #include "examples/httpd/config.h"
+#include "examples/httpd/site.h"
 
 #define HEAD_MAX 8192       /* request line + headers */
 #define HEADERS_MAX 64      /* header lines */
@@ -50,6 +52,7 @@ struct conn {
 };
 
 static struct conn *conns;
+static const struct content_table *site;
 static unsigned active;
 static struct sched_waitq slot_freed;
 
@@ -143,7 +146,7 @@ static bool answer(struct conn *c, const struct http_request *req)
         memcpy(path + len, "index.html", 10);
         len += 10;
     }
-    const struct content_file *f = content_find(&content_table, path, len);
+    const struct content_file *f = content_find(site, path, len);
     if (!f)
         return respond_error(c, req, 404, req->keep_alive, !head)
                && req->keep_alive;
@@ -320,6 +323,8 @@ int main(int argc, char **argv)
         return 1;
     }
     sched_waitq_init(&slot_freed);
+    if (httpd_site_open(&site) != 0)
+        return 1;
     net_start();
     struct netdev *nic;
     struct net_if *nif;
@@ -338,7 +343,8 @@ int main(int argc, char **argv)
         puts("httpd: cannot listen");
         return 1;
     }
-    printf("httpd: %zu files, listening on port %u\n", content_table.count,
+    printf("httpd: %zu files (%s), listening on port %u\n", site->count,
+           httpd_site_source,
            (unsigned)httpd_config.port);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "stats") == 0) {

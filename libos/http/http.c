@@ -220,6 +220,7 @@ static int parse_field(const char *line, size_t len, struct http_request *req,
             return 400;
         st->has_length = true;
         req->content_length = v;
+        req->has_content_length = true;
     } else if (same_word(name, nlen, "transfer-encoding")) {
         return 501; /* no request bodies in transfer codings */
     } else if (same_word(name, nlen, "connection")) {
@@ -308,11 +309,14 @@ const char *http_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -320,6 +324,7 @@ const char *http_reason(int status)
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
     default: return "Unknown";
     }
 }

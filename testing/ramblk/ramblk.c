@@ -13,11 +13,21 @@ struct done {
     int status;
 };
 
+/* A write since the last flush, for RAMBLK_TEAR. */
+struct logged {
+    uint64_t sector;
+    size_t len;
+    uint8_t *data;
+};
+
 struct ramblk {
     struct blkdev dev;
     uint8_t *current;
     uint8_t *stable;
     uint8_t *dirty; /* per sector: written since the last flush */
+    struct logged *log; /* the writes since the last flush, in order */
+    size_t logged, log_cap;
+    bool log_failed; /* out of host memory: the test cannot trust RAMBLK_TEAR */
     struct done queue[QUEUE_DEPTH];
     unsigned queued;
     bool cut_armed;
@@ -29,6 +39,35 @@ struct ramblk {
 static size_t bytes_of(const struct ramblk *r)
 {
     return (size_t)(r->dev.info.sectors * r->dev.info.sector_size);
+}
+
+static void log_clear(struct ramblk *r)
+{
+    for (size_t i = 0; i < r->logged; i++)
+        free(r->log[i].data);
+    r->logged = 0;
+}
+
+static void log_write(struct ramblk *r, uint64_t sector, const void *buf,
+                      size_t len)
+{
+    if (r->logged == r->log_cap) {
+        size_t cap = r->log_cap ? 2 * r->log_cap : 64;
+        struct logged *n = realloc(r->log, cap * sizeof *n);
+        if (n == NULL) {
+            r->log_failed = true;
+            return;
+        }
+        r->log = n;
+        r->log_cap = cap;
+    }
+    uint8_t *copy = malloc(len);
+    if (copy == NULL) {
+        r->log_failed = true;
+        return;
+    }
+    memcpy(copy, buf, len);
+    r->log[r->logged++] = (struct logged){sector, len, copy};
 }
 
 static int submit(struct blkdev *dev, enum blkdev_op op, uint64_t sector,
@@ -65,6 +104,9 @@ static int submit(struct blkdev *dev, enum blkdev_op op, uint64_t sector,
     if (r->cut_armed) {
         if (r->cut_left == 0) {
             r->dead = true;
+            /* The write the power cut interrupted may land in part. */
+            if (op == BLKDEV_OP_WRITE && (info->features & BLKDEV_F_FLUSH))
+                log_write(r, sector, buf, len);
             return -EIO;
         }
         r->cut_left--;
@@ -81,11 +123,14 @@ static int submit(struct blkdev *dev, enum blkdev_op op, uint64_t sector,
         memset(r->dirty + sector, 1, len / info->sector_size);
         if (!(info->features & BLKDEV_F_FLUSH))
             memcpy(r->stable + off, buf, len); /* write-through */
+        else
+            log_write(r, sector, buf, len);
         r->stats.writes++;
         break;
     case BLKDEV_OP_FLUSH:
         memcpy(r->stable, r->current, bytes_of(r));
         memset(r->dirty, 0, (size_t)info->sectors);
+        log_clear(r);
         r->stats.flushes++;
         break;
     }
@@ -159,6 +204,8 @@ void ramblk_free(struct ramblk *r)
     free(r->current);
     free(r->stable);
     free(r->dirty);
+    log_clear(r);
+    free(r->log);
     free(r);
 }
 
@@ -196,6 +243,7 @@ void ramblk_load(struct ramblk *r, const void *bytes, size_t len)
     memcpy(r->current, bytes, len);
     memcpy(r->stable, r->current, size);
     memset(r->dirty, 0, (size_t)r->dev.info.sectors);
+    log_clear(r);
 }
 
 void ramblk_cut_after(struct ramblk *r, uint64_t requests)
@@ -209,10 +257,53 @@ bool ramblk_is_dead(const struct ramblk *r)
     return r->dead;
 }
 
+/* RAMBLK_TEAR: the logged writes in a random order, each lost, whole,
+ * partial or torn, onto stable. */
+static void tear(struct ramblk *r, uint64_t (*rng)(void))
+{
+    uint32_t ss = r->dev.info.sector_size;
+    for (size_t i = r->logged; i > 1; i--) {
+        size_t j = (size_t)(rng() % i);
+        struct logged t = r->log[i - 1];
+        r->log[i - 1] = r->log[j];
+        r->log[j] = t;
+    }
+    for (size_t i = 0; i < r->logged; i++) {
+        const struct logged *w = &r->log[i];
+        size_t n = w->len / ss;
+        uint8_t *dst = r->stable + (size_t)w->sector * ss;
+        switch (rng() % 4) {
+        case 0: /* lost */
+            break;
+        case 1: /* whole */
+            memcpy(dst, w->data, w->len);
+            break;
+        case 2: /* some of its sectors */
+            for (size_t s = 0; s < n; s++)
+                if (rng() & 1)
+                    memcpy(dst + s * ss, w->data + s * ss, ss);
+            break;
+        default: { /* torn: a prefix, its last sector cut inside */
+            size_t whole = (size_t)(rng() % n);
+            size_t part = (size_t)(rng() % ss);
+            memcpy(dst, w->data, whole * ss + part);
+            break;
+        }
+        }
+    }
+}
+
+bool ramblk_log_failed(const struct ramblk *r)
+{
+    return r->log_failed;
+}
+
 void ramblk_reboot(struct ramblk *r, enum ramblk_keep keep,
                    uint64_t (*rng)(void))
 {
     uint32_t ss = r->dev.info.sector_size;
+    if (keep == RAMBLK_TEAR)
+        tear(r, rng);
     for (uint64_t s = 0; s < r->dev.info.sectors; s++) {
         if (!r->dirty[s])
             continue;
@@ -222,6 +313,7 @@ void ramblk_reboot(struct ramblk *r, enum ramblk_keep keep,
     }
     memcpy(r->current, r->stable, bytes_of(r));
     memset(r->dirty, 0, (size_t)r->dev.info.sectors);
+    log_clear(r);
     r->queued = 0; /* a dead device completes nothing */
     r->cut_armed = false;
     r->dead = false;

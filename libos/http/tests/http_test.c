@@ -66,7 +66,16 @@ static void test_good_requests(void)
     CHECK_EQ(r.method, HTTP_OTHER);
     CHECK(slice_is(r.method_name, "POST"));
     CHECK_EQ(r.content_length, 5);
+    CHECK(r.has_content_length);
     CHECK_EQ(r.consumed, strlen(post));
+    /* Without the field there is no length to trust (a PUT answers 411);
+     * an explicit 0 is a length. */
+    CHECK_EQ(parse_str("PUT /x HTTP/1.1\r\nHost: h\r\n\r\n", &r, &st),
+             HTTP_PARSE_OK);
+    CHECK(!r.has_content_length);
+    CHECK_EQ(parse_str("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0"
+                       "\r\n\r\n", &r, &st), HTTP_PARSE_OK);
+    CHECK(r.has_content_length);
 
     /* Unfinished heads ask for more. */
     CHECK_EQ(parse_str("GET / HTTP/1.1\r\nHost: h\r\n", &r, &st),
@@ -366,6 +375,10 @@ static void test_write_head(void)
     CHECK_EQ(http_write_head(buf, sizeof(buf), &inj), 0);
     CHECK(strcmp(http_reason(431), "Request Header Fields Too Large") == 0);
     CHECK(strcmp(http_reason(999), "Unknown") == 0);
+    CHECK(strcmp(http_reason(201), "Created") == 0);
+    CHECK(strcmp(http_reason(204), "No Content") == 0);
+    CHECK(strcmp(http_reason(411), "Length Required") == 0);
+    CHECK(strcmp(http_reason(507), "Insufficient Storage") == 0);
 }
 
 /* Random mutations of a good pipeline: whatever comes back, the parser

@@ -56,6 +56,7 @@ struct http_request {
     unsigned minor;         /* HTTP/1.<minor>: 0 or 1 */
     bool keep_alive;        /* the peer allows another request after this */
     uint64_t content_length;
+    bool has_content_length; /* a Content-Length field was sent (PUT needs one) */
     bool has_if_none_match;
     struct http_slice if_none_match;
     size_t consumed;        /* head + body bytes: drop them for the next */

@@ -14,7 +14,14 @@
  *     contents, plus, in RAMBLK_KEEP_SOME, a random subset of the sectors
  *     written since the last flush (a cache that wrote some sectors back,
  *     in any order, before the power went: sector writes are atomic, the
- *     rest is not ordered), or none of them in RAMBLK_KEEP_NONE.
+ *     rest is not ordered), or none of them in RAMBLK_KEEP_NONE, or in
+ *     RAMBLK_TEAR what a disk whose cache was writing back when the
+ *     power went may hold: each write since the last flush, taken in a
+ *     random order (so an older write may land after a newer one of the
+ *     same sector), is lost, lands whole, lands in part (a random subset
+ *     of its sectors), or is torn (its first sectors land and the next
+ *     one only up to a random byte, the rest of that sector keeping its
+ *     old bytes). Nothing a completed flush covered is ever touched.
  *
  * Requests complete in blkdev_poll(), in the order they were submitted;
  * their data moves at submit (reads too: the interface allows it, and
@@ -32,6 +39,8 @@
 enum ramblk_keep {
     RAMBLK_KEEP_NONE, /* every write since the last flush is lost */
     RAMBLK_KEEP_SOME, /* each such sector survives or not, at random */
+    RAMBLK_TEAR,      /* each such write: lost, whole, partial or torn,
+                       * in a random order */
 };
 
 struct ramblk_stats {
@@ -71,5 +80,8 @@ void ramblk_reboot(struct ramblk *r, enum ramblk_keep keep,
                    uint64_t (*rng)(void));
 
 struct ramblk_stats ramblk_stats(const struct ramblk *r);
+/* True if the host ran out of memory logging writes for RAMBLK_TEAR (a
+ * test then cannot trust what a reboot tore). */
+bool ramblk_log_failed(const struct ramblk *r);
 
 #endif /* TESTING_RAMBLK_H */
