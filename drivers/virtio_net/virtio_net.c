@@ -1,6 +1,9 @@
 /*
  * virtio-net behind <netdev/netdev.h>: receive into posted pages handed
- * to the stack as they are, transmit by copy into driver pages.
+ * to the stack as they are; transmit as a chain of a driver page (the
+ * virtio-net header and the small fragments, copied) and the caller's
+ * larger fragments as they are (when the caller gives a completion),
+ * or by copy into the driver page.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -24,6 +27,9 @@ struct rx_slot {
 struct tx_slot {
     uint8_t *page;
     bool busy; /* the device has it */
+    /* The caller's completion: the chain points into its memory. */
+    void (*done)(void *arg);
+    void *done_arg;
 };
 
 struct virtio_net {
@@ -77,17 +83,74 @@ static bool complete_csum(uint8_t *frame, size_t len, uint16_t start,
     return true;
 }
 
+/* The device is done with a slot: it is free, and the caller's bytes
+ * are the caller's again. */
+static void tx_finished(struct virtio_net *vn, struct tx_slot *s)
+{
+    void (*done)(void *) = s->done;
+    s->busy = false;
+    s->done = NULL;
+    if (done != NULL) {
+        vn->stats.tx_completions++;
+        done(s->done_arg);
+    }
+}
+
 static void reclaim_tx(struct virtio_net *vn)
 {
     void *cookie;
     uint32_t len;
     bool ok;
 
+    /* A length on a transmit chain means nothing (it has no writable
+     * bytes; virtq counts a non-zero one): the chain is back either way.
+     * An id the driver did not hand out never gets here (virtq). */
     for (unsigned budget = vn->tx.size; budget > 0; budget--) {
         if (virtq_get(&vn->tx, &cookie, &len, &ok) != 1)
             break;
-        ((struct tx_slot *)cookie)->busy = false;
+        tx_finished(vn, cookie);
     }
+}
+
+/*
+ * The chain for one frame: segs[0] is the slot's page (the virtio-net
+ * header, then each fragment of at most VIRTIO_NET_TX_COPYBREAK bytes,
+ * copied); a larger fragment is a descriptor of its own pointing at the
+ * caller's bytes when `views` (the caller gave a completion), else it is
+ * copied too. Copied bytes that follow each other in the page share a
+ * descriptor. Returns the number of segments (at most 1 + n); *lent
+ * counts the caller's fragments among them. Small fragments are copied
+ * because each descriptor costs the device a lookup and a transfer of
+ * its own, more than copying a few header bytes costs here.
+ */
+static size_t tx_chain(uint8_t *page, const struct netdev_frag *frags,
+                       size_t n, bool views,
+                       struct virtq_seg segs[1 + NETDEV_MAX_FRAGS],
+                       size_t *lent)
+{
+    size_t off = HDR, nseg = 1;
+    *lent = 0;
+    segs[0] = (struct virtq_seg){.addr = page, .len = HDR};
+    for (size_t i = 0; i < n; i++) {
+        size_t len = frags[i].len;
+        if (len == 0)
+            continue;
+        if (views && len > VIRTIO_NET_TX_COPYBREAK) {
+            segs[nseg++] = (struct virtq_seg){.addr = frags[i].data,
+                                              .len = (uint32_t)len};
+            (*lent)++;
+            continue;
+        }
+        memcpy(page + off, frags[i].data, len);
+        struct virtq_seg *last = &segs[nseg - 1];
+        if ((const uint8_t *)last->addr + last->len == page + off)
+            last->len += (uint32_t)len;
+        else
+            segs[nseg++] = (struct virtq_seg){.addr = page + off,
+                                              .len = (uint32_t)len};
+        off += len;
+    }
+    return nseg;
 }
 
 static int vn_send(struct netdev *nd, const struct netdev_frag *frags,
@@ -118,6 +181,9 @@ static int vn_send(struct netdev *nd, const struct netdev_frag *frags,
         hdr.csum_start = tx->csum_start;
         hdr.csum_offset = tx->csum_offset;
     }
+    bool views = tx != NULL && tx->done != NULL;
+    if (views && !(nd->features & NETDEV_F_TX_SG))
+        return -EINVAL;
 
     struct tx_slot *s = NULL;
     for (int pass = 0; pass < 2 && s == NULL; pass++) {
@@ -134,20 +200,25 @@ static int vn_send(struct netdev *nd, const struct netdev_frag *frags,
         return -EAGAIN;
     }
     memcpy(s->page, &hdr, HDR);
-    size_t off = HDR;
-    for (size_t i = 0; i < n; i++) {
-        if (frags[i].len > 0)
-            memcpy(s->page + off, frags[i].data, frags[i].len);
-        off += frags[i].len;
+    struct virtq_seg segs[1 + NETDEV_MAX_FRAGS];
+    size_t lent;
+    size_t nseg = tx_chain(s->page, frags, n, views, segs, &lent);
+    /* Not enough descriptors for the whole chain: nothing is published,
+     * the slot stays free and the caller keeps its fragments. */
+    int rc = virtq_add(&vn->tx, segs, nseg, s);
+    if (rc == -EAGAIN) {
+        reclaim_tx(vn);
+        rc = virtq_add(&vn->tx, segs, nseg, s);
     }
-    struct virtq_seg seg = {.addr = s->page, .len = (uint32_t)off};
-    int rc = virtq_add(&vn->tx, &seg, 1, s);
     if (rc != 0) {
         if (rc == -EAGAIN)
             vn->stats.tx_full++;
         return rc;
     }
     s->busy = true;
+    s->done = views ? tx->done : NULL;
+    s->done_arg = views ? tx->done_arg : NULL;
+    vn->stats.tx_views += lent;
     virtq_kick(&vn->tx);
     vn->stats.tx_frames++;
     vn->stats.tx_bytes += total;
@@ -306,6 +377,9 @@ static int setup(struct virtio_net *vn)
         vn->nd.features |= NETDEV_F_TX_CSUM;
     if (features & VIRTIO_NET_F_GUEST_CSUM)
         vn->nd.features |= NETDEV_F_RX_CSUM;
+    /* A virtio 1.0 device takes any descriptor layout (VERSION_1 implies
+     * ANY_LAYOUT), so a frame may be a chain of the caller's pieces. */
+    vn->nd.features |= NETDEV_F_TX_SG;
 
     /* Interrupts, if the transport has them, before the queues exist
      * (virtio-pci binds each queue to its vector as it is set up). */
@@ -390,5 +464,12 @@ void virtio_net_close(struct virtio_net *vn)
     if (vn->closed)
         return;
     vn->closed = true;
-    (void)virtio_reset(vn->dev);
+    /* Once reset, the device reads no more of the caller's bytes: they
+     * are the caller's again. A device that does not reset may still
+     * read them, so they stay lent for good. */
+    if (virtio_reset(vn->dev) != 0)
+        return;
+    for (unsigned i = 0; i < VIRTIO_NET_TX_BUFS; i++)
+        if (vn->txs[i].busy)
+            tx_finished(vn, &vn->txs[i]);
 }

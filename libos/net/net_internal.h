@@ -21,6 +21,8 @@ struct net_if {
     uint16_t mtu;
     size_t max_frame; /* largest acceptable received frame */
     bool tx_csum;     /* the device finishes TCP/UDP checksums */
+    bool tx_sg;       /* the device may be lent pbufs (NETDEV_F_TX_SG) */
+    bool rx_csum;     /* the device marks frames it checked */
     struct net_if_stats stats;
     struct sched_waitq up; /* net_wait_up() callers */
     struct sched_thread *thread;

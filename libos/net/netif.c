@@ -8,12 +8,23 @@
  * driver's descriptor once and checked against the device's MTU before
  * lwIP sees a byte of it.
  *
- * Transmit: the pbuf chain becomes the device's fragment list as it is
- * (scatter-gather, no copy); a chain of more than NETDEV_MAX_FRAGS
- * pieces is copied into one buffer first. With NETDEV_F_TX_CSUM, lwIP
+ * Transmit: the pbuf chain becomes the device's fragment list as it is;
+ * a chain of more than NETDEV_MAX_FRAGS pieces is copied into one buffer
+ * first. With NETDEV_F_TX_SG the driver may lend the pieces to the
+ * device rather than copy them: the netif takes a reference on the chain
+ * (pbuf_ref) and the driver's completion drops it, so lwIP's memory
+ * stays alive until the device has read it. lwIP 2.1.3 knows a driver
+ * may hold a segment this way: it does not rewrite or retransmit a TCP
+ * segment whose pbuf someone else still references
+ * (tcp_output_segment_busy). With NETDEV_F_TX_CSUM, lwIP
  * leaves TCP checksums of this interface to the device: we put the
  * pseudo-header sum into the checksum field and tell the device where
  * the TCP header starts (the convention of virtio-net and Linux).
+ *
+ * Receive checksums: a frame the device marks NETDEV_RX_CSUM_VALID is
+ * handed to lwIP with its TCP and UDP checks off for that frame only
+ * (input_csum_valid); an IP fragment never is (a device cannot have
+ * checked a datagram it saw only part of).
  *
  * A thread per interface drives the device: netdev_wait(), then
  * netdev_poll(), which calls rx() for each frame.
@@ -92,8 +103,56 @@ static size_t ipv4_udp_padding(const uint8_t *frame, size_t len)
     return ip[9] == IP_PROTO_UDP && len < need ? need : 0;
 }
 
+/* True for an IPv4 fragment or an IPv6 packet with a fragment header
+ * first (lwIP puts none elsewhere; other extension headers before it
+ * only make us check, which is always safe). */
+static bool ip_fragment(const uint8_t *frame, size_t len)
+{
+    uint16_t type = (uint16_t)(frame[12] << 8 | frame[13]);
+    if (type == ETHTYPE_IP && len >= ETH_HLEN + IP_HLEN) {
+        uint16_t frag = (uint16_t)(frame[ETH_HLEN + 6] << 8
+                                   | frame[ETH_HLEN + 7]);
+        return (frag & 0x3fff) != 0; /* MF or an offset */
+    }
+    if (type == ETHTYPE_IPV6 && len >= ETH_HLEN + IPV6_HLEN)
+        return frame[ETH_HLEN + 6] == 44;
+    return false;
+}
+
+/*
+ * lwIP's input for a frame whose TCP/UDP checksum the device checked, in
+ * the tcpip thread (tcpip_inpkt). lwIP 2.1.3 has checks per netif, not
+ * per packet; ethernet_input handles the frame to the end before it
+ * returns, with the core lock held, so the checks are off for exactly
+ * this frame.
+ */
+static err_t input_csum_valid(struct pbuf *p, struct netif *netif)
+{
+#if LWIP_CHECKSUM_CTRL_PER_NETIF
+    u16_t saved = netif->chksum_flags;
+    netif->chksum_flags = (u16_t)(saved & ~(NETIF_CHECKSUM_CHECK_TCP
+                                            | NETIF_CHECKSUM_CHECK_UDP));
+    err_t e = ethernet_input(p, netif);
+    netif->chksum_flags = saved;
+    return e;
+#else
+    return ethernet_input(p, netif);
+#endif
+}
+
+/* Hand a frame to lwIP, skipping its L4 checks where the device did them. */
+static err_t input(struct net_if *nif, struct pbuf *p, bool csum_valid)
+{
+    if (csum_valid && nif->netif.input == tcpip_input) {
+        nif->stats.rx_csum_trusted++;
+        return tcpip_inpkt(p, &nif->netif, input_csum_valid);
+    }
+    return nif->netif.input(p, &nif->netif);
+}
+
 static bool rx_padded(struct net_if *nif, struct netdev_buf *buf,
-                      const uint8_t *data, size_t len, size_t padded)
+                      const uint8_t *data, size_t len, size_t padded,
+                      bool csum_valid)
 {
     struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)padded, PBUF_RAM);
     if (p == NULL) {
@@ -105,7 +164,7 @@ static bool rx_padded(struct net_if *nif, struct netdev_buf *buf,
     memcpy(to, data, len);
     memset(to + len, 0, padded - len);
     netdev_buf_release(buf);
-    if (nif->netif.input(p, &nif->netif) != ERR_OK) {
+    if (input(nif, p, csum_valid) != ERR_OK) {
         nif->stats.rx_dropped++;
         pbuf_free(p);
         return false;
@@ -120,15 +179,18 @@ void net_if_rx(void *arg, struct netdev_buf *buf)
      * device: read once, check, then use only the copies. */
     uint8_t *data = buf->data;
     size_t len = buf->len;
+    uint32_t flags = buf->flags;
     if (data == NULL || len < ETH_HLEN || len > nif->max_frame
         || l3_header_missing(data, len)) {
         nif->stats.rx_bad_length++;
         netdev_buf_release(buf);
         return;
     }
+    bool csum_valid = nif->rx_csum && (flags & NETDEV_RX_CSUM_VALID)
+                      && !ip_fragment(data, len);
     size_t padded = ipv4_udp_padding(data, len);
     if (padded != 0) {
-        if (rx_padded(nif, buf, data, len, padded))
+        if (rx_padded(nif, buf, data, len, padded, csum_valid))
             nif->stats.rx_frames++;
         return;
     }
@@ -148,7 +210,7 @@ void net_if_rx(void *arg, struct netdev_buf *buf)
         netdev_buf_release(buf);
         return;
     }
-    if (nif->netif.input(p, &nif->netif) != ERR_OK) {
+    if (input(nif, p, csum_valid) != ERR_OK) {
         nif->stats.rx_dropped++;
         pbuf_free(p); /* releases the buffer */
         return;
@@ -258,15 +320,25 @@ static uint8_t *linearize(struct pbuf *p, struct netdev_frag *frag)
     return copy;
 }
 
+/* The driver is done with a chain it was lent: lwIP's memory may go.
+ * pbuf_free needs no core lock (no lwIP state but the pbuf's own count,
+ * and threads are never preempted). */
+static void tx_done(void *arg)
+{
+    pbuf_free(arg);
+}
+
 static err_t linkoutput(struct netif *netif, struct pbuf *p)
 {
     struct net_if *nif = netif->state;
     struct netdev_frag frags[NETDEV_MAX_FRAGS];
     size_t n = 0;
     uint8_t *copy = NULL;
+    bool volatile_data = false;
     for (struct pbuf *q = p; q != NULL; q = q->next) {
         if (q->len == 0)
             continue;
+        volatile_data |= PBUF_NEEDS_COPY(q) != 0;
         if (n == NETDEV_MAX_FRAGS) {
             if ((copy = linearize(p, &frags[0])) == NULL)
                 goto nomem;
@@ -299,8 +371,25 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
             break;
         }
     }
+    /* Lend the chain itself, never a linear copy (freed below), nor
+     * memory lwIP calls volatile (PBUF_REF: a UDP socket's datagram
+     * points at the application's buffer, which it may reuse as soon as
+     * sendto returns): that the driver copies. */
+    bool lend = nif->tx_sg && copy == NULL && !volatile_data;
+    if (lend) {
+        pbuf_ref(p);
+        tx.done = tx_done;
+        tx.done_arg = p;
+        txp = &tx;
+    }
     int rc = netdev_send(nif->dev, frags, n, txp);
     free(copy);
+    if (lend) {
+        if (rc == 0)
+            nif->stats.tx_lent++;
+        else
+            pbuf_free(p); /* the driver never took it */
+    }
     if (rc != 0) {
         nif->stats.tx_errors++;
         return rc == -EMSGSIZE ? ERR_VAL : ERR_IF;
@@ -349,6 +438,8 @@ int net_if_setup(struct net_if *nif, struct netdev *dev)
     nif->max_frame = (size_t)mtu + ETH_HLEN + ETH_VLAN_HLEN;
     memcpy(nif->mac, dev->mac, NETDEV_MAC_LEN);
     nif->tx_csum = (dev->features & NETDEV_F_TX_CSUM) != 0;
+    nif->tx_sg = (dev->features & NETDEV_F_TX_SG) != 0;
+    nif->rx_csum = (dev->features & NETDEV_F_RX_CSUM) != 0;
     netdev_set_rx(dev, net_if_rx, nif);
     return 0;
 }

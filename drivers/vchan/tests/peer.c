@@ -28,6 +28,9 @@ struct peer {
     size_t out_len, out_sent;
     uint8_t *in;
     size_t in_len;
+    /* A round's bytes: here, not on the stack, since a round may run on
+     * a small scheduler thread's stack (//testing/hostsched's idle). */
+    uint8_t tmp[65536];
 };
 
 static uint8_t *byte(struct peer *p, int r, uint32_t i)
@@ -168,8 +171,8 @@ static bool round_fn(void *arg)
         p->out_sent += n;
         progress |= n != 0;
     }
-    uint8_t tmp[65536];
-    uint32_t max = p->chunk < sizeof(tmp) ? p->chunk : sizeof(tmp);
+    uint8_t *tmp = p->tmp;
+    uint32_t max = p->chunk < sizeof(p->tmp) ? p->chunk : sizeof(p->tmp);
     if (p->mode == PEER_ECHO) {
         struct xenabi_vchan_ring_shared *l = &p->ctrl->left;
         uint32_t space = p->size[0] - (l->prod - l->cons);
@@ -254,6 +257,17 @@ void peer_disconnect(struct peer *p)
     if (p->port)
         sim_evtchn_close(p->port);
     p->port = 0;
+}
+
+void peer_close(struct peer *p)
+{
+    if (p->ctrl == NULL)
+        return;
+    __atomic_store_n(&p->ctrl->cli_live, XENABI_VCHAN_LIVE_EXITED,
+                     __ATOMIC_SEQ_CST);
+    if (p->port)
+        sim_evtchn_notify(p->port);
+    peer_disconnect(p);
 }
 
 void peer_destroy(struct peer *p)

@@ -47,6 +47,9 @@ uint8_t peer_cli_notify(const struct peer *p);
 uint64_t peer_events_received(const struct peer *p);
 /* Unmap everything and say cli_live = exited. */
 void peer_disconnect(struct peer *p);
+/* Close as libxenvchan's client does: cli_live = exited, an event to
+ * the server, then unmap everything. */
+void peer_close(struct peer *p);
 void peer_destroy(struct peer *p);
 /* The control page as the client maps it (NULL before connecting): a
  * hostile client's pen, for the fuzz target. */

@@ -144,7 +144,8 @@ static void brings_up(void)
     struct netdev *nd = open_dev(&sim, ALL | VIRTIO_NET_F_MRG_RXBUF, NULL);
     CHECK(memcmp(nd->mac, MAC, 6) == 0);
     CHECK_EQ(nd->mtu, 1500);
-    CHECK_EQ(nd->features, NETDEV_F_TX_CSUM | NETDEV_F_RX_CSUM);
+    CHECK_EQ(nd->features,
+             NETDEV_F_TX_CSUM | NETDEV_F_RX_CSUM | NETDEV_F_TX_SG);
     CHECK(!(sim.accepted & VIRTIO_NET_F_MRG_RXBUF)); /* not negotiated */
     CHECK(sim.status & VIRTIO_STATUS_DRIVER_OK);
     CHECK_EQ((uint16_t)(sim.q[0].avail->idx), VIRTIO_NET_RX_BUFS);
@@ -154,7 +155,7 @@ static void brings_up(void)
     struct vsim_net bare;
     nd = open_dev(&bare, VIRTIO_F_VERSION_1, NULL);
     CHECK_EQ(nd->mac[0] & 3, 2);
-    CHECK_EQ(nd->features, 0);
+    CHECK_EQ(nd->features, NETDEV_F_TX_SG);
 
     struct vsim_net old;
     struct virtio_net *vn;
@@ -293,6 +294,332 @@ static void transmit_back_pressure(void)
     virtio_net_get_stats(vn, &st);
     CHECK_EQ(st.tx_full, 1);
     CHECK_EQ(st.tx_frames, VIRTIO_NET_TX_BUFS + 1);
+}
+
+/* ---- scatter-gather transmit ----------------------------------------- */
+
+/* Completions: each token counts its calls (a second call is a bug). */
+#define TOKENS 4096
+static unsigned done_calls[TOKENS];
+
+static void on_done(void *arg)
+{
+    done_calls[(uintptr_t)arg]++;
+}
+
+static struct netdev_tx with_done(uintptr_t token)
+{
+    return (struct netdev_tx){.done = on_done, .done_arg = (void *)token};
+}
+
+/* One transmit chain the device takes, as the device reads it: its
+ * descriptors (addresses, lengths) and the bytes gathered, read at the
+ * moment the device takes it. */
+struct chain {
+    int head;
+    unsigned ndesc;
+    const uint8_t *addr[64];
+    uint32_t len[64];
+    uint8_t bytes[4096];
+    size_t total;
+};
+
+static bool take_chain(struct vsim_net *sim, struct chain *c, bool complete)
+{
+    c->head = vsim_take_avail(sim, 1);
+    c->ndesc = 0;
+    c->total = 0;
+    if (c->head < 0)
+        return false;
+    struct vsim_queue *q = &sim->q[1];
+    uint16_t i = (uint16_t)c->head;
+    for (;;) {
+        if (!CHECK(i < q->size && c->ndesc < 64))
+            return false;
+        struct virtq_desc d = q->desc[i];
+        CHECK(!(d.flags & VIRTQ_DESC_F_WRITE));
+        c->addr[c->ndesc] = (const uint8_t *)(uintptr_t)d.addr;
+        c->len[c->ndesc++] = d.len;
+        if (!CHECK(c->total + d.len <= sizeof(c->bytes)))
+            return false;
+        memcpy(c->bytes + c->total, (const void *)(uintptr_t)d.addr, d.len);
+        c->total += d.len;
+        if (!(d.flags & VIRTQ_DESC_F_NEXT))
+            break;
+        i = d.next;
+    }
+    if (complete)
+        vsim_push_used(sim, 1, (uint32_t)c->head, 0);
+    return true;
+}
+
+static void send_lends_large_fragments(void)
+{
+    memset(done_calls, 0, sizeof(done_calls));
+    struct vsim_net sim;
+    struct virtio_net *vn;
+    struct netdev *nd = open_dev(&sim, ALL, &vn);
+    static uint8_t hdrs[54], payload[1000], tail[3], more[400];
+    memset(hdrs, 0x11, sizeof(hdrs));
+    memset(payload, 0x22, sizeof(payload));
+    memset(tail, 0x33, sizeof(tail));
+    memset(more, 0x44, sizeof(more));
+    struct netdev_frag frags[4] = {
+        {hdrs, sizeof(hdrs)}, {payload, sizeof(payload)},
+        {tail, sizeof(tail)}, {more, sizeof(more)}};
+    struct netdev_tx tx = with_done(1);
+    tx.csum = true;
+    tx.csum_start = 34;
+    tx.csum_offset = 16;
+    CHECK_EQ(netdev_send(nd, frags, 4, &tx), 0);
+    CHECK_EQ(done_calls[1], 0);
+    /* The payload was lent, not copied: what the device reads now is
+     * what the caller's memory holds now. */
+    payload[999] = 0x99;
+    struct chain c;
+    CHECK(take_chain(&sim, &c, false));
+    CHECK_EQ(c.ndesc, 4); /* page(hdr + headers), payload, page(tail), more */
+    CHECK_EQ(c.len[0], 12 + 54);
+    CHECK(c.addr[1] == payload);
+    CHECK_EQ(c.len[1], 1000);
+    CHECK_EQ(c.len[2], 3);
+    CHECK(c.addr[2] == c.addr[0] + 12 + 54); /* the same page, after */
+    CHECK(c.addr[3] == more);
+    CHECK_EQ(c.total, 12 + 54 + 1000 + 3 + 400);
+    struct virtio_net_hdr h;
+    memcpy(&h, c.bytes, 12);
+    CHECK_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    CHECK_EQ(h.csum_start, 34);
+    CHECK_EQ(c.bytes[12], 0x11);
+    CHECK_EQ(c.bytes[12 + 54 + 999], 0x99);
+    CHECK_EQ(c.bytes[12 + 54 + 1000], 0x33);
+    CHECK_EQ(c.bytes[12 + 54 + 1003 + 399], 0x44);
+    /* Held until the device gives it back, then given back once. */
+    CHECK_EQ(netdev_poll(nd), 0);
+    CHECK_EQ(done_calls[1], 0);
+    vsim_push_used(&sim, 1, (uint32_t)c.head, 0);
+    CHECK_EQ(netdev_poll(nd), 0);
+    CHECK_EQ(done_calls[1], 1);
+    CHECK_EQ(netdev_poll(nd), 0);
+    CHECK_EQ(done_calls[1], 1);
+
+    /* Small fragments only: one descriptor, copied; still completed. */
+    struct netdev_frag small[2] = {{hdrs, 14}, {tail, 3}};
+    tx = with_done(2);
+    CHECK_EQ(netdev_send(nd, small, 2, &tx), 0);
+    tail[0] = 0;
+    CHECK(take_chain(&sim, &c, true));
+    CHECK_EQ(c.ndesc, 1);
+    CHECK_EQ(c.bytes[12 + 14], 0x33);
+    (void)netdev_poll(nd);
+    CHECK_EQ(done_calls[2], 1);
+
+    /* Refused sends never complete: the caller has its bytes back. */
+    tx = with_done(3);
+    CHECK_EQ(netdev_send(nd, frags, 0, &tx), -EINVAL);
+    struct netdev_frag huge[2] = {{payload, 1000}, {payload, 1000}};
+    CHECK_EQ(netdev_send(nd, huge, 2, &tx), -EMSGSIZE);
+    struct virtio_net_stats st;
+    virtio_net_get_stats(vn, &st);
+    CHECK_EQ(st.tx_views, 2);
+    CHECK_EQ(st.tx_completions, 2);
+    CHECK_EQ(done_calls[3], 0);
+}
+
+/* NETDEV_MAX_FRAGS fragments, large and small interleaved: one chain of
+ * every large one plus the copied runs between them. */
+static void send_many_fragments(void)
+{
+    memset(done_calls, 0, sizeof(done_calls));
+    struct vsim_net sim;
+    struct netdev *nd = open_dev(&sim, ALL, NULL);
+    static uint8_t bytes[NETDEV_MAX_FRAGS][130];
+    struct netdev_frag frags[NETDEV_MAX_FRAGS];
+    size_t total = 0;
+    uint8_t expect[1600];
+    for (size_t i = 0; i < NETDEV_MAX_FRAGS; i++) {
+        /* 14, then 130 (lent) and 28 (copied) in turn: 1408 bytes. */
+        size_t len = i == 0 ? 14 : (i % 2 ? 130 : 28);
+        for (size_t k = 0; k < len; k++)
+            bytes[i][k] = (uint8_t)(i * 31 + k);
+        frags[i] = (struct netdev_frag){bytes[i], len};
+        memcpy(expect + total, bytes[i], len);
+        total += len;
+    }
+    CHECK_EQ(total, 1408);
+    struct netdev_tx tx = with_done(7);
+    CHECK_EQ(netdev_send(nd, frags, NETDEV_MAX_FRAGS, &tx), 0);
+    struct chain c;
+    CHECK(take_chain(&sim, &c, true));
+    CHECK_EQ(c.ndesc, NETDEV_MAX_FRAGS); /* 9 lent, 9 runs in the page */
+    struct virtio_net_stats st;
+    virtio_net_get_stats(virtio_net_from_netdev(nd), &st);
+    CHECK_EQ(st.tx_views, 9);
+    CHECK_EQ(c.total, 12 + total);
+    CHECK(memcmp(c.bytes + 12, expect, total) == 0);
+    CHECK_EQ(done_calls[7], 0);
+    CHECK_EQ(netdev_poll(nd), 0);
+    CHECK_EQ(done_calls[7], 1);
+}
+
+/* A queue of 16 descriptors: a chain that does not fit in what is left
+ * is refused whole (nothing published, no completion, the slot free),
+ * one that fits goes; after the device gives chains back, it goes. */
+static void send_descriptor_exhaustion(void)
+{
+    memset(done_calls, 0, sizeof(done_calls));
+    struct vsim_net sim;
+    struct virtio_net *vn;
+    vsim_net_init(&sim, MAC, ALL);
+    sim.q[1].max = 16;
+    CHECK_EQ(virtio_net_open(&sim.dev, &env, &vn), 0);
+    struct netdev *nd = virtio_net_netdev(vn);
+    static uint8_t big[6][200];
+    struct netdev_frag six[7] = {{ARP, 14}};
+    for (size_t i = 0; i < 6; i++)
+        six[1 + i] = (struct netdev_frag){big[i], 200};
+    struct netdev_tx tx = with_done(1);
+    CHECK_EQ(netdev_send(nd, six, 7, &tx), 0); /* 7 descriptors */
+    tx = with_done(2);
+    CHECK_EQ(netdev_send(nd, six, 7, &tx), 0); /* 14 */
+    uint16_t avail = sim.q[1].avail->idx;
+    tx = with_done(3);
+    CHECK_EQ(netdev_send(nd, six, 7, &tx), -EAGAIN); /* 2 left */
+    CHECK_EQ(sim.q[1].avail->idx, avail);
+    CHECK_EQ(done_calls[3], 0);
+    struct netdev_frag two[2] = {{ARP, 14}, {big[0], 200}};
+    tx = with_done(4);
+    CHECK_EQ(netdev_send(nd, two, 2, &tx), 0); /* exactly fits */
+    tx = with_done(5);
+    CHECK_EQ(netdev_send(nd, two, 2, &tx), -EAGAIN);
+    /* The device gives back the first chain only: room for one more. */
+    struct chain c;
+    CHECK(take_chain(&sim, &c, true));
+    CHECK_EQ(c.ndesc, 7);
+    tx = with_done(3);
+    CHECK_EQ(netdev_send(nd, six, 7, &tx), 0); /* reclaimed on demand */
+    CHECK_EQ(done_calls[1], 1);
+    CHECK_EQ(done_calls[2] + done_calls[4], 0);
+    CHECK_EQ(vsim_net_take_tx(&sim), 3);
+    CHECK_EQ(netdev_poll(nd), 0);
+    for (uintptr_t t = 1; t <= 4; t++)
+        CHECK_EQ(done_calls[t], 1);
+    CHECK_EQ(done_calls[5], 0);
+    struct virtio_net_stats st;
+    virtio_net_get_stats(vn, &st);
+    CHECK_EQ(st.tx_full, 2);
+}
+
+/* 3000 frames of 1 to 6 pieces through a 16-entry queue (the ring wraps
+ * many times), the device taking a random number at a time: every frame
+ * arrives whole and in order, and every completion comes exactly once,
+ * only after the device took its chain. */
+static void send_ring_wrap(void)
+{
+    memset(done_calls, 0, sizeof(done_calls));
+    rng_seed(0x5e9d);
+    struct vsim_net sim;
+    struct virtio_net *vn;
+    vsim_net_init(&sim, MAC, ALL);
+    sim.q[1].max = 16;
+    CHECK_EQ(virtio_net_open(&sim.dev, &env, &vn), 0);
+    struct netdev *nd = virtio_net_netdev(vn);
+    static uint8_t store[TOKENS][6][250];
+    static size_t piece_len[TOKENS][6];
+    static unsigned piece_count[TOKENS];
+    unsigned sent = 0, received = 0, bad = 0;
+    while (sent < 3000) {
+        /* The next frame, in memory of its own (kept until done). */
+        unsigned pieces = 1 + (unsigned)rng_below(6);
+        struct netdev_frag frags[6];
+        for (unsigned k = 0; k < pieces; k++) {
+            size_t len = k == 0 ? 14 : 1 + (size_t)rng_below(250);
+            for (size_t b = 0; b < len; b++)
+                store[sent][k][b] = (uint8_t)(sent + k * 7 + b);
+            frags[k] = (struct netdev_frag){store[sent][k], len};
+            piece_len[sent][k] = len;
+        }
+        piece_count[sent] = pieces;
+        struct netdev_tx tx = with_done(sent);
+        int rc = netdev_send(nd, frags, pieces, &tx);
+        if (rc == 0)
+            sent++;
+        else
+            CHECK_EQ(rc, -EAGAIN);
+        /* The device takes a few chains; each must be the next frame. */
+        for (unsigned t = (unsigned)rng_below(4); t > 0; t--) {
+            struct chain c;
+            if (!take_chain(&sim, &c, true))
+                break;
+            uint8_t expect[1600];
+            size_t len = 0;
+            for (unsigned k = 0; k < piece_count[received]; k++) {
+                memcpy(expect + len, store[received][k],
+                       piece_len[received][k]);
+                len += piece_len[received][k];
+            }
+            bad += c.total != 12 + len
+                   || memcmp(c.bytes + 12, expect, len) != 0;
+            bad += done_calls[received] != 0;
+            received++;
+        }
+        if (rng_below(3) == 0)
+            CHECK(netdev_poll(nd) >= 0);
+    }
+    while (vsim_net_take_tx(&sim) > 0)
+        (void)netdev_poll(nd);
+    (void)netdev_poll(nd);
+    CHECK_EQ(bad, 0);
+    unsigned once = 0;
+    for (unsigned i = 0; i < sent; i++)
+        once += done_calls[i] == 1;
+    CHECK_EQ(once, sent);
+}
+
+/* A device that answers transmit chains with ids it never had, answers
+ * one twice, or with a length: no completion for the bogus answers, one
+ * for each real chain; chains never answered complete at close, after
+ * the reset. */
+static void send_bad_answers(void)
+{
+    memset(done_calls, 0, sizeof(done_calls));
+    struct vsim_net sim;
+    struct virtio_net *vn;
+    struct netdev *nd = open_dev(&sim, ALL, &vn);
+    static uint8_t big[300];
+    struct netdev_frag f[2] = {{ARP, 14}, {big, sizeof(big)}};
+    struct netdev_tx tx;
+    for (uintptr_t t = 1; t <= 3; t++) {
+        tx = with_done(t);
+        CHECK_EQ(netdev_send(nd, f, 2, &tx), 0);
+    }
+    struct chain c1, c2;
+    CHECK(take_chain(&sim, &c1, false));
+    CHECK(take_chain(&sim, &c2, false));
+    vsim_push_used(&sim, 1, 9999, 0);                /* never had it */
+    vsim_push_used(&sim, 1, (uint32_t)c1.head + 1, 0); /* mid-chain */
+    vsim_push_used(&sim, 1, (uint32_t)c1.head, 5000); /* a length */
+    vsim_push_used(&sim, 1, (uint32_t)c1.head, 0);    /* again */
+    CHECK_EQ(netdev_poll(nd), 0);
+    CHECK_EQ(done_calls[1], 1);
+    CHECK_EQ(done_calls[2] + done_calls[3], 0);
+    struct virtio_net_stats st;
+    virtio_net_get_stats(vn, &st);
+    CHECK_EQ(st.bad_id, 3);
+    /* Chains 2 and 3 are never answered: the close gives them back. */
+    virtio_net_close(vn);
+    CHECK_EQ(done_calls[1], 1);
+    CHECK_EQ(done_calls[2], 1);
+    CHECK_EQ(done_calls[3], 1);
+
+    /* A device that will not reset may still read them: kept. */
+    struct vsim_net stuck;
+    nd = open_dev(&stuck, ALL, &vn);
+    tx = with_done(4);
+    CHECK_EQ(netdev_send(nd, f, 2, &tx), 0);
+    stuck.never_reset = true;
+    virtio_net_close(vn);
+    CHECK_EQ(done_calls[4], 0);
 }
 
 static void bad_receive_lengths(void)
@@ -471,13 +798,23 @@ static void random_device(void)
     struct netdev_frag f = {ARP, sizeof(ARP)};
     static uint8_t payload[1014];
     int delivered = 0;
+    unsigned lent_ok = 0;
+    memset(done_calls, 0, sizeof(done_calls));
     for (unsigned step = 0; step < 5000; step++) {
         switch (rng_below(5)) {
         case 0:
             (void)vsim_net_inject(&sim, payload, 14 + rng_below(1000), NULL);
             break;
         case 1:
-            (void)netdev_send(nd, &f, 1, NULL);
+            if (rng_below(2)) {
+                (void)netdev_send(nd, &f, 1, NULL);
+            } else {
+                /* Lent: completed exactly once, by the device or the
+                 * close below. */
+                struct netdev_frag lent[2] = {{ARP, 14}, {payload, 200}};
+                struct netdev_tx tx = with_done(0);
+                lent_ok += netdev_send(nd, lent, 2, &tx) == 0;
+            }
             break;
         case 2:
             (void)vsim_net_take_tx(&sim);
@@ -504,6 +841,9 @@ static void random_device(void)
     CHECK(delivered > 0);
     CHECK(st.bad_id + st.bad_len + st.bad_rx_len > 0);
     CHECK_EQ(st.rx_frames, (uint64_t)delivered);
+    virtio_net_close(vn);
+    CHECK(lent_ok > 0);
+    CHECK_EQ(done_calls[0], lent_ok);
 }
 
 int main(void)
@@ -515,6 +855,11 @@ int main(void)
     RUN(no_receiver_drops);
     RUN(send_copies_fragments);
     RUN(transmit_back_pressure);
+    RUN(send_lends_large_fragments);
+    RUN(send_many_fragments);
+    RUN(send_descriptor_exhaustion);
+    RUN(send_ring_wrap);
+    RUN(send_bad_answers);
     RUN(bad_receive_lengths);
     RUN(receive_checksums);
     RUN(wait_is_bounded);

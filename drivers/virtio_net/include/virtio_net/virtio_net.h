@@ -15,11 +15,20 @@
  * Frames arrive one per buffer (VIRTIO_NET_F_MRG_RXBUF is not
  * negotiated: a page holds the largest frame).
  *
- * Transmit copies: netdev_send() copies the header and the fragments
- * into one driver page behind the virtio-net header, because the
- * interface lets the caller reuse its fragments as soon as the call
- * returns (so NETDEV_F_TX_SG is not set). With VIRTIO_NET_F_CSUM the
- * device completes TCP/UDP checksums (NETDEV_F_TX_CSUM); with
+ * Transmit is scatter-gather (NETDEV_F_TX_SG): a frame is one chain of
+ * descriptors, first a driver page holding the virtio-net header and
+ * every fragment of at most VIRTIO_NET_TX_COPYBREAK bytes (copied: a
+ * descriptor costs the device more than copying a few header bytes),
+ * then each larger fragment as it is, when the caller passed a
+ * completion (struct netdev_tx.done). The driver calls it when the
+ * device gives the chain back (netdev_send, netdev_poll) or at close
+ * after a reset, and until then the caller keeps those bytes. Without
+ * a completion every fragment is copied into the page, so the caller may
+ * reuse them at once. A chain needs up to 1 + NETDEV_MAX_FRAGS
+ * descriptors; when the queue has fewer free, netdev_send() reclaims
+ * and, still short, returns -EAGAIN with nothing published. With
+ * VIRTIO_NET_F_CSUM the device completes TCP/UDP checksums
+ * (NETDEV_F_TX_CSUM); with
  * VIRTIO_NET_F_GUEST_CSUM received frames may be marked checksum-valid
  * (NETDEV_F_RX_CSUM), and a frame the device hands over with a partial
  * checksum is completed by the driver.
@@ -70,6 +79,7 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr");
 
 #define VIRTIO_NET_RX_BUFS 64u /* pages posted for receive */
 #define VIRTIO_NET_TX_BUFS 64u /* frames in flight */
+#define VIRTIO_NET_TX_COPYBREAK 128u /* fragments up to this are copied */
 #define VIRTIO_NET_POLL_NS 1000000u /* netdev_wait's check interval */
 #define VIRTIO_NET_IRQ_RECHECK_NS 100000000u /* with interrupts */
 
@@ -78,6 +88,8 @@ struct virtio_net;
 struct virtio_net_stats {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
     uint64_t tx_full;       /* sends refused with -EAGAIN */
+    uint64_t tx_views;      /* fragments sent as they are (no copy) */
+    uint64_t tx_completions; /* netdev_tx.done calls */
     uint64_t rx_dropped;    /* no receiver set: reposted at once */
     uint64_t bad_rx_len;    /* too short, or longer than the buffer */
     uint64_t bad_rx_csum;   /* partial checksum outside the frame */

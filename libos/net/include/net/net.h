@@ -64,6 +64,10 @@ struct net_if_stats {
     uint64_t tx_linearized;  /* more fragments than NETDEV_MAX_FRAGS:
                               * copied into one buffer */
     uint64_t tx_csum_offloaded; /* TCP checksum left to the device */
+    uint64_t tx_lent;        /* chains lent to the device, not copied
+                              * (NETDEV_F_TX_SG) */
+    uint64_t rx_csum_trusted; /* frames whose TCP/UDP checksum the device
+                               * checked: lwIP's check skipped */
     uint64_t poll_errors;    /* netdev_poll() failed (then the receive
                               * thread waits 10 ms before it retries) */
 };

@@ -17,9 +17,13 @@
  *
  * Transmit. netdev_send() takes a frame as fragments (a header the
  * stack built plus payload views, as with writev) and either queues it
- * or refuses it with -EAGAIN when the device's queue is full; on return
- * the caller may reuse every fragment (the driver copied what it needed
- * or keeps its own reference). With NETDEV_F_TX_CSUM the stack may leave
+ * or refuses it with -EAGAIN when the device's queue is full. Without a
+ * completion (struct netdev_tx.done) the caller may reuse every fragment
+ * on return: the driver copied what it needed. A driver with
+ * NETDEV_F_TX_SG also takes a completion: then it may hand the
+ * fragments' memory to the device as it is (no copy), and calls done()
+ * once the device no longer reads it; the caller keeps the bytes alive
+ * and unchanged until then. With NETDEV_F_TX_CSUM the stack may leave
  * the TCP/UDP checksum to the device (flags in struct netdev_tx).
  *
  * Waiting. netdev_wait() parks the calling thread until the device may
@@ -46,7 +50,8 @@
 /* Features (struct netdev.features). */
 #define NETDEV_F_TX_CSUM (1u << 0)   /* device completes TCP/UDP checksums */
 #define NETDEV_F_RX_CSUM (1u << 1)   /* device marks frames csum-valid */
-#define NETDEV_F_TX_SG (1u << 2)     /* fragments go out without a copy */
+#define NETDEV_F_TX_SG (1u << 2)     /* fragments go out without a copy
+                                      * (with netdev_tx.done) */
 #define NETDEV_F_RX_COPIES (1u << 3) /* receive copies (no zero-copy) */
 
 struct netdev;
@@ -68,11 +73,21 @@ struct netdev_frag {
     size_t len;
 };
 
-/* Checksum offload request for one frame (NETDEV_F_TX_CSUM only). */
+/*
+ * How to send one frame. csum: NETDEV_F_TX_CSUM only. done: NETDEV_F_TX_SG
+ * only (pass NULL to any other driver). When netdev_send() returns 0 with
+ * done set, the driver calls done(done_arg) exactly once, when the device
+ * has finished reading the fragments (from a later netdev_send,
+ * netdev_poll or the driver's close, in the thread that drives the
+ * device); when it returns an error, never: the fragments are the
+ * caller's again at once.
+ */
 struct netdev_tx {
     bool csum;            /* let the device fill the L4 checksum */
     uint16_t csum_start;  /* offset of the L4 header from the frame start */
     uint16_t csum_offset; /* offset of the checksum field within it */
+    void (*done)(void *done_arg); /* the device is done with the bytes */
+    void *done_arg;
 };
 
 typedef void (*netdev_rx_fn)(void *arg, struct netdev_buf *buf);
