@@ -2,7 +2,7 @@
  * lwipopts.h - how the library OS configures lwIP 2.1.3 (//libos/net).
  *
  * Every build of lwIP in an image and in the port's host tests reads this
- * file. Two choices come from the stack variant an image links, through
+ * file. Three choices come from the stack variant an image links, through
  * the variant's `defines` (libos/net/BUILD.bazel), so an application
  * compiled against the variant sees the same structures as the stack:
  *
