@@ -53,7 +53,9 @@ def read_manifest(path: Path) -> ImageSize:
     try:
         m = json.loads(path.read_text())
         return ImageSize(
-            name=m["guest_name"],
+            # The guest name is the target's name ("image" for most): the
+            # package directory tells two apart.
+            name=f"{path.parent.name}/{m['guest_name']}",
             file_bytes=int(m["image"]["size"]),
             segments={s["permissions"]: int(s["file_size"]) for s in m["segments"] if s["type"] == "PT_LOAD"},
             components=tuple(Component(c["label"], dict(c["bytes"]["kept"])) for c in m["components"]),
