@@ -1,3 +1,3 @@
 #!/bin/sh
-# sh_test wrapper: runs component_linked (a py_binary) with the test's args.
+# sh_test wrapper: runs a py_binary (component_linked, image_size) with the test's args.
 exec "$@"

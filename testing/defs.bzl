@@ -184,3 +184,33 @@ def driver_link_test(name, driver, message, deps = []):
             ":%s_image" % name,
         ],
     )
+
+def image_size_test(name, image, max_bytes, **kwargs):
+    """Fails when the stripped image grows past a ceiling, so a size win cannot silently regress.
+
+    Args:
+      name: the test's name.
+      image: a unikernel_image target.
+      max_bytes: the ceiling for `<image>.elf`, in bytes. Raising it takes an edit
+        of the BUILD file, and the commit says why.
+      **kwargs: other sh_test attributes (tags, ...).
+
+    On failure the message gives the size, the excess and the largest components
+    (bytes kept in the file, from the image's link manifest).
+    """
+    native.sh_test(
+        name = name,
+        size = "small",
+        srcs = [Label("//testing:component_linked_test.sh")],
+        args = [
+            "$(rootpath %s)" % Label("//testing:image_size"),
+            "--max-bytes=%d" % max_bytes,
+            "--label=" + ("//%s%s" % (native.package_name(), image) if image.startswith(":") else image),
+            "$(rootpaths %s)" % image,
+        ],
+        data = [
+            Label("//testing:image_size"),
+            image,
+        ],
+        **kwargs
+    )

@@ -104,12 +104,12 @@ def httpd_image(name, ip, content = None, volume = None, gw = "", dns = [], port
 
     Args:
       name: the image.
-      ip: "A.B.C.D/N" or "dhcp".
+      ip: "A.B.C.D/N" or "dhcp" (which links the stack with the DHCP client; fixed addresses link the one without).
       content: a unikernel_content target to serve, linked into the image.
       volume: or a unikernel_volume target to serve, attached read-only as the
         image's first disk and read into memory at boot. Exactly one of the two.
       gw: the default gateway.
-      dns: resolvers.
+      dns: resolvers (given, they link the stack with the resolver).
       port: the TCP port; `bazel run :<name>.qemu` forwards a printed host port to it.
       max_connections: connections served at once.
       idle_timeout_ms: how long a request head may take to arrive.
@@ -136,10 +136,13 @@ def httpd_image(name, ip, content = None, volume = None, gw = "", dns = [], port
         target_compatible_with = ["//rules_unikernel/toolchain:unikernel"],
         testonly = kwargs.get("testonly"),
     )
+    # Fixed addresses and no resolvers: the stack without a DHCP client or
+    # resolver (docs/networking.md), about 8 KB smaller.
+    stack = "" if ip == "dhcp" or dns else "_fixed"
     if content:
-        server = ["//examples/httpd:httpd", content]
+        server = ["//examples/httpd:httpd" + stack, content]
     else:
-        server = ["//examples/httpd:httpd_volume"]
+        server = ["//examples/httpd:httpd_volume" + stack]
         kwargs["volumes"] = {volume: "ro"}
     unikernel_image(
         name = name,

@@ -73,6 +73,14 @@ static int rx_thread(void *arg)
 int net_attach(struct netdev *dev, const struct net_config *cfg,
                struct net_if **out)
 {
+#if !LWIP_DHCP
+    if (cfg->mode == NET_ADDR_DHCP) {
+        printf("[net] %s: ip=dhcp: this image's stack has no DHCP client "
+               "(give ip=A.B.C.D/N, or link //libos/net:lwip_ipv4)\n",
+               dev->name);
+        return -1;
+    }
+#endif
     struct net_if *nif = calloc(1, sizeof(*nif));
     if (nif == NULL) {
         printf("[net] out of memory attaching a NIC\n");
@@ -122,12 +130,21 @@ int net_attach(struct netdev *dev, const struct net_config *cfg,
         printf("[net] %s: ip6= ignored: this image's stack has no IPv6 "
                "(link //libos/net:lwip or :lwip_udp)\n", dev->name);
 #endif
+#if LWIP_DNS
     for (size_t i = 0; i < cfg->dns_count && i < DNS_MAX_SERVERS; i++) {
         ip_addr_t d = IPADDR4_INIT(lwip_htonl(cfg->dns[i]));
         dns_setserver((u8_t)i, &d);
     }
+#else
+    if (cfg->dns_count > 0)
+        printf("[net] %s: dns= ignored: this image's stack has no DNS "
+               "resolver (link //libos/net:lwip_ipv4 or another stack)\n",
+               dev->name);
+#endif
+#if LWIP_DHCP
     if (cfg->mode == NET_ADDR_DHCP)
         dhcp_start(&nif->netif);
+#endif
     UNLOCK_TCPIP_CORE();
 
     char name[SCHED_NAME_MAX];

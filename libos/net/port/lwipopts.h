@@ -2,12 +2,14 @@
  * lwipopts.h - how the library OS configures lwIP 2.1.3 (//libos/net).
  *
  * Every build of lwIP in an image and in the port's host tests reads this
- * file. Two choices come from the stack variant an image links, through
+ * file. Three choices come from the stack variant an image links, through
  * the variant's `defines` (libos/net/BUILD.bazel), so an application
  * compiled against the variant sees the same structures as the stack:
  *
  *   NET_PORT_TCP   1: TCP (and the stream half of the sockets); 0: none
  *   NET_PORT_IPV6  1: IPv6 with ND, MLD, ICMPv6, SLAAC; 0: IPv4 only
+ *   NET_PORT_DYNAMIC  1: the DHCP client and the DNS resolver;
+ *                     0: neither (fixed addresses, about 8 KB less)
  *
  * The rest is fixed here and explained where it departs from lwIP's
  * defaults (docs/networking.md).
@@ -20,6 +22,9 @@
 #endif
 #ifndef NET_PORT_IPV6
 #define NET_PORT_IPV6 1
+#endif
+#ifndef NET_PORT_DYNAMIC
+#define NET_PORT_DYNAMIC 1
 #endif
 
 /* ---- The operating system under lwIP ------------------------------------
@@ -84,9 +89,9 @@ void net_port_assert_core_locked(void);
 #define LWIP_UDPLITE 0
 #define LWIP_TCP NET_PORT_TCP
 #define LWIP_IGMP 0
-#define LWIP_DHCP 1
+#define LWIP_DHCP NET_PORT_DYNAMIC
 #define LWIP_AUTOIP 0
-#define LWIP_DNS 1
+#define LWIP_DNS NET_PORT_DYNAMIC
 #define DNS_MAX_SERVERS 2
 #define IP_REASSEMBLY 1
 #define IP_FRAG 1
