@@ -38,6 +38,19 @@ server:
     address: "127.0.0.1:{port}"
     insecure-mode: true
 
+# BuildGrid advertises max_batch_total_size_bytes = 4 MiB - 1 KiB, counting blob bytes
+# only; Bazel fills a BatchUpdateBlobs call up to that, and with many small files the
+# per-blob framing pushed the message past gRPC's default 4 MiB limit (the batch failed
+# as "N errors during bulk transfer"). Messages up to 16 MiB are accepted.
+grpc-server-options:
+  grpc.max_receive_message_length: 16777216
+  grpc.max_send_message_length: 16777216
+
+# The gRPC server refuses calls beyond this many at once ("Concurrent RPC limit
+# exceeded"); BuildGrid's default is 5 per CPU, fewer than the uploads Bazel starts
+# at once plus the executions and bot sessions that wait in long calls.
+thread-pool-size: 256
+
 authorization:
   method: none
 
