@@ -19,7 +19,7 @@ _WHAT = "Python environment"
 _LAUNCHER = """#!/bin/sh
 # rules_unikernel's Python launcher: the packages beside it are for Python {version}.
 python=$(command -v python{version}) || {{
-    echo "rules_unikernel: no python{version} on this machine's PATH ($PATH); the locked Python packages were installed for Python {version}: install it (Debian: apt-get install python{version}) or add its directory with --action_env=PATH=... (docs/python.md)" >&2
+    echo "rules_unikernel: no python{version} on this machine's PATH ($PATH); the locked Python packages were installed for Python {version}: install it (Debian: apt-get install python{version}) or link it into /usr/local/bin (docs/python.md)" >&2
     exit 127
 }}
 exec "$python" -S "$@"
