@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "repro"))
-from check_repro import ALL_IMAGES, copy_checkout, repo_root  # noqa: E402
+from check_repro import ALL_IMAGES, copy_checkout, repo_root
 
 # Spawn runners that mean "this machine executed the action".
 LOCAL_RUNNERS = ("local", "processwrapper-sandbox", "linux-sandbox", "sandbox", "worker", "standalone")
@@ -78,7 +78,7 @@ def bazel_build(ws: Path, ob: Path, targets: list[str], flags: list[str], env: d
     cmd = ["bazel", f"--output_base={ob}", "build", "--color=no", "--curses=no", "--show_result=1000",
            "--disk_cache=", *flags, *targets]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ws, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.run(cmd, cwd=ws, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         print(proc.stderr[-4000:])
@@ -133,7 +133,7 @@ def main() -> int:
     bad = 0
     try:
         started = subprocess.run([*controller, "start", "--state", str(state), "--port", str(port)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, check=False)
         if started.returncode != 0:
             raise Fail(f"BuildGrid did not start: {started.stderr.strip()}")
         print(f"remote: BuildGrid at {endpoint} (state in {state})", flush=True)
@@ -183,11 +183,11 @@ def main() -> int:
         for ws, ob in ((ws1, ob1), (ws2, ob2)):
             if ob.exists():
                 shutdown(ws, ob)
-        subprocess.run([*controller, "stop", "--state", str(state)], capture_output=True)
+        subprocess.run([*controller, "stop", "--state", str(state)], capture_output=True, check=False)
         if args.keep:
             print(f"remote: kept {tmp}")
         else:
-            subprocess.run(["chmod", "-R", "u+w", str(tmp)], capture_output=True)
+            subprocess.run(["chmod", "-R", "u+w", str(tmp)], capture_output=True, check=False)
             shutil.rmtree(tmp, ignore_errors=True)
     if bad:
         print(f"remote: FAIL ({bad} problems)")

@@ -236,7 +236,7 @@ def run_action(cas: Cas, action: re_pb2.Action, work: Path) -> re_pb2.ActionResu
         env.setdefault("TMPDIR", str(tmp))
         timeout = action.timeout.seconds or None
         try:
-            proc = subprocess.run(list(command.arguments), cwd=cwd, env=env, capture_output=True, timeout=timeout,
+            proc = subprocess.run(list(command.arguments), cwd=cwd, env=env, capture_output=True, timeout=timeout, check=False,
                                   stdin=subprocess.DEVNULL)
             exit_code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as e:
@@ -298,7 +298,7 @@ class Worker:
             result = run_action(self.cas, action, self.work)
             lease.result.Pack(result)
             lease.status.CopyFrom(status_pb2.Status(code=code_pb2.OK))
-        except Exception as e:  # reported to the client as the action's failure, not lost
+        except Exception as e:  # noqa: BLE001 (any failure is reported as the action's, not lost)
             print(f"bot.py: lease {lease.id}: {e!r}", file=sys.stderr, flush=True)
             lease.status.CopyFrom(status_pb2.Status(code=code_pb2.INTERNAL, message=f"bot.py: {e}"))
         lease.state = COMPLETED
@@ -307,7 +307,7 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 self.serve(opened)
-            except Exception as e:  # e.g. the server restarted or dropped us: open a new session
+            except Exception as e:  # noqa: BLE001 (e.g. the server restarted: open a new session)
                 print(f"bot.py: {self.bot_id}: {e!r}; reconnecting", file=sys.stderr, flush=True)
                 self.stopping.wait(1.0)
 

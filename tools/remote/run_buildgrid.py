@@ -148,6 +148,7 @@ def ensure_venv() -> Path:
          "--no-deps", "-r", str(LOCK)],
         capture_output=True,
         text=True,
+        check=False,
     )
     if pip.returncode != 0:
         last = (pip.stderr.strip().splitlines() or ["no output"])[-1]
@@ -204,7 +205,7 @@ def start_postgres(state: State) -> str:
                                 f"-c listen_addresses='' -k {state.pg_socket} -c fsync=off", "start"]),
                    check=True, stdout=log.open("w"), stderr=subprocess.STDOUT)
     created = subprocess.run(as_postgres([str(pg / "createdb"), "-h", str(state.pg_socket), "-U", "postgres",
-                                          "bgd"]), capture_output=True, text=True)
+                                          "bgd"]), capture_output=True, text=True, check=False)
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise Fail(f"createdb failed: {created.stderr.strip()}")
     # psycopg2 named explicitly: SQLAlchemy 2.1 defaults to psycopg 3, whose connections
@@ -228,7 +229,7 @@ def start(state: State, port: int, workers: int) -> None:
     python = ensure_venv()
     bgd = python.parent / "bgd"
     sql = start_postgres(state)
-    migrate = subprocess.run([str(bgd), "migrate", "apply", sql], capture_output=True, text=True)
+    migrate = subprocess.run([str(bgd), "migrate", "apply", sql], capture_output=True, text=True, check=False)
     if migrate.returncode != 0:
         raise Fail(f"BuildGrid's database migration failed: {(migrate.stderr.strip().splitlines() or ['?'])[-1]}")
     state.config.write_text(CONFIG.format(port=port, sql=sql, cas=state.cas, instance=INSTANCE))
@@ -265,7 +266,7 @@ def stop(state: State) -> None:
     stop_pid(state, "server")
     if (state.pg_data / "postmaster.pid").exists():
         subprocess.run(as_postgres([str(postgres_bin() / "pg_ctl"), "-D", str(state.pg_data), "-m", "fast", "-w",
-                                    "stop"]), capture_output=True)
+                                    "stop"]), capture_output=True, check=False)
 
 
 def main() -> int:
