@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -194,8 +193,9 @@ def main() -> int:
         if args.keep:
             print(f"remote: kept {tmp}")
         else:
+            # Three output bases (read-only trees, ~2.5 GB): rm is much faster than shutil.rmtree.
             subprocess.run(["chmod", "-R", "u+w", str(tmp)], capture_output=True, check=False)
-            shutil.rmtree(tmp, ignore_errors=True)
+            subprocess.run(["rm", "-rf", str(tmp)], capture_output=True, check=False)
     if bad:
         print(f"remote: FAIL ({bad} problems)")
         return 1
