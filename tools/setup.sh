@@ -19,6 +19,7 @@ packages=(
     curl              # examples/httpd's host tests: a real HTTP client
     apache2-utils     # examples/httpd's host tests: ab, 5,000 requests at concurrency 50
     chromium          # inspect --html's test: renders the page headless, checks what it shows
+    postgresql        # tools/remote/run_buildgrid.py: BuildGrid's scheduler keeps its jobs there
     git
 )
 

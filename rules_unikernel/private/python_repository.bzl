@@ -16,6 +16,15 @@ load(":fetch.bzl", "PYTHON_ENVIRON", "fetch_fail", "host_python", "run_pip")
 
 _WHAT = "Python environment"
 
+_LAUNCHER = """#!/bin/sh
+# rules_unikernel's Python launcher: the packages beside it are for Python {version}.
+python=$(command -v python{version}) || {{
+    echo "rules_unikernel: no python{version} on this machine's PATH ($PATH); the locked Python packages were installed for Python {version}: install it (Debian: apt-get install python{version}) or link it into /usr/local/bin (docs/python.md)" >&2
+    exit 127
+}}
+exec "$python" -S "$@"
+"""
+
 def _fail(msg):
     fetch_fail(_WHAT, msg)
 
@@ -56,10 +65,13 @@ for p in sorted(site.rglob('__pycache__')):
     if res.return_code != 0:
         _fail("cleaning site-packages failed: %s" % res.stderr)
 
-    # The interpreter Bazel runs: the host's, with -S so the host's own
-    # site-packages (whatever pip installed there) stay invisible; the locked
-    # packages come in through the runfiles' PYTHONPATH.
-    rctx.file("python3", "#!/bin/sh\nexec '%s' -S \"$@\"\n" % interpreter, executable = True)
+    # The interpreter Bazel runs, with -S so the host's own site-packages
+    # (whatever pip installed there) stay invisible; the locked packages come
+    # in through the runfiles' PYTHONPATH. The launcher names no path: it
+    # finds python3.X (the version the wheels were installed for) on the
+    # PATH where the action executes, so its bytes, and the keys of every
+    # Python action, are the same on every machine (docs/remote.md).
+    rctx.file("python3", _LAUNCHER.format(version = version), executable = True)
 
     rctx.template(
         "BUILD.bazel",

@@ -11,19 +11,23 @@ load(":fetch.bzl", "FETCH_ENVIRON", "host_python", "pip_download")
 
 # Every zig invocation gets a throwaway cache: zig's shared cache has returned
 # stale objects across source changes, and a freestanding build compiles no
-# libc, so nothing is lost. Absolute paths zig derives from its own location
-# (its lib/include directory) are mapped to a fixed name so no output depends
-# on where Bazel's output base is.
+# libc, so nothing is lost. zig's lib directory is given as the path relative
+# to the execution root Bazel invoked the wrapper by (ZIG_LIB_DIR), not the
+# absolute one zig would derive from its own location: the dependency files
+# Bazel checks inclusions against (and caches, locally and remotely) then name
+# clang's builtin headers `external/rules_unikernel_zig/lib/include/...` on
+# every machine and in every output base. The prefix maps keep any absolute
+# path that remains out of the objects.
 _WRAPPER = """#!/bin/sh
 here=$(dirname "$0")
 zig=$(readlink -f "$here/zig") || exit 1
 zigdir=$(dirname "$zig")
 tmp=$(mktemp -d "${{TMPDIR:-/tmp}}/zig.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-ZIG_GLOBAL_CACHE_DIR="$tmp" ZIG_LOCAL_CACHE_DIR="$tmp" "$zig" {command} {extra}"$@"
+ZIG_LIB_DIR="$here/lib" ZIG_GLOBAL_CACHE_DIR="$tmp" ZIG_LOCAL_CACHE_DIR="$tmp" "$zig" {command} {extra}"$@"
 """
 
-_CC_EXTRA = '"-ffile-prefix-map=$zigdir=zig" "-ffile-prefix-map=$PWD=." '
+_CC_EXTRA = '"-ffile-prefix-map=$here=zig" "-ffile-prefix-map=$zigdir=zig" "-ffile-prefix-map=$PWD=." '
 
 def _absolute(label):
     # In the main WORKSPACE of Bazel 4.2.3, str(Label) drops the repository
@@ -60,7 +64,9 @@ def _zig_toolchain_repository_impl(rctx):
     ]:
         rctx.file(name, _WRAPPER.format(command = command, extra = extra), executable = True)
 
-    lib_include = str(rctx.path("lib/include"))
+    # Relative to this repository's package, i.e. external/rules_unikernel_zig/lib/include
+    # in the execution root: where the dependency files name the headers.
+    lib_include = "lib/include"
     rctx.template(
         "BUILD.bazel",
         rctx.attr._build_tpl,

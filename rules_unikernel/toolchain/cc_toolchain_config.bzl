@@ -146,7 +146,7 @@ freestanding_cc_toolchain_config = rule(
     doc = "The CcToolchainConfigInfo of rules_unikernel's freestanding zig toolchain.",
     attrs = {
         "builtin_include_directories": attr.string_list(
-            doc = "zig's clang builtin headers (absolute; used only for Bazel's inclusion check).",
+            doc = "zig's clang builtin headers, relative to the toolchain's package (used only for Bazel's inclusion check).",
         ),
     },
     provides = [CcToolchainConfigInfo],
