@@ -13,14 +13,27 @@ load(":fetch.bzl", "FETCH_ENVIRON", "host_python", "pip_download")
 # stale objects across source changes, and a freestanding build compiles no
 # libc, so nothing is lost. Absolute paths zig derives from its own location
 # (its lib/include directory) are mapped to a fixed name so no output depends
-# on where Bazel's output base is.
+# on where Bazel's output base is. The dependency file (-MF) names zig's
+# headers by their real, absolute path in this output base; it is an output
+# of the action, so a cache hit would hand it to another output base, whose
+# include check then rejects those headers as undeclared. The wrapper
+# rewrites them to the path Bazel invoked zig by (external/<repo>/...),
+# under which they are declared inputs (tests/repro:depfile_test).
 _WRAPPER = """#!/bin/sh
 here=$(dirname "$0")
 zig=$(readlink -f "$here/zig") || exit 1
 zigdir=$(dirname "$zig")
 tmp=$(mktemp -d "${{TMPDIR:-/tmp}}/zig.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-ZIG_GLOBAL_CACHE_DIR="$tmp" ZIG_LOCAL_CACHE_DIR="$tmp" "$zig" {command} {extra}"$@"
+ZIG_GLOBAL_CACHE_DIR="$tmp" ZIG_LOCAL_CACHE_DIR="$tmp" "$zig" {command} {extra}"$@" || exit
+case "$here" in /*) exit 0 ;; esac
+prev=""
+for arg in "$@"; do
+    if [ "$prev" = "-MF" ] && [ -f "$arg" ]; then
+        sed -i "s|$zigdir/|$here/|g" "$arg" || exit
+    fi
+    prev=$arg
+done
 """
 
 _CC_EXTRA = '"-ffile-prefix-map=$zigdir=zig" "-ffile-prefix-map=$PWD=." '
