@@ -282,8 +282,8 @@ def build(targets: list[str], roots: Path) -> int:
     print(f"reprotest build: {describe()}", file=sys.stderr, flush=True)
     try:
         # --nosandbox_debug: Debian's system rc turns sandbox_debug on, which
-        # keeps every action's sandbox (a symlink tree of zig's 15,000 files
-        # each): gigabytes of links to delete after every build.
+        # keeps every action's sandbox directory; deleting them after a build
+        # took longer than the build.
         proc = subprocess.run(startup + ["build", "--config=release", "--nosandbox_debug", "--color=no", "--curses=no",
                                          "--show_result=1000", *forward, *targets],
                               capture_output=True, text=True, check=False)
