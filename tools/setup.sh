@@ -20,6 +20,14 @@ packages=(
     apache2-utils     # examples/httpd's host tests: ab, 5,000 requests at concurrency 50
     chromium          # inspect --html's test: renders the page headless, checks what it shows
     postgresql        # tools/remote/run_buildgrid.py: BuildGrid's scheduler keeps its jobs there
+    reprotest         # tests/repro/reprotest.sh: Debian's reproducibility checker
+    diffoscope-minimal # its report on a mismatch (the metapackage only adds recommends)
+    binutils          # readelf/objdump: diffoscope's view of ELF images
+    xxd               # diffoscope's hex view of files it cannot parse
+    disorderfs        # reprotest's file-order variation (FUSE)
+    faketime          # reprotest's time variation
+    locales-all       # reprotest's locale variation: the locales it switches to exist
+    sudo              # reprotest's user and host-name variations run the build through it
     git
 )
 
