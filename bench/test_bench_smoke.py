@@ -152,7 +152,7 @@ def test_link_of_1k_sections_times_every_stage(tmp_path: Path) -> None:
     assert timing.sections >= 1000
     assert 0.85 * timing.sections < timing.live < timing.sections
     assert all(timing.stages[stage] > 0 for stage in link_scale.STAGES), timing.stages
-    assert sum(timing.stages.values()) <= timing.total
+    assert sum(timing.stages.values()) <= timing.total_cpu + 0.05
     assert timing.image_bytes == (out / "image.elf").stat().st_size > 0
     assert (out / "image.manifest.json").exists()
     table = link_scale.render([timing, timing])
