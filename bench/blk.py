@@ -5,15 +5,15 @@
 
 from the workspace root, after
 
-    bazel build //bench/blk/...
+    bazel build //bench/blkbench/...
     sudo bench/linux-guest/build.sh
 
 Every run boots a fresh QEMU (-M microvm, one vcpu, 128 MiB, the same
 accelerator) with a fresh zero-filled 16 MiB raw disk on virtio-blk. Our
-side is bench/blk/blkbench.c: five phases of 4 KiB requests over the first
+side is bench/blkbench/blkbench.c: five phases of 4 KiB requests over the first
 8 MiB (sequential write + flush, sequential read, random read, random read
 over a 256 KiB hot set, random write + flush), once per policy pair
-(//bench/blk:write_back_lru ...) and once with the cache bypassed
+(//bench/blkbench:write_back_lru ...) and once with the cache bypassed
 ("cache=none"). The Linux side runs the same five phases with fio (psync,
 4 KiB) on /dev/vda, with O_DIRECT and through the page cache. The sides
 are interleaved, the order flipping every round. Prints throughput (MiB/s)
@@ -151,9 +151,9 @@ def execute(run: Run, accel: str, scratch: Path) -> list[Phase]:
 def runs(args: argparse.Namespace) -> list[Run]:
     out = []
     for p in POLICIES:
-        elf = args.bazel_bin / "bench/blk" / f"{p}.elf"
+        elf = args.bazel_bin / "bench/blkbench" / f"{p}.elf"
         if not elf.is_file():
-            raise BenchError(f"{elf} does not exist; build it: bazel build //bench/blk/...")
+            raise BenchError(f"{elf} does not exist; build it: bazel build //bench/blkbench/...")
         out.append(Run(p, elf, None, ""))
     out.append(Run("none", out[0].kernel, None, "cache=none"))
     kernel, initrd = args.linux_dir / "vmlinuz", args.linux_dir / "initrd-fio.img"
