@@ -172,3 +172,13 @@ def test_summarize_and_render() -> None:
 def test_median_leaves_out_runs_that_gave_up() -> None:
     assert appliances.median([3.0, float("nan"), 1.0, 2.0]) == 2.0
     assert appliances.median([float("nan")]) != appliances.median([float("nan")])  # NaN: nothing measured
+
+
+def test_blk_policies_argument() -> None:
+    assert blk.parse_args(["--policies", "write_back_lru,write_through_two_q"]).policies == [
+        "write_back_lru",
+        "write_through_two_q",
+    ]
+    assert blk.parse_args([]).policies == list(blk.POLICIES)
+    with pytest.raises(SystemExit):
+        blk.parse_args(["--policies", "write_back_fifo"])
