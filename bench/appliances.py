@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""The appliances side by side with the same programs in a Linux guest, in QEMU.
+
+    bazel run //bench:appliances -- [--rounds N] [--json FILE] [--only httpd|dns]
+
+from the workspace root, after
+
+    bazel build //examples/httpd:image //examples/dns:image
+    sudo bench/linux-guest/build.sh
+
+Both sides run on the same QEMU machine (-M microvm, one vcpu, the same
+memory, a virtio-net NIC on QEMU's user network with a forwarded loopback
+port, the same accelerator), one QEMU at a time, the two sides interleaved
+(the order flips every round) so other load on the machine hits both alike.
+Every measurement boots a fresh QEMU (QEMU's user network can stall on a
+loopback port an earlier connection used: examples/httpd/README.md).
+
+Measured: httpd vs nginx-light (ab, requests/s and p50/p99 latency at
+concurrency 1, 10, 100), dns vs NSD (dnsperf queries/s; the response to
+one query per RRset of the zone compared byte for byte), image size,
+memory (QEMU's resident set after the load, and what Linux itself reports),
+boot to the first answered request (QEMU started to the first HTTP 200 or
+DNS answer). Prints the table and writes it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from unikernel import qemu
+
+
+def workspace() -> Path:
+    """The workspace root: `bazel run` says where it is."""
+    return Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", Path(__file__).resolve().parent.parent))
+
+MEMORY_MIB = 128  # qemu.Machine's default: what the appliances get from `bazel run :image.qemu`
+GUEST_IP = "10.0.2.15/24"
+GATEWAY = "10.0.2.2"
+BOOT_TIMEOUT_S = 180.0
+ORIGIN = "example.test."
+
+
+class BenchError(Exception):
+    """A problem the user fixes (a missing build, tool or guest): one line, no traceback."""
+
+
+def linux_clock_args() -> str:
+    """Debian's kernel finds no timer to calibrate the TSC against on microvm
+    (no PIT, HPET or PM timer under TCG) and stops at boot; told the TSC's
+    frequency (TCG's TSC counts at the host's rate) it needs none."""
+    mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    if not mhz:
+        raise BenchError("/proc/cpuinfo gives no 'cpu MHz' for the Linux guest's TSC frequency")
+    return f"tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable no_timer_check"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One guest: an appliance image or the Linux guest in a given mode."""
+
+    name: str  # "httpd", "nginx", "dns", "nsd"
+    kernel: Path
+    initrd: Path | None  # the Linux guest's initramfs; None for an appliance
+    cmdline: str
+
+    def command(self, forwards: tuple[qemu.Forward, ...], accel: str) -> list[str]:
+        machine = qemu.Machine(
+            self.kernel,
+            cmdline=self.cmdline,
+            memory_mib=MEMORY_MIB,
+            machine="microvm",
+            accel=accel,
+            nics=("user",),
+            forwards=forwards,
+        )
+        cmd = qemu.qemu_command(qemu.find_qemu(), machine, interactive=False)
+        if self.initrd is not None:
+            # Debian's kernel finds microvm's virtio-mmio devices through ACPI
+            # (it is built without virtio_mmio.device= command-line devices).
+            cmd[cmd.index("-M") + 1] = "microvm"
+            cmd[cmd.index("-kernel") : cmd.index("-kernel")] = ["-initrd", str(self.initrd)]
+        return cmd
+
+
+@dataclass
+class Boot:
+    port: int
+    proc: subprocess.Popen[bytes]
+    started: float
+    log: Path
+
+    def console(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def rss_kib(self) -> int:
+        text = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1))  # type: ignore[union-attr]
+
+    def linux_used_kib(self) -> int | None:
+        """MemTotal - MemAvailable as the Linux guest's init printed it once its server was up."""
+        total = re.search(r"BENCH: MemTotal: (\d+)", self.console())
+        avail = re.search(r"BENCH: MemAvailable: (\d+)", self.console())
+        return int(total.group(1)) - int(avail.group(1)) if total and avail else None
+
+
+@contextlib.contextmanager
+def boot(side: Side, proto: str, guest_port: int, accel: str, scratch: Path) -> Iterator[Boot]:
+    port = qemu.free_port_both() if proto == "udp" else qemu.free_port("tcp")
+    forwards = (qemu.Forward(proto, port, guest_port),)
+    if proto == "udp":
+        forwards += (qemu.Forward("tcp", port, guest_port),)
+    log = scratch / f"{side.name}-{time.monotonic_ns()}.log"
+    with log.open("wb") as out:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            side.command(forwards, accel),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield Boot(port, proc, started, log)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+# ---- first answer ------------------------------------------------------------
+
+
+def http_ok(port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            return s.recv(16).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def dns_query(name: str, rtype: int, qid: int = 0x4242) -> bytes:
+    """A query as dig sends it without recursion or EDNS: header, one question."""
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".")) + b"\0"
+    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + labels + struct.pack("!HH", rtype, 1)
+
+
+def dns_ask(port: int, packet: bytes, timeout: float) -> bytes | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendto(packet, ("127.0.0.1", port))
+            return s.recv(65535)
+        except OSError:
+            return None
+
+
+def first_answer(b: Boot, proto: str) -> float:
+    """Seconds from QEMU's start to the first answered request, polling every 20 ms."""
+    probe = dns_query(ORIGIN, 6)
+    deadline = b.started + BOOT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if b.proc.poll() is not None:
+            break
+        ok = http_ok(b.port, 0.5) if proto == "tcp" else dns_ask(b.port, probe, 0.05) is not None
+        if ok:
+            return time.monotonic() - b.started
+        time.sleep(0.02)
+    tail = "\n".join(b.console().splitlines()[-15:])
+    raise BenchError(f"the guest never answered (QEMU exit {b.proc.poll()}); its console ends:\n{tail}")
+
+
+# ---- load --------------------------------------------------------------------
+
+
+@dataclass
+class AbResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+    error: str = ""  # ab's last error line when it gave up (no figures then)
+
+
+def parse_ab(out: str) -> AbResult:
+    """ab's requests/s, its 50% and 99% lines (ms), and its failed requests."""
+
+    def num(pattern: str) -> float:
+        m = re.search(pattern, out, re.MULTILINE)
+        if not m:
+            raise BenchError(f"ab printed no {pattern!r}; its output:\n{out[-800:]}")
+        return float(m.group(1))
+
+    return AbResult(
+        rps=num(r"^Requests per second:\s+([\d.]+)"),
+        p50_ms=num(r"^\s+50%\s+(\d+)"),
+        p99_ms=num(r"^\s+99%\s+(\d+)"),
+        failed=int(num(r"^Failed requests:\s+(\d+)")),
+    )
+
+
+def run_ab(port: int, requests: int, concurrency: int) -> AbResult:
+    ab = tool("ab", "apache2-utils")
+    cmd = [ab, "-q", "-s", "30", "-n", str(requests), "-c", str(concurrency), f"http://127.0.0.1:{port}/index.html"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        # A stalled connection (ab -s 30) is a result too: recorded, left out of the medians.
+        error = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
+        return AbResult(float("nan"), float("nan"), float("nan"), -1, error)
+    return parse_ab(r.stdout)
+
+
+@dataclass
+class PerfResult:
+    qps: float
+    sent: int
+    lost: int
+
+
+def parse_dnsperf(out: str) -> PerfResult:
+    qps = re.search(r"Queries per second:\s+([\d.]+)", out)
+    sent = re.search(r"Queries sent:\s+(\d+)", out)
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    if not (qps and sent and lost):
+        raise BenchError(f"dnsperf printed no summary; its output:\n{out[-800:]}")
+    return PerfResult(float(qps.group(1)), int(sent.group(1)), int(lost.group(1)))
+
+
+def run_dnsperf(port: int, queries: Path, seconds: int) -> PerfResult:
+    cmd = [tool("dnsperf", "dnsperf"), "-s", "127.0.0.1", "-p", str(port), "-d", str(queries)]
+    cmd += ["-l", str(seconds), "-t", "2", "-q", "20"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    if r.returncode != 0:
+        raise BenchError(f"dnsperf failed ({r.returncode}): {r.stderr.strip()[-400:]}")
+    return parse_dnsperf(r.stdout)
+
+
+# ---- the zone ------------------------------------------------------------------
+
+RTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33}
+
+
+def zone_rrsets(zone: Path) -> list[tuple[str, str]]:
+    """(owner, type) of every RRset, as BIND's named-compilezone reads the zone."""
+    out = subprocess.run(
+        [tool("named-compilezone", "bind9-utils"), "-q", "-s", "full", "-o", "-", ORIGIN, str(zone)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    sets = {(line.split()[0].lower(), line.split()[3]) for line in out.splitlines() if line.strip()}
+    return sorted(sets)
+
+
+@dataclass
+class Answers:
+    """One response per RRset from each server, compared byte for byte."""
+
+    rrsets: int = 0
+    identical: int = 0
+    differ: list[str] = field(default_factory=list)  # "owner TYPE: first difference at byte N (len a/b)"
+
+
+def compare_answers(ours: dict[str, bytes | None], theirs: dict[str, bytes | None]) -> Answers:
+    result = Answers(rrsets=len(ours))
+    for key in sorted(ours):
+        a, b = ours[key], theirs.get(key)
+        if a is not None and a == b:
+            result.identical += 1
+            continue
+        if a is None or b is None:
+            result.differ.append(f"{key}: {'ours' if a is None else 'theirs'} did not answer")
+            continue
+        at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        result.differ.append(f"{key}: first difference at byte {at} (lengths {len(a)}/{len(b)})")
+    return result
+
+
+def collect_answers(port: int, rrsets: list[tuple[str, str]]) -> dict[str, bytes | None]:
+    out: dict[str, bytes | None] = {}
+    for owner, rtype in rrsets:
+        packet = dns_query(owner, RTYPES[rtype])
+        answer = None
+        for _ in range(3):
+            answer = dns_ask(port, packet, 2.0)
+            if answer is not None:
+                break
+        out[f"{owner} {rtype}"] = answer
+    return out
+
+
+# ---- the run -------------------------------------------------------------------
+
+
+def tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise BenchError(f"{name} is not installed; install it: apt-get install {package}")
+    return path
+
+
+def must_exist(path: Path, how: str) -> Path:
+    if not path.is_file():
+        raise BenchError(f"{path} does not exist; {how}")
+    return path
+
+
+@dataclass
+class Sample:
+    side: str
+    test: str  # "ab c=10", "dnsperf", "compare"
+    boot_s: float
+    rss_kib: int
+    linux_used_kib: int | None
+    result: dict[str, object]
+
+
+def sides(args: argparse.Namespace) -> dict[str, Side]:
+    build = "bazel build //examples/httpd:image //examples/dns:image"
+    linux = args.linux_dir
+    kernel = must_exist(linux / "vmlinuz", "build the Linux guest: sudo bench/linux-guest/build.sh")
+    initrd = must_exist(linux / "initrd.img", "build the Linux guest: sudo bench/linux-guest/build.sh")
+    net = f"ip={GUEST_IP} gw={GATEWAY}"
+    lx = f"console=ttyS0 quiet panic=-1 {linux_clock_args()} {net}"
+    return {
+        "httpd": Side("httpd", must_exist(args.bazel_bin / "examples/httpd/image.elf", build), None, ""),
+        "nginx": Side("nginx", kernel, initrd, f"{lx} bench=httpd"),
+        "dns": Side("dns", must_exist(args.bazel_bin / "examples/dns/image.elf", build), None, net),
+        "nsd": Side("nsd", kernel, initrd, f"{lx} bench=dns"),
+    }
+
+
+def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Sample], Answers | None, dict[str, Side]]:
+    all_sides = sides(args)
+    rrsets = zone_rrsets(args.zone)
+    queries = scratch / "queries.txt"
+    queries.write_text("".join(f"{o} {t}\n" for o, t in rrsets))
+    samples: list[Sample] = []
+    answers: dict[str, dict[str, bytes | None]] = {}
+    pairs = []
+    if args.only in (None, "httpd"):
+        pairs += [(("httpd", "nginx"), "tcp", 80, f"ab c={c}") for c in args.concurrency]
+    if args.only in (None, "dns"):
+        pairs += [(("dns", "nsd"), "udp", 53, "dnsperf")]
+    for rnd in range(args.rounds):
+        for names, proto, guest_port, test in pairs:
+            order = names if rnd % 2 == 0 else names[::-1]
+            for name in order:
+                side = all_sides[name]
+                with boot(side, proto, guest_port, args.accel, scratch) as b:
+                    boot_s = first_answer(b, proto)
+                    if test == "dnsperf":
+                        if name not in answers:
+                            answers[name] = collect_answers(b.port, rrsets)
+                        result: dict[str, object] = asdict(run_dnsperf(b.port, queries, args.dns_seconds))
+                    else:
+                        c = int(test.split("=")[1])
+                        result = asdict(run_ab(b.port, max(args.requests, c * 10), c))
+                    s = Sample(name, test, boot_s, b.rss_kib(), b.linux_used_kib(), result)
+                samples.append(s)
+                print(f"round {rnd + 1} {name:5} {test:8} boot {boot_s:6.2f} s  {result}", flush=True)
+    compared = compare_answers(answers["dns"], answers["nsd"]) if "dns" in answers and "nsd" in answers else None
+    return samples, compared, all_sides
+
+
+def median(values: list[float]) -> float:
+    """The median of the measured values (a run that gave up is NaN and left out)."""
+    kept = [v for v in values if v == v]
+    return statistics.median(kept) if kept else float("nan")
+
+
+@dataclass
+class Row:
+    what: str
+    ours: float
+    theirs: float
+    unit: str
+    target: str  # "ratio >= 1.2", "ratio <= 0.5" ...
+    higher_is_better: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.theirs if self.theirs else float("nan")
+
+
+def table(samples: list[Sample], all_sides: dict[str, Side]) -> list[Row]:
+    def med(side: str, test: str, key: str) -> float:
+        return median([float(s.result[key]) for s in samples if s.side == side and s.test == test])  # type: ignore[arg-type]
+
+    rows: list[Row] = []
+    tests = sorted({s.test for s in samples if s.test.startswith("ab ")}, key=lambda t: int(t.split("=")[1]))
+    for t in tests:
+        target = ">= 1.2" if t != "ab c=1" else "(none)"
+        rows.append(Row(f"httpd/nginx requests/s, {t}", med("httpd", t, "rps"), med("nginx", t, "rps"), "req/s", target, True))
+        rows.append(Row(f"httpd/nginx p50 latency, {t}", med("httpd", t, "p50_ms"), med("nginx", t, "p50_ms"), "ms", "(none)", False))
+        rows.append(Row(f"httpd/nginx p99 latency, {t}", med("httpd", t, "p99_ms"), med("nginx", t, "p99_ms"), "ms", "(none)", False))
+    if any(s.test == "dnsperf" for s in samples):
+        rows.append(Row("dns/nsd queries/s", med("dns", "dnsperf", "qps"), med("nsd", "dnsperf", "qps"), "q/s", ">= 1.1", True))
+    linux_size = sum(p.stat().st_size for p in (all_sides["nginx"].kernel, all_sides["nginx"].initrd) if p)
+    for ours, theirs, limit in (("httpd", "nginx", 86), ("dns", "nsd", 92)):
+        if any(s.side == ours for s in samples):
+            size = all_sides[ours].kernel.stat().st_size
+            rows.append(Row(f"{ours}/{theirs} image bytes (ELF vs vmlinuz+initrd)", size, linux_size, "bytes", f"ours <= {limit} KB", False))
+            rows.append(
+                Row(
+                    f"{ours}/{theirs} boot to first answer",
+                    median([s.boot_s for s in samples if s.side == ours]),
+                    median([s.boot_s for s in samples if s.side == theirs]),
+                    "s",
+                    "<= 0.5",
+                    False,
+                )
+            )
+            rows.append(
+                Row(
+                    f"{ours}/{theirs} QEMU resident memory after load",
+                    median([s.rss_kib for s in samples if s.side == ours]),
+                    median([s.rss_kib for s in samples if s.side == theirs]),
+                    "KiB",
+                    "(none)",
+                    False,
+                )
+            )
+    return rows
+
+
+def render(rows: list[Row]) -> str:
+    lines = ["| measure | ours | Linux | unit | ratio | target |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.what} | {r.ours:.6g} | {r.theirs:.6g} | {r.unit} | {r.ratio:.3f} | {r.target} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3, help="rounds; the sides' order flips every round")
+    p.add_argument("--concurrency", default="1,10,100", help="ab concurrency levels, comma-separated")
+    p.add_argument("--requests", type=int, default=500, help="ab requests per run (at least 10 per connection)")
+    p.add_argument("--dns-seconds", type=int, default=10, help="seconds of each dnsperf run")
+    p.add_argument("--only", choices=("httpd", "dns"), help="one pair only")
+    p.add_argument("--accel", default="tcg", choices=("tcg", "kvm"), help="QEMU accelerator for both sides")
+    p.add_argument("--json", type=Path, default=workspace() / "bench/appliances.json", help="where the results go")
+    p.add_argument("--bazel-bin", type=Path, default=workspace() / "bazel-bin")
+    default_linux = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rules_unikernel-bench-linux/out"
+    p.add_argument("--linux-dir", type=Path, default=default_linux, help="the Linux guest (bench/linux-guest/build.sh)")
+    p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
+    args = p.parse_args(argv)
+    try:
+        args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    except ValueError:
+        p.error(f"--concurrency {args.concurrency!r} is not a comma-separated list of numbers (e.g. 1,10,100)")
+    if args.rounds < 1 or args.requests < 1 or args.dns_seconds < 1 or min(args.concurrency) < 1:
+        p.error("--rounds, --requests, --dns-seconds and every --concurrency must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-appliances-") as tmp:
+            samples, answers, all_sides = measure(args, Path(tmp))
+    except (BenchError, qemu.RunError) as e:
+        print(f"bench/appliances.py: {e}", file=sys.stderr)
+        return 1
+    rows = table(samples, all_sides)
+    print(render(rows))
+    for s in samples:
+        if s.result.get("error"):
+            print(f"  {s.side} {s.test}: ab gave up ({s.result['error']}); left out of the medians")
+    if answers is not None:
+        print(f"dns vs nsd answers: {answers.identical} of {answers.rrsets} RRsets byte-identical")
+        for d in answers.differ:
+            print(f"  differs: {d}")
+    load = os.getloadavg()
+    doc = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": load,
+        "accel": args.accel,
+        "memory_mib": MEMORY_MIB,
+        "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+        "answers": asdict(answers) if answers else None,
+        "samples": [asdict(s) for s in samples],
+    }
+    args.json.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"written {args.json} (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

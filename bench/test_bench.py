@@ -1,0 +1,184 @@
+"""The benchmark scripts' parsing, comparison and table code, without QEMU."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from bench import appliances
+from bench import blk
+
+AB_OUT = """\
+Concurrency Level:      10
+Time taken for tests:   2.500 seconds
+Complete requests:      500
+Failed requests:        3
+Requests per second:    200.12 [#/sec] (mean)
+Time per request:       49.970 [ms] (mean)
+
+Percentage of the requests served within a certain time (ms)
+  50%     41
+  66%     45
+  90%     60
+  99%    120
+ 100%    250 (longest request)
+"""
+
+DNSPERF_OUT = """\
+Statistics:
+
+  Queries sent:         1500
+  Queries completed:    1490 (99.33%)
+  Queries lost:         10 (0.67%)
+
+  Queries per second:   148.912345
+"""
+
+
+def test_parse_ab() -> None:
+    r = appliances.parse_ab(AB_OUT)
+    assert (r.rps, r.p50_ms, r.p99_ms, r.failed) == (200.12, 41.0, 120.0, 3)
+
+
+def test_parse_ab_without_summary_is_a_clear_error() -> None:
+    with pytest.raises(appliances.BenchError, match="ab printed no"):
+        appliances.parse_ab("apr_socket_recv: Connection reset by peer (104)\n")
+
+
+def test_parse_dnsperf() -> None:
+    r = appliances.parse_dnsperf(DNSPERF_OUT)
+    assert (r.qps, r.sent, r.lost) == (148.912345, 1500, 10)
+    with pytest.raises(appliances.BenchError, match="no summary"):
+        appliances.parse_dnsperf("Error: could not open datafile\n")
+
+
+def test_dns_query_is_a_plain_question() -> None:
+    q = appliances.dns_query("www.example.test.", 1, qid=7)
+    assert q[:12] == struct.pack("!HHHHHH", 7, 0, 1, 0, 0, 0)
+    assert q[12:] == b"\x03www\x07example\x04test\x00" + struct.pack("!HH", 1, 1)
+
+
+def test_compare_answers_byte_for_byte() -> None:
+    ours = {"a A": b"\x01\x02\x03", "b MX": b"\x01\x02", "c NS": None, "d TXT": b"xy"}
+    theirs = {"a A": b"\x01\x02\x03", "b MX": b"\x01\x09\x00", "c NS": b"z", "d TXT": None}
+    r = appliances.compare_answers(ours, theirs)
+    assert (r.rrsets, r.identical) == (4, 1)
+    assert r.differ == [
+        "b MX: first difference at byte 1 (lengths 2/3)",
+        "c NS: ours did not answer",
+        "d TXT: theirs did not answer",
+    ]
+    # A prefix differs at its end.
+    assert appliances.compare_answers({"k A": b"ab"}, {"k A": b"abc"}).differ == [
+        "k A: first difference at byte 2 (lengths 2/3)"
+    ]
+
+
+def _sample(side: str, test: str, boot: float, rss: int, **result: float) -> appliances.Sample:
+    return appliances.Sample(side, test, boot, rss, None, dict(result))
+
+
+def test_table_takes_medians_and_ratios(tmp_path: Path) -> None:
+    elf = tmp_path / "image.elf"
+    elf.write_bytes(b"\0" * 1000)
+    kernel, initrd = tmp_path / "vmlinuz", tmp_path / "initrd.img"
+    kernel.write_bytes(b"\0" * 3000)
+    initrd.write_bytes(b"\0" * 7000)
+    sides = {
+        "httpd": appliances.Side("httpd", elf, None, ""),
+        "nginx": appliances.Side("nginx", kernel, initrd, ""),
+    }
+    samples = [
+        _sample("httpd", "ab c=10", 1.0, 100, rps=300.0, p50_ms=3.0, p99_ms=9.0),
+        _sample("httpd", "ab c=10", 3.0, 300, rps=100.0, p50_ms=5.0, p99_ms=11.0),
+        _sample("httpd", "ab c=10", 2.0, 200, rps=200.0, p50_ms=4.0, p99_ms=10.0),
+        _sample("nginx", "ab c=10", 8.0, 1000, rps=100.0, p50_ms=8.0, p99_ms=20.0),
+    ]
+    rows = {r.what: r for r in appliances.table(samples, sides)}
+    rps = rows["httpd/nginx requests/s, ab c=10"]
+    assert (rps.ours, rps.theirs, rps.ratio, rps.target) == (200.0, 100.0, 2.0, ">= 1.2")
+    assert rows["httpd/nginx image bytes (ELF vs vmlinuz+initrd)"].ratio == 0.1
+    assert rows["httpd/nginx boot to first answer"].ratio == 0.25
+    assert rows["httpd/nginx QEMU resident memory after load"].ours == 200
+    assert "| httpd/nginx requests/s, ab c=10 | 200 | 100 | req/s | 2.000 | >= 1.2 |" in appliances.render(
+        list(rows.values())
+    )
+
+
+def test_appliances_arguments() -> None:
+    args = appliances.parse_args(["--concurrency", "1,10", "--rounds", "2"])
+    assert (args.concurrency, args.rounds) == ([1, 10], 2)
+    for bad in (["--concurrency", "1,x"], ["--rounds", "0"], ["--concurrency", "0"]):
+        with pytest.raises(SystemExit):
+            appliances.parse_args(bad)
+
+
+CONSOLE = """\
+[virtio] virtio-mmio@0xfeb00e00: block (device 2)
+BLKBENCH policy write-back+2q, 1024 blocks of 512 bytes
+BLKBENCH seqwrite ops=2048 bytes=8388608 ns=2000000000 p50_ns=343677 p99_ns=7981839
+BLKBENCH seqread ops=2048 bytes=8388608 ns=500000000 p50_ns=86249 p99_ns=3798155
+BLKBENCH randread ops=2048 bytes=8388608 ns=250000000 p50_ns=88483 p99_ns=399181
+BLKBENCH randread-hot ops=2048 bytes=8388608 ns=100000000 p50_ns=5418 p99_ns=1449621
+BLKBENCH randwrite ops=2048 bytes=8388608 ns=4000000000 p50_ns=959704 p99_ns=12007374
+BLKBENCH done 0
+"""
+
+
+def test_parse_blkbench() -> None:
+    phases = blk.parse_blkbench(CONSOLE, "write_back_two_q")
+    assert [p.phase for p in phases] == list(blk.PHASES)
+    assert phases[0].mib_s == 4.0  # 8 MiB in 2 s
+    assert phases[1].mib_s == 16.0
+    assert (phases[0].p50_us, phases[0].p99_us) == (343.677, 7981.839)
+
+
+def test_parse_blkbench_unfinished_is_a_clear_error() -> None:
+    cut = CONSOLE.replace("BLKBENCH done 0\n", "BLKBENCH randwrite: request 3 at byte 0 failed: -5\n")
+    with pytest.raises(blk.BenchError, match="did not finish its phases"):
+        blk.parse_blkbench(cut, "none")
+
+
+def _fio_job(name: str, write: bool, io_bytes: int, runtime_ms: int) -> dict[str, object]:
+    used = {"io_bytes": io_bytes, "runtime": runtime_ms, "clat_ns": {"percentile": {"50.000000": 2000, "99.000000": 9000}}}
+    idle = {"io_bytes": 0, "runtime": 0, "clat_ns": {}}
+    return {"jobname": name, "job_runtime": runtime_ms, "read": idle if write else used, "write": used if write else idle}
+
+
+def test_parse_fio() -> None:
+    jobs = [_fio_job(p, p.endswith("write"), 8 << 20, 1000 if p.endswith("write") else 500) for p in blk.PHASES]
+    console = "noise\r\nBENCH: fio-json-begin\r\n" + json.dumps({"jobs": jobs}) + "\r\nBENCH: fio-json-end\r\n"
+    phases = blk.parse_fio(console, "linux-direct")
+    assert [p.mib_s for p in phases] == [8.0, 16.0, 16.0, 16.0, 8.0]
+    assert (phases[0].p50_us, phases[0].p99_us) == (2.0, 9.0)
+    with pytest.raises(blk.BenchError, match="no fio results"):
+        blk.parse_fio("Kernel panic", "linux-direct")
+
+
+def test_summarize_and_render() -> None:
+    rows = blk.summarize(
+        [blk.Phase("none", "seqread", v, v, v) for v in (1.0, 5.0, 3.0)]
+        + [blk.Phase("linux-direct", "seqread", 2.0, 2.0, 2.0)]
+    )
+    assert [(r.run, r.mib_s) for r in rows] == [("none", 3.0), ("linux-direct", 2.0)]
+    text = blk.render(rows)
+    assert "| seqread | 3.00 MiB/s, 3/3 us | 2.00 MiB/s, 2/2 us |" in text
+    assert "| seqwrite | - | - |" in text
+
+
+def test_median_leaves_out_runs_that_gave_up() -> None:
+    assert appliances.median([3.0, float("nan"), 1.0, 2.0]) == 2.0
+    assert appliances.median([float("nan")]) != appliances.median([float("nan")])  # NaN: nothing measured
+
+
+def test_blk_policies_argument() -> None:
+    assert blk.parse_args(["--policies", "write_back_lru,write_through_two_q"]).policies == [
+        "write_back_lru",
+        "write_through_two_q",
+    ]
+    assert blk.parse_args([]).policies == list(blk.POLICIES)
+    with pytest.raises(SystemExit):
+        blk.parse_args(["--policies", "write_back_fifo"])
