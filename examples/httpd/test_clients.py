@@ -4,9 +4,11 @@ The image boots on -M microvm with a virtio-net NIC and a free host port
 of 127.0.0.1 forwarded to its port 80 (the runner's `--forward`, as
 `bazel run :image.qemu` does). curl fetches every page of site/ and the
 bytes and headers are compared with the files; ab (apache2-utils) sends
-5,000 requests at concurrency 50; a slow client, idle clients and a table
-of malformed requests are sent over raw sockets; the server must keep
-answering, and its console must show no fault.
+1,000 requests at concurrency 50, a connection each; a slow client, idle
+clients and a table of malformed requests are sent over raw sockets; the
+server must keep answering, and its console must show no fault. The
+5,000-request ab runs are in test_load.py, over a tap: QEMU's port
+forward listens with a backlog of 1 and stalls bursts of connections.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from unikernel import qemu
 
 BOOT_SECONDS = 120
 IDLE_TIMEOUT_S = 10.0  # idle_timeout_ms of :image in BUILD
-AB_REQUESTS = 5000
 AB_CONCURRENCY = 50
 AB_CLOSE_REQUESTS = 1000
 FAULT = re.compile(r"fault|panic|assert|stack overflow|canary", re.IGNORECASE)
@@ -271,17 +272,6 @@ def _ab(port: int, requests: int, *flags: str) -> str:
     assert "Non-2xx" not in r.stdout
     assert re.search(r"^Document Length:\s+465 bytes$", r.stdout, re.M)
     return r.stdout
-
-
-@pytest.mark.skipif(
-    os.environ.get("HTTPD_AB_5000") != "1",
-    reason="open bug (issue 12): a few of 5,000 keep-alive requests at concurrency 50 stall for 10 to 100 s "
-    "under load (12 and 25 failed in two runs on 2026-12-06, README.md); run with "
-    "--test_env=HTTPD_AB_5000=1 to reproduce",
-)
-def test_ab_5000_requests_at_concurrency_50_keep_alive(fresh_server: Server) -> None:
-    out = _ab(fresh_server.port, AB_REQUESTS, "-k")
-    assert re.search(r"^Keep-Alive requests:\s+\d+$", out, re.M)
 
 
 def test_ab_connection_per_request(fresh_server: Server) -> None:
