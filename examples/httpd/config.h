@@ -11,7 +11,7 @@
 struct httpd_config {
     const char *net_words;    /* "ip=... gw=... dns=..." (<net/config.h>) */
     uint16_t port;
-    unsigned max_connections; /* served at once; beyond: queue, then 503 */
+    unsigned max_connections; /* served at once; beyond: the listen backlog */
     uint32_t idle_timeout_ms; /* a whole request head must arrive in this */
 };
 

@@ -5,7 +5,9 @@
  * HTTP/1.1 (<http/http.h>): GET and HEAD, keep-alive and pipelining,
  * Content-Length, Content-Type, ETag and If-None-Match. One thread per
  * connection on the scheduler, each on a stack of its own slot; at most
- * httpd_config.max_connections at once, and a request head must arrive
+ * httpd_config.max_connections at once (more wait in the listen backlog
+ * until a slot frees: accept() follows a free slot), and a request head
+ * must arrive
  * within httpd_config.idle_timeout_ms. One access log line per request
  * on the console. README.md.
  */
@@ -33,10 +35,10 @@
 #define BODY_MAX 65536      /* request bodies are read and dropped */
 #define STACK_SIZE 16384
 #define SEND_COPY_MAX 4096  /* a body this small goes out with its head */
-#define QUEUE_WAIT_MS 1000  /* at the limit: how long a connection waits */
 #define ARGV_MAX 32
-/* Connections lwIP holds for accept(): a SYN beyond them is dropped, and
- * the peer retries it only after seconds. */
+/* Connections lwIP holds for accept(), established and with their
+ * requests buffered, while every slot is busy: a SYN beyond them is
+ * dropped, and the peer retries it only after a second or more. */
 #define LISTEN_BACKLOG 128
 
 static const struct http_limits LIMITS = {
@@ -237,16 +239,15 @@ static int serve(void *arg)
     return 0;
 }
 
-/* A free slot, waiting up to QUEUE_WAIT_MS for one; NULL: none. */
+/* A free slot, waiting as long as it takes: a slot frees when its
+ * connection closes, which idle_timeout_ms bounds. */
 static struct conn *take_slot(void)
 {
-    uint64_t until = time_monotonic_ns() + QUEUE_WAIT_MS * TIME_NS_PER_MS;
     for (;;) {
         for (unsigned i = 0; i < httpd_config.max_connections; i++)
             if (!conns[i].busy)
                 return &conns[i];
-        if (sched_wait_until(&slot_freed, until) != 0)
-            return NULL;
+        sched_wait(&slot_freed);
     }
 }
 
@@ -353,6 +354,10 @@ int main(int argc, char **argv)
             sched_spawn("stats", print_stats, NULL, &detached);
         }
     for (;;) {
+        /* The slot first, then the connection: at the limit, clients
+         * wait in the listen backlog, as with any server that stops
+         * accepting, rather than being accepted to be refused. */
+        struct conn *c = take_slot();
         struct sockaddr_in peer;
         socklen_t plen = sizeof(peer);
         int fd = accept(s, (struct sockaddr *)&peer, &plen);
@@ -361,11 +366,6 @@ int main(int argc, char **argv)
              * scheduler is cooperative; a loop that never blocks starves
              * every other thread). */
             sched_sleep_ns(TIME_NS_PER_MS);
-            continue;
-        }
-        struct conn *c = take_slot();
-        if (!c) {
-            refuse(fd, "every connection slot is busy");
             continue;
         }
         c->busy = true;

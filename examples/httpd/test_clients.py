@@ -3,10 +3,11 @@
 The image boots on -M microvm with a virtio-net NIC and a free host port
 of 127.0.0.1 forwarded to its port 80 (the runner's `--forward`, as
 `bazel run :image.qemu` does). curl fetches every page of site/ and the
-bytes and headers are compared with the files; ab (apache2-utils) sends
-5,000 requests at concurrency 50; a slow client, idle clients and a table
-of malformed requests are sent over raw sockets; the server must keep
-answering, and its console must show no fault.
+bytes and headers are compared with the files; a slow client, idle
+clients and a table of malformed requests are sent over raw sockets; the
+server must keep answering, and its console must show no fault. The ab
+(apache2-utils) runs are in test_load.py, over a tap: QEMU's port forward
+listens with a backlog of 1 and stalls bursts of connections (README.md).
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ from unikernel import qemu
 
 BOOT_SECONDS = 120
 IDLE_TIMEOUT_S = 10.0  # idle_timeout_ms of :image in BUILD
-AB_REQUESTS = 5000
-AB_CONCURRENCY = 50
-AB_CLOSE_REQUESTS = 1000
 FAULT = re.compile(r"fault|panic|assert|stack overflow|canary", re.IGNORECASE)
 
 TYPES = {
@@ -110,17 +108,6 @@ def _boot(log: Path) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with _boot(tmp_path_factory.mktemp("qemu") / "console.log") as s:
-        yield s
-
-
-@pytest.fixture
-def fresh_server(tmp_path: Path) -> Iterator[Server]:
-    """A server of its own, for the ab runs: QEMU's user network forwards
-    the host client's port to the guest as is, and a port that an earlier
-    test's connection used (Linux reuses loopback ports after a second)
-    can meet QEMU's leftover state for that connection and stall (README.md).
-    A fresh QEMU has none."""
-    with _boot(tmp_path / "console.log") as s:
         yield s
 
 
@@ -238,59 +225,6 @@ def test_pipelined_requests_in_one_segment(server: Server) -> None:
             assert status == 404
         else:
             assert (status, body) == (200, site[p].read_bytes()), p
-
-
-def _ab(port: int, requests: int, *flags: str) -> str:
-    ab = shutil.which("ab")
-    assert ab, "ab is not installed (tools/setup.sh installs apache2-utils)"
-    start = time.monotonic()
-    r = subprocess.run(
-        [
-            ab,
-            "-q",
-            "-s",
-            "60",
-            *flags,
-            "-n",
-            str(requests),
-            "-c",
-            str(AB_CONCURRENCY),
-            f"http://127.0.0.1:{port}/index.html",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    print(r.stdout, r.stderr)
-    seconds = time.monotonic() - start
-    print(f"ab {' '.join(flags)}: {requests} requests at concurrency {AB_CONCURRENCY} in {seconds:.1f} s")
-    assert r.returncode == 0, r.stderr
-    assert re.search(rf"^Complete requests:\s+{requests}$", r.stdout, re.M)
-    assert re.search(r"^Failed requests:\s+0$", r.stdout, re.M)
-    assert "Non-2xx" not in r.stdout
-    assert re.search(r"^Document Length:\s+465 bytes$", r.stdout, re.M)
-    return r.stdout
-
-
-@pytest.mark.skipif(
-    os.environ.get("HTTPD_AB_5000") != "1",
-    reason="open bug (issue 12): a few of 5,000 keep-alive requests at concurrency 50 stall for 10 to 100 s "
-    "under load (12 and 25 failed in two runs on 2026-12-06, README.md); run with "
-    "--test_env=HTTPD_AB_5000=1 to reproduce",
-)
-def test_ab_5000_requests_at_concurrency_50_keep_alive(fresh_server: Server) -> None:
-    out = _ab(fresh_server.port, AB_REQUESTS, "-k")
-    assert re.search(r"^Keep-Alive requests:\s+\d+$", out, re.M)
-
-
-def test_ab_connection_per_request(fresh_server: Server) -> None:
-    # One connection per request. QEMU's user network connects to the
-    # guest from the host client's own port, and Linux reuses loopback
-    # ports after a second; past a few thousand connections a reused
-    # port can meet QEMU's own state for the old connection and hang
-    # (README.md), so this run stays below that.
-    _ab(fresh_server.port, AB_CLOSE_REQUESTS)
 
 
 def test_a_slow_client_does_not_stall_others(server: Server) -> None:

@@ -47,7 +47,14 @@
 #define DEFAULT_RAW_RECVMBOX_SIZE 32
 #define DEFAULT_UDP_RECVMBOX_SIZE 64
 #define DEFAULT_TCP_RECVMBOX_SIZE 64
-#define DEFAULT_ACCEPTMBOX_SIZE 32
+/* Room for every connection the listen backlog admits (listen() clamps
+ * the backlog to 255). lwIP counts a connection against the backlog from
+ * its SYN until accept() takes it, but posts it to this mailbox once it
+ * is established: a smaller mailbox overflows under a burst of
+ * connections, and lwIP 2.1.3 then frees the new connection through a
+ * path that fails its own assertion "netconn marked closed"
+ * (api_msg.c, accept_function), or without assertions resets it. */
+#define DEFAULT_ACCEPTMBOX_SIZE 255
 /* Code that calls lwIP's core (the raw API, netif functions) without the
  * core lock stops with the caller's name instead of corrupting lwIP's
  * state later (stack.c). */

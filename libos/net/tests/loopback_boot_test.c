@@ -9,7 +9,9 @@
  *   - UDP: 100 round trips;
  *   - getaddrinfo of a numeric host, and of names through lwIP's DNS
  *     resolver asking a scripted server on 127.0.0.1:53; poll on a
- *     listener.
+ *     listener;
+ *   - 40 connections established before the server accepts any, all
+ *     then accepted in order.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -32,6 +34,8 @@
 #define CONN_PORT 7001
 #define UDP_PORT 7002
 #define PARK_PORT 7003
+#define BACKLOG_PORT 7005
+#define BACKLOG_CLIENTS 40 /* more than lwIP's default accept mailbox */
 #define CONNECTIONS 200
 #define UDP_ROUNDS 100
 
@@ -270,6 +274,42 @@ static void test_many_connections(void)
     CHECK_EQ(ok, CONNECTIONS);
     printf("connections: %d of %d opened, echoed and closed\n", ok,
            CONNECTIONS);
+}
+
+/* A burst of connections the listener has not accepted yet waits in its
+ * backlog: each is established, and accept() then takes them in order. */
+static void test_backlog_before_accept(void)
+{
+    int lfd = listener(BACKLOG_PORT, BACKLOG_CLIENTS + 10);
+    CHECK(lfd >= 0);
+    int clients[BACKLOG_CLIENTS];
+    int opened = 0;
+    for (int i = 0; i < BACKLOG_CLIENTS; i++) {
+        clients[i] = connect_to(BACKLOG_PORT);
+        if (clients[i] < 0)
+            break;
+        char id = (char)i;
+        CHECK_EQ(send(clients[i], &id, 1, 0), 1);
+        opened++;
+    }
+    CHECK_EQ(opened, BACKLOG_CLIENTS);
+    int in_order = 0;
+    for (int i = 0; i < opened; i++) {
+        int c = accept(lfd, NULL, NULL);
+        CHECK(c >= 0);
+        if (c < 0)
+            break;
+        char id = 0;
+        if (recv(c, &id, 1, 0) == 1 && id == (char)i)
+            in_order++;
+        close(c);
+    }
+    for (int i = 0; i < opened; i++)
+        close(clients[i]);
+    close(lfd);
+    CHECK_EQ(in_order, BACKLOG_CLIENTS);
+    printf("backlog: %d connections established before accept(), %d "
+           "accepted in order\n", opened, in_order);
 }
 
 static int udp_fd;
@@ -638,6 +678,7 @@ int main(void)
     RUN(test_blocking_parks_only_its_thread);
     RUN(test_udp_round_trips);
     RUN(test_many_connections);
+    RUN(test_backlog_before_accept);
     RUN(test_bulk_both_ways);
     RUN(test_full_duplex);
     RUN(test_reopen_from_time_wait);
