@@ -90,7 +90,11 @@ install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 install -m 0755 "$HERE/stream-client.py" "$SHARE/stream-client.py"
 
 step "boot Xen + dom0 in QEMU (TCG, -m $MEM, dom0 $DOM0_MEM) and run the tests"
-XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=$DOM0_MEM,max:$DOM0_MEM dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
+# spec-ctrl=eager-fpu=1: Xen saves and restores each vcpu's FPU/SSE state at
+# every switch. Its default on QEMU's emulated AMD CPU is lazy switching
+# (CR0.TS, restore at the #NM trap), under which guests and dom0 got back
+# stale vector registers: corrupted echoes, crashing dom0 programs (README.md).
+XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=$DOM0_MEM,max:$DOM0_MEM dom0_max_vcpus=2 loglvl=all guest_loglvl=all spec-ctrl=eager-fpu=1"
 # QEMU's multiboot loader: "-initrd 'module args,module args'".
 DOM0_ARGS="root=/dev/vda ro console=hvc0 earlyprintk=xen init=/usr/local/sbin/xenlab-init"
 q0=$(date +%s)

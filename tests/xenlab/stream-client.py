@@ -134,6 +134,17 @@ def exchange(conn: Conn, data: bytes) -> bytes:
     return bytes(got)
 
 
+def differing_runs(diff: list[int]) -> list[tuple[int, int]]:
+    """The stretches [start, end) that hold the differing offsets."""
+    runs: list[tuple[int, int]] = []
+    for i in diff:
+        if runs and i - runs[-1][1] < 16:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
 def bulk(connect, size: int) -> tuple[bool, str]:
     data = random.Random(7).randbytes(size)
     t0 = time.monotonic()
@@ -147,6 +158,9 @@ def bulk(connect, size: int) -> tuple[bool, str]:
         diff = [i for i in range(min(len(got), len(data))) if got[i] != data[i]]
         where = (f"; {len(diff)} bytes differ, the first at offset {diff[0]} (got {got[diff[0]:diff[0] + 8].hex()}, "
                  f"sent {data[diff[0]:diff[0] + 8].hex()}), the last at {diff[-1]}") if diff else ""
+        for start, end in differing_runs(diff)[:16]:
+            # Each damaged stretch (runs closer than 16 bytes merged), for the record.
+            print(f"stream-client: differs at {start}..{end}: got {got[start:min(end, start + 48)].hex()}")
         return False, (f"{len(got)} of {size} bytes came back, sha256 {hashlib.sha256(got).hexdigest()[:16]} "
                        f"!= {hashlib.sha256(data).hexdigest()[:16]}{where}")
     return True, f"{size} bytes echoed in {secs:.2f} s ({size * 2 / secs / 1e6:.2f} MB/s both ways), same bytes"
