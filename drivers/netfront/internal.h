@@ -49,6 +49,9 @@ struct netfront {
 
     struct xenabi_ring tx, rx;
     bool backend_sg;
+    bool backend_csum;  /* takes csum_blank for IPv4 (no feature-no-csum-offload) */
+    bool backend_csum6; /* and for IPv6 (feature-ipv6-csum-offload) */
+    uint16_t rx_flags;  /* the frame being delivered: NETFRONT_RX_* */
     bool connected;
     volatile bool kicked; /* set by the event handler */
 

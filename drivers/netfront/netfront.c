@@ -117,6 +117,15 @@ static int front_setup(struct xenbus_front *f)
         rc = read_feature(nf, "feature-rx-copy", &rx_copy);
     if (rc == 0)
         rc = read_feature(nf, "feature-sg", &nf->backend_sg);
+    /* Checksum offload on transmit: on for IPv4 unless the backend says
+     * feature-no-csum-offload, off for IPv6 unless it says
+     * feature-ipv6-csum-offload (Xen's io/netif.h). */
+    bool no_csum = false;
+    if (rc == 0)
+        rc = read_feature(nf, "feature-no-csum-offload", &no_csum);
+    if (rc == 0)
+        rc = read_feature(nf, "feature-ipv6-csum-offload", &nf->backend_csum6);
+    nf->backend_csum = !no_csum;
     /* We only receive by copy (our pages, the backend writes them). */
     if (rc == 0 && !rx_copy)
         rc = -XENABI_EOPNOTSUPP;
@@ -255,6 +264,16 @@ bool netfront_connected(const struct netfront *nf)
 {
     return nf->connected
            && nf->front.state == XENABI_XENBUS_STATE_CONNECTED;
+}
+
+bool netfront_tx_csum_offload(const struct netfront *nf)
+{
+    return nf->connected && nf->backend_csum && nf->backend_csum6;
+}
+
+unsigned netfront_rx_flags(const struct netfront *nf)
+{
+    return nf->rx_flags;
 }
 
 int netfront_port(const struct netfront *nf, xenabi_evtchn_port_t *port)

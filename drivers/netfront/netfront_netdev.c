@@ -63,6 +63,9 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
     struct slot *s = &a->slots[a->free[--a->nfree]];
     memcpy(s->page, frame, len);
     s->buf.len = len;
+    s->buf.flags = (netfront_rx_flags(a->nf) & NETFRONT_RX_CSUM_VALID)
+                       ? NETDEV_RX_CSUM_VALID
+                       : 0;
     s->held = true;
     a->nd.rx(a->nd.rx_arg, &s->buf);
 }
@@ -71,7 +74,12 @@ static int nn_send(struct netdev *nd, const struct netdev_frag *frags,
                    size_t n, const struct netdev_tx *tx)
 {
     struct netfront_frag nfrags[NETDEV_MAX_FRAGS];
-    if (n == 0 || n > NETDEV_MAX_FRAGS || (tx != NULL && tx->csum))
+    /* The frame is copied into granted pages of netfront's own, so no
+     * completion (NETDEV_F_TX_SG) is taken. */
+    if (n == 0 || n > NETDEV_MAX_FRAGS || (tx != NULL && tx->done != NULL))
+        return -EINVAL;
+    bool csum = tx != NULL && tx->csum;
+    if (csum && !(nd->features & NETDEV_F_TX_CSUM))
         return -EINVAL;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -81,7 +89,8 @@ static int nn_send(struct netdev *nd, const struct netdev_frag *frags,
     }
     if (total > (size_t)nd->mtu + 14)
         return -EMSGSIZE;
-    return to_errno(netfront_send(of(nd)->nf, nfrags, n));
+    return to_errno(netfront_send_flags(of(nd)->nf, nfrags, n,
+                                        csum ? NETFRONT_TX_CSUM_BLANK : 0));
 }
 
 static int nn_poll(struct netdev *nd)
@@ -155,6 +164,11 @@ int netfront_netdev_open(const char *nodename, struct netdev **out)
         return to_errno(rc);
     }
     netfront_mac(a->nf, a->nd.mac);
+    /* Read at this connection; a backend that reconnects without the
+     * offload makes such sends fail (-EIO) until the image restarts. */
+    if (netfront_tx_csum_offload(a->nf))
+        a->nd.features |= NETDEV_F_TX_CSUM;
+    a->nd.features |= NETDEV_F_RX_CSUM;
     *out = &a->nd;
     return 0;
 }

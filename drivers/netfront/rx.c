@@ -84,11 +84,13 @@ static void end_chain(struct netfront *nf, int *frames)
         nf->stats.rx_bytes += nf->chain_len;
         (*frames)++;
         nf->rx_fn(nf->rx_arg, nf->frame, nf->chain_len);
+        nf->rx_flags = 0;
     }
     nf->chain_len = 0;
     nf->chain_slots = 0;
     nf->chain_bad = false;
     nf->chain_error = false;
+    nf->rx_flags = 0;
 }
 
 /* Check one response (already copied) and add its data to the chain. */
@@ -106,6 +108,10 @@ static void add_to_chain(struct netfront *nf,
         return;
     }
     const struct netfront_buf *b = &nf->rx_bufs[rsp->id];
+    /* The frame's flags are its first slot's (Linux's netback sets them
+     * there): data_validated, checked by the backend or a NIC under it. */
+    if (nf->chain_slots == 0 && (rsp->flags & XENABI_NETRXF_DATA_VALIDATED))
+        nf->rx_flags = NETFRONT_RX_CSUM_VALID;
     if ((rsp->flags & XENABI_NETRXF_EXTRA_INFO) != 0) {
         /* We asked for no GSO or hashes: no extra slots may follow. */
         nf->stats.bad_responses++;

@@ -187,8 +187,25 @@ static void gather(struct cursor *c, uint8_t *to, size_t len)
 int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
                   size_t n)
 {
+    return netfront_send_flags(nf, frags, n, 0);
+}
+
+int netfront_send_flags(struct netfront *nf, const struct netfront_frag *frags,
+                        size_t n, unsigned flags)
+{
     if (!netfront_connected(nf))
         return -XENABI_ENOTCONN;
+    if ((flags & ~NETFRONT_TX_CSUM_BLANK) != 0)
+        return -XENABI_EINVAL;
+    if ((flags & NETFRONT_TX_CSUM_BLANK) && !netfront_tx_csum_offload(nf))
+        return -XENABI_EOPNOTSUPP;
+    /* The checksum field holds the pseudo-header sum; the backend finds
+     * the L4 header itself. data_validated goes with csum_blank, as
+     * Linux's netfront sends it. */
+    uint16_t first_flags = (flags & NETFRONT_TX_CSUM_BLANK)
+                               ? XENABI_NETTXF_CSUM_BLANK
+                                     | XENABI_NETTXF_DATA_VALIDATED
+                               : 0;
     if (frags == NULL && n != 0)
         return -XENABI_EINVAL;
     size_t total = frame_length(frags, n);
@@ -234,7 +251,8 @@ int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
             xenabi_ring_slot(&nf->tx, nf->tx.prod++);
         req->gref = b->ref;
         req->offset = 0;
-        req->flags = s + 1 < slots ? XENABI_NETTXF_MORE_DATA : 0;
+        req->flags = (uint16_t)((s + 1 < slots ? XENABI_NETTXF_MORE_DATA : 0)
+                                | (s == 0 ? first_flags : 0));
         req->id = id;
         req->size = (uint16_t)(s == 0 ? total : chunk[s]);
     }

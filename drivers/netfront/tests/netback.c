@@ -102,9 +102,11 @@ void netback_push(void)
         sim_evtchn_notify(nb.port);
 }
 
-static void record(const uint8_t *data, size_t len, unsigned slots)
+static void record(const uint8_t *data, size_t len, unsigned slots,
+                   uint16_t flags)
 {
     struct nb_frame *f = &nb.sent[nb.tx_frames % NB_SENT_MAX];
+    f->flags = flags;
     free(f->data);
     f->data = malloc(len);
     memcpy(f->data, data, len);
@@ -175,7 +177,7 @@ static bool tx_frame(int64_t *ready)
                        ok ? nb.tx_status : XENABI_NETIF_RSP_ERROR);
     nb.tx_slots += n;
     if (ok)
-        record(frame, total, n);
+        record(frame, total, n, reqs[0].flags);
     return true;
 }
 
@@ -229,7 +231,10 @@ static bool do_rx(void)
                                  : XENABI_PAGE_SIZE;
                 netback_fill(req.gref, 0, f->data + at, len);
                 netback_put_rx(req.id, 0,
-                               s + 1 < slots ? XENABI_NETRXF_MORE_DATA : 0,
+                               (uint16_t)((s + 1 < slots
+                                               ? XENABI_NETRXF_MORE_DATA
+                                               : 0)
+                                          | (s == 0 ? nb.rx_flags : 0)),
                                (int16_t)len);
                 at += len;
             }
@@ -258,6 +263,10 @@ static bool round_fn(void *arg)
         sim_xs_write(NB_BE "/feature-sg", nb.no_sg ? "0" : "1");
         if (!nb.no_rx_copy)
             sim_xs_write(NB_BE "/feature-rx-copy", "1");
+        if (nb.no_csum)
+            sim_xs_write(NB_BE "/feature-no-csum-offload", "1");
+        if (nb.ipv6_csum)
+            sim_xs_write(NB_BE "/feature-ipv6-csum-offload", "1");
         set_state(XENABI_XENBUS_STATE_INIT_WAIT);
         return true;
     case XENABI_XENBUS_STATE_INIT_WAIT:

@@ -39,6 +39,7 @@ struct nb_frame {
     uint8_t *data;
     size_t len;
     unsigned slots;
+    uint16_t flags; /* tx: the first request's NETTXF_* */
 };
 
 struct netback {
@@ -48,6 +49,9 @@ struct netback {
     bool manual_tx;   /* leave tx requests to the test */
     bool manual_rx;   /* leave rx requests to the test */
     bool echo;        /* queue every frame sent for receiving */
+    bool no_csum;     /* say feature-no-csum-offload = 1 */
+    bool ipv6_csum;   /* say feature-ipv6-csum-offload = 1 */
+    uint16_t rx_flags; /* NETRXF_* on the first slot of each rx frame */
     int16_t tx_status; /* status of tx answers (default OKAY) */
 
     /* State. */

@@ -21,6 +21,7 @@
 
 struct seen {
     struct netdev_buf *bufs[NETFRONT_NETDEV_RX_BUFS + 8];
+    uint32_t flags[NETFRONT_NETDEV_RX_BUFS + 8]; /* as delivered */
     size_t n;
     bool keep;
 };
@@ -28,17 +29,27 @@ struct seen {
 static void on_rx(void *arg, struct netdev_buf *buf)
 {
     struct seen *s = arg;
-    if (s->n < sizeof(s->bufs) / sizeof(s->bufs[0]))
+    if (s->n < sizeof(s->bufs) / sizeof(s->bufs[0])) {
+        s->flags[s->n] = buf->flags;
         s->bufs[s->n++] = buf;
+    }
     if (!s->keep)
         netdev_buf_release(buf);
 }
 
 static struct netback *nb;
+/* The next up()'s backend: checksum offload keys, rx flags. */
+static bool cfg_no_csum, cfg_ipv6_csum;
+static uint16_t cfg_rx_flags;
 
 static struct netdev *up(void)
 {
     nb = netback_create(NB_MAC);
+    nb->no_csum = cfg_no_csum;
+    nb->ipv6_csum = cfg_ipv6_csum;
+    nb->rx_flags = cfg_rx_flags;
+    cfg_no_csum = cfg_ipv6_csum = false;
+    cfg_rx_flags = 0;
     CHECK_EQ(evtchn_init(), 0);
     CHECK_EQ(gnttab_init(), 0);
     CHECK_EQ(xs_init(), 0);
@@ -71,7 +82,8 @@ static void test_open(void)
     static const uint8_t mac[6] = {0x00, 0x16, 0x3e, 0x12, 0x34, 0x56};
     CHECK(memcmp(nd->mac, mac, 6) == 0);
     CHECK_EQ(nd->mtu, 1500);
-    CHECK_EQ(nd->features, NETDEV_F_RX_COPIES);
+    /* IPv4 offload by default, IPv6 not offered: no TX_CSUM. */
+    CHECK_EQ(nd->features, NETDEV_F_RX_COPIES | NETDEV_F_RX_CSUM);
     down(nd);
 }
 
@@ -191,12 +203,84 @@ static void test_wait_parks_on_the_port(void)
     down(nd);
 }
 
+static void never_done(void *arg)
+{
+    (void)arg;
+    CHECK_MSG(false, "a completion from a driver without NETDEV_F_TX_SG");
+}
+
+/* A backend that takes csum_blank for IPv4 and IPv6: a send that asks
+ * for the checksum carries csum_blank|data_validated on its first slot
+ * only, one that does not carries neither; a backend that refuses
+ * either family gets no such send. Frames the backend marks
+ * data_validated arrive marked valid, others not. */
+static void test_checksum_offload(void)
+{
+    cfg_ipv6_csum = true;
+    cfg_rx_flags = XENABI_NETRXF_DATA_VALIDATED;
+    struct netdev *nd = up();
+    CHECK_EQ(nd->features,
+             NETDEV_F_RX_COPIES | NETDEV_F_RX_CSUM | NETDEV_F_TX_CSUM);
+    static uint8_t head[54], payload[1400];
+    memset(payload, 0x5a, sizeof(payload));
+    struct netdev_frag two[2] = {{head, sizeof(head)},
+                                 {payload, sizeof(payload)}};
+    struct netdev_tx tx = {.csum = true, .csum_start = 34,
+                           .csum_offset = 16};
+    const uint16_t both = XENABI_NETTXF_CSUM_BLANK
+                          | XENABI_NETTXF_DATA_VALIDATED;
+    CHECK_EQ(netdev_send(nd, two, 2, &tx), 0);
+    CHECK_EQ(netdev_send(nd, two, 2, NULL), 0);
+    pump(nd);
+    CHECK_EQ(nb->tx_frames, 2);
+    CHECK_EQ(nb->sent[0].slots, 2); /* scatter-gather: one per fragment */
+    CHECK_EQ(nb->sent[0].flags & both, both);
+    CHECK_EQ(nb->sent[0].len, sizeof(head) + sizeof(payload));
+    CHECK_EQ(nb->sent[1].flags & both, 0);
+    /* A completion is for NETDEV_F_TX_SG drivers: refused. */
+    tx.done = never_done;
+    CHECK_EQ(netdev_send(nd, two, 2, &tx), -EINVAL);
+    struct netfront *nf = netfront_netdev_netfront(nd);
+    struct netfront_frag nf1 = {head, sizeof(head)};
+    CHECK_EQ(netfront_send_flags(nf, &nf1, 1, 1u << 7), -XENABI_EINVAL);
+
+    struct seen seen = {0};
+    netdev_set_rx(nd, on_rx, &seen);
+    uint8_t frame[60] = {1};
+    netback_queue_rx(frame, sizeof(frame));
+    pump(nd);
+    nb->rx_flags = 0;
+    netback_queue_rx(frame, sizeof(frame));
+    pump(nd);
+    CHECK_EQ(seen.n, 2);
+    CHECK_EQ(seen.flags[0], NETDEV_RX_CSUM_VALID);
+    CHECK_EQ(seen.flags[1], 0);
+    down(nd);
+
+    /* No IPv4 offload (feature-no-csum-offload), or no IPv6 offload. */
+    for (int which = 0; which < 2; which++) {
+        cfg_no_csum = which == 0;
+        cfg_ipv6_csum = which == 0;
+        nd = up();
+        CHECK(!(nd->features & NETDEV_F_TX_CSUM));
+        tx.done = NULL;
+        CHECK_EQ(netdev_send(nd, two, 2, &tx), -EINVAL);
+        nf = netfront_netdev_netfront(nd);
+        CHECK_EQ(netfront_send_flags(nf, &nf1, 1, NETFRONT_TX_CSUM_BLANK),
+                 -XENABI_EOPNOTSUPP);
+        pump(nd);
+        CHECK_EQ(nb->tx_frames, 0);
+        down(nd);
+    }
+}
+
 int main(void)
 {
     RUN(test_open);
     RUN(test_frames_both_ways);
     RUN(test_stack_holds_every_buffer);
     RUN(test_errors);
+    RUN(test_checksum_offload);
     RUN(test_wait_parks_on_the_port);
     return check_finish();
 }

@@ -122,6 +122,28 @@ int netfront_send(struct netfront *nf, const struct netfront_frag *frags,
                   size_t n);
 
 /*
+ * netfront_send with flags: NETFRONT_TX_CSUM_BLANK leaves the frame's
+ * TCP/UDP checksum to the backend (NETTXF_csum_blank|data_validated; the
+ * checksum field must hold the pseudo-header sum, and the backend finds
+ * the L4 header itself). -XENABI_EOPNOTSUPP when the backend does not
+ * take it (netfront_tx_csum_offload), -XENABI_EINVAL for unknown flags.
+ */
+#define NETFRONT_TX_CSUM_BLANK (1u << 0)
+int netfront_send_flags(struct netfront *nf, const struct netfront_frag *frags,
+                        size_t n, unsigned flags);
+
+/* Whether the connected backend takes NETFRONT_TX_CSUM_BLANK for IPv4
+ * and IPv6 frames (no feature-no-csum-offload, and
+ * feature-ipv6-csum-offload). */
+bool netfront_tx_csum_offload(const struct netfront *nf);
+
+/* Inside the receive callback: the flags of the frame being delivered.
+ * NETFRONT_RX_CSUM_VALID: the backend marked it data_validated (its
+ * TCP/UDP checksum was checked, by the backend or a NIC under it). */
+#define NETFRONT_RX_CSUM_VALID (1u << 0)
+unsigned netfront_rx_flags(const struct netfront *nf);
+
+/*
  * Do the work the backend signalled: reclaim answered transmit slots,
  * deliver received frames to the callback, repost receive buffers, and
  * notify the backend if it asked. Returns the number of frames

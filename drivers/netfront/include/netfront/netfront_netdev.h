@@ -18,8 +18,10 @@
  * Transmit: netfront_send, which copies the fragments into granted
  * pages (each fragment in slots of its own when the backend offers
  * feature-sg), so the caller may reuse them at once; as that is a copy,
- * NETDEV_F_TX_SG is not set. No checksum offload: a send that asks for
- * it is refused with -EINVAL.
+ * NETDEV_F_TX_SG is not set. Checksums: NETDEV_F_TX_CSUM when the
+ * backend takes csum_blank for IPv4 and IPv6 (netfront_tx_csum_offload,
+ * read at open); NETDEV_F_RX_CSUM always, and a frame the backend marked
+ * data_validated arrives with NETDEV_RX_CSUM_VALID.
  *
  * Waiting: evtchn_sched_wait on netfront's event channel port, so only
  * the calling thread parks; -ENOTCONN if //libos/xen/evtchn_sched is not
