@@ -37,10 +37,7 @@ from pathlib import Path
 
 from unikernel import qemu
 
-
-def workspace() -> Path:
-    """The workspace root: `bazel run` says where it is."""
-    return Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", Path(__file__).resolve().parent.parent))
+from bench.benchlib import BenchError, linux_clock_args, workspace
 
 PHASES = ("seqwrite", "seqread", "randread", "randread-hot", "randwrite")
 POLICIES = ("write_back_lru", "write_back_two_q", "write_through_lru", "write_through_two_q")
@@ -50,20 +47,6 @@ RUN_TIMEOUT_S = 900.0
 # the images' 128 MiB: the kernel panics in unpack_to_rootfs. The Linux side
 # gets 512 MiB; O_DIRECT runs do not use it, buffered ones cache in it.
 LINUX_FIO_MEMORY_MIB = 512
-
-
-class BenchError(Exception):
-    """A problem the user fixes: one line, no traceback."""
-
-
-def linux_clock_args() -> str:
-    """Debian's kernel finds no timer to calibrate the TSC against on microvm
-    (no PIT, HPET or PM timer under TCG) and stops at boot; told the TSC's
-    frequency (TCG's TSC counts at the host's rate) it needs none."""
-    mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    if not mhz:
-        raise BenchError("/proc/cpuinfo gives no 'cpu MHz' for the Linux guest's TSC frequency")
-    return f"tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable no_timer_check"
 
 
 @dataclass(frozen=True)
