@@ -83,7 +83,7 @@ static void test_open(void)
     CHECK(memcmp(nd->mac, mac, 6) == 0);
     CHECK_EQ(nd->mtu, 1500);
     /* IPv4 offload by default, IPv6 not offered: no TX_CSUM. */
-    CHECK_EQ(nd->features, NETDEV_F_RX_COPIES | NETDEV_F_RX_CSUM);
+    CHECK_EQ(nd->features, NETDEV_F_RX_CSUM);
     down(nd);
 }
 
@@ -220,7 +220,7 @@ static void test_checksum_offload(void)
     cfg_rx_flags = XENABI_NETRXF_DATA_VALIDATED;
     struct netdev *nd = up();
     CHECK_EQ(nd->features,
-             NETDEV_F_RX_COPIES | NETDEV_F_RX_CSUM | NETDEV_F_TX_CSUM);
+             NETDEV_F_RX_CSUM | NETDEV_F_TX_CSUM);
     static uint8_t head[54], payload[1400];
     memset(payload, 0x5a, sizeof(payload));
     struct netdev_frag two[2] = {{head, sizeof(head)},
