@@ -38,7 +38,8 @@ struct netfront {
     void *rx_arg;
     uint8_t mac[NETFRONT_MAC_LEN];
 
-    /* Pages: [0] tx ring, [1] rx ring, then tx buffers, then rx buffers. */
+    /* Pages: [0] tx ring, [1] rx ring, then tx buffers, then the rx
+     * pool (rx buffers' pages and spares). */
     uint8_t *pages;
     uint8_t *tx_ring_page;
     uint8_t *rx_ring_page;
@@ -64,6 +65,22 @@ struct netfront {
     uint16_t rx_free[NETFRONT_RX_SLOTS];
     uint32_t rx_nfree;
     uint32_t rx_inflight;
+
+    /* Zero-copy receive: the rx pages are a pool of NETFRONT_RX_SLOTS +
+     * NETFRONT_RX_LOANS pages from rx_pool; each is behind an rx buffer,
+     * spare, or lent to the caller (rx_lent[its index]). */
+    netfront_rx_page_fn rx_page_fn;
+    uint8_t *rx_pool;
+    uint8_t *rx_spare[NETFRONT_RX_LOANS];
+    uint32_t rx_nspare;
+    bool rx_lent[NETFRONT_RX_SLOTS + NETFRONT_RX_LOANS];
+
+    /* A frame's first slot is not copied at once: if it is the only
+     * one, its page may be lent instead. */
+    bool first_pending;
+    uint16_t first_id;
+    uint16_t first_offset;
+    uint16_t first_len;
 
     /* A received frame is assembled here before the callback sees it
      * (NETFRONT_MAX_FRAME bytes, its own allocation so that the host

@@ -14,7 +14,8 @@
 
 #include "internal.h"
 
-#define NR_PAGES (2 + NETFRONT_TX_SLOTS + NETFRONT_RX_SLOTS)
+#define NR_PAGES \
+    (2 + NETFRONT_TX_SLOTS + NETFRONT_RX_SLOTS + NETFRONT_RX_LOANS)
 
 static void on_event(xenabi_evtchn_port_t port, void *arg)
 {
@@ -239,8 +240,11 @@ int netfront_open(const char *nodename, netfront_rx_fn rx, void *arg,
     uint8_t *p = nf->pages + 2 * XENABI_PAGE_SIZE;
     for (unsigned i = 0; i < NETFRONT_TX_SLOTS; i++, p += XENABI_PAGE_SIZE)
         nf->tx_bufs[i].page = p;
+    nf->rx_pool = p;
     for (unsigned i = 0; i < NETFRONT_RX_SLOTS; i++, p += XENABI_PAGE_SIZE)
         nf->rx_bufs[i].page = p;
+    for (unsigned i = 0; i < NETFRONT_RX_LOANS; i++, p += XENABI_PAGE_SIZE)
+        nf->rx_spare[nf->rx_nspare++] = p;
     nf->rx_fn = rx;
     nf->rx_arg = arg;
 

@@ -1,7 +1,9 @@
 /*
  * netfront behind <netdev/netdev.h>: an adapter over netfront's public
- * API, with its own receive pages (netfront hands frames over in memory
- * valid only during its callback).
+ * API. A frame netfront lends in its own page becomes a netdev_buf as it
+ * is; one it copies (several slots, or no spare page) is copied once
+ * more into a page of the adapter's, since netfront's copy is valid only
+ * during its callback.
  */
 #include <errno.h>
 #include <evtchn_sched/evtchn_sched.h>
@@ -16,7 +18,8 @@ _Static_assert(NETFRONT_MAX_FRAME <= 65536, "frame bound");
 
 struct slot {
     struct netdev_buf buf;
-    uint8_t *page;
+    uint8_t *page; /* the adapter's own, for copied frames */
+    uint8_t *lent; /* netfront's page while the stack holds it, or NULL */
     bool held;
 };
 
@@ -48,26 +51,50 @@ static int to_errno(int xen)
     }
 }
 
-static void on_frame(void *arg, const uint8_t *frame, size_t len)
+/* A slot for a frame of len bytes, or NULL (dropped and counted). */
+static struct slot *take_slot(struct adapter *a, size_t len)
 {
-    struct adapter *a = arg;
     if (a->nd.rx == NULL) {
         a->stats.rx_dropped++;
-        return;
+        return NULL;
     }
     /* A page holds an Ethernet frame; netfront's bound is larger (GSO). */
     if (a->nfree == 0 || len > PAGE) {
         a->stats.rx_no_buffer++;
-        return;
+        return NULL;
     }
     struct slot *s = &a->slots[a->free[--a->nfree]];
-    memcpy(s->page, frame, len);
     s->buf.len = len;
     s->buf.flags = (netfront_rx_flags(a->nf) & NETFRONT_RX_CSUM_VALID)
                        ? NETDEV_RX_CSUM_VALID
                        : 0;
     s->held = true;
+    return s;
+}
+
+static void on_frame(void *arg, const uint8_t *frame, size_t len)
+{
+    struct adapter *a = arg;
+    struct slot *s = take_slot(a, len);
+    if (s == NULL)
+        return;
+    memcpy(s->page, frame, len);
+    s->buf.data = s->page;
+    a->stats.rx_copied++;
     a->nd.rx(a->nd.rx_arg, &s->buf);
+}
+
+/* A frame in netfront's page, private again (its grant ended): no copy. */
+static bool on_page(void *arg, uint8_t *page, size_t offset, size_t len)
+{
+    struct adapter *a = arg;
+    struct slot *s = take_slot(a, len);
+    if (s == NULL)
+        return false;
+    s->lent = page;
+    s->buf.data = page + offset;
+    a->nd.rx(a->nd.rx_arg, &s->buf);
+    return true;
 }
 
 static int nn_send(struct netdev *nd, const struct netdev_frag *frags,
@@ -120,6 +147,10 @@ static void nn_release(struct netdev *nd, struct netdev_buf *buf)
         return;
     }
     a->slots[i].held = false;
+    if (a->slots[i].lent != NULL) {
+        netfront_rx_page_release(a->nf, a->slots[i].lent);
+        a->slots[i].lent = NULL;
+    }
     a->free[a->nfree++] = (uint16_t)i;
 }
 
@@ -151,11 +182,15 @@ int netfront_netdev_open(const char *nodename, struct netdev **out)
     a->nd.ops = &ops;
     a->nd.name = "vif";
     a->nd.mtu = 1500;
-    a->nd.features = NETDEV_F_RX_COPIES;
+    /* Frames come in one slot each from netback (rx-copy fills a page
+     * per frame up to the MTU), so they are lent: no NETDEV_F_RX_COPIES. */
+    a->nd.features = 0;
 
     int rc = netfront_open(nodename, on_frame, a, &a->nf);
-    if (rc == 0)
+    if (rc == 0) {
+        netfront_set_rx_page(a->nf, on_page);
         rc = netfront_wait_connected(a->nf);
+    }
     if (rc != 0) {
         if (a->nf != NULL)
             netfront_free(a->nf);

@@ -4,8 +4,14 @@
  * of them and answers each with the byte count, NETRXF_MORE_DATA
  * chaining a frame's slots. A response is copied out once and checked;
  * its buffer's grant is ended before the data is read, so the backend
- * cannot change it while we copy. A chain with any bad slot is dropped
+ * cannot change it while we read. A chain with any bad slot is dropped
  * whole, and its good buffers reposted.
+ *
+ * A frame of one slot is lent to the caller in its own page when it
+ * asked (netfront_set_rx_page) and a spare page can take its place
+ * behind the buffer; a frame of several slots is copied into nf->frame.
+ * A page whose grant did not end (the backend still holds it) is never
+ * read nor lent: the frame is dropped and the page retired (BUF_LOST).
  */
 #include <string.h>
 
@@ -22,6 +28,7 @@ void netfront_rx_reset(struct netfront *nf)
     nf->chain_slots = 0;
     nf->chain_bad = false;
     nf->chain_error = false;
+    nf->first_pending = false;
     for (uint32_t i = NETFRONT_RX_SLOTS; i-- > 0;) {
         struct netfront_buf *b = &nf->rx_bufs[i];
         if (b->state == BUF_LOST)
@@ -73,6 +80,71 @@ void netfront_rx_refill(struct netfront *nf)
         netfront_notify(nf);
 }
 
+void netfront_set_rx_page(struct netfront *nf, netfront_rx_page_fn fn)
+{
+    nf->rx_page_fn = fn;
+}
+
+/* The pool index of `page`, or -1 if it is not a page of the pool. */
+static int64_t pool_index(const struct netfront *nf, const uint8_t *page)
+{
+    uintptr_t at = (uintptr_t)page, base = (uintptr_t)nf->rx_pool;
+    if (at < base || (at - base) % XENABI_PAGE_SIZE != 0)
+        return -1;
+    uintptr_t i = (at - base) / XENABI_PAGE_SIZE;
+    if (i >= NETFRONT_RX_SLOTS + NETFRONT_RX_LOANS)
+        return -1;
+    return (int64_t)i;
+}
+
+void netfront_rx_page_release(struct netfront *nf, uint8_t *page)
+{
+    int64_t i = pool_index(nf, page);
+    if (i < 0 || !nf->rx_lent[i]) {
+        nf->stats.bad_page_release++;
+        return;
+    }
+    nf->rx_lent[i] = false;
+    /* Lent pages are as many as spare slots are empty: this fits. */
+    nf->rx_spare[nf->rx_nspare++] = page;
+}
+
+/* Copy the chain's first slot out of its page (a second slot came, or
+ * the page is not lent). */
+static void copy_first(struct netfront *nf)
+{
+    if (!nf->first_pending)
+        return;
+    memcpy(nf->frame, nf->rx_bufs[nf->first_id].page + nf->first_offset,
+           nf->first_len);
+    nf->first_pending = false;
+}
+
+/*
+ * Lend the one-slot frame's page: a spare page goes behind its buffer
+ * (free, so not granted, and reposted only by the next refill). True if
+ * the caller took the frame (kept the page or dropped it).
+ */
+static bool lend_first(struct netfront *nf)
+{
+    if (nf->rx_page_fn == NULL || !nf->first_pending)
+        return false;
+    if (nf->rx_nspare == 0) {
+        nf->stats.rx_no_spare++;
+        return false;
+    }
+    struct netfront_buf *b = &nf->rx_bufs[nf->first_id];
+    uint8_t *page = b->page;
+    int64_t i = pool_index(nf, page);
+    b->page = nf->rx_spare[--nf->rx_nspare];
+    nf->rx_lent[i] = true;
+    nf->first_pending = false;
+    nf->stats.rx_loaned++;
+    if (!nf->rx_page_fn(nf->rx_arg, page, nf->first_offset, nf->first_len))
+        netfront_rx_page_release(nf, page);
+    return true;
+}
+
 static void end_chain(struct netfront *nf, int *frames)
 {
     if (nf->chain_bad) {
@@ -83,9 +155,14 @@ static void end_chain(struct netfront *nf, int *frames)
         nf->stats.rx_frames++;
         nf->stats.rx_bytes += nf->chain_len;
         (*frames)++;
-        nf->rx_fn(nf->rx_arg, nf->frame, nf->chain_len);
+        if (!lend_first(nf)) {
+            copy_first(nf);
+            nf->stats.rx_copied++;
+            nf->rx_fn(nf->rx_arg, nf->frame, nf->chain_len);
+        }
         nf->rx_flags = 0;
     }
+    nf->first_pending = false;
     nf->chain_len = 0;
     nf->chain_slots = 0;
     nf->chain_bad = false;
@@ -128,8 +205,17 @@ static void add_to_chain(struct netfront *nf,
         nf->stats.bad_responses++;
         nf->chain_bad = true;
     } else if (!nf->chain_bad && !nf->chain_error) {
-        memcpy(nf->frame + nf->chain_len, b->page + rsp->offset,
-               (size_t)rsp->status);
+        if (nf->chain_slots == 0) {
+            /* Read later: lent whole if it is the only slot. */
+            nf->first_pending = true;
+            nf->first_id = rsp->id;
+            nf->first_offset = rsp->offset;
+            nf->first_len = (uint16_t)rsp->status;
+        } else {
+            copy_first(nf);
+            memcpy(nf->frame + nf->chain_len, b->page + rsp->offset,
+                   (size_t)rsp->status);
+        }
         nf->chain_len += (uint32_t)rsp->status;
     }
     put_free(nf, rsp->id);
@@ -203,4 +289,5 @@ void netfront_rx_release(struct netfront *nf)
     nf->chain_slots = 0;
     nf->chain_bad = false;
     nf->chain_error = false;
+    nf->first_pending = false;
 }

@@ -1,9 +1,9 @@
 /*
  * netfront behind <netdev/netdev.h>, against the simulated netback on
  * //testing/xensim: the MAC and features, frames both ways through the
- * interface, received frames held and released, a stack that holds every
- * buffer (frames dropped and counted, never overwritten), and the
- * interface's errors.
+ * interface, received frames held (in netfront's own page: no copy) and
+ * released, a stack that holds every buffer (frames dropped and
+ * counted, never overwritten), and the interface's errors.
  */
 #include <errno.h>
 #include <string.h>
@@ -83,7 +83,7 @@ static void test_open(void)
     CHECK(memcmp(nd->mac, mac, 6) == 0);
     CHECK_EQ(nd->mtu, 1500);
     /* IPv4 offload by default, IPv6 not offered: no TX_CSUM. */
-    CHECK_EQ(nd->features, NETDEV_F_RX_COPIES | NETDEV_F_RX_CSUM);
+    CHECK_EQ(nd->features, NETDEV_F_RX_CSUM);
     down(nd);
 }
 
@@ -112,6 +112,12 @@ static void test_frames_both_ways(void)
     CHECK_EQ(b->len, sizeof(body));
     CHECK(memcmp(b->data, body, sizeof(body)) == 0);
     CHECK(b->dev == nd);
+    /* No copy: the buffer is netfront's page, its grant ended. */
+    struct netfront_stats nst;
+    netfront_get_stats(netfront_netdev_netfront(nd), &nst);
+    CHECK_EQ(nst.rx_loaned, 1);
+    CHECK_EQ(nst.rx_copied, 0);
+    CHECK_EQ(sim_gnttab_grants_on(b->data, b->len), 0);
     /* A second frame while the first is held: its own page. */
     netback_queue_rx(hdr, sizeof(hdr));
     pump(nd);
@@ -124,6 +130,11 @@ static void test_frames_both_ways(void)
     struct netfront_netdev_stats st;
     netfront_netdev_get_stats(nd, &st);
     CHECK_EQ(st.bad_release, 1);
+    CHECK_EQ(st.rx_copied, 0);
+    /* Both pages went back to netfront's pool, once. */
+    netfront_get_stats(netfront_netdev_netfront(nd), &nst);
+    CHECK_EQ(nst.rx_loaned, 2);
+    CHECK_EQ(nst.bad_page_release, 0);
     down(nd);
 }
 
@@ -142,6 +153,7 @@ static void test_stack_holds_every_buffer(void)
     struct netfront_netdev_stats st;
     netfront_netdev_get_stats(nd, &st);
     CHECK_EQ(st.rx_no_buffer, 3);
+    CHECK_EQ(st.rx_copied, 0);
     for (unsigned i = 0; i < NETFRONT_NETDEV_RX_BUFS; i++)
         CHECK_EQ(seen.bufs[i]->data[1], i); /* none overwritten */
     for (unsigned i = 0; i < NETFRONT_NETDEV_RX_BUFS; i++)
@@ -220,7 +232,7 @@ static void test_checksum_offload(void)
     cfg_rx_flags = XENABI_NETRXF_DATA_VALIDATED;
     struct netdev *nd = up();
     CHECK_EQ(nd->features,
-             NETDEV_F_RX_COPIES | NETDEV_F_RX_CSUM | NETDEV_F_TX_CSUM);
+             NETDEV_F_RX_CSUM | NETDEV_F_TX_CSUM);
     static uint8_t head[54], payload[1400];
     memset(payload, 0x5a, sizeof(payload));
     struct netdev_frag two[2] = {{head, sizeof(head)},

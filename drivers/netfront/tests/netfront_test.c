@@ -1,8 +1,10 @@
 /*
  * netfront against the simulated netback (netback.h): the handshake up
  * and down, frames both ways with scatter-gather, back-pressure, rx
- * refill under load, and a hostile backend whose bad responses must be
- * dropped and counted, never followed.
+ * refill under load, a hostile backend whose bad responses must be
+ * dropped and counted, never followed, and zero-copy receive (the page
+ * the backend filled lent to the caller, a busy grant never lent, the
+ * spare pool exhausted).
  */
 #include <stdio.h>
 #include <string.h>
@@ -612,6 +614,221 @@ static void test_random_garbage(void)
     down();
 }
 
+/* ---- zero-copy receive: pages lent to the caller --------------------------- */
+
+#define LENT_MAX (NETFRONT_RX_LOANS + 8)
+
+static struct {
+    uint8_t *page[LENT_MAX];
+    size_t offset[LENT_MAX], len[LENT_MAX];
+    unsigned n;
+    bool refuse;        /* give every page back at once */
+    uint32_t reachable; /* grants the backend had on pages when lent */
+} lent;
+
+static bool on_page(void *arg, uint8_t *page, size_t offset, size_t len)
+{
+    (void)arg;
+    lent.reachable += sim_gnttab_grants_on(page, XENABI_PAGE_SIZE);
+    if (lent.refuse || lent.n == LENT_MAX)
+        return false;
+    lent.page[lent.n] = page;
+    lent.offset[lent.n] = offset;
+    lent.len[lent.n] = len;
+    lent.n++;
+    return true;
+}
+
+static void up_lending(void)
+{
+    memset(&lent, 0, sizeof(lent));
+    up();
+    netfront_set_rx_page(nf, on_page);
+}
+
+static void release_lent(void)
+{
+    for (unsigned i = 0; i < lent.n; i++)
+        netfront_rx_page_release(nf, lent.page[i]);
+    lent.n = 0;
+}
+
+static void test_rx_lends_the_granted_page(void)
+{
+    up_lending();
+    nb->manual_rx = true;
+    struct xenabi_netif_rx_request r;
+    CHECK(netback_take_rx(&r));
+    void *granted = NULL;
+    CHECK_EQ(sim_gnttab_map(r.gref, false, &granted), XENABI_GNTST_OKAY);
+    CHECK_EQ(sim_gnttab_unmap(r.gref, false), XENABI_GNTST_OKAY);
+    const char hello[] = "a frame read where the backend wrote it";
+    netback_fill(r.gref, 100, hello, sizeof(hello));
+    netback_put_rx(r.id, 100, 0, sizeof(hello));
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 1);
+    /* The very page granted, and no copy made. */
+    CHECK_EQ(lent.n, 1);
+    uint8_t *page = lent.page[0];
+    CHECK(page == granted);
+    CHECK_EQ(lent.offset[0], 100);
+    CHECK_EQ(lent.len[0], sizeof(hello));
+    CHECK(memcmp(page + 100, hello, sizeof(hello)) == 0);
+    CHECK_EQ(lent.reachable, 0);
+    CHECK_EQ(got.frames, 0);
+    CHECK_EQ(stats().rx_loaned, 1);
+    CHECK_EQ(stats().rx_copied, 0);
+    /* A fresh page took its place: the ring is full again. */
+    CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS);
+
+    /* Two rings' worth of traffic while the page is held: never
+     * reposted (posting grants it), never written. */
+    nb->manual_rx = false;
+    lent.refuse = true;
+    for (uint32_t i = 0; i < 2 * NETFRONT_RX_SLOTS; i++) {
+        pattern(frame_buf, 64, i);
+        netback_queue_rx(frame_buf, 64);
+    }
+    for (int i = 0; i < 50 && nb->rxq_len > 0; i++)
+        pump();
+    CHECK_EQ(nb->rxq_len, 0);
+    CHECK_EQ(stats().rx_loaned, 1 + 2 * NETFRONT_RX_SLOTS);
+    CHECK_EQ(stats().rx_copied, 0);
+    CHECK_EQ(sim_gnttab_grants_on(page, XENABI_PAGE_SIZE), 0);
+    CHECK(memcmp(page + 100, hello, sizeof(hello)) == 0);
+
+    /* Given back, it is the next spare page posted. */
+    release_lent();
+    CHECK_EQ(sim_gnttab_grants_on(page, XENABI_PAGE_SIZE), 0);
+    netback_queue_rx(hello, sizeof(hello));
+    pump();
+    CHECK_EQ(sim_gnttab_grants_on(page, XENABI_PAGE_SIZE), 1);
+    CHECK_EQ(lent.reachable, 0);
+    CHECK_EQ(stats().bad_page_release, 0);
+    down();
+}
+
+static void test_rx_busy_grant_is_never_lent(void)
+{
+    up_lending();
+    nb->manual_rx = true;
+    struct xenabi_netif_rx_request r;
+    CHECK(netback_take_rx(&r));
+    /* The backend answers but keeps the page mapped. */
+    void *held = NULL;
+    CHECK_EQ(sim_gnttab_map(r.gref, false, &held), XENABI_GNTST_OKAY);
+    netback_fill(r.gref, 0, "held", 4);
+    netback_put_rx(r.id, 0, 0, 4);
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 0);
+    CHECK_EQ(lent.n, 0);
+    CHECK_EQ(got.frames, 0);
+    struct netfront_stats st = stats();
+    CHECK_EQ(st.busy_grants, 1);
+    CHECK_EQ(st.bad_frames, 1);
+    CHECK_EQ(st.rx_loaned, 0);
+    /* Its buffer is retired, not reposted. */
+    CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS - 1);
+    /* Other frames still arrive in their pages. */
+    nb->manual_rx = false;
+    netback_queue_rx("fine", 4);
+    pump();
+    CHECK_EQ(lent.n, 1);
+    CHECK(lent.page[0] != held);
+    CHECK_EQ(lent.reachable, 0);
+    release_lent();
+    /* Once the backend lets go, the deferred grant ends. */
+    CHECK_EQ(sim_gnttab_unmap(r.gref, false), XENABI_GNTST_OKAY);
+    CHECK_EQ(gnttab_reclaim_deferred(), 0);
+    down();
+}
+
+static void test_rx_pool_exhausted(void)
+{
+    up_lending();
+    /* The caller keeps every page: frames beyond the spare pool are
+     * copied, the ring stays full, nothing hangs or is overwritten. */
+    for (uint32_t i = 0; i < NETFRONT_RX_LOANS + 10; i++) {
+        pattern(frame_buf, 60, i);
+        netback_queue_rx(frame_buf, 60);
+    }
+    for (int i = 0; i < 50 && nb->rxq_len > 0; i++)
+        pump();
+    CHECK_EQ(nb->rxq_len, 0);
+    CHECK_EQ(lent.n, NETFRONT_RX_LOANS);
+    CHECK_EQ(got.frames, 10);
+    CHECK(got.in_order);
+    struct netfront_stats st = stats();
+    CHECK_EQ(st.rx_loaned, NETFRONT_RX_LOANS);
+    CHECK_EQ(st.rx_copied, 10);
+    CHECK_EQ(st.rx_no_spare, 10);
+    CHECK_EQ(grants().in_use, 2 + NETFRONT_RX_SLOTS);
+    for (uint32_t i = 0; i < lent.n; i++) {
+        uint32_t seq;
+        memcpy(&seq, lent.page[i] + lent.offset[i], 4);
+        CHECK_EQ(seq, i);
+        CHECK_EQ(sim_gnttab_grants_on(lent.page[i], XENABI_PAGE_SIZE), 0);
+    }
+    uint8_t *first = lent.page[0];
+    release_lent();
+    /* Bad releases: twice, not a page of ours, inside a page. */
+    netfront_rx_page_release(nf, first);
+    netfront_rx_page_release(nf, frame_buf);
+    netfront_rx_page_release(nf, first + 1);
+    CHECK_EQ(stats().bad_page_release, 3);
+    netback_queue_rx("again", 5);
+    pump();
+    CHECK_EQ(lent.n, 1);
+    CHECK_EQ(got.frames, 10);
+    release_lent();
+    down();
+}
+
+static void test_rx_lending_copies_chains(void)
+{
+    up_lending();
+    pattern(frame_buf, 5000, 7); /* two slots */
+    netback_queue_rx(frame_buf, 5000);
+    pump();
+    CHECK_EQ(lent.n, 0);
+    CHECK_EQ(got.frames, 1);
+    CHECK(got.len[0] == 5000 && memcmp(got.data[0], frame_buf, 5000) == 0);
+    CHECK_EQ(stats().rx_copied, 1);
+    CHECK_EQ(stats().rx_no_spare, 0);
+    down();
+}
+
+static void test_rx_lending_bad_responses(void)
+{
+    up_lending();
+    nb->manual_rx = true;
+    struct xenabi_netif_rx_request r[5];
+    for (int i = 0; i < 5; i++)
+        CHECK(netback_take_rx(&r[i]));
+    uint8_t tail[96];
+    memset(tail, 0xab, sizeof(tail));
+    netback_fill(r[0].gref, 4000, tail, sizeof(tail));
+    netback_put_rx(r[0].id, 4000, 0, 96);     /* good: ends the page */
+    netback_put_rx(r[0].id, 4000, 0, 96);     /* duplicate */
+    netback_put_rx(999, 0, 0, 5);             /* id out of range */
+    netback_put_rx(r[1].id, 4000, 0, 97);     /* beyond the page */
+    netback_put_rx(r[2].id, 0, 0, 0);         /* empty */
+    netback_put_rx(r[3].id, 0xffff, 0, 1);    /* offset beyond the page */
+    netback_put_rx(r[4].id, 0, 0, 0x7fff);    /* longer than a page */
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 1);
+    CHECK_EQ(lent.n, 1);
+    CHECK_EQ(lent.offset[0], 4000);
+    CHECK_EQ(lent.len[0], 96);
+    CHECK(memcmp(lent.page[0] + 4000, tail, sizeof(tail)) == 0);
+    CHECK_EQ(stats().bad_responses, 6);
+    CHECK_EQ(stats().rx_loaned, 1);
+    CHECK_EQ(got.frames, 0);
+    release_lent();
+    CHECK_EQ(stats().bad_page_release, 0);
+    down();
+}
+
 static void test_reconnect(void)
 {
     up();
@@ -648,6 +865,11 @@ int main(void)
     RUN(test_chain_that_never_ends);
     RUN(test_random_garbage);
     RUN(test_reconnect);
+    RUN(test_rx_lends_the_granted_page);
+    RUN(test_rx_busy_grant_is_never_lent);
+    RUN(test_rx_pool_exhausted);
+    RUN(test_rx_lending_copies_chains);
+    RUN(test_rx_lending_bad_responses);
     netback_destroy();
     return check_finish();
 }

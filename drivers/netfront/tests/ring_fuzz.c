@@ -19,7 +19,10 @@
  *   prod     scribble any rsp_prod into either ring;
  *   poll     the backend runs, netfront polls.
  * Properties besides memory safety: every frame delivered is read whole
- * (ASan) and no longer than a frame can be.
+ * (ASan) and no longer than a frame can be; a frame lent in its page
+ * (zero-copy receive, which the target turns on) lies within the page,
+ * which no grant lets the backend reach. The target holds the last
+ * HELD lent pages and gives back older ones, as a stack would.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +50,33 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
     for (size_t i = 0; i < len; i++)
         x ^= frame[i];
     sink = x;
+}
+
+#define HELD 4
+
+static struct {
+    struct netfront *nf;
+    uint8_t *page[HELD];
+    unsigned n;
+} held;
+
+static bool on_page(void *arg, uint8_t *page, size_t offset, size_t len)
+{
+    (void)arg;
+    if (len == 0 || offset + len > XENABI_PAGE_SIZE
+        || sim_gnttab_grants_on(page, XENABI_PAGE_SIZE) != 0)
+        broken = 1;
+    uint8_t x = 0;
+    for (size_t i = 0; i < len; i++)
+        x ^= page[offset + i];
+    sink = x;
+    if (held.n == HELD) {
+        netfront_rx_page_release(held.nf, held.page[0]);
+        memmove(held.page, held.page + 1, (HELD - 1) * sizeof(held.page[0]));
+        held.n--;
+    }
+    held.page[held.n++] = page;
+    return true;
 }
 
 enum { OP_RX, OP_RX_RAW, OP_TX, OP_PUSH, OP_PROD, OP_POLL, OP_COUNT };
@@ -149,6 +179,9 @@ int fuzz_one(const uint8_t *data, size_t len)
     if (netfront_open("device/vif/0", on_frame, NULL, &nf) != 0
         || netfront_wait_connected(nf) != 0)
         return 1;
+    held.nf = nf;
+    held.n = 0;
+    netfront_set_rx_page(nf, on_page);
 
     for (int s = 0; s < MAX_STEPS && fuzz_left(&in) > 0; s++) {
         switch (fuzz_u8(&in) % OP_COUNT) {
@@ -202,6 +235,12 @@ int fuzz_one(const uint8_t *data, size_t len)
     }
     netback_push();
     poll_once(nf);
+    for (unsigned i = 0; i < held.n; i++)
+        netfront_rx_page_release(nf, held.page[i]);
+    struct netfront_stats st;
+    netfront_get_stats(nf, &st);
+    if (st.bad_page_release != 0)
+        broken = 1;
     (void)netfront_close(nf);
     (void)sim_run();
     netfront_free(nf);

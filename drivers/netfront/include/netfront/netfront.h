@@ -27,8 +27,10 @@
  * no status, data that does not fit in its page, a chain that never
  * ends, or a response index running ahead of our requests: the response
  * is dropped and counted in struct netfront_stats, and the driver goes
- * on. Received data is copied out of the granted page (whose grant is
- * ended first) before the callback sees it.
+ * on. A received frame's buffer has its grant ended before any byte of
+ * it is read; a frame in one slot is then handed up in that very page
+ * when the caller asked for pages (netfront_set_rx_page), otherwise it
+ * is copied out (a frame of several slots always is).
  *
  * Grants are per use: a page is granted when it is posted or sent and
  * the grant is ended when the backend answers for it, so the backend
@@ -77,6 +79,34 @@ struct netfront_frag {
  * netfront_send (an echo), but not netfront_poll, _close or _free.
  */
 typedef void (*netfront_rx_fn)(void *arg, const uint8_t *frame, size_t len);
+
+/*
+ * Zero-copy receive. With a page callback set, a frame that arrived in
+ * one slot is handed up in the page the backend filled, once its grant
+ * ended (the backend can no longer reach it): page is the page's start,
+ * the frame is page[offset .. offset + len). The callback returns true
+ * if it keeps the page, which is then the caller's, read-only to
+ * netfront, until netfront_rx_page_release(); false to give it back at
+ * once (the frame is dropped). A fresh page from a pool of
+ * NETFRONT_RX_LOANS spare pages is posted in the page's place, so the
+ * ring stays full; when the caller holds every spare page, frames are
+ * copied to the netfront_rx_fn callback instead (counted: rx_copied),
+ * and so is a frame of several slots. Arguments and context as for
+ * netfront_rx_fn (the same arg).
+ */
+#define NETFRONT_RX_LOANS 64u
+typedef bool (*netfront_rx_page_fn)(void *arg, uint8_t *page, size_t offset,
+                                    size_t len);
+void netfront_set_rx_page(struct netfront *nf, netfront_rx_page_fn fn);
+
+/*
+ * Give back a page kept by the netfront_rx_page_fn callback (the thread
+ * that drives the netfront, or another one on the cooperative scheduler:
+ * it never runs in an event handler). A pointer that is not a page
+ * netfront lent, or one given back already, is ignored and counted
+ * (bad_page_release).
+ */
+void netfront_rx_page_release(struct netfront *nf, uint8_t *page);
 
 /*
  * Allocate a netfront for the vif at `nodename` ("device/vif/0") and
@@ -172,6 +202,11 @@ struct netfront_stats {
     uint64_t busy_grants;   /* grants the backend still held when ended */
     uint64_t reclaimed;     /* buffers given up on and reclaimed */
     uint64_t events;        /* event channel notifications received */
+    uint64_t rx_loaned;     /* frames handed up in their page (no copy) */
+    uint64_t rx_copied;     /* frames copied out (several slots, no page
+                             * callback, or no spare page left) */
+    uint64_t rx_no_spare;   /* of those: one slot, but no spare page */
+    uint64_t bad_page_release; /* netfront_rx_page_release misuse */
 };
 
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *out);

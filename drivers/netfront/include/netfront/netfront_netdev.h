@@ -8,12 +8,17 @@
  *     struct netdev *nd;
  *     netfront_netdev_open("device/vif/0", &nd);     connected, MAC read
  *
- * Receive copies (NETDEV_F_RX_COPIES): netfront ends a buffer's grant
- * and copies the frame out of the backend-written pages (a frame may
- * span several), then this adapter copies it once more into one of
- * NETFRONT_NETDEV_RX_BUFS pages it owns, which becomes the netdev_buf
- * the stack holds until netdev_buf_release(). A frame that arrives when
- * the stack holds them all is dropped and counted (rx_no_buffer).
+ * Receive without copying: netfront ends a buffer's grant (the backend
+ * can no longer reach the page) and lends this adapter the page the
+ * backend filled, which becomes the netdev_buf the stack holds until
+ * netdev_buf_release() gives the page back to netfront's pool
+ * (netfront_set_rx_page). A frame of several slots, or one arriving
+ * when the stack holds every spare page of netfront's pool, is copied
+ * twice instead: out of the granted pages by netfront, into one of
+ * NETFRONT_NETDEV_RX_BUFS pages this adapter owns (rx_copied). At most
+ * NETFRONT_NETDEV_RX_BUFS frames are held at once, lent or copied; a
+ * frame that arrives when the stack holds them all is dropped and
+ * counted (rx_no_buffer). NETDEV_F_RX_COPIES is not set.
  *
  * Transmit: netfront_send, which copies the fragments into granted
  * pages (each fragment in slots of its own when the backend offers
@@ -40,6 +45,7 @@ struct netfront_netdev_stats {
     uint64_t rx_no_buffer; /* frames dropped: the stack held every page */
     uint64_t rx_dropped;   /* frames dropped: no receiver set */
     uint64_t bad_release;  /* netdev_buf_release of a buffer not held */
+    uint64_t rx_copied;    /* frames copied into the adapter's pages */
 };
 
 /*
