@@ -25,8 +25,8 @@ from unikernel.link.model import (
     Origin,
     Section,
 )
-from unikernel.link.plan import IMAGE_BASE, PAGE_SIZE, build_plan
-from unikernel.link.script import render
+from unikernel.link.plan import IMAGE_BASE, PAGE_SIZE, Placement, build_plan
+from unikernel.link.script import joined, render
 
 A, W, X = SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR
 XEN_HEADER = Path("/usr/include/xen/elfnote.h")
@@ -280,3 +280,52 @@ def test_note_numbers_match_xen_public_header():
         "XEN_ELFNOTE_PHYS32_ENTRY",
     ):
         assert getattr(notes, name) == value(name), name
+
+
+def text_file(name: str, functions: int) -> InputFile:
+    """An object named ``name`` with ``functions`` text and rodata sections (-ffunction-sections)."""
+    made = [Section(0, "", 0, 0, 0, 0)]
+    for i in range(functions):
+        made.append(Section(len(made), f".text.f{i}", SHT_PROGBITS, A | X, 8, 8))
+        made.append(Section(len(made), f".rodata.f{i}", SHT_PROGBITS, A, 8, 8))
+    return InputFile(Origin(InputSpec("//pkg:lib", name, 0)), tuple(made), ())
+
+
+def test_one_files_sections_in_input_order_are_one_line():
+    script = render(plan_for(text_file("obj.o", 3)))
+
+    assert "    obj.o(.text.f0 .text.f1 .text.f2)\n" in script
+    assert "    obj.o(.rodata.f0 .rodata.f1 .rodata.f2)\n" in script
+
+
+def test_script_lines_do_not_grow_with_sections():
+    """lld matches each line against each input section: one line per section is quadratic."""
+
+    def placement_lines(functions: int) -> int:
+        plan = plan_for(text_file("one.o", functions), text_file("two.o", functions))
+        return sum(1 for line in render(plan).splitlines() if "(" in line)
+
+    assert placement_lines(1000) == placement_lines(10)
+
+
+def test_lines_are_joined_only_where_lld_gives_the_same_order():
+    def line(name: str, first: int, last: int | None = None, **fields) -> Placement:
+        fields.setdefault("files", "a.o")
+        return Placement((name,), exact=True, first=first, last=first if last is None else last, **fields)
+
+    assert [p.sections for p in joined([line(".text.a", 1), line(".text.b", 2), line(".text.c", 5)])] == [
+        (".text.a", ".text.b", ".text.c")
+    ]
+    # Sections of one name around another's (assembler unique ids): lld would interleave them.
+    assert [p.sections for p in joined([line(".text.a", 1, 3), line(".text.b", 2)])] == [(".text.a",), (".text.b",)]
+    # A later section first (a shuffled layout), another file, KEEP, padding between: apart.
+    apart = [
+        [line(".text.a", 2), line(".text.b", 1)],
+        [line(".text.a", 1), line(".text.b", 2, files="b.o")],
+        [line(".text.a", 1), line(".text.b", 2, keep=True)],
+        [line(".text.a", 1), line(".text.b", 2, pad=64)],
+        [line(".text.a", 1), Placement((".text.b",), exact=True)],
+    ]
+    for placements in apart:
+        assert joined(placements) == placements
+    assert joined([line(".text.a", 1, pad=64), line(".text.b", 2)])[0].pad == 64

@@ -14,6 +14,8 @@ path to this module can write a name that changes the script's meaning
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import replace
 
 from .errors import LinkError
 from .notes import Datum, Note, SymbolAddress, descriptor, header
@@ -82,7 +84,7 @@ def _loaded(section: OutputSection) -> list[str]:
     align = f" ALIGN({section.align})" if section.align > 1 else ""
     lines.append(f"{_INDENT}{script_section_name(section.name)}{kind} :{align}")
     lines.append(f"{_INDENT}{{")
-    for placement in section.placements:
+    for placement in joined(section.placements):
         if placement.pad:
             lines.append(f"{_INDENT * 2}. += {placement.pad:#x};")
         lines.append(f"{_INDENT * 2}{_placement(placement)}")
@@ -95,6 +97,41 @@ def _loaded(section: OutputSection) -> list[str]:
     if section.end_symbol:
         lines.append(f"{_INDENT}{section.end_symbol} = .;")
     return lines
+
+
+def joined(placements: Iterable[Placement]) -> list[Placement]:
+    """The placements with each run of one file's lines, in lld's input order, made one line.
+
+    lld matches every line of the script against every input section, so a
+    script of one line per section costs lines x sections (quadratic). One
+    line names several sections, ``file(.text.a .text.b)``, and lld places
+    what it matches in its input order, not in the order of the names (a
+    fact of lld that the tool's tests/test_link.py checks). So consecutive lines of
+    one file (same KEEP, no padding between them) whose sections come one
+    after another in that order give the same layout as one line: the
+    layout does not change, only the number of lines lld scans.
+    """
+    result: list[Placement] = []
+    for placement in placements:
+        last = result[-1] if result else None
+        if (
+            last is not None
+            and last.exact
+            and placement.exact
+            and last.files == placement.files
+            and last.keep == placement.keep
+            and not placement.pad
+            and 0 <= last.last < placement.first
+        ):
+            result[-1] = replace(
+                last,
+                sections=last.sections + placement.sections,
+                movable=last.movable and placement.movable,
+                last=placement.last,
+            )
+        else:
+            result.append(placement)
+    return result
 
 
 def _unloaded(section: OutputSection) -> str:
