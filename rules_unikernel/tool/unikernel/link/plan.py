@@ -21,7 +21,9 @@ the order lld's wildcards would give (``*(.text .text.*)``, then sections
 named by flags, ...): files in lld's load order, sections by index. Sections
 of one file that share a name (assembler ``unique`` ids) are one line, so
 they stay together at the first one's place. Wildcards remain only for what
-lld makes itself (build-id, GOT) and what is not loaded (debug info).
+lld makes itself (build-id, GOT) and what is not loaded (debug info). The
+script writer joins consecutive lines of one file that follow lld's input
+order (``first``/``last``) into one line, which lld lays out the same way.
 """
 
 from __future__ import annotations
