@@ -13,12 +13,14 @@ path to this module can write a name that changes the script's meaning
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from .errors import LinkError
 from .notes import Datum, Note, SymbolAddress, descriptor, header
+from .model import InputFile, Section
 from .plan import GroupPlan, LayoutPlan, OutputSection, Placement
 from .scriptnames import SYMBOL_NAME, script_file_name, script_section_name, shown
 
@@ -42,8 +44,9 @@ def render(plan: LayoutPlan) -> str:
         "{",
         f"{_INDENT}. = {plan.base:#x};",
     ]
+    claims = _Claims.of(plan)
     for group in plan.groups:
-        lines.extend(_group(group, plan.page_size))
+        lines.extend(_group(group, plan.page_size, claims))
     lines += [
         "",
         f"{_INDENT}. = ALIGN({plan.page_size});",
@@ -59,7 +62,7 @@ def render(plan: LayoutPlan) -> str:
     return "\n".join(lines)
 
 
-def _group(group: GroupPlan, page_size: int) -> list[str]:
+def _group(group: GroupPlan, page_size: int, claims: _Claims) -> list[str]:
     lines = [
         "",
         f"{_INDENT}/* {group.group.value} */",
@@ -67,12 +70,12 @@ def _group(group: GroupPlan, page_size: int) -> list[str]:
         f"{_INDENT}{group.start_symbol} = .;",
     ]
     for section in group.sections:
-        lines.extend(_loaded(section))
+        lines.extend(_loaded(section, claims))
     lines.append(f"{_INDENT}{group.end_symbol} = .;")
     return lines
 
 
-def _loaded(section: OutputSection) -> list[str]:
+def _loaded(section: OutputSection, claims: _Claims) -> list[str]:
     lines = []
     if section.start_symbol:
         # The symbol sits outside the section, so that an empty section can
@@ -87,7 +90,12 @@ def _loaded(section: OutputSection) -> list[str]:
     for placement in joined(section.placements):
         if placement.pad:
             lines.append(f"{_INDENT * 2}. += {placement.pad:#x};")
-        lines.append(f"{_INDENT * 2}{_placement(placement)}")
+        prefix = claims.prefix_for(placement)
+        if prefix is None:
+            lines.append(f"{_INDENT * 2}{_placement(placement)}")
+        else:
+            lines.append(f"{_INDENT * 2}{script_file_name(placement.files)}({script_section_name(prefix)}*)")
+        claims.claim(placement)
     for note in section.notes:
         lines += _note(note)
     if section.end_align > 1:
@@ -132,6 +140,65 @@ def joined(placements: Iterable[Placement]) -> list[Placement]:
         else:
             result.append(placement)
     return result
+
+
+@dataclass
+class _Claims:
+    """What the exact lines written so far have claimed, per file, to shorten joined lines.
+
+    A joined line names every section of its run, and lld tests every name
+    against every input section: lines x names is quadratic again. A line
+    ``file(.text.*)`` matches in one test; it is written instead when the
+    prefix matches no section of that file that lld would still place
+    there: each section of the file it matches is one the line names,
+    one an earlier line claimed, or one mark-live removed (lld's garbage
+    collection, which runs before placement and agrees with mark-live, has
+    removed it). Not for KEEP lines: KEEP patterns make roots of all they
+    match, dead or not. Not for file names two inputs share.
+    """
+
+    sections: dict[str, tuple[Section, ...]]
+    dead: dict[str, frozenset[int]]
+    claimed: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, plan: LayoutPlan) -> _Claims:
+        files: dict[str, set[InputFile]] = {}
+        dead: dict[str, set[int]] = {}
+        for assignment in plan.assignments:
+            name = assignment.file.origin.script_name
+            files.setdefault(name, set()).add(assignment.file)
+            if not assignment.live:
+                dead.setdefault(name, set()).add(assignment.section.index)
+        return cls(
+            {name: next(iter(found)).sections for name, found in files.items() if len(found) == 1},
+            {name: frozenset(dead.get(name, ())) for name in files},
+        )
+
+    def prefix_for(self, placement: Placement) -> str | None:
+        """A name prefix that, with ``*``, places exactly ``placement``'s sections; or None."""
+        if not placement.exact or placement.keep or len(placement.sections) < 2:
+            return None
+        sections = self.sections.get(placement.files)
+        if sections is None:
+            return None
+        prefix = os.path.commonprefix(list(placement.sections))
+        if not prefix:
+            return None
+        named = set(placement.sections)
+        claimed = self.claimed.get(placement.files, set())
+        dead = self.dead[placement.files]
+        for section in sections:
+            if section.index == 0 or not section.name.startswith(prefix):
+                continue
+            if section.name in named or section.name in claimed or section.index in dead:
+                continue
+            return None
+        return prefix
+
+    def claim(self, placement: Placement) -> None:
+        if placement.exact:
+            self.claimed.setdefault(placement.files, set()).update(placement.sections)
 
 
 def _unloaded(section: OutputSection) -> str:
