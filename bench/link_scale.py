@@ -8,7 +8,7 @@ into one archive plus a boot object, and links them with the link tool's
 own entry point (``unikernel.link.driver.link``, what ``link_command``
 runs for Bazel), asking for every output the rule asks for (image, debug
 image, map, manifest) with a randomised layout (a seed, as images get by
-default). Each link runs in a fresh child process, so its peak memory is
+default; ``--layout plain``: ``--seed none``, lld's input order). Each link runs in a fresh child process, so its peak memory is
 its own.
 
 Every stage of the pipeline is timed (CPU seconds) by wrapping the function the driver

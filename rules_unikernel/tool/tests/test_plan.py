@@ -352,3 +352,11 @@ def test_lines_are_joined_only_where_lld_gives_the_same_order():
     for placements in apart:
         assert joined(placements) == placements
     assert joined([line(".text.a", 1, pad=64), line(".text.b", 2)])[0].pad == 64
+
+
+def test_a_prefix_is_not_checked_against_many_more_sections_than_it_names():
+    file = text_file("obj.o", 20)
+    key = {section.name: (file, section.index) for section in file.sections}
+    live = frozenset(key[name] for name in (".text.f0", ".text.f1", ".rodata.f0", ".rodata.f1"))
+    # 18 dead .text.f* sections: the prefix would be right, but its check costs more than the names.
+    assert "    obj.o(.text.f0 .text.f1)\n" in render(plan_for(file, live=live))

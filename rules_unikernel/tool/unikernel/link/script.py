@@ -13,6 +13,7 @@ path to this module can write a name that changes the script's meaning
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from .errors import LinkError
 from .notes import Datum, Note, SymbolAddress, descriptor, header
-from .model import InputFile, Section
+from .model import InputFile
 from .plan import GroupPlan, LayoutPlan, OutputSection, Placement
 from .scriptnames import SYMBOL_NAME, script_file_name, script_section_name, shown
 
@@ -28,6 +29,7 @@ _INDENT = "  "
 # A glob the plan chose (``*``): a bare word; never one that opens a comment.
 _PLAIN_TOKEN = re.compile(r"(?!.*/\*)[A-Za-z0-9_.$/*?:+-]+")
 _DATA = {4: "LONG", 8: "QUAD"}
+_PREFIX_REACH = 4
 
 
 def render(plan: LayoutPlan) -> str:
@@ -154,10 +156,12 @@ class _Claims:
     one an earlier line claimed, or one mark-live removed (lld's garbage
     collection, which runs before placement and agrees with mark-live, has
     removed it). Not for KEEP lines: KEEP patterns make roots of all they
-    match, dead or not. Not for file names two inputs share.
+    match, dead or not. Not for file names two inputs share. Not where the
+    prefix matches more than ``_PREFIX_REACH`` times the sections the line
+    names, so that checking a prefix costs no more than writing the names.
     """
 
-    sections: dict[str, tuple[Section, ...]]
+    sections: dict[str, tuple[tuple[str, int], ...]]  # (name, index), sorted by name
     dead: dict[str, frozenset[int]]
     claimed: dict[str, set[str]] = field(default_factory=dict)
 
@@ -171,7 +175,11 @@ class _Claims:
             if not assignment.live:
                 dead.setdefault(name, set()).add(assignment.section.index)
         return cls(
-            {name: next(iter(found)).sections for name, found in files.items() if len(found) == 1},
+            {
+                name: tuple(sorted((s.name, s.index) for s in next(iter(found)).sections if s.index != 0))
+                for name, found in files.items()
+                if len(found) == 1
+            },
             {name: frozenset(dead.get(name, ())) for name in files},
         )
 
@@ -185,13 +193,18 @@ class _Claims:
         prefix = os.path.commonprefix(list(placement.sections))
         if not prefix:
             return None
+        # Names starting with the prefix sort together, from the prefix on.
+        start = bisect.bisect_left(sections, (prefix,))
+        stop = start
+        while stop < len(sections) and sections[stop][0].startswith(prefix):
+            stop += 1
+            if stop - start > _PREFIX_REACH * len(placement.sections):
+                return None
         named = set(placement.sections)
         claimed = self.claimed.get(placement.files, set())
         dead = self.dead[placement.files]
-        for section in sections:
-            if section.index == 0 or not section.name.startswith(prefix):
-                continue
-            if section.name in named or section.name in claimed or section.index in dead:
+        for name, index in sections[start:stop]:
+            if name in named or name in claimed or index in dead:
                 continue
             return None
         return prefix
