@@ -8,7 +8,7 @@ into one archive plus a boot object, and links them with the link tool's
 own entry point (``unikernel.link.driver.link``, what ``link_command``
 runs for Bazel), asking for every output the rule asks for (image, debug
 image, map, manifest) with a randomised layout (a seed, as images get by
-default). Each link runs in a fresh child process, so its peak memory is
+default; ``--layout plain``: ``--seed none``, lld's input order). Each link runs in a fresh child process, so its peak memory is
 its own.
 
 Every stage of the pipeline is timed (CPU seconds) by wrapping the function the driver
@@ -296,20 +296,36 @@ class LinkTiming:
     image_bytes: int
 
 
-def link_once(ld: Path, inputs: Inputs, out: Path) -> LinkTiming:
-    """One link through the tool's entry point, every stage timed (call in a fresh process)."""
+LAYOUTS = ("random", "plain")
+
+
+def link_once(
+    ld: Path, inputs: Inputs, out: Path, layout: str = "random"
+) -> LinkTiming:
+    """One link through the tool's entry point, every stage timed (call in a fresh process).
+
+    ``layout`` random: a seed, as images get by default; plain: ``--seed
+    none`` (lld's input order).
+    """
     from unikernel.link import driver
 
     watch = Stopwatch()
+    seed = (
+        [
+            "--seed=//bench:synthetic_image",
+            "--seed-origin=label",
+            "--aslr-padding=0",
+            f"--aslr-window-end={64 * 1024 * 1024}",
+        ]
+        if layout == "random"
+        else ["--seed=none"]
+    )
     argv = [
         f"--ld={ld}",
         f"--input=//bench:boot={inputs.boot}",
         f"--input=//bench:synthetic={inputs.archive}",
         "--guest-name=scale",
-        "--seed=//bench:synthetic_image",
-        "--seed-origin=label",
-        "--aslr-padding=0",
-        f"--aslr-window-end={64 * 1024 * 1024}",
+        *seed,
         f"--output={out / 'image.elf'}",
         f"--debug-output={out / 'image.debug.elf'}",
         f"--map={out / 'image.map'}",
@@ -399,6 +415,7 @@ def child(args: argparse.Namespace) -> int:
             Path(args.ld),
             Inputs(args.functions, Path(args.boot), Path(args.archive)),
             out,
+            args.layout,
         )
     finally:
         for path in out.iterdir():
@@ -409,7 +426,12 @@ def child(args: argparse.Namespace) -> int:
 
 
 def measure(
-    zig: Zig, sizes: Sequence[int], work: Path, rounds: int, jobs: int
+    zig: Zig,
+    sizes: Sequence[int],
+    work: Path,
+    rounds: int,
+    jobs: int,
+    layout: str = "random",
 ) -> list[LinkTiming]:
     ld = zig.ld_wrapper(work)
     results = []
@@ -425,6 +447,7 @@ def measure(
                 f"--ld={ld}",
                 f"--boot={inputs.boot}",
                 f"--archive={inputs.archive}",
+                f"--layout={layout}",
             ]
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
@@ -468,6 +491,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=2, help="parallel compiles (default: 2)"
     )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="random",
+        help="random: a seed, as images get by default; plain: --seed none (default: random)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--functions", type=int, help=argparse.SUPPRESS)
@@ -496,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache.mkdir(parents=True, exist_ok=True)
         zig = Zig(zig_from(args.zig), cache)
         print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n")
-        results = measure(zig, sizes, work, args.rounds, args.jobs)
+        results = measure(zig, sizes, work, args.rounds, args.jobs, args.layout)
         print(render(results))
         if args.json is not None:
             args.json.write_text(

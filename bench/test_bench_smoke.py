@@ -157,3 +157,15 @@ def test_link_of_1k_sections_times_every_stage(tmp_path: Path) -> None:
     assert (out / "image.manifest.json").exists()
     table = link_scale.render([timing, timing])
     assert "| 250 |" in table and "exponent" in table
+
+
+def test_plain_layout_link(tmp_path: Path) -> None:
+    zig = link_scale.Zig(link_scale.zig_from(os.environ["ZIG"]), tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    inputs = link_scale.build_inputs(zig, 250, tmp_path, jobs=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    timing = link_scale.link_once(zig.ld_wrapper(tmp_path), inputs, out, "plain")
+    assert 0.85 * timing.sections < timing.live < timing.sections
+    manifest = json.loads((out / "image.manifest.json").read_text())
+    assert manifest["layout"]["randomised"] is False

@@ -448,3 +448,30 @@ def test_summary_is_plain_text_off_a_terminal(kernel_inputs, zig, tmp_path, caps
     assert "PT_LOAD       r-x   0x100000" in out
     assert "//drivers/console:console" in out
     assert "\x1b[" not in out
+
+
+def test_lld_places_one_lines_sections_in_input_order(build, zig, tmp_path):
+    """script.joined relies on it: ``a.o(.text.c .text.a)`` gives a before c, as the input has them."""
+    obj = build.c(
+        "order",
+        "void fa(void) { __asm__ volatile(\"nop\"); }\n"
+        "void fb(void) { __asm__ volatile(\"nop\"); }\n"
+        "void fc(void) { __asm__ volatile(\"nop\"); }\n",
+    )
+    script = tmp_path / "order.ld"
+    script.write_text(
+        "SECTIONS { . = 0x100000; .text : { "
+        f"\"{obj}\"(.text.fc .text.fa) \"{obj}\"(.text.fb) }} }}\n"
+    )
+    image = tmp_path / "order.elf"
+    done = subprocess.run(
+        [str(zig.ld), "-T", str(script), "--entry=fa", "-o", str(image), str(obj)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with image.open("rb") as handle:
+        symbols = ELFFile(handle).get_section_by_name(".symtab")
+        address = {name: symbols.get_symbol_by_name(name)[0]["st_value"] for name in ("fa", "fb", "fc")}
+    assert address["fa"] < address["fc"] < address["fb"]

@@ -25,8 +25,8 @@ from unikernel.link.model import (
     Origin,
     Section,
 )
-from unikernel.link.plan import IMAGE_BASE, PAGE_SIZE, build_plan
-from unikernel.link.script import render
+from unikernel.link.plan import IMAGE_BASE, PAGE_SIZE, Placement, build_plan
+from unikernel.link.script import joined, render
 
 A, W, X = SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR
 XEN_HEADER = Path("/usr/include/xen/elfnote.h")
@@ -280,3 +280,83 @@ def test_note_numbers_match_xen_public_header():
         "XEN_ELFNOTE_PHYS32_ENTRY",
     ):
         assert getattr(notes, name) == value(name), name
+
+
+def text_file(name: str, functions: int) -> InputFile:
+    """An object named ``name`` with ``functions`` text and rodata sections (-ffunction-sections)."""
+    made = [Section(0, "", 0, 0, 0, 0)]
+    for i in range(functions):
+        made.append(Section(len(made), f".text.f{i}", SHT_PROGBITS, A | X, 8, 8))
+        made.append(Section(len(made), f".rodata.f{i}", SHT_PROGBITS, A, 8, 8))
+    return InputFile(Origin(InputSpec("//pkg:lib", name, 0)), tuple(made), ())
+
+
+def test_one_files_sections_in_input_order_are_one_line():
+    script = render(plan_for(text_file("obj.o", 3)))
+
+    assert "    obj.o(.text.f*)\n" in script
+    assert "    obj.o(.rodata.f*)\n" in script
+
+
+def test_a_prefix_is_used_only_where_it_matches_nothing_else_lld_would_place():
+    file = file_with(
+        (".text.f1", SHT_PROGBITS, A | X),
+        (".text.f2", SHT_PROGBITS, A | X),
+        (".text.f3", SHT_PROGBITS, A | X),
+        (".d1", SHT_PROGBITS, A | W),
+        (".d2", SHT_PROGBITS, A | W),
+        (".dx", SHT_NOBITS, A | W),
+    )
+    key = {section.name: (file, section.index) for section in file.sections}
+    # .text.f3 is dead (lld's garbage collection removes it): the prefix may match it.
+    plan = plan_for(file, live=frozenset(key[name] for name in key if name not in ("", ".text.f3")))
+    script = render(plan)
+
+    assert "    obj.o(.text.f*)\n" in script
+    # .dx is live and goes to .bss, later in the script: ".d*" would take it.
+    assert "    obj.o(.d1 .d2)\n" in script
+    assert "    obj.o(.dx)\n" in script
+    # Every section is live: .text.f3 is named, and a prefix still fits.
+    assert "    obj.o(.text.f*)\n" in render(plan_for(file))
+
+
+def test_script_lines_do_not_grow_with_sections():
+    """lld matches each line against each input section: one line per section is quadratic."""
+
+    def placement_lines(functions: int) -> list[str]:
+        plan = plan_for(text_file("one.o", functions), text_file("two.o", functions))
+        return [line for line in render(plan).splitlines() if "(" in line]
+
+    # Neither more lines nor more names per line (lld tests each name against each section).
+    assert placement_lines(1000) == placement_lines(10)
+
+
+def test_lines_are_joined_only_where_lld_gives_the_same_order():
+    def line(name: str, first: int, last: int | None = None, **fields) -> Placement:
+        fields.setdefault("files", "a.o")
+        return Placement((name,), exact=True, first=first, last=first if last is None else last, **fields)
+
+    assert [p.sections for p in joined([line(".text.a", 1), line(".text.b", 2), line(".text.c", 5)])] == [
+        (".text.a", ".text.b", ".text.c")
+    ]
+    # Sections of one name around another's (assembler unique ids): lld would interleave them.
+    assert [p.sections for p in joined([line(".text.a", 1, 3), line(".text.b", 2)])] == [(".text.a",), (".text.b",)]
+    # A later section first (a shuffled layout), another file, KEEP, padding between: apart.
+    apart = [
+        [line(".text.a", 2), line(".text.b", 1)],
+        [line(".text.a", 1), line(".text.b", 2, files="b.o")],
+        [line(".text.a", 1), line(".text.b", 2, keep=True)],
+        [line(".text.a", 1), line(".text.b", 2, pad=64)],
+        [line(".text.a", 1), Placement((".text.b",), exact=True)],
+    ]
+    for placements in apart:
+        assert joined(placements) == placements
+    assert joined([line(".text.a", 1, pad=64), line(".text.b", 2)])[0].pad == 64
+
+
+def test_a_prefix_is_not_checked_against_many_more_sections_than_it_names():
+    file = text_file("obj.o", 20)
+    key = {section.name: (file, section.index) for section in file.sections}
+    live = frozenset(key[name] for name in (".text.f0", ".text.f1", ".rodata.f0", ".rodata.f1"))
+    # 18 dead .text.f* sections: the prefix would be right, but its check costs more than the names.
+    assert "    obj.o(.text.f0 .text.f1)\n" in render(plan_for(file, live=live))

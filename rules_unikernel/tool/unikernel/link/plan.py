@@ -21,7 +21,9 @@ the order lld's wildcards would give (``*(.text .text.*)``, then sections
 named by flags, ...): files in lld's load order, sections by index. Sections
 of one file that share a name (assembler ``unique`` ids) are one line, so
 they stay together at the first one's place. Wildcards remain only for what
-lld makes itself (build-id, GOT) and what is not loaded (debug info).
+lld makes itself (build-id, GOT) and what is not loaded (debug info). The
+script writer joins consecutive lines of one file that follow lld's input
+order (``first``/``last``) into one line, which lld lays out the same way.
 """
 
 from __future__ import annotations
@@ -116,7 +118,10 @@ class Placement:
     ``exact``: ``files`` is one file's name as lld knows it (``lib.a:m.o``),
     matched literally; otherwise it is a glob. ``movable``: a function or
     data object (in .text, .rodata, .data, .bss) that layout randomisation
-    may reorder. ``pad``: bytes of padding before the line.
+    may reorder. ``pad``: bytes of padding before the line. ``first`` and
+    ``last``: the input-order indexes (lld's) of the first and last section
+    an exact line places, -1 when unknown; the script writer joins lines
+    of one file whose sections follow each other in that order (script).
     """
 
     sections: tuple[str, ...]
@@ -125,6 +130,8 @@ class Placement:
     exact: bool = False
     movable: bool = False
     pad: int = 0
+    first: int = -1
+    last: int = -1
 
 
 @dataclass(frozen=True)
@@ -238,7 +245,7 @@ def build_plan(
     for item in in_image:
         if item.key in alive:
             lines.setdefault(_output_name(item), []).append((_slot(item, extras, order), item))
-    units = {name: _units(entries) for name, entries in lines.items()}
+    units = {name: _units(entries, order) for name, entries in lines.items()}
     groups = (
         _text_group(extras, units),
         _rodata_group(extras, units, xen_notes(guest_name, entry, pv)),
@@ -327,19 +334,27 @@ def _init_priority(name: str) -> int:
     return int(suffix) if suffix.isdigit() else 65536
 
 
-def _units(entries: list[tuple[tuple[int, ...], Placed]]) -> tuple[Placement, ...]:
+def _units(
+    entries: list[tuple[tuple[int, ...], Placed]], order: Mapping[Key, int]
+) -> tuple[Placement, ...]:
     """One exact ``file(section)`` line per (file, section name), at its first section's place."""
     lines: dict[tuple[InputFile, str], Placement] = {}
     for _, item in sorted(entries, key=lambda entry: entry[0]):
         unit = (item.file, item.section.name)
-        if unit not in lines:
+        position = order[item.key]
+        known = lines.get(unit)
+        if known is None:
             lines[unit] = Placement(
                 (item.section.name,),
                 files=item.file.origin.script_name,
                 keep=item.keep,
                 exact=True,
                 movable=item.role in _MOVABLE,
+                first=position,
+                last=position,
             )
+        else:
+            lines[unit] = replace(known, first=min(known.first, position), last=max(known.last, position))
     return tuple(lines.values())
 
 

@@ -13,10 +13,15 @@ path to this module can write a name that changes the script's meaning
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from .errors import LinkError
 from .notes import Datum, Note, SymbolAddress, descriptor, header
+from .model import InputFile
 from .plan import GroupPlan, LayoutPlan, OutputSection, Placement
 from .scriptnames import SYMBOL_NAME, script_file_name, script_section_name, shown
 
@@ -24,6 +29,7 @@ _INDENT = "  "
 # A glob the plan chose (``*``): a bare word; never one that opens a comment.
 _PLAIN_TOKEN = re.compile(r"(?!.*/\*)[A-Za-z0-9_.$/*?:+-]+")
 _DATA = {4: "LONG", 8: "QUAD"}
+_PREFIX_REACH = 4
 
 
 def render(plan: LayoutPlan) -> str:
@@ -40,8 +46,9 @@ def render(plan: LayoutPlan) -> str:
         "{",
         f"{_INDENT}. = {plan.base:#x};",
     ]
+    claims = _Claims.of(plan)
     for group in plan.groups:
-        lines.extend(_group(group, plan.page_size))
+        lines.extend(_group(group, plan.page_size, claims))
     lines += [
         "",
         f"{_INDENT}. = ALIGN({plan.page_size});",
@@ -57,7 +64,7 @@ def render(plan: LayoutPlan) -> str:
     return "\n".join(lines)
 
 
-def _group(group: GroupPlan, page_size: int) -> list[str]:
+def _group(group: GroupPlan, page_size: int, claims: _Claims) -> list[str]:
     lines = [
         "",
         f"{_INDENT}/* {group.group.value} */",
@@ -65,12 +72,12 @@ def _group(group: GroupPlan, page_size: int) -> list[str]:
         f"{_INDENT}{group.start_symbol} = .;",
     ]
     for section in group.sections:
-        lines.extend(_loaded(section))
+        lines.extend(_loaded(section, claims))
     lines.append(f"{_INDENT}{group.end_symbol} = .;")
     return lines
 
 
-def _loaded(section: OutputSection) -> list[str]:
+def _loaded(section: OutputSection, claims: _Claims) -> list[str]:
     lines = []
     if section.start_symbol:
         # The symbol sits outside the section, so that an empty section can
@@ -82,10 +89,15 @@ def _loaded(section: OutputSection) -> list[str]:
     align = f" ALIGN({section.align})" if section.align > 1 else ""
     lines.append(f"{_INDENT}{script_section_name(section.name)}{kind} :{align}")
     lines.append(f"{_INDENT}{{")
-    for placement in section.placements:
+    for placement in joined(section.placements):
         if placement.pad:
             lines.append(f"{_INDENT * 2}. += {placement.pad:#x};")
-        lines.append(f"{_INDENT * 2}{_placement(placement)}")
+        prefix = claims.prefix_for(placement)
+        if prefix is None:
+            lines.append(f"{_INDENT * 2}{_placement(placement)}")
+        else:
+            lines.append(f"{_INDENT * 2}{script_file_name(placement.files)}({script_section_name(prefix)}*)")
+        claims.claim(placement)
     for note in section.notes:
         lines += _note(note)
     if section.end_align > 1:
@@ -95,6 +107,111 @@ def _loaded(section: OutputSection) -> list[str]:
     if section.end_symbol:
         lines.append(f"{_INDENT}{section.end_symbol} = .;")
     return lines
+
+
+def joined(placements: Iterable[Placement]) -> list[Placement]:
+    """The placements with each run of one file's lines, in lld's input order, made one line.
+
+    lld matches every line of the script against every input section, so a
+    script of one line per section costs lines x sections (quadratic). One
+    line names several sections, ``file(.text.a .text.b)``, and lld places
+    what it matches in its input order, not in the order of the names (a
+    fact of lld that the tool's tests/test_link.py checks). So consecutive lines of
+    one file (same KEEP, no padding between them) whose sections come one
+    after another in that order give the same layout as one line: the
+    layout does not change, only the number of lines lld scans.
+    """
+    result: list[Placement] = []
+    for placement in placements:
+        last = result[-1] if result else None
+        if (
+            last is not None
+            and last.exact
+            and placement.exact
+            and last.files == placement.files
+            and last.keep == placement.keep
+            and not placement.pad
+            and 0 <= last.last < placement.first
+        ):
+            result[-1] = replace(
+                last,
+                sections=last.sections + placement.sections,
+                movable=last.movable and placement.movable,
+                last=placement.last,
+            )
+        else:
+            result.append(placement)
+    return result
+
+
+@dataclass
+class _Claims:
+    """What the exact lines written so far have claimed, per file, to shorten joined lines.
+
+    A joined line names every section of its run, and lld tests every name
+    against every input section: lines x names is quadratic again. A line
+    ``file(.text.*)`` matches in one test; it is written instead when the
+    prefix matches no section of that file that lld would still place
+    there: each section of the file it matches is one the line names,
+    one an earlier line claimed, or one mark-live removed (lld's garbage
+    collection, which runs before placement and agrees with mark-live, has
+    removed it). Not for KEEP lines: KEEP patterns make roots of all they
+    match, dead or not. Not for file names two inputs share. Not where the
+    prefix matches more than ``_PREFIX_REACH`` times the sections the line
+    names, so that checking a prefix costs no more than writing the names.
+    """
+
+    sections: dict[str, tuple[tuple[str, int], ...]]  # (name, index), sorted by name
+    dead: dict[str, frozenset[int]]
+    claimed: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, plan: LayoutPlan) -> _Claims:
+        files: dict[str, set[InputFile]] = {}
+        dead: dict[str, set[int]] = {}
+        for assignment in plan.assignments:
+            name = assignment.file.origin.script_name
+            files.setdefault(name, set()).add(assignment.file)
+            if not assignment.live:
+                dead.setdefault(name, set()).add(assignment.section.index)
+        return cls(
+            {
+                name: tuple(sorted((s.name, s.index) for s in next(iter(found)).sections if s.index != 0))
+                for name, found in files.items()
+                if len(found) == 1
+            },
+            {name: frozenset(dead.get(name, ())) for name in files},
+        )
+
+    def prefix_for(self, placement: Placement) -> str | None:
+        """A name prefix that, with ``*``, places exactly ``placement``'s sections; or None."""
+        if not placement.exact or placement.keep or len(placement.sections) < 2:
+            return None
+        sections = self.sections.get(placement.files)
+        if sections is None:
+            return None
+        prefix = os.path.commonprefix(list(placement.sections))
+        if not prefix:
+            return None
+        # Names starting with the prefix sort together, from the prefix on.
+        start = bisect.bisect_left(sections, (prefix,))
+        stop = start
+        while stop < len(sections) and sections[stop][0].startswith(prefix):
+            stop += 1
+            if stop - start > _PREFIX_REACH * len(placement.sections):
+                return None
+        named = set(placement.sections)
+        claimed = self.claimed.get(placement.files, set())
+        dead = self.dead[placement.files]
+        for name, index in sections[start:stop]:
+            if name in named or name in claimed or index in dead:
+                continue
+            return None
+        return prefix
+
+    def claim(self, placement: Placement) -> None:
+        if placement.exact:
+            self.claimed.setdefault(placement.files, set()).update(placement.sections)
 
 
 def _unloaded(section: OutputSection) -> str:
