@@ -9,6 +9,7 @@
 #include <evtchn_sched/evtchn_sched.h>
 #include <netfront/netfront_netdev.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time/time.h>
@@ -217,6 +218,23 @@ void netfront_netdev_get_stats(struct netdev *nd,
                                struct netfront_netdev_stats *out)
 {
     *out = of(nd)->stats;
+}
+
+int netfront_netdev_format_stats(struct netdev *nd, char *buf, size_t n)
+{
+    struct netfront_stats nf;
+    const struct adapter *a = of(nd);
+    netfront_get_stats(a->nf, &nf);
+    return snprintf(buf, n,
+                    "netfront: rx %llu frames: %llu lent (no copy), %llu copied"
+                    ", %llu dropped; tx %llu frames in %llu slots",
+                    (unsigned long long)nf.rx_frames,
+                    (unsigned long long)nf.rx_loaned,
+                    (unsigned long long)nf.rx_copied,
+                    (unsigned long long)(a->stats.rx_no_buffer
+                                         + a->stats.rx_dropped),
+                    (unsigned long long)nf.tx_frames,
+                    (unsigned long long)nf.tx_slots);
 }
 
 void netfront_netdev_free(struct netdev *nd)

@@ -20,3 +20,8 @@ const char *nic_driver_name(void)
 {
     return "netfront";
 }
+
+int nic_format_stats(struct netdev *nd, char *buf, size_t n)
+{
+    return netfront_netdev_format_stats(nd, buf, n);
+}

@@ -29,3 +29,10 @@ const char *nic_driver_name(void)
 {
     return opened;
 }
+
+int nic_format_stats(struct netdev *nd, char *buf, size_t n)
+{
+    const struct virtio_net *vn = virtio_net_from_netdev(nd);
+    return vn != NULL ? virtio_net_format_stats(vn, buf, n)
+                      : netfront_netdev_format_stats(nd, buf, n);
+}

@@ -11,3 +11,8 @@ const char *nic_driver_name(void)
 {
     return "virtio-net";
 }
+
+int nic_format_stats(struct netdev *nd, char *buf, size_t n)
+{
+    return virtio_net_format_stats(virtio_net_from_netdev(nd), buf, n);
+}

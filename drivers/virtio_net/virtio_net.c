@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <virtio/virtq.h>
 #include <virtio_net/virtio_net.h>
@@ -457,6 +458,19 @@ void virtio_net_get_stats(const struct virtio_net *vn,
     out->bad_len = vn->rx.stats.bad_len + vn->tx.stats.bad_len;
     out->bad_idx = vn->rx.stats.bad_idx + vn->tx.stats.bad_idx;
     out->interrupts = vn->irq != NULL;
+}
+
+int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n)
+{
+    struct virtio_net_stats st;
+    virtio_net_get_stats(vn, &st);
+    return snprintf(buf, n,
+                    "virtio-net: rx %llu frames, %llu dropped; tx %llu frames"
+                    " (%llu fragments sent in place)",
+                    (unsigned long long)st.rx_frames,
+                    (unsigned long long)(st.rx_dropped + st.bad_rx_len),
+                    (unsigned long long)st.tx_frames,
+                    (unsigned long long)st.tx_views);
 }
 
 void virtio_net_close(struct virtio_net *vn)

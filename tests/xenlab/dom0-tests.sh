@@ -498,6 +498,7 @@ tcp_echo_test() { # TYPE: pvh or pv
     check $t "ping replies" $R/$n.client.txt ' 3 packets received'
     check $t "1 MiB echoed both ways" $R/$n.client.txt '^stream-client: bulk: ok: '
     check $t "20 connections echoed" $R/$n.client.txt '^stream-client: connections: ok: 20/20'
+    check $t "received without a copy: frames lent in netfront's page (console)" $R/$n.console.log 'tcp_echo: connection closed; netfront: rx [0-9]+ frames: [0-9]{3,} lent \(no copy\)'
     check $t "netback Connected, then Closed or removed" $R/$n.backend-states ' 0:4( |$)'
     check $t "netback let go" $R/$n.backend-states '( 0:6| removed)( |$)'
     check $t "xl shutdown heard (console)" $R/$n.console.log '^\[xen\] control: poweroff requested by the toolstack'

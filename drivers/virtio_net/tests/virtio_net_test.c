@@ -6,6 +6,7 @@
  * or never answers (netdev_wait must time out, not hang).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <testing/check.h>
@@ -294,6 +295,15 @@ static void transmit_back_pressure(void)
     virtio_net_get_stats(vn, &st);
     CHECK_EQ(st.tx_full, 1);
     CHECK_EQ(st.tx_frames, VIRTIO_NET_TX_BUFS + 1);
+    char line[128], want[128];
+    virtio_net_format_stats(vn, line, sizeof(line));
+    snprintf(want, sizeof(want),
+             "virtio-net: rx 0 frames, 0 dropped; tx %u frames (%llu fragments"
+             " sent in place)",
+             VIRTIO_NET_TX_BUFS + 1, (unsigned long long)st.tx_views);
+    CHECK_MSG(strcmp(line, want) == 0, line);
+    CHECK_EQ(virtio_net_format_stats(vn, line, 8), (int)strlen(want));
+    CHECK_EQ(strlen(line), 7); /* cut, terminated */
 }
 
 /* ---- scatter-gather transmit ----------------------------------------- */

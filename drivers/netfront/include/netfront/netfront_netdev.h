@@ -37,6 +37,7 @@
 
 #include <netdev/netdev.h>
 #include <netfront/netfront.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NETFRONT_NETDEV_RX_BUFS 64u
@@ -60,6 +61,14 @@ struct netfront *netfront_netdev_netfront(struct netdev *nd);
 
 void netfront_netdev_get_stats(struct netdev *nd,
                                struct netfront_netdev_stats *out);
+
+/*
+ * One line of the vif's receive and transmit counters into buf (n bytes,
+ * NUL-terminated, cut if short), for <netdev/nic.h>'s nic_format_stats:
+ * how many frames were lent in netfront's page (no copy) and how many
+ * copied. Returns what snprintf returns.
+ */
+int netfront_netdev_format_stats(struct netdev *nd, char *buf, size_t n);
 
 /* Close the vif and free the adapter; buffers the stack still holds
  * must have been released. */

@@ -115,6 +115,13 @@ struct virtio_net *virtio_net_from_netdev(struct netdev *nd);
 void virtio_net_get_stats(const struct virtio_net *vn,
                           struct virtio_net_stats *out);
 
+/*
+ * One line of the device's receive and transmit counters into buf (n
+ * bytes, NUL-terminated, cut if short), for <netdev/nic.h>'s
+ * nic_format_stats. Returns what snprintf returns.
+ */
+int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n);
+
 /* Reset the device (it stops using every page) and forget it. The pages
  * are not freed: a buffer the stack still holds stays valid. */
 void virtio_net_close(struct virtio_net *vn);
