@@ -17,11 +17,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,27 +58,8 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         forwards=(qemu.Forward("udp", host, 53), qemu.Forward("tcp", host, 53)),
     )
     log = tmp_path_factory.mktemp("qemu") / "console.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while b"dns: serving example.test." not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"the image did not start serving (QEMU status {proc.poll()}):\n{log.read_text(errors='replace')}"
-                )
-            time.sleep(0.2)
+    with qemu.booted(machine, log, "dns: serving example.test.", BOOT_SECONDS):
         yield host
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print(log.read_text(errors="replace")[-3000:])
 
 
 # ---- the zone, read by BIND's own tool ------------------------------------

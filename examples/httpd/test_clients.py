@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -81,28 +80,13 @@ def _boot(log: Path) -> Iterator[Server]:
         nics=("user",),
         forwards=(qemu.Forward("tcp", port, 80),),
     )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while b"listening on port 80" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                console = log.read_text(errors="replace")
-                pytest.fail(f"the image did not start serving (QEMU {proc.poll()}):\n{console}")
-            time.sleep(0.2)
+    with qemu.booted(machine, log, "listening on port 80", BOOT_SECONDS, echo=_head_and_tail):
         yield Server(port, log)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        text = log.read_text(errors="replace")
-        lines = text.splitlines()
-        print("\n".join([*lines[:12], "...", *lines[-20:]]))
+
+
+def _head_and_tail(console: str) -> str:
+    lines = console.splitlines()
+    return "\n".join([*lines[:12], "...", *lines[-20:]])
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ import ctypes
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -95,26 +94,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _image(), cmdline=f"ip={GUEST_IP}/24 gw={HOST_IP} stats", machine="microvm", nics=(f"tap:{TAP}",)
     )
     log = tmp_path_factory.mktemp("qemu") / "console.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    s = Server(log)
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while "listening on port 80" not in s.console():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the image did not start serving (QEMU {proc.poll()}):\n{s.console()}")
-            time.sleep(0.2)
-        yield s
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print("\n".join(line for line in s.console().splitlines() if '"GET ' not in line)[-3000:])
+    with qemu.booted(machine, log, "listening on port 80", BOOT_SECONDS, echo=_without_access_log):
+        yield Server(log)
+
+
+def _without_access_log(console: str) -> str:
+    return qemu.console_tail("\n".join(line for line in console.splitlines() if '"GET ' not in line))
 
 
 def _ab(requests: int, *flags: str) -> str:

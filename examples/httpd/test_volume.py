@@ -12,12 +12,8 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
-import subprocess
-import time
 from pathlib import Path
 
-import pytest
 from unikernel import qemu
 
 BOOT_SECONDS = 60
@@ -52,26 +48,9 @@ def test_site_from_a_read_only_volume(tmp_path: Path) -> None:
         read_only=frozenset({volume}),
         forwards=(qemu.Forward("tcp", port, 80),),
     )
-    log = tmp_path / "console.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while b"listening on port 80" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"the image did not start serving (QEMU {proc.poll()}):\n"
-                    f"{log.read_text(errors='replace')}"
-                )
-            time.sleep(0.1)
+    with qemu.booted(machine, tmp_path / "console.log", "listening on port 80", BOOT_SECONDS) as guest:
         site = _site()
-        console = log.read_text(errors="replace").replace("\r\n", "\n")
+        console = guest.console()
         assert re.search(rf"^httpd: {len(site)} files read from the volume on virtio-", console, re.MULTILINE)
         assert f"httpd: {len(site)} files (volume), listening on port 80" in console
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -93,8 +72,3 @@ def test_site_from_a_read_only_volume(tmp_path: Path) -> None:
         r = conn.getresponse()
         assert r.status == 404
         r.read()
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print(log.read_text(errors="replace")[-2000:])

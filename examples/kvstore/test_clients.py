@@ -17,7 +17,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -36,10 +35,10 @@ FAULT = re.compile(r"fault|panic|assert|stack overflow|canary|damaged", re.IGNOR
 @dataclass
 class Server:
     port: int
-    log: Path
+    guest: qemu.Booted
 
     def console(self) -> str:
-        return self.log.read_text(errors="replace").replace("\r\n", "\n")
+        return self.guest.console()
 
 
 def _image() -> Path:
@@ -59,28 +58,8 @@ def _boot(disk: Path, log: Path) -> Iterator[Server]:
         disks=(disk,),
         forwards=(qemu.Forward("tcp", port, 80),),
     )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while b"kvstore: listening on port 80" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"the image did not start serving (QEMU {proc.poll()}):\n"
-                    f"{log.read_text(errors='replace')}"
-                )
-            time.sleep(0.1)
-        yield Server(port, log)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print("\n".join(log.read_text(errors="replace").splitlines()[-25:]))
+    with qemu.booted(machine, log, "kvstore: listening on port 80", BOOT_SECONDS) as guest:
+        yield Server(port, guest)
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +235,42 @@ def test_access_log_and_no_fault(server: Server) -> None:
     assert re.search(r'^kvstore: 10\.0\.2\.2 "GET /k/never-stored HTTP/1\.1" 404 \d+$', console, re.MULTILINE)
     assert "kvstore: volume clean: 0 keys" in console
     assert not FAULT.search(console), console
+
+
+MAX_CONNECTIONS = 8  # MAX_CONNECTIONS of main.c
+
+
+def test_beyond_the_limit_a_client_waits_in_the_backlog(server: Server) -> None:
+    """Every slot held by a kept-alive client: one more is not refused (no
+    503) but waits in the listen backlog, and is answered once a slot frees
+    (the connection server of //libos/http, as in examples/httpd)."""
+    held: list[socket.socket] = []
+    try:
+        for _ in range(MAX_CONNECTIONS):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            s.sendall(b"GET /k/ HTTP/1.1\r\nHost: kv\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 OK\r\n")  # served: it holds a slot
+            held.append(s)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as extra:
+            extra.sendall(b"GET /k/ HTTP/1.1\r\nHost: kv\r\nConnection: close\r\n\r\n")
+            extra.settimeout(2.5)
+            with pytest.raises(TimeoutError):
+                got = extra.recv(4096)
+                pytest.fail(f"answered while every slot was busy: {got[:80]!r}")
+            begin = time.monotonic()
+            held.pop().close()
+            extra.settimeout(10)
+            answer = b""
+            while chunk := extra.recv(4096):
+                answer += chunk
+            waited = time.monotonic() - begin
+        print(f"the client beyond the limit was answered {waited:.2f} s after a slot freed")
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer[:200]
+        assert waited < 5.0
+    finally:
+        for s in held:
+            s.close()
+    assert " 503 " not in server.console()
 
 
 def test_keys_survive_a_kill(tmp_path: Path) -> None:

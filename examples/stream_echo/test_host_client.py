@@ -8,10 +8,8 @@ image boots in QEMU with its port 7 forwarded to a port of 127.0.0.1.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from unikernel import qemu
@@ -29,22 +27,9 @@ def test_the_labs_client_over_tcp(tmp_path: Path) -> None:
     port = qemu.free_port("tcp")
     machine = qemu.Machine(_image(), cmdline="ip=10.0.2.15/24 gw=10.0.2.2", machine="microvm",
                            nics=("user",), forwards=(qemu.Forward("tcp", port, 7),))
-    log = tmp_path / "console.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while b"stream_echo: serving port 7 over tcp" not in log.read_bytes():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.2)
+    with qemu.booted(machine, tmp_path / "console.log", "stream_echo: serving port 7 over tcp", BOOT_SECONDS):
         client = subprocess.run([sys.executable, os.environ["CLIENT"], "tcp", f"127.0.0.1:{port}"],
                                 capture_output=True, text=True, timeout=240)
         print(client.stdout)
         assert client.returncode == 0, client.stdout + client.stderr
         assert "stream-client: 2/2 checks passed" in client.stdout
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print(log.read_text(errors="replace")[-2000:])

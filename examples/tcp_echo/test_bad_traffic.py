@@ -21,7 +21,6 @@ import ctypes
 import fcntl
 import os
 import random
-import signal
 import socket
 import struct
 import subprocess
@@ -290,27 +289,16 @@ def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
     machine = qemu.Machine(_image(), cmdline=f"ip={GUEST_IP}/24 gw={HOST_IP} ip6={GUEST_IP6}/64", machine="microvm",
                            nics=(f"tap:{TAP}",))
     log = tmp_path_factory.mktemp("qemu") / "console.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     raw.bind((TAP, 0))
-    g = Guest(Net(host_mac), raw, log, proc)
     try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while "tcp_echo: listening on port 7" not in g.console():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the image did not start serving (QEMU status {proc.poll()}):\n{g.console()}")
-            time.sleep(0.2)
-        # Tell the guest where SPOOF_IP lives (our raw socket answers for it).
-        raw.send(arp(g.net, 1, SPOOF_IP, GUEST_IP))
-        yield g
+        with qemu.booted(machine, log, "tcp_echo: listening on port 7", BOOT_SECONDS) as booted:
+            g = Guest(Net(host_mac), raw, log, booted.proc)
+            # Tell the guest where SPOOF_IP lives (our raw socket answers for it).
+            raw.send(arp(g.net, 1, SPOOF_IP, GUEST_IP))
+            yield g
     finally:
         raw.close()
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print(g.console()[-3000:])
 
 
 def echo_works(attempts_until: float = 60.0, address: str = GUEST_IP) -> str:

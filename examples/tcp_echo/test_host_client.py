@@ -12,11 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import signal
 import socket
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,25 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         forwards=(qemu.Forward("tcp", port, 7),),
     )
     log = tmp_path_factory.mktemp("qemu") / "console.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            qemu.qemu_command(qemu.find_qemu(), machine, interactive=False),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + BOOT_SECONDS
-        while b"tcp_echo: listening on port 7" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the image did not start serving (QEMU status {proc.poll()}):\n{log.read_text(errors='replace')}")
-            time.sleep(0.2)
+    with qemu.booted(machine, log, "tcp_echo: listening on port 7", BOOT_SECONDS):
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print(log.read_text(errors="replace")[-3000:])
 
 
 def _connect(port: int) -> socket.socket:

@@ -407,3 +407,34 @@ size_t http_write_head(char *buf, size_t cap, const struct http_response *r)
     memcpy(buf + n, "\r\n", 3);
     return n + 2;
 }
+
+uint64_t http_body_bytes(const struct http_request *req,
+                         const struct http_response *r)
+{
+    if ((req && req->method == HTTP_HEAD) || r->status < 200
+        || r->status == 204 || r->status == 304)
+        return 0;
+    return r->content_length;
+}
+
+size_t http_log_line(char *buf, size_t cap, const char *name,
+                     const char *peer, const struct http_request *req,
+                     int status, uint64_t bytes)
+{
+    int w;
+    if (req && req->method_name.len) {
+        int tlen = req->target.len > HTTP_LOG_TARGET_MAX
+                       ? HTTP_LOG_TARGET_MAX
+                       : (int)req->target.len;
+        w = snprintf(buf, cap, "%s: %s \"%.*s %.*s HTTP/1.%u\" %d %llu\n",
+                     name, peer, (int)req->method_name.len,
+                     req->method_name.p, tlen, req->target.p, req->minor,
+                     status, (unsigned long long)bytes);
+    } else {
+        w = snprintf(buf, cap, "%s: %s \"-\" %d %llu\n", name, peer, status,
+                     (unsigned long long)bytes);
+    }
+    if (w < 0 || cap == 0)
+        return 0;
+    return (size_t)w < cap ? (size_t)w : cap - 1;
+}

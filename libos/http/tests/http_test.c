@@ -381,6 +381,54 @@ static void test_write_head(void)
     CHECK(strcmp(http_reason(507), "Insufficient Storage") == 0);
 }
 
+/* What the server's access log and body rule say about a response. */
+static void test_log_line_and_body_bytes(void)
+{
+    struct http_request req;
+    int status;
+    CHECK_EQ(parse_str("HEAD /a%20b?x=1 HTTP/1.0\r\n\r\n", &req, &status),
+             HTTP_PARSE_OK);
+    char buf[512];
+    size_t n = http_log_line(buf, sizeof(buf), "kvstore", "10.0.2.2", &req,
+                             200, 0);
+    const char *want = "kvstore: 10.0.2.2 \"HEAD /a%20b?x=1 HTTP/1.0\" 200 0\n";
+    CHECK_EQ(n, strlen(want));
+    CHECK(strcmp(buf, want) == 0);
+    n = http_log_line(buf, sizeof(buf), "httpd", "1.2.3.4", NULL, 400, 12);
+    CHECK(strcmp(buf, "httpd: 1.2.3.4 \"-\" 400 12\n") == 0);
+    CHECK_EQ(n, strlen(buf));
+    /* A short buffer: cut, terminated, never overrun (ASan). */
+    for (size_t cap = 1; cap < 16; cap++) {
+        char *small = malloc(cap);
+        n = http_log_line(small, cap, "httpd", "1.2.3.4", NULL, 400, 12);
+        CHECK_EQ(n, cap - 1);
+        CHECK_EQ(strlen(small), cap - 1);
+        free(small);
+    }
+    /* A long target is cut at HTTP_LOG_TARGET_MAX bytes. */
+    static char longreq[1024];
+    memcpy(longreq, "GET /", 5);
+    memset(longreq + 5, 'a', 400);
+    strcpy(longreq + 405, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK_EQ(parse_str(longreq, &req, &status), HTTP_PARSE_OK);
+    n = http_log_line(buf, sizeof(buf), "httpd", "1.2.3.4", &req, 404, 10);
+    CHECK_EQ(n, strlen("httpd: 1.2.3.4 \"GET ") + HTTP_LOG_TARGET_MAX
+                    + strlen(" HTTP/1.1\" 404 10\n"));
+
+    struct http_response r = {.status = 200, .content_length = 465};
+    CHECK_EQ(http_body_bytes(&req, &r), 465); /* GET */
+    CHECK_EQ(http_body_bytes(NULL, &r), 465); /* no request parsed */
+    r.status = 304;
+    CHECK_EQ(http_body_bytes(&req, &r), 0);
+    r.status = 204;
+    CHECK_EQ(http_body_bytes(&req, &r), 0);
+    r.status = 404;
+    CHECK_EQ(http_body_bytes(&req, &r), 465);
+    CHECK_EQ(parse_str("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", &req, &status),
+             HTTP_PARSE_OK);
+    CHECK_EQ(http_body_bytes(&req, &r), 0); /* HEAD: the head only */
+}
+
 /* Random mutations of a good pipeline: whatever comes back, the parser
  * stays inside the buffer (ASan) and its answer is consistent. */
 static void test_mutations(void)
@@ -424,6 +472,7 @@ int main(void)
     RUN(test_pipelining_split_everywhere);
     RUN(test_etag_match);
     RUN(test_write_head);
+    RUN(test_log_line_and_body_bytes);
     RUN(test_mutations);
     return check_finish();
 }

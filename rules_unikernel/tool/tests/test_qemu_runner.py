@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -289,3 +291,68 @@ def test_a_forward_needs_a_user_nic(tmp_path, capsys, monkeypatch):
     assert qemu.main(["--image", str(image), "--forward", "tcp:7"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs a user-network NIC" in err
+
+
+# booted_command: the fixture tests boot guests with, on a real process
+# (a shell standing for QEMU: it prints a console, then runs until killed).
+
+
+def _shell(script: str) -> list[str]:
+    return ["sh", "-c", script]
+
+
+def test_booted_yields_once_the_ready_line_is_printed_and_kills_at_the_end(tmp_path, capsys):
+    log = tmp_path / "console.log"
+    script = "echo booting; sleep 0.3; printf 'app: ready\\r\\n'; exec sleep 60"
+    with qemu.booted_command(_shell(script), log, "app: ready", timeout=30) as guest:
+        assert guest.proc.poll() is None
+        assert guest.console() == "booting\napp: ready\n"
+    assert guest.proc.returncode == -9  # SIGKILL, not a clean exit
+    assert "app: ready" in capsys.readouterr().out  # the console's tail, for the test log
+
+
+def test_booted_kills_the_whole_process_group(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    log = tmp_path / "console.log"
+    with qemu.booted_command(_shell(f"sleep 60 & echo $! > {pidfile}; echo up; wait"), log, "up", timeout=30):
+        child = int(pidfile.read_text())
+    # The background child was in the group: it is gone (or a zombie of init's).
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        state = Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"process {child} of the guest's group outlived the block")
+
+
+def test_a_guest_that_exits_before_its_ready_line_fails_with_the_console_tail(tmp_path):
+    lines = "; ".join(f"echo line{i}" for i in range(100))
+    with (
+        pytest.raises(qemu.BootError) as e,
+        qemu.booted_command(_shell(f"{lines}; echo panic: no disk; exit 3"), tmp_path / "c.log", "ready"),
+    ):
+        pytest.fail("yielded without the ready line")
+    msg = str(e.value)
+    assert "did not print 'ready' (QEMU exited with status 3)" in msg
+    assert msg.endswith("panic: no disk")
+    assert "line99" in msg and "line10\n" not in msg  # the tail, not the whole console
+
+
+def test_a_guest_that_never_gets_ready_times_out_with_the_console_tail(tmp_path):
+    log = tmp_path / "c.log"
+    late = r"did not print 'ready' \(not within 0.5 s\)[^\n]*\nstill booting$"
+    with (
+        pytest.raises(qemu.BootError, match=late),
+        qemu.booted_command(_shell("echo still booting; exec sleep 60"), log, "ready", timeout=0.5),
+    ):
+        pass
+
+
+def test_console_tail():
+    assert qemu.console_tail("a\nb\nc\n", lines=2) == "b\nc"
+    assert qemu.console_tail("") == ""

@@ -1,7 +1,9 @@
 """Boot a unikernel image in QEMU and judge the run.
 
-Used by `bazel run //app:image.qemu` (interactive) and by unikernel_test
-(captures the console, then checks exit status and expected output).
+Used by `bazel run //app:image.qemu` (interactive), by unikernel_test
+(captures the console, then checks exit status and expected output), and
+by host-side tests that talk to a booted guest (`booted`: boots it, waits
+for its ready line, kills it at the end).
 
 The guest reports its exit status through QEMU's isa-debug-exit device: a
 byte N written to port 0xf4 makes QEMU exit with status 2*N+1. The boot code
@@ -12,13 +14,17 @@ from QEMU failing on its own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +42,10 @@ EXIT_MARKER = re.compile(r"^\[boot\] exit status (\d+)\s*$", re.MULTILINE)
 
 class RunError(Exception):
     """A problem with the run itself (not with the guest), with the fix."""
+
+
+class BootError(Exception):
+    """A guest that did not come up: its message ends with the console's last lines."""
 
 
 @dataclass(frozen=True)
@@ -351,6 +361,98 @@ def run_captured(command: list[str], timeout: float) -> Outcome:
         out = (e.stdout or b"").decode("utf-8", "replace").replace("\r\n", "\n")
         return Outcome(out, None, f"timed out after {timeout:g} s without an exit")
     return judge(proc.stdout.decode("utf-8", "replace"), proc.returncode)
+
+
+TAIL_LINES = 40
+
+
+def console_tail(text: str, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a console."""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Booted:
+    """A guest running in QEMU (or any command standing for one) whose
+    console goes to `log`."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def console(self) -> str:
+        """The console so far, CRLF as LF."""
+        return self.log.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def kill(self) -> None:
+        """SIGKILL to QEMU's process group (a no-op once it is gone); waits for it."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def wait_ready(guest: Booted, ready: str, timeout: float) -> None:
+    """Returns once the console shows `ready`; BootError (with the console's
+    tail) if QEMU exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    want = ready.encode()
+    while want not in guest.log.read_bytes():
+        status = guest.proc.poll()
+        if status is not None or time.monotonic() > deadline:
+            how = f"QEMU exited with status {status}" if status is not None else f"not within {timeout:g} s"
+            raise BootError(
+                f"the guest did not print {ready!r} ({how}); the console's last lines:\n"
+                f"{console_tail(guest.console())}"
+            )
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def booted_command(
+    command: list[str],
+    log: Path,
+    ready: str,
+    timeout: float = 120.0,
+    echo: Callable[[str], str] = console_tail,
+) -> Iterator[Booted]:
+    """Runs `command` in a session of its own, its output into `log`, and
+    yields once the output shows `ready` (else BootError, naming the line
+    and showing the console's tail). At the end the process group is
+    killed and echo(console) printed, for the test's log."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    guest = Booted(proc, log)
+    try:
+        wait_ready(guest, ready, timeout)
+        yield guest
+    finally:
+        guest.kill()
+        print(echo(guest.console()))
+
+
+@contextlib.contextmanager
+def booted(
+    machine: Machine,
+    log: Path,
+    ready: str,
+    timeout: float = 120.0,
+    echo: Callable[[str], str] = console_tail,
+) -> Iterator[Booted]:
+    """`machine` booted in QEMU (tests' console on stdout, into `log`) as far
+    as the console line `ready`; killed when the block ends:
+
+        with qemu.booted(machine, tmp_path / "console.log", "httpd: listening") as guest:
+            ...  # talk to it; guest.console() is the output so far
+    """
+    command = qemu_command(find_qemu(), machine, interactive=False)
+    with booted_command(command, log, ready, timeout, echo) as guest:
+        yield guest
 
 
 def check(outcome: Outcome, exit_code: int, expect: list[str], reject: list[str]) -> list[str]:

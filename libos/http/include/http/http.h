@@ -111,4 +111,26 @@ struct http_response {
  */
 size_t http_write_head(char *buf, size_t cap, const struct http_response *r);
 
+/*
+ * The body bytes a response carries: r->content_length, or 0 for a
+ * response to HEAD (req may be NULL: a request that did not parse), for
+ * 1xx, 204 and 304 (RFC 9110 6.4.1).
+ */
+uint64_t http_body_bytes(const struct http_request *req,
+                         const struct http_response *r);
+
+/* The longest request target an access log line shows (the rest is cut). */
+#define HTTP_LOG_TARGET_MAX 200
+
+/*
+ * One access log line, with its newline, into buf[0..cap):
+ * `<name>: <peer> "<method> <target> HTTP/1.<minor>" <status> <bytes>`,
+ * or `"-"` for the request line when req is NULL or has none. The
+ * target is cut at HTTP_LOG_TARGET_MAX bytes. Returns the length written
+ * (cut at cap - 1 like snprintf, always NUL-terminated when cap > 0).
+ */
+size_t http_log_line(char *buf, size_t cap, const char *name,
+                     const char *peer, const struct http_request *req,
+                     int status, uint64_t bytes);
+
 #endif /* HTTP_HTTP_H */
