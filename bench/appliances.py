@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The appliances side by side with the same programs in a Linux guest, in QEMU.
 
-    bazel run //bench:appliances -- [--rounds N] [--json FILE] [--only httpd|dns]
+    bazel run //bench:appliances -- [--rounds N] [--json FILE] [--only httpd|dns|kvstore]
 
 from the workspace root, after
 
-    bazel build //examples/httpd:image //examples/dns:image
-    sudo bench/linux-guest/build.sh
+    bazel build //examples/httpd:image //examples/dns:image //examples/kvstore:image //examples/kvstore:data
+    sudo bench/linux-guest/build.sh     (not needed for --only kvstore)
 
 Both sides run on the same QEMU machine (-M microvm, one vcpu, the same
 memory, a virtio-net NIC on QEMU's user network with a forwarded loopback
@@ -21,6 +21,13 @@ one query per RRset of the zone compared byte for byte), image size,
 memory (QEMU's resident set after the load, and what Linux itself reports),
 boot to the first answered request (QEMU started to the first HTTP 200 or
 DNS answer). Prints the table and writes it as JSON.
+
+examples/kvstore has no Linux counterpart here: it is measured on its own
+(--only kvstore, or with the rest by default), booted on a fresh copy of its
+volume (//examples/kvstore:data, virtio-blk, the default write-back cache)
+each time: ab PUTs one KV_VALUE_BYTES value to one key (`ab -u`: each PUT is
+answered once the value is durable, so every request is a littlefs commit and
+a device flush), then GETs it back, at each --kv-concurrency.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ GUEST_IP = "10.0.2.15/24"
 GATEWAY = "10.0.2.2"
 BOOT_TIMEOUT_S = 180.0
 ORIGIN = "example.test."
+KV_VALUE_BYTES = 1024
+KV_KEY_PATH = "/k/bench"
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,10 @@ class Side:
     kernel: Path
     initrd: Path | None  # the Linux guest's initramfs; None for an appliance
     cmdline: str
+    volume: Path | None = None  # a unikernel_volume image; each boot gets a fresh copy
+    probe: str = "/"  # the path whose 200 says the guest is up (HTTP)
 
-    def command(self, forwards: tuple[qemu.Forward, ...], accel: str) -> list[str]:
+    def command(self, forwards: tuple[qemu.Forward, ...], accel: str, disks: tuple[Path, ...] = ()) -> list[str]:
         machine = qemu.Machine(
             self.kernel,
             cmdline=self.cmdline,
@@ -72,6 +83,7 @@ class Side:
             accel=accel,
             nics=("user",),
             forwards=forwards,
+            disks=disks,
         )
         cmd = qemu.qemu_command(qemu.find_qemu(), machine, interactive=False)
         if self.initrd is not None:
@@ -109,11 +121,17 @@ def boot(side: Side, proto: str, guest_port: int, accel: str, scratch: Path) -> 
     forwards = (qemu.Forward(proto, port, guest_port),)
     if proto == "udp":
         forwards += (qemu.Forward("tcp", port, guest_port),)
-    log = scratch / f"{side.name}-{time.monotonic_ns()}.log"
+    stamp = time.monotonic_ns()
+    log = scratch / f"{side.name}-{stamp}.log"
+    disks: tuple[Path, ...] = ()
+    if side.volume is not None:
+        disks = (scratch / f"{side.name}-{stamp}.img",)
+        shutil.copyfile(side.volume, disks[0])
+        disks[0].chmod(0o644)
     with log.open("wb") as out:
         started = time.monotonic()
         proc = subprocess.Popen(
-            side.command(forwards, accel),
+            side.command(forwards, accel, disks),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -124,16 +142,18 @@ def boot(side: Side, proto: str, guest_port: int, accel: str, scratch: Path) -> 
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        for d in disks:
+            d.unlink(missing_ok=True)
 
 
 # ---- first answer ------------------------------------------------------------
 
 
-def http_ok(port: int, timeout: float) -> bool:
+def http_ok(port: int, timeout: float, path: str = "/") -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.settimeout(timeout)
-            s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
             return s.recv(16).startswith(b"HTTP/1.1 200")
     except OSError:
         return False
@@ -155,14 +175,30 @@ def dns_ask(port: int, packet: bytes, timeout: float) -> bytes | None:
             return None
 
 
-def first_answer(b: Boot, proto: str) -> float:
+def kv_check_value(port: int, value: bytes) -> None:
+    """The key holds exactly the bytes ab PUT (ab itself checks only the answers' lengths)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.settimeout(10)
+            s.sendall(f"GET {KV_KEY_PATH} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+    except OSError as e:
+        raise BenchError(f"kvstore: GET {KV_KEY_PATH} after the PUTs failed: {e}") from None
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") or body != value:
+        raise BenchError(f"kvstore: GET {KV_KEY_PATH} after the PUTs did not return the value PUT: {head[:80]!r}")
+
+
+def first_answer(b: Boot, proto: str, path: str = "/") -> float:
     """Seconds from QEMU's start to the first answered request, polling every 20 ms."""
     probe = dns_query(ORIGIN, 6)
     deadline = b.started + BOOT_TIMEOUT_S
     while time.monotonic() < deadline:
         if b.proc.poll() is not None:
             break
-        ok = http_ok(b.port, 0.5) if proto == "tcp" else dns_ask(b.port, probe, 0.05) is not None
+        ok = http_ok(b.port, 0.5, path) if proto == "tcp" else dns_ask(b.port, probe, 0.05) is not None
         if ok:
             return time.monotonic() - b.started
         time.sleep(0.02)
@@ -180,6 +216,7 @@ class AbResult:
     p99_ms: float
     failed: int
     error: str = ""  # ab's last error line when it gave up (no figures then)
+    non_2xx: int = 0  # answers other than 2xx (ab prints the line only when there are some)
 
 
 def parse_ab(out: str) -> AbResult:
@@ -196,12 +233,17 @@ def parse_ab(out: str) -> AbResult:
         p50_ms=num(r"^\s+50%\s+(\d+)"),
         p99_ms=num(r"^\s+99%\s+(\d+)"),
         failed=int(num(r"^Failed requests:\s+(\d+)")),
+        non_2xx=int(m.group(1)) if (m := re.search(r"^Non-2xx responses:\s+(\d+)", out, re.MULTILINE)) else 0,
     )
 
 
-def run_ab(port: int, requests: int, concurrency: int) -> AbResult:
+def run_ab(port: int, requests: int, concurrency: int, path: str = "/index.html", put: Path | None = None) -> AbResult:
+    """ab's GET of `path`, or its PUT of the file `put` there (`ab -u`)."""
     ab = tool("ab", "apache2-utils")
-    cmd = [ab, "-q", "-s", "30", "-n", str(requests), "-c", str(concurrency), f"http://127.0.0.1:{port}/index.html"]
+    cmd = [ab, "-q", "-s", "30", "-n", str(requests), "-c", str(concurrency)]
+    if put is not None:
+        cmd += ["-u", str(put), "-T", "application/octet-stream"]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         # A stalled connection (ab -s 30) is a result too: recorded, left out of the medians.
@@ -316,18 +358,32 @@ class Sample:
 
 
 def sides(args: argparse.Namespace) -> dict[str, Side]:
+    """The guests --only asks for (all by default), each checked to exist."""
     build = "bazel build //examples/httpd:image //examples/dns:image"
-    linux = args.linux_dir
-    kernel = must_exist(linux / "vmlinuz", "build the Linux guest: sudo bench/linux-guest/build.sh")
-    initrd = must_exist(linux / "initrd.img", "build the Linux guest: sudo bench/linux-guest/build.sh")
     net = f"ip={GUEST_IP} gw={GATEWAY}"
-    lx = f"console=ttyS0 quiet panic=-1 {linux_clock_args()} {net}"
-    return {
-        "httpd": Side("httpd", must_exist(args.bazel_bin / "examples/httpd/image.elf", build), None, ""),
-        "nginx": Side("nginx", kernel, initrd, f"{lx} bench=httpd"),
-        "dns": Side("dns", must_exist(args.bazel_bin / "examples/dns/image.elf", build), None, net),
-        "nsd": Side("nsd", kernel, initrd, f"{lx} bench=dns"),
-    }
+    out: dict[str, Side] = {}
+    if args.only in (None, "httpd", "dns"):
+        linux = args.linux_dir
+        kernel = must_exist(linux / "vmlinuz", "build the Linux guest: sudo bench/linux-guest/build.sh")
+        initrd = must_exist(linux / "initrd.img", "build the Linux guest: sudo bench/linux-guest/build.sh")
+        lx = f"console=ttyS0 quiet panic=-1 {linux_clock_args()} {net}"
+        if args.only in (None, "httpd"):
+            out["httpd"] = Side("httpd", must_exist(args.bazel_bin / "examples/httpd/image.elf", build), None, "")
+            out["nginx"] = Side("nginx", kernel, initrd, f"{lx} bench=httpd")
+        if args.only in (None, "dns"):
+            out["dns"] = Side("dns", must_exist(args.bazel_bin / "examples/dns/image.elf", build), None, net)
+            out["nsd"] = Side("nsd", kernel, initrd, f"{lx} bench=dns")
+    if args.only in (None, "kvstore"):
+        kv_build = "bazel build //examples/kvstore:image //examples/kvstore:data"
+        out["kvstore"] = Side(
+            "kvstore",
+            must_exist(args.bazel_bin / "examples/kvstore/image.elf", kv_build),
+            None,
+            net,
+            volume=must_exist(args.bazel_bin / "examples/kvstore/data.img", kv_build),
+            probe="/k/",
+        )
+    return out
 
 
 def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Sample], Answers | None, dict[str, Side]]:
@@ -342,13 +398,28 @@ def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Sample], Answ
         pairs += [(("httpd", "nginx"), "tcp", 80, f"ab c={c}") for c in args.concurrency]
     if args.only in (None, "dns"):
         pairs += [(("dns", "nsd"), "udp", 53, "dnsperf")]
+    if args.only in (None, "kvstore"):
+        pairs += [(("kvstore",), "tcp", 80, f"kv c={c}") for c in args.kv_concurrency]
+        value = scratch / "value.bin"
+        value.write_bytes(bytes(i % 251 for i in range(KV_VALUE_BYTES)))
     for rnd in range(args.rounds):
         for names, proto, guest_port, test in pairs:
             order = names if rnd % 2 == 0 else names[::-1]
             for name in order:
                 side = all_sides[name]
                 with boot(side, proto, guest_port, args.accel, scratch) as b:
-                    boot_s = first_answer(b, proto)
+                    boot_s = first_answer(b, proto, side.probe)
+                    if test.startswith("kv "):
+                        # PUT first (the key then exists), GET it back, on the same boot.
+                        c = int(test.split("=")[1])
+                        n = max(args.kv_requests, c * 10)
+                        for method, put in (("PUT", value), ("GET", None)):
+                            result = asdict(run_ab(b.port, n, c, KV_KEY_PATH, put))
+                            if put is not None:
+                                kv_check_value(b.port, put.read_bytes())
+                            samples.append(Sample(name, f"kv {method} c={c}", boot_s, b.rss_kib(), None, result))
+                            print(f"round {rnd + 1} {name:5} kv {method} c={c} boot {boot_s:6.2f} s  {result}", flush=True)
+                        continue
                     if test == "dnsperf":
                         if name not in answers:
                             answers[name] = collect_answers(b.port, rrsets)
@@ -396,9 +467,9 @@ def table(samples: list[Sample], all_sides: dict[str, Side]) -> list[Row]:
         rows.append(Row(f"httpd/nginx p99 latency, {t}", med("httpd", t, "p99_ms"), med("nginx", t, "p99_ms"), "ms", "(none)", False))
     if any(s.test == "dnsperf" for s in samples):
         rows.append(Row("dns/nsd queries/s", med("dns", "dnsperf", "qps"), med("nsd", "dnsperf", "qps"), "q/s", ">= 1.1", True))
-    linux_size = sum(p.stat().st_size for p in (all_sides["nginx"].kernel, all_sides["nginx"].initrd) if p)
     for ours, theirs, limit in (("httpd", "nginx", 86), ("dns", "nsd", 92)):
         if any(s.side == ours for s in samples):
+            linux_size = sum(p.stat().st_size for p in (all_sides[theirs].kernel, all_sides[theirs].initrd) if p)
             size = all_sides[ours].kernel.stat().st_size
             rows.append(Row(f"{ours}/{theirs} image bytes (ELF vs vmlinuz+initrd)", size, linux_size, "bytes", f"ours <= {limit} KB", False))
             rows.append(
@@ -424,6 +495,47 @@ def table(samples: list[Sample], all_sides: dict[str, Side]) -> list[Row]:
     return rows
 
 
+@dataclass
+class KvRow:
+    test: str  # "PUT c=1", "GET c=10"
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    runs: int  # boots that gave figures (of which the medians are)
+    gave_up: int  # boots where ab gave up or got an answer other than 2xx
+
+
+def kv_table(samples: list[Sample]) -> list[KvRow]:
+    """examples/kvstore's medians per method and concurrency; a run where ab gave up,
+    or where any answer was not 2xx, is counted and left out."""
+    rows = []
+    tests = list(dict.fromkeys(s.test for s in samples if s.test.startswith("kv ")))
+    for t in sorted(tests, key=lambda t: (t.split()[1] != "PUT", int(t.split("=")[1]))):
+        runs = [s.result for s in samples if s.test == t]
+        good = [r for r in runs if not r.get("error") and not r.get("non_2xx")]
+        rows.append(
+            KvRow(
+                t.removeprefix("kv "),
+                median([float(r["rps"]) for r in good]),  # type: ignore[arg-type]
+                median([float(r["p50_ms"]) for r in good]),  # type: ignore[arg-type]
+                median([float(r["p99_ms"]) for r in good]),  # type: ignore[arg-type]
+                len(good),
+                len(runs) - len(good),
+            )
+        )
+    return rows
+
+
+def render_kv(rows: list[KvRow]) -> str:
+    lines = [
+        f"| kvstore, {KV_VALUE_BYTES}-byte value | requests/s | p50 latency (ms) | p99 latency (ms) | runs (gave up) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.test} | {r.rps:.1f} | {r.p50_ms:.0f} | {r.p99_ms:.0f} | {r.runs} ({r.gave_up}) |")
+    return "\n".join(lines)
+
+
 def render(rows: list[Row]) -> str:
     lines = ["| measure | ours | Linux | unit | ratio | target |", "|---|---|---|---|---|---|"]
     for r in rows:
@@ -437,7 +549,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,10,100", help="ab concurrency levels, comma-separated")
     p.add_argument("--requests", type=int, default=500, help="ab requests per run (at least 10 per connection)")
     p.add_argument("--dns-seconds", type=int, default=10, help="seconds of each dnsperf run")
-    p.add_argument("--only", choices=("httpd", "dns"), help="one pair only")
+    p.add_argument("--only", choices=("httpd", "dns", "kvstore"), help="one pair (or kvstore) only")
+    p.add_argument("--kv-concurrency", default="1,10", help="kvstore: ab concurrency levels, comma-separated")
+    p.add_argument("--kv-requests", type=int, default=500, help="kvstore: ab requests per method and run")
     p.add_argument("--accel", default="tcg", choices=("tcg", "kvm"), help="QEMU accelerator for both sides")
     p.add_argument("--json", type=Path, default=workspace() / "bench/appliances.json", help="where the results go")
     p.add_argument("--bazel-bin", type=Path, default=workspace() / "bazel-bin")
@@ -445,12 +559,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--linux-dir", type=Path, default=default_linux, help="the Linux guest (bench/linux-guest/build.sh)")
     p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
     args = p.parse_args(argv)
-    try:
-        args.concurrency = [int(c) for c in args.concurrency.split(",")]
-    except ValueError:
-        p.error(f"--concurrency {args.concurrency!r} is not a comma-separated list of numbers (e.g. 1,10,100)")
-    if args.rounds < 1 or args.requests < 1 or args.dns_seconds < 1 or min(args.concurrency) < 1:
-        p.error("--rounds, --requests, --dns-seconds and every --concurrency must be at least 1")
+    for name in ("concurrency", "kv_concurrency"):
+        text = getattr(args, name)
+        try:
+            setattr(args, name, [int(c) for c in text.split(",")])
+        except ValueError:
+            p.error(f"--{name.replace('_', '-')} {text!r} is not a comma-separated list of numbers (e.g. 1,10)")
+    if (
+        min(args.rounds, args.requests, args.kv_requests, args.dns_seconds) < 1
+        or min(args.concurrency + args.kv_concurrency) < 1
+    ):
+        p.error("--rounds, --requests, --kv-requests, --dns-seconds and every concurrency must be at least 1")
     return args
 
 
@@ -463,10 +582,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/appliances.py: {e}", file=sys.stderr)
         return 1
     rows = table(samples, all_sides)
-    print(render(rows))
+    kv_rows = kv_table(samples)
+    if rows:
+        print(render(rows))
+    if kv_rows:
+        print(render_kv(kv_rows))
     for s in samples:
         if s.result.get("error"):
             print(f"  {s.side} {s.test}: ab gave up ({s.result['error']}); left out of the medians")
+        elif s.result.get("non_2xx"):
+            print(f"  {s.side} {s.test}: {s.result['non_2xx']} answers were not 2xx; left out of the medians")
     if answers is not None:
         print(f"dns vs nsd answers: {answers.identical} of {answers.rrsets} RRsets byte-identical")
         for d in answers.differ:
@@ -478,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
         "accel": args.accel,
         "memory_mib": MEMORY_MIB,
         "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+        "kvstore": {"value_bytes": KV_VALUE_BYTES, "rows": [asdict(r) for r in kv_rows]},
         "answers": asdict(answers) if answers else None,
         "samples": [asdict(s) for s in samples],
     }

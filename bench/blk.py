@@ -133,7 +133,13 @@ def execute(run: Run, accel: str, scratch: Path) -> list[Phase]:
     finally:
         disk.unlink(missing_ok=True)
     console = log.read_text(errors="replace")
-    return parse_fio(console, run.name) if run.initrd else parse_blkbench(console, run.name)
+    if run.initrd:
+        return parse_fio(console, run.name)
+    phases = parse_blkbench(console, run.name)
+    stats = re.search(r"^BLKBENCH stats (.*?)\r?$", console, re.MULTILINE)
+    if stats:  # the cache's counters (hits, write-backs and the device requests they took)
+        print(f"  {run.name}: {stats.group(1)}", flush=True)
+    return phases
 
 
 def runs(args: argparse.Namespace) -> list[Run]:

@@ -116,6 +116,54 @@ def test_appliances_arguments() -> None:
             appliances.parse_args(bad)
 
 
+def test_parse_ab_counts_answers_other_than_2xx() -> None:
+    assert appliances.parse_ab(AB_OUT).non_2xx == 0
+    out = AB_OUT.replace("Requests per second:", "Non-2xx responses:      7\nRequests per second:")
+    assert appliances.parse_ab(out).non_2xx == 7
+
+
+def test_kv_table_takes_medians_and_leaves_out_bad_runs() -> None:
+    def kv(test: str, rps: float, **extra: object) -> appliances.Sample:
+        return _sample("kvstore", test, 0.2, 100, rps=rps, p50_ms=rps / 100, p99_ms=rps / 10, **extra)
+
+    samples = [
+        kv("kv GET c=1", 900.0),
+        kv("kv PUT c=10", 50.0),
+        kv("kv PUT c=1", 100.0),
+        kv("kv PUT c=1", 300.0),
+        kv("kv PUT c=1", 200.0),
+        kv("kv PUT c=1", 9999.0, non_2xx=3),
+        kv("kv PUT c=1", float("nan"), error="apr_pollset_poll: The timeout specified has expired"),
+    ]
+    rows = appliances.kv_table(samples)
+    assert [r.test for r in rows] == ["PUT c=1", "PUT c=10", "GET c=1"]
+    assert (rows[0].rps, rows[0].p50_ms, rows[0].runs, rows[0].gave_up) == (200.0, 2.0, 3, 2)
+    assert "| PUT c=1 | 200.0 | 2 | 20 | 3 (2) |" in appliances.render_kv(rows)
+
+
+def test_kvstore_needs_its_image_and_volume_not_linux(tmp_path: Path) -> None:
+    args = appliances.parse_args(["--only", "kvstore", "--bazel-bin", str(tmp_path), "--linux-dir", str(tmp_path / "none")])
+    with pytest.raises(appliances.BenchError, match="bazel build //examples/kvstore:image //examples/kvstore:data"):
+        appliances.sides(args)
+    kv = tmp_path / "examples/kvstore"
+    kv.mkdir(parents=True)
+    (kv / "image.elf").write_bytes(b"\0")
+    with pytest.raises(appliances.BenchError, match="data.img does not exist"):
+        appliances.sides(args)
+    (kv / "data.img").write_bytes(b"\0" * 512)
+    side = appliances.sides(args)["kvstore"]
+    assert (side.volume, side.probe) == (kv / "data.img", "/k/")
+    assert "-drive" in side.command((), "tcg", (tmp_path / "copy.img",))
+
+
+def test_kv_arguments() -> None:
+    args = appliances.parse_args(["--only", "kvstore", "--kv-concurrency", "1,10", "--kv-requests", "50"])
+    assert (args.kv_concurrency, args.kv_requests) == ([1, 10], 50)
+    for bad in (["--kv-concurrency", "ten"], ["--kv-concurrency", "0"], ["--kv-requests", "0"]):
+        with pytest.raises(SystemExit):
+            appliances.parse_args(bad)
+
+
 CONSOLE = """\
 [virtio] virtio-mmio@0xfeb00e00: block (device 2)
 BLKBENCH policy write-back+2q, 1024 blocks of 512 bytes

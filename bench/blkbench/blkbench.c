@@ -138,10 +138,11 @@ int main(int argc, char **argv)
         struct blkcache_stats st;
         blkcache_get_stats(c, &st);
         printf("BLKBENCH stats hits=%llu misses=%llu evictions=%llu "
-               "write_backs=%llu\n", (unsigned long long)st.hits,
-               (unsigned long long)st.misses,
+               "write_backs=%llu write_back_requests=%llu\n",
+               (unsigned long long)st.hits, (unsigned long long)st.misses,
                (unsigned long long)st.evictions,
-               (unsigned long long)st.write_backs);
+               (unsigned long long)st.write_backs,
+               (unsigned long long)st.write_back_requests);
         int crc = blkcache_close(c);
         rc = rc ? rc : crc;
     }

@@ -94,6 +94,7 @@ struct blkcache {
     uint8_t *staging;
     uint32_t staging_sectors;
     uint32_t *order; /* flush, timer: dirty blocks by sector */
+    uint32_t *run;   /* pressure: the victim's run, staging_sectors long */
     struct req *head, *tail;           /* waiting or being carried out */
     struct req *done_head, *done_tail; /* finished, callbacks to run */
     uint32_t user_queued;
@@ -194,6 +195,8 @@ static void lower_done(void *arg, int status)
                 c->st.dirty--;
             }
         }
+        if (status == 0)
+            c->st.write_back_requests++;
         break;
     case LOP_WRITE_THROUGH:
         break;
@@ -262,11 +265,45 @@ static int write_back(struct blkcache *c, struct req *r, const uint32_t *idx,
     return 0;
 }
 
+/* A block that a write-back may take now: dirty and not being written. */
+static bool idle_dirty(const struct blkcache *c, uint32_t idx)
+{
+    return idx != NONE && (c->e[idx].flags & (E_DIRTY | E_WRITING)) == E_DIRTY;
+}
+
+/*
+ * The run a pressure write-back of `idx` (idle and dirty) takes: the
+ * idle dirty blocks holding the sectors just below and just above its
+ * own, without a gap, at most one device request (staging_sectors). In
+ * c->run, lowest sector first; returns its length.
+ */
+static uint32_t pressure_run(struct blkcache *c, uint32_t idx)
+{
+    uint64_t s = c->e[idx].sector;
+    uint32_t below = 0;
+    while (below + 1 < c->staging_sectors && below < s
+           && idle_dirty(c, lookup(c, s - below - 1)))
+        below++;
+    uint32_t n = 0;
+    for (uint32_t k = below; k > 0; k--)
+        c->run[n++] = lookup(c, s - k);
+    c->run[n++] = idx;
+    while (n < c->staging_sectors) {
+        uint32_t next = lookup(c, s + (n - below));
+        if (!idle_dirty(c, next))
+            break;
+        c->run[n++] = next;
+    }
+    return n;
+}
+
 /*
  * A block for `sector` (not resident): a free one, or the policy's
  * victim if it is clean and idle. A dirty victim is written back first
- * (pressure): NONE now, and the caller tries again once that completed.
- * NONE with *rc set when the write-back could not be submitted.
+ * (pressure), together with the dirty blocks next to it on the device
+ * (one request, pressure_run): NONE now, and the caller tries again
+ * once that completed. NONE with *rc set when the write-back could not
+ * be submitted.
  */
 static uint32_t take_block(struct blkcache *c, struct req *r, uint64_t sector,
                            bool report, int *rc)
@@ -280,7 +317,8 @@ static uint32_t take_block(struct blkcache *c, struct req *r, uint64_t sector,
         if (v->flags & E_WRITING)
             return NONE;
         if (v->flags & E_DIRTY) {
-            *rc = write_back(c, r, &idx, 1, WB_PRESSURE, report);
+            *rc = write_back(c, r, c->run, pressure_run(c, idx),
+                             WB_PRESSURE, report);
             return NONE;
         }
         release(c, idx, true);
@@ -311,9 +349,12 @@ static bool step_read(struct blkcache *c, struct req *r)
                 r->status = r->run_status;
                 return true;
             }
+            /* Out of the staging buffer first: a pressure write-back
+             * below may use it for its run. */
+            memcpy(r->buf + (size_t)r->pos * c->ss, c->staging,
+                   (size_t)r->run_len * c->ss);
             for (uint32_t i = 0; i < r->run_len; i++) {
-                const uint8_t *src = c->staging + (size_t)i * c->ss;
-                memcpy(r->buf + (size_t)(r->pos + i) * c->ss, src, c->ss);
+                const uint8_t *src = r->buf + (size_t)(r->pos + i) * c->ss;
                 /* Keep it if a block is to be had now; a read never waits
                  * for room (a dirty victim's write-back is only started,
                  * and its failure is a later flush's business). */
@@ -732,10 +773,11 @@ int blkcache_open(struct blkdev *lower, const struct blkcache_config *config,
                                          & ~(size_t)4095);
     c->lops = calloc(nlops, sizeof(*c->lops));
     c->order = malloc(blocks * sizeof(uint32_t));
+    c->run = malloc(c->staging_sectors * sizeof(uint32_t));
     c->repl = blkcache_repl_create(blocks);
     if (c->e == NULL || c->data == NULL || c->bucket == NULL
         || c->free_idx == NULL || c->staging == NULL || c->lops == NULL
-        || c->order == NULL || c->repl == NULL) {
+        || c->order == NULL || c->run == NULL || c->repl == NULL) {
         blkcache_destroy(c);
         return -ENOMEM;
     }
@@ -858,5 +900,6 @@ void blkcache_destroy(struct blkcache *c)
     free(c->staging);
     free(c->lops);
     free(c->order);
+    free(c->run);
     free(c);
 }

@@ -20,8 +20,10 @@
  *     //libos/blkcache:write_back     a write completes once in the
  *         cache; dirty blocks go to the device when a flush asks, when
  *         the cache needs their room (capacity), and when the timer
- *         finds them older than write_back_age_ns (blkcache_tick). The
- *         cache then has a volatile write cache: BLKDEV_F_FLUSH is set.
+ *         finds them older than write_back_age_ns (blkcache_tick), each
+ *         run of consecutive dirty sectors in one device request of at
+ *         most max_request. The cache then has a volatile write cache:
+ *         BLKDEV_F_FLUSH is set.
  *     //libos/blkcache:write_through  a write completes once the device
  *         completed it; the cache holds no dirty block.
  *   replacement policy, slot "blkcache_replacement":
@@ -101,6 +103,8 @@ struct blkcache_stats {
     uint64_t write_backs_flush;    /* by a flush */
     uint64_t write_backs_pressure; /* to make room */
     uint64_t write_backs_timer;    /* by blkcache_tick */
+    uint64_t write_back_requests;  /* the device writes they took: each
+                                    * a run of consecutive sectors */
     uint64_t flushes;    /* device flushes that completed with 0 */
     uint64_t errors;     /* device requests that failed */
     uint32_t resident;   /* blocks held now */
