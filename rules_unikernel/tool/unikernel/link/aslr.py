@@ -291,7 +291,7 @@ def randomise(
         functions=len(movable),
         padding_max=options.padding,
         bases=bases,
-        entropy=_entropy(bases, len(movable), choices, bool(boot), dict(objects), written),
+        entropy=_entropy(bases, len(movable), choices, bool(boot), dict(objects), written=written),
         kind=options.kind,
         seed_id=options.seed_id(),
         objects=tuple(objects),
@@ -360,6 +360,7 @@ def _entropy(
     padding_choices: int,
     boot: bool,
     objects: dict[str, int],
+    *,
     written: Mapping[str, Realised],
 ) -> Entropy:
     """The bits, counted on the layout as written (order): named units and the ordered line
@@ -425,16 +426,20 @@ def method() -> dict[str, str]:
         "order": (
             "Fisher-Yates shuffle of the live function sections of .text; "
             "order_bits = log2(n!), order_bits_per_function = log2(n!)/n, "
-            "function_position_bits = log2(n) (where one given function lands)"
+            "function_position_bits = log2(n) (where one given function lands). "
+            "Units no symbol of a name of their own identifies (named_units, a of them) go on lines "
+            "of their own before the ordered line, each group in its shuffled order: then "
+            "order_bits = log2(a!) + log2((n-a)!) and function_position_bits = log2(n-a)"
         ),
         "entry": (
             "the boot code (.text.boot) goes to one of the n + 1 gaps between the shuffled functions, "
-            "uniformly; entry_position_bits = log2(n + 1), the entry's offset from the base"
+            "uniformly; entry_position_bits = log2(n + 1), the entry's offset from the base "
+            "(with a named units: log2(n - a + 1) in the ordered line, log2(a + 1) if it is named)"
         ),
         "data": (
             "Fisher-Yates shuffle of the data objects (input sections) of .rodata, .data and .bss, "
             "each with its own stream; linker sets, constructor arrays, notes and the GOT stay; "
-            "<section>_order_bits = log2(m!) for its m objects"
+            "<section>_order_bits = log2(m!) for its m objects (log2(a!) + log2((m-a)!) with a named units)"
         ),
         "padding": (
             f"before each shuffled function, {PADDING_STEP} * uniform{{0..max/{PADDING_STEP}}} bytes; "

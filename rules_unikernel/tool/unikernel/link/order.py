@@ -168,9 +168,7 @@ def _ordered_section(
     named = [p for p, listed in zip(exact, lists, strict=True) if listed is None]
     listed = [symbol for symbols_ in lists if symbols_ is not None for symbol in symbols_]
     kept = [
-        replace(p, pad=0)
-        for p, symbols_ in zip(exact, lists, strict=True)
-        if symbols_ is not None and p.keep
+        replace(p, pad=0) for p, symbols_ in zip(exact, lists, strict=True) if symbols_ is not None and p.keep
     ]
     others = [p for p in section.placements if not p.exact]
     wildcard = Placement(patterns, ordered=True)
@@ -186,8 +184,8 @@ def _steals(plan: LayoutPlan, section: OutputSection, rank: Mapping[str, int]) -
     patterns = PATTERNS[section.name]
     here = rank[section.name]
     for assignment in plan.assignments:
-        if assignment.live and matches(assignment.section.name, patterns):
-            if rank.get(assignment.output, here) > here:
-                return True
+        later = rank.get(assignment.output, here) > here
+        if assignment.live and later and matches(assignment.section.name, patterns):
+            return True
     unplaced = [p for s in plan.unloaded for p in s.placements] + list(plan.discard)
     return any(matches(name, patterns) for p in unplaced for name in p.sections)

@@ -24,6 +24,9 @@ they stay together at the first one's place. Wildcards remain only for what
 lld makes itself (build-id, GOT) and what is not loaded (debug info). The
 script writer joins consecutive lines of one file that follow lld's input
 order (``first``/``last``) into one line, which lld lays out the same way.
+A randomised layout (aslr) is written differently: each shuffled output
+section becomes one ``ordered`` wildcard line that lld sorts by
+``symbol_order`` (order).
 """
 
 from __future__ import annotations
