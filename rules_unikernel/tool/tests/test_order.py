@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
-from test_aslr import kernel_source
 
+from tests.test_aslr import kernel_source
 from unikernel.link import aslr, driver, script
 from unikernel.link.driver import main
 
