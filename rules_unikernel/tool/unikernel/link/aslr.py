@@ -58,12 +58,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from pathlib import Path
 
 from .errors import LinkError
+from .model import InputFile
+from .order import Realised, realise
 from .plan import BUILD_ID_SECTION, IMAGE_BASE, Assignment, LayoutPlan, OutputSection, Placement
 from .rng import Stream, shuffle
 
@@ -195,6 +197,8 @@ class Randomisation:
     seed_id: str | None = None
     objects: tuple[tuple[str, int], ...] = ()
     """(data output section, objects shuffled in it), in DATA_SECTIONS order."""
+    named: tuple[tuple[str, int], ...] = ()
+    """(shuffled output section, its units on named lines before its ordered line): see order."""
 
 
 def check_options(options: AslrOptions) -> None:
@@ -223,8 +227,15 @@ def check_options(options: AslrOptions) -> None:
         )
 
 
-def randomise(plan: LayoutPlan, options: AslrOptions) -> tuple[LayoutPlan, Randomisation]:
-    """Apply the seed's choices to ``plan``; ``none`` returns it unchanged."""
+def randomise(
+    plan: LayoutPlan, options: AslrOptions, loaded: Sequence[InputFile] | None = None
+) -> tuple[LayoutPlan, Randomisation]:
+    """Apply the seed's choices to ``plan``; ``none`` returns it unchanged.
+
+    With ``loaded`` (the files of the link) the shuffled sections are
+    written as one ordered line each where lld's symbol ordering can give
+    the order (order); without, one line per unit.
+    """
     text = plan.output_section(".text")
     boot = tuple(p for p in text.placements if not p.movable)
     movable = tuple(p for p in text.placements if p.movable)
@@ -262,6 +273,15 @@ def randomise(plan: LayoutPlan, options: AslrOptions) -> tuple[LayoutPlan, Rando
         placements, count = _shuffle_movable(section.placements, Stream(seed, purpose))
         randomised = randomised.replace_section(replace(section, placements=placements))
         objects.append((name, count))
+    written: dict[str, Realised] = {}
+    if loaded is not None:
+        # Padded functions need a line each (the padding is written before
+        # it): with padding, .text keeps one line per function, and its
+        # order all its entropy.
+        names = (*((".text",) if not options.padding else ()), *DATA_SECTIONS)
+        randomised, written, symbol_order = realise(randomised, loaded, names)
+        randomised = replace(randomised, symbol_order=symbol_order)
+    named = tuple((name, written[name].named) for name in (".text", *DATA_SECTIONS) if name in written)
     return replace(randomised, base=base), Randomisation(
         seed=options.seed,
         base=base,
@@ -271,10 +291,11 @@ def randomise(plan: LayoutPlan, options: AslrOptions) -> tuple[LayoutPlan, Rando
         functions=len(movable),
         padding_max=options.padding,
         bases=bases,
-        entropy=_entropy(bases, len(movable), choices, len(movable) + 1 if boot else 1, dict(objects)),
+        entropy=_entropy(bases, len(movable), choices, bool(boot), dict(objects), written=written),
         kind=options.kind,
         seed_id=options.seed_id(),
         objects=tuple(objects),
+        named=named,
     )
 
 
@@ -334,22 +355,45 @@ def _page_up(size: int, page: int) -> int:
 
 
 def _entropy(
-    bases: int, functions: int, padding_choices: int, entry_gaps: int, objects: dict[str, int]
+    bases: int,
+    functions: int,
+    padding_choices: int,
+    boot: bool,
+    objects: dict[str, int],
+    *,
+    written: Mapping[str, Realised],
 ) -> Entropy:
-    order = _log2_factorial(functions)
+    """The bits, counted on the layout as written (order): named units and the ordered line
+    are each shuffled among themselves, so n units split into a named and b ordered ones give
+    log2(a!) + log2(b!) bits of order (log2(n!) when none is named)."""
+    text = written.get(".text", Realised(functions, 0, True, False))
+    groups = (text.ordered, text.named) if text.wildcard else (functions, 0)
+    order = sum((_log2_factorial(n) for n in groups), Decimal(0))
+    # One given function lands in the ordered line (or, if there is none, among the named units).
+    landing = groups[0] or groups[1]
+    # The boot code takes one of the gaps of the run it is in.
+    entry_gaps = (groups[0] if text.fixed_ordered or not text.wildcard else groups[1]) + 1 if boot else 1
     padding = _log2(padding_choices)
     return Entropy(
         base_bits=_bits(_log2(bases)),
         order_bits=_bits(order),
         order_bits_per_function=_bits(order / functions if functions else Decimal(0)),
-        function_position_bits=_bits(_log2(functions) if functions else Decimal(0)),
+        function_position_bits=_bits(_log2(landing) if landing else Decimal(0)),
         padding_bits_per_function=_bits(padding),
         padding_bits=_bits(padding * functions),
         entry_position_bits=_bits(_log2(entry_gaps)),
-        rodata_order_bits=_bits(_log2_factorial(objects.get(".rodata", 0))),
-        data_order_bits=_bits(_log2_factorial(objects.get(".data", 0))),
-        bss_order_bits=_bits(_log2_factorial(objects.get(".bss", 0))),
+        rodata_order_bits=_bits(_objects_order(objects, written, ".rodata")),
+        data_order_bits=_bits(_objects_order(objects, written, ".data")),
+        bss_order_bits=_bits(_objects_order(objects, written, ".bss")),
     )
+
+
+def _objects_order(objects: dict[str, int], written: Mapping[str, Realised], name: str) -> Decimal:
+    count = objects.get(name, 0)
+    realised = written.get(name)
+    if realised is None or not realised.wildcard:
+        return _log2_factorial(count)
+    return _log2_factorial(realised.ordered) + _log2_factorial(realised.named)
 
 
 # Decimal, not float: its ln() is correctly rounded, so the manifest's
@@ -361,7 +405,19 @@ def _log2(value: int) -> Decimal:
 
 
 def _log2_factorial(n: int) -> Decimal:
-    return _log2(math.factorial(n)) if n > 1 else Decimal(0)
+    """log2(n!) from the top 256 bits of n! (and how many bits were dropped).
+
+    Converting all of n! to a Decimal costs time quadratic in its digits
+    (456,574 of them at n = 100,000); the bits dropped change the result by
+    less than 2**-255 relative, far below the 40 digits computed.
+    """
+    if n <= 1:
+        return Decimal(0)
+    value = math.factorial(n)
+    dropped = max(value.bit_length() - 256, 0)
+    with localcontext() as context:
+        context.prec = 40
+        return _log2(value >> dropped) + dropped
 
 
 def _bits(value: Decimal) -> float:
@@ -382,16 +438,20 @@ def method() -> dict[str, str]:
         "order": (
             "Fisher-Yates shuffle of the live function sections of .text; "
             "order_bits = log2(n!), order_bits_per_function = log2(n!)/n, "
-            "function_position_bits = log2(n) (where one given function lands)"
+            "function_position_bits = log2(n) (where one given function lands). "
+            "Units no symbol of a name of their own identifies (named_units, a of them) go on lines "
+            "of their own before the ordered line, each group in its shuffled order: then "
+            "order_bits = log2(a!) + log2((n-a)!) and function_position_bits = log2(n-a)"
         ),
         "entry": (
             "the boot code (.text.boot) goes to one of the n + 1 gaps between the shuffled functions, "
-            "uniformly; entry_position_bits = log2(n + 1), the entry's offset from the base"
+            "uniformly; entry_position_bits = log2(n + 1), the entry's offset from the base "
+            "(with a named units: log2(n - a + 1) in the ordered line, log2(a + 1) if it is named)"
         ),
         "data": (
             "Fisher-Yates shuffle of the data objects (input sections) of .rodata, .data and .bss, "
             "each with its own stream; linker sets, constructor arrays, notes and the GOT stay; "
-            "<section>_order_bits = log2(m!) for its m objects"
+            "<section>_order_bits = log2(m!) for its m objects (log2(a!) + log2((m-a)!) with a named units)"
         ),
         "padding": (
             f"before each shuffled function, {PADDING_STEP} * uniform{{0..max/{PADDING_STEP}}} bytes; "

@@ -110,7 +110,7 @@ def prepare(options: Options, secret: bytes | None = None) -> Prepared:
     )
     plan = build_plan(placed, liveness.live, options.entry, options.guest_name, pv)
     check_undefined(liveness, resolution, plan.defined_symbols().__contains__)
-    plan, layout = aslr.randomise(plan, options.aslr(secret))
+    plan, layout = aslr.randomise(plan, options.aslr(secret), resolution.loaded)
     return Prepared(resolution, liveness, plan, layout)
 
 
@@ -137,6 +137,10 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
         # UTF-8, as lld reads it: quoted file names are compared byte for byte.
         script_path.write_text(script.render(plan), encoding="utf-8")
         raw_map = Path(scratch) / "image.map" if options.map_file else None
+        symbol_order = None
+        if plan.symbol_order:
+            symbol_order = Path(scratch) / "image.order"
+            symbol_order.write_text("".join(f"{name}\n" for name in plan.symbol_order), encoding="utf-8")
         job = lld.LinkJob(
             script=script_path,
             inputs=lld.input_args(options.inputs),
@@ -146,6 +150,7 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
             build_id="sha1",
             strip=True,
             map_file=raw_map,
+            symbol_order=symbol_order,
         )
         _run_lld(options.ld, job, liveness, options.output.name)
         image = verify.read_image(job.output)

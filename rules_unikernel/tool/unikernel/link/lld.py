@@ -32,6 +32,7 @@ class LinkJob:
     strip: bool
     map_file: Path | None = None
     undefined: tuple[str, ...] = ()  # extra roots, pulled from archives like the entry
+    symbol_order: Path | None = None  # --symbol-ordering-file (order)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def command(ld: str, job: LinkJob) -> list[str]:
         args.append("--strip-all")
     if job.map_file is not None:
         args += ["-Map", str(job.map_file)]
+    if job.symbol_order is not None:
+        args.append(f"--symbol-ordering-file={job.symbol_order}")
     args += list(job.inputs)
     return args
 

@@ -96,6 +96,7 @@ def _layout(layout: aslr.Randomisation) -> dict[str, object]:
         "bases": layout.bases,
         "shuffled_functions": layout.functions,
         "shuffled_objects": {name.lstrip("."): count for name, count in layout.objects},
+        "named_units": {name.lstrip("."): count for name, count in layout.named},
         "padding_max": layout.padding_max,
         "entropy": {
             "base_bits": entropy.base_bits,

@@ -24,6 +24,9 @@ they stay together at the first one's place. Wildcards remain only for what
 lld makes itself (build-id, GOT) and what is not loaded (debug info). The
 script writer joins consecutive lines of one file that follow lld's input
 order (``first``/``last``) into one line, which lld lays out the same way.
+A randomised layout (aslr) is written differently: each shuffled output
+section becomes one ``ordered`` wildcard line that lld sorts by
+``symbol_order`` (order).
 """
 
 from __future__ import annotations
@@ -122,6 +125,8 @@ class Placement:
     ``last``: the input-order indexes (lld's) of the first and last section
     an exact line places, -1 when unknown; the script writer joins lines
     of one file whose sections follow each other in that order (script).
+    ``ordered``: ``sections`` are name patterns (``.text.*``) of a line
+    whose sections lld orders by the plan's ``symbol_order`` (order).
     """
 
     sections: tuple[str, ...]
@@ -132,6 +137,7 @@ class Placement:
     pad: int = 0
     first: int = -1
     last: int = -1
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,8 @@ class LayoutPlan:
     unloaded: tuple[OutputSection, ...]
     discard: tuple[Placement, ...]
     assignments: tuple[Assignment, ...]
+    # lld's --symbol-ordering-file: the order of the sections of ``ordered`` lines.
+    symbol_order: tuple[str, ...] = ()
 
     def defined_symbols(self) -> frozenset[str]:
         """Symbols the linker script defines (lld adds ``__start_``/``__stop_`` of sets)."""

@@ -220,10 +220,19 @@ def _unloaded(section: OutputSection) -> str:
 
 
 def _placement(placement: Placement) -> str:
-    names = " ".join(script_section_name(name) for name in placement.sections)
+    if placement.ordered:
+        names = " ".join(_pattern(name) for name in placement.sections)
+    else:
+        names = " ".join(script_section_name(name) for name in placement.sections)
     files = script_file_name(placement.files) if placement.exact else _token(placement.files)
     text = f"{files}({names})"
     return f"KEEP({text})" if placement.keep else text
+
+
+def _pattern(name: str) -> str:
+    """An ordered line's pattern (order.PATTERNS): a section name, or one followed by ``*``."""
+    stem = name.removesuffix("*")
+    return script_section_name(stem) + name[len(stem) :]
 
 
 def _token(text: str) -> str:
