@@ -588,6 +588,11 @@ stream_vchan_test() { # TYPE: pvh or pv
 # (5 s at 200 queries/s, none may be lost) and shuts the guest down with
 # xl. Records the time from xl create to the first answered query
 # (boot_to_first_answer_ms).
+# vif_counters DOMID: dom0's counters of the domain's first vif (netback:
+# its RX is what the guest sent, its TX what dom0 gave the guest).
+vif_counters() {
+  ip -s link show dev vif$1.0 2>&1 | awk '/RX:|TX:/ { dir = $1; getline; printf "%s packets %s dropped %s; ", dir, $2, $4 }'
+}
 dns_client() { # OUT NAME DOMID T0
   local out=$1 d=$3
   : > $out
@@ -603,7 +608,13 @@ dns_client() { # OUT NAME DOMID T0
       echo "big over TCP: $(again dig @10.0.0.53 +tcp +short big.example.test TXT | wc -l) records"
       echo "big over UDP: $(again dig @10.0.0.53 +ignore +noedns big.example.test TXT | grep -o 'flags: [a-z ]*')"
       printf '%s\n' "web.example.test A" "www.example.test A" "example.test MX" "nope.example.test A" > /tmp/dnsperf.queries
-      again dnsperf -s 10.0.0.53 -d /tmp/dnsperf.queries -l 5 -Q 200 2>&1 | grep -E 'Queries (sent|completed|lost)'
+      # For a loss, where it happened: netback's counters for the vif
+      # (its drops: the guest's receive ring was full) before and after,
+      # and dnsperf's whole report (latencies) in NAME.dnsperf.txt.
+      echo "vif$d.0 before dnsperf: $(vif_counters $d)"
+      again dnsperf -s 10.0.0.53 -d /tmp/dnsperf.queries -l 5 -Q 200 > $R/$2.dnsperf.txt 2>&1
+      grep -E 'Queries (sent|completed|lost)' $R/$2.dnsperf.txt
+      echo "vif$d.0 after dnsperf: $(vif_counters $d)"
     } >> $out 2>&1
   fi
   ask_to_end shutdown $d >> $out
@@ -632,6 +643,7 @@ dns_test() { # TYPE: pvh or pv
     check $t "dnsperf: none lost" $f 'Queries lost: +0 '
     check $t "xl shutdown heard (console)" $R/$n.console.log '^\[xen\] control: poweroff requested by the toolstack'
     check_not $t "no fault (console)" $R/$n.console.log 'panic:|backtrace:'
+    timings $t $n   # xl create's own part of the boot, entry to main
     boot_to_first_answer $t $f
   else
     BAD="xl create failed"
@@ -712,6 +724,7 @@ httpd_test() { # TYPE: pvh or pv
     check $t "xl shutdown heard (console)" $R/$n.console.log '^\[xen\] control: poweroff requested by the toolstack'
     check $t "poweroff shutdown" $R/$n.xl.log 'shut down, reason code 0 '
     check_not $t "no fault (console)" $R/$n.console.log 'panic:|backtrace:'
+    timings $t $n   # xl create's own part of the boot, entry to main
     boot_to_first_answer $t $f
     for k in "" k; do
       rps=$(sed -n 's/^Requests per second: *\([0-9.]*\) .*/\1/p' $R/$n.ab$k.txt)
@@ -928,11 +941,19 @@ run_one() {
   local name=$1 before rc last t0
   shift
   before=$(wc -l < $R/summary)
-  t0=$(now)
+  t0=$(now); touch $R/.test-start
   timeout -k 10 $TEST_LIMIT bash "$0" --only "$@" 2>&1 | tee $R/current-test.log
   rc=${PIPESTATUS[0]}
   # Each test's wall time, for the lab's budget (README.md).
   echo "$name test $(secs $t0 $(now)) s" >> $R/timings
+  # A repetition (ONLY="NAME*N") keeps its own logs: the next one
+  # overwrites the guest's files in $R.
+  case $name in *'#'*)
+    mkdir -p "$R/$name"
+    find $R -maxdepth 1 -type f -newer $R/.test-start ! -name summary ! -name timings ! -name current-test.log \
+      -exec cp {} "$R/$name/" \;
+    cp $R/current-test.log "$R/$name/test.log";;
+  esac
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     last=$(grep -a -v '^\s*$' $R/current-test.log | tail -1 | cut -c1-160)
     fail $name "no verdict within $TEST_LIMIT s (hung; last output: ${last:-none})"
