@@ -581,6 +581,12 @@ stream_vchan_test() { # TYPE: pvh or pv
   [ -z "$BAD" ] && pass $t || fail $t "${BAD#; }"
 }
 
+# vif_counters DOMID: dom0's counters of the domain's first vif (netback:
+# its RX is what the guest sent, its TX what dom0 gave the guest).
+vif_counters() {
+  ip -s link show dev vif$1.0 2>&1 | awk '/RX:|TX:/ { dir = $1; getline; printf "%s packets %s dropped %s; ", dir, $2, $4 }'
+}
+
 # (c3) dns, as PVH and as PV: examples/dns:image (its zone compiled in by
 # dns_zone; its NIC from //drivers/nic:any), a static address on xenbr0.
 # dom0 asks with dig (UDP, and TCP for the RRset too big for 512 bytes),
@@ -588,11 +594,6 @@ stream_vchan_test() { # TYPE: pvh or pv
 # (5 s at 200 queries/s, none may be lost) and shuts the guest down with
 # xl. Records the time from xl create to the first answered query
 # (boot_to_first_answer_ms).
-# vif_counters DOMID: dom0's counters of the domain's first vif (netback:
-# its RX is what the guest sent, its TX what dom0 gave the guest).
-vif_counters() {
-  ip -s link show dev vif$1.0 2>&1 | awk '/RX:|TX:/ { dir = $1; getline; printf "%s packets %s dropped %s; ", dir, $2, $4 }'
-}
 dns_client() { # OUT NAME DOMID T0
   local out=$1 d=$3
   : > $out
@@ -667,7 +668,7 @@ dns_test() { # TYPE: pvh or pv
 # 5000 made the PVH test take 202 s, against 85 s as PV (README.md).
 AB_N_PV=5000 AB_N_PVH=1000
 httpd_client() { # OUT NAME N DOMID T0
-  local out=$1 abn=$3 d=$4 url=http://10.0.0.80 sum path got code ok=0 all=0 k
+  local out=$1 abn=$3 d=$4 url=http://10.0.0.80 sum path p got code ok=0 all=0 k
   : > $out
   if await_answer $out $5 $d curl -s -f -o /dev/null --max-time 2 $url/; then
     while read -r sum path; do
