@@ -663,9 +663,10 @@ dns_test() { # TYPE: pvh or pv
 # none may fail or be answered other than 2xx. Then xl shutdown.
 # Records xl create to the first answered request
 # (boot_to_first_answer_ms) and ab's requests per second.
-# N: 5000 as PV; 1000 as PVH, where TCG's shadow paging made the server
-# about 3x slower (59 requests/s against 191 as PV, a connection each):
-# 5000 made the PVH test take 202 s, against 85 s as PV (README.md).
+# N: 5000 as PV; 1000 as PVH, which suffers most from a loaded host
+# (Xen's shadow paging under TCG): there it served 59 requests/s a
+# connection each, against 191 as PV, and 5000 took the PVH test to
+# 202 s (README.md).
 AB_N_PV=5000 AB_N_PVH=1000
 httpd_client() { # OUT NAME N DOMID T0
   local out=$1 abn=$3 d=$4 url=http://10.0.0.80 sum path p got code ok=0 all=0 k
