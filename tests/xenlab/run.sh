@@ -67,6 +67,7 @@ step "bazel build the test images"
 IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_image
         udp_echo=//examples/udp_echo:image tcp_echo=//examples/tcp_echo:image
         stream_echo_vchan=//examples/stream_echo:image_vchan dns=//examples/dns:image
+        httpd=//examples/httpd:image
         blkstore=//examples/blkstore:image
         vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
         wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
@@ -83,6 +84,12 @@ for i in $IMAGES; do
     die "image outputs of $label not found under $BIN"
 done
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
+# httpd's site as the image serves it (examples/httpd/BUILD: every file
+# under site/) and the files' sha256s: dom0's client compares each answer
+# with them.
+cp -r "$WS/examples/httpd/site" "$SHARE/httpd-site" &&
+  (cd "$SHARE/httpd-site" && find . -type f | LC_ALL=C sort | xargs sha256sum) > "$SHARE/httpd-site.sha256" ||
+  die "copying examples/httpd/site to the share failed"
 # ONLY="NAME[*N] ...": run only those tests (and sanity), each N times
 # (e.g. ONLY="vchan-client*20" to chase a flake).
 if [ -n "${ONLY:-}" ]; then printf '%s\n' "$ONLY" > "$SHARE/only"; fi
