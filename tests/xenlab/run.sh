@@ -70,8 +70,11 @@ IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_
         blkstore=//examples/blkstore:image
         vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
         wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
+# kvstore (the kv-durability tests) is booted from what a user gets: its
+# image, the xl config unikernel_image generated and its littlefs volume.
+KVSTORE=examples/kvstore
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ //rules_unikernel/tool:cli \
-   $(for i in $IMAGES; do echo "${i#*=}"; done)) ||
+   $(for i in $IMAGES; do echo "${i#*=}"; done) //$KVSTORE:image //$KVSTORE:data) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
   die "bazel info bazel-bin failed"
@@ -82,6 +85,10 @@ for i in $IMAGES; do
   cp "$out.elf" "$SHARE/images/$name.elf" && cp "$out.debug.elf" "$SHARE/images/$name.debug.elf" ||
     die "image outputs of $label not found under $BIN"
 done
+mkdir -p "$SHARE/kvstore"
+cp "$BIN/$KVSTORE/image.elf" "$BIN/$KVSTORE/image.xl.cfg" "$BIN/$KVSTORE/data.img" "$SHARE/kvstore/" ||
+  die "kvstore's image, image.xl.cfg or data.img not found under $BIN/$KVSTORE"
+install -m 0755 "$WS/$KVSTORE/kv_durability.py" "$SHARE/kv_durability.py"
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
 # ONLY="NAME[*N] ...": run only those tests (and sanity), each N times
 # (e.g. ONLY="vchan-client*20" to chase a flake).
