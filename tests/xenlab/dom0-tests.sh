@@ -695,46 +695,55 @@ kv_boot() {
 # kv_destroy NAME IP DIR: the campaign's --kill: `xl destroy` of the
 # running guest, then what it must have left. The guest cannot report its
 # own grant accounting (it never runs again), so the checks are dom0's
-# and Xen's: blkback's state while libxl takes the disk away (watched
-# until the toolstack removed the backend), the domain gone within 20 s
-# (Xen frees a dying domain only once no other domain maps its pages: a
-# grant blkback or netback still mapped would keep it), and the loop
-# device released (the next boot attaches the same file read-write).
+# and Xen's: xl destroy succeeded; blkback reached Closed (6) while libxl
+# took the disk away (its state watched until the toolstack removed the
+# backend, which must have happened when xl destroy returned); the domain
+# gone within 20 s after that (Xen frees a dying domain only once no other
+# domain maps its pages: a grant blkback or netback still mapped would
+# keep it); and the loop device released (the next boot attaches the same
+# file read-write).
 # dom0's TCP connections to the dead guest are aborted (ss -K) instead of
 # waiting out the client's 10 s timeout. One line per destroy in
 # NAME.destroys.txt, ending in "ok" or "BAD".
 kv_destroy() {
-  local n=$1 ip=$2 dir=$3 d t0 t1 xpid rc cur last= seen= gone= loop verdict=ok end
+  local n=$1 ip=$2 dir=$3 d t0 xpid rc cur last= seen= gone= loop verdict=ok end i
   d=$(timeout -k 2 20 xl domid $n 2>/dev/null)
   if [ -z "$d" ]; then
     echo "$(cut -d' ' -f1 /proc/uptime) destroy: no domain $n: BAD" >> $R/$n.destroys.txt; return 0
   fi
   t0=$(now)
   timeout -k 5 60 xl destroy $d & xpid=$!
-  end=$((SECONDS + 30))
+  end=$((SECONDS + 90))
   while [ $SECONDS -lt $end ]; do
     cur=$(xenstore-read /local/domain/0/backend/vbd/$d/51712/state 2>/dev/null || echo removed)
     [ "$cur" != "$last" ] && seen="$seen $cur"
     last=$cur
     [ "$cur" = removed ] && break
-    sleep 0.05
+    kill -0 $xpid 2>/dev/null || break
+    sleep 0.2   # each read is a fork in dom0, which the hotplug scripts need too
   done
   wait $xpid; rc=$?
   ss -K dst $ip >/dev/null 2>&1
-  for i in $(seq 1 80); do exists $d || { gone=1; break; }; sleep 0.25; done
-  t1=$(now)
+  # xl destroy returned: the toolstack must have removed the backend.
+  cur=$(xenstore-read /local/domain/0/backend/vbd/$d/51712/state 2>/dev/null || echo removed)
+  [ "$cur" != "$last" ] && seen="$seen $cur"
+  last=$cur
+  for i in $(seq 1 80); do exists $d || { gone="gone after $(secs $t0 $(now)) s"; break; }; sleep 0.25; done
   ss -K dst $ip >/dev/null 2>&1
   loop=$(losetup -j $dir/data.img)
+  # libxl asks blkback to close and waits for Closed (6) before it runs
+  # the hotplug script that frees the loop device and removes the backend.
+  case "$seen " in *" 6 "*) ;; *) verdict=BAD ;; esac
   [ $rc = 0 ] && [ -n "$gone" ] && [ -z "$loop" ] && [ "$last" = removed ] || verdict=BAD
-  echo "$(cut -d' ' -f1 /proc/uptime) destroy: domain $d, xl destroy status $rc," \
-       "blkback states:$seen, domain ${gone:+gone after $(secs $t0 $t1) s}${gone:-still there after 20 s}," \
+  echo "$(cut -d' ' -f1 /proc/uptime) destroy: domain $d, xl destroy status $rc after $(secs $t0 $(now)) s," \
+       "blkback states:$seen, domain ${gone:-still there 20 s after xl destroy returned}," \
        "loop device ${loop:-released}: $verdict" >> $R/$n.destroys.txt
 }
 kv_durability_test() { # TYPE: pvh or pv
   local type=$1 t n ip mac dir k t0 rc s puts dels clean
   t=kv-durability; n=kv; ip=10.0.0.80; mac=00:16:3e:00:00:50
   [ "$type" = pv ] && { t=kv-durability-pv; n=kvpv; ip=10.0.0.81; mac=00:16:3e:00:00:51; }
-  k=10
+  k=10; [ -s /mnt/share/kv-kills ] && k=$(cat /mnt/share/kv-kills)   # run.sh's KV_KILLS
   echo "=== XENLAB-RUN $t"
   BAD=
   dir=/tmp/$n
@@ -753,7 +762,7 @@ kv_durability_test() { # TYPE: pvh or pv
   rm -f /var/log/xen/console/guest-$n.log
   : > $R/$n.destroys.txt
   t0=$(now)
-  (cd $dir && python3 /mnt/share/kv_durability.py --target $ip:80 --kills $k --load-max 1.5 --boot-timeout 60 \
+  (cd $dir && python3 -u /mnt/share/kv_durability.py --target $ip:80 --kills $k --load-max 1.5 --boot-timeout 150 \
      --boot "bash /mnt/share/dom0-tests.sh --only kv_boot $dir $n" \
      --kill "bash /mnt/share/dom0-tests.sh --only kv_destroy $n $ip $dir" \
      --console-file /var/log/xen/console/guest-$n.log --logs $R/$n.rounds) > $R/$n.client.txt 2>&1
