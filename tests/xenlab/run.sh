@@ -18,7 +18,7 @@
 #   results/        this run's logs: serial.log (Xen + dom0 console), per
 #                   guest console/xl logs, summary, timings
 # Environment: ONLY (run only these tests, "NAME[*N] ...", each N times),
-# KV_KILLS (kv-durability's kills, 4),
+# KV_KILLS (kv-durability's kills: 4 as PVH, 2 as PV),
 # MEM (QEMU MiB, 1536), DOM0_MEM (512M), TIMEOUT (QEMU seconds,
 # 1500; each test in dom0 is bounded by 300 s), CPU (QEMU -cpu, "max,-smap": with SMAP, the Debian 6.1.0-50 PV dom0
 # dies at its first instruction under TCG, "d0v0 Unhandled: vec 14,
@@ -94,7 +94,7 @@ install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
 # ONLY="NAME[*N] ...": run only those tests (and sanity), each N times
 # (e.g. ONLY="vchan-client*20" to chase a flake).
 if [ -n "${ONLY:-}" ]; then printf '%s\n' "$ONLY" > "$SHARE/only"; fi
-# KV_KILLS=N: kv-durability's kills per run (default 4; 10 take about 250 s).
+# KV_KILLS=N: kv-durability's kills per guest type (default 4 as PVH, 2 as PV; README.md).
 if [ -n "${KV_KILLS:-}" ]; then
   case $KV_KILLS in ''|*[!0-9]*|0) die "KV_KILLS=$KV_KILLS: give a number of kills, 1 or more";; esac
   echo "$KV_KILLS" > "$SHARE/kv-kills"
