@@ -18,6 +18,7 @@
 #   results/        this run's logs: serial.log (Xen + dom0 console), per
 #                   guest console/xl logs, summary, timings
 # Environment: ONLY (run only these tests, "NAME[*N] ...", each N times),
+# KV_KILLS (kv-durability's kills: 4 as PVH, 2 as PV),
 # MEM (QEMU MiB, 1536), DOM0_MEM (512M), TIMEOUT (QEMU seconds,
 # 1500; each test in dom0 is bounded by 300 s), CPU (QEMU -cpu, "max,-smap": with SMAP, the Debian 6.1.0-50 PV dom0
 # dies at its first instruction under TCG, "d0v0 Unhandled: vec 14,
@@ -71,8 +72,11 @@ IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_
         blkstore=//examples/blkstore:image
         vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
         wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
+# kvstore (the kv-durability tests) is booted from what a user gets: its
+# image, the xl config unikernel_image generated and its littlefs volume.
+KVSTORE=examples/kvstore
 (cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} build --symlink_prefix=/ //rules_unikernel/tool:cli \
-   $(for i in $IMAGES; do echo "${i#*=}"; done)) ||
+   $(for i in $IMAGES; do echo "${i#*=}"; done) //$KVSTORE:image //$KVSTORE:data) ||
   die "bazel build failed"
 BIN=$(cd "$WS" && $BAZEL ${BAZEL_STARTUP_FLAGS:-} info --symlink_prefix=/ bazel-bin 2>/dev/null) ||
   die "bazel info bazel-bin failed"
@@ -83,6 +87,10 @@ for i in $IMAGES; do
   cp "$out.elf" "$SHARE/images/$name.elf" && cp "$out.debug.elf" "$SHARE/images/$name.debug.elf" ||
     die "image outputs of $label not found under $BIN"
 done
+mkdir -p "$SHARE/kvstore"
+cp "$BIN/$KVSTORE/image.elf" "$BIN/$KVSTORE/image.xl.cfg" "$BIN/$KVSTORE/data.img" "$SHARE/kvstore/" ||
+  die "kvstore's image, image.xl.cfg or data.img not found under $BIN/$KVSTORE"
+install -m 0755 "$WS/$KVSTORE/kv_durability.py" "$SHARE/kv_durability.py"
 install -m 0755 "$HERE/dom0-tests.sh" "$SHARE/dom0-tests.sh"
 # httpd's site as the image serves it (examples/httpd/BUILD: every file
 # under site/) and the files' sha256s: dom0's client compares each answer
@@ -93,6 +101,11 @@ cp -r "$WS/examples/httpd/site" "$SHARE/httpd-site" &&
 # ONLY="NAME[*N] ...": run only those tests (and sanity), each N times
 # (e.g. ONLY="vchan-client*20" to chase a flake).
 if [ -n "${ONLY:-}" ]; then printf '%s\n' "$ONLY" > "$SHARE/only"; fi
+# KV_KILLS=N: kv-durability's kills per guest type (default 4 as PVH, 2 as PV; README.md).
+if [ -n "${KV_KILLS:-}" ]; then
+  case $KV_KILLS in ''|*[!0-9]*|0) die "KV_KILLS=$KV_KILLS: give a number of kills, 1 or more";; esac
+  echo "$KV_KILLS" > "$SHARE/kv-kills"
+fi
 install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 install -m 0755 "$HERE/stream-client.py" "$SHARE/stream-client.py"
 
