@@ -18,7 +18,8 @@
 #   results/        this run's logs: serial.log (Xen + dom0 console), per
 #                   guest console/xl logs, summary, timings
 # Environment: ONLY (run only these tests, "NAME[*N] ...", each N times),
-# KV_KILLS (kv-durability's kills: 4 as PVH, 2 as PV),
+# KV_KILLS (kv-durability's kills: 4 as PVH, 2 as PV), TEST_LIMIT (each test's
+# bound in dom0, 300 s),
 # MEM (QEMU MiB, 1536), DOM0_MEM (512M), TIMEOUT (QEMU seconds,
 # 1500; each test in dom0 is bounded by 300 s), CPU (QEMU -cpu, "max,-smap": with SMAP, the Debian 6.1.0-50 PV dom0
 # dies at its first instruction under TCG, "d0v0 Unhandled: vec 14,
@@ -105,6 +106,12 @@ if [ -n "${ONLY:-}" ]; then printf '%s\n' "$ONLY" > "$SHARE/only"; fi
 if [ -n "${KV_KILLS:-}" ]; then
   case $KV_KILLS in ''|*[!0-9]*|0) die "KV_KILLS=$KV_KILLS: give a number of kills, 1 or more";; esac
   echo "$KV_KILLS" > "$SHARE/kv-kills"
+fi
+# TEST_LIMIT=S: each test's bound in dom0 (default 300 s; 10 kills of
+# kv-durability take 300-450 s each as PVH and PV).
+if [ -n "${TEST_LIMIT:-}" ]; then
+  case $TEST_LIMIT in ''|*[!0-9]*|0) die "TEST_LIMIT=$TEST_LIMIT: give seconds, 1 or more";; esac
+  echo "$TEST_LIMIT" > "$SHARE/test-limit"
 fi
 install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 install -m 0755 "$HERE/stream-client.py" "$SHARE/stream-client.py"
