@@ -1158,8 +1158,8 @@ run_test tcp-echo tcp_echo_test pvh
 run_test tcp-echo-pv tcp_echo_test pv
 run_test stream-vchan stream_vchan_test pvh
 run_test stream-vchan-pv stream_vchan_test pv
-run_on_request dns dns_test pvh
-run_on_request dns-pv dns_test pv
+run_test dns dns_test pvh
+run_test dns-pv dns_test pv
 run_test httpd httpd_test pvh
 run_test httpd-pv httpd_test pv
 setup_blk
