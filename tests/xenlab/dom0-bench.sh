@@ -25,7 +25,7 @@ bench_line() { echo "$1 $2 $3" >> $R/bench.txt; echo "XENBENCH $1 $2 $3"; }
 
 # bench_side SIDE: one boot, its measurements, its end.
 bench_side() {
-  local side=$1 n=bench-$1 kind ip mac kernel ramdisk= cmdline t0 t1 c n_req fa used
+  local side=$1 n=bench-$1 kind ip mac kernel ramdisk= cmdline t0 t1 c n_req fa pp used
   case $side in
     httpd|nginx) kind=http ip=10.0.0.80 mac=00:16:3e:00:00:50 ;;
     dns|nsd) kind=dns ip=10.0.0.53 mac=00:16:3e:00:00:35 ;;
@@ -62,10 +62,18 @@ EOF
   fi
   t1=$(now)
   bench_line $side xl_create_s $(secs $t0 $t1)
-  fa=$(again python3 /mnt/share/bench-probe.py first $kind $ip $t0 $BENCH_BOOT_LIMIT)
-  bench_line $side first_answer_s ${fa#first_answer_s }
-  if [ "${fa#first_answer_s }" = none ]; then
-    bench_line $side error "no answer within $BENCH_BOOT_LIMIT s of xl create"
+  # The poll, given up early when the domain is gone (a guest that
+  # panicked or crashed answers nothing: no need to wait out the limit).
+  python3 /mnt/share/bench-probe.py first $kind $ip $t0 $BENCH_BOOT_LIMIT > $R/$n.first.txt 2>&1 & pp=$!
+  while kill -0 $pp 2>/dev/null; do
+    exists $n || { sleep 1; kill $pp 2>/dev/null; echo "the domain ended" >> $R/$n.first.txt; break; }
+    sleep 3
+  done
+  wait $pp
+  fa=$(sed -n 's/^first_answer_s //p' $R/$n.first.txt)
+  bench_line $side first_answer_s ${fa:-none}
+  if [ "${fa:-none}" = none ]; then
+    bench_line $side error "no answer within $BENCH_BOOT_LIMIT s of xl create ($(tail -1 $R/$n.first.txt))"
   elif [ $kind = http ]; then
     for c in $BENCH_CONCURRENCY; do
       n_req=$BENCH_REQUESTS; [ $n_req -lt $((c * 10)) ] && n_req=$((c * 10))
