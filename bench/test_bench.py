@@ -10,6 +10,7 @@ import pytest
 
 from bench import appliances
 from bench import blk
+from bench import xen_appliances
 
 AB_OUT = """\
 Concurrency Level:      10
@@ -230,3 +231,96 @@ def test_blk_policies_argument() -> None:
     assert blk.parse_args([]).policies == list(blk.POLICIES)
     with pytest.raises(SystemExit):
         blk.parse_args(["--policies", "write_back_fifo"])
+
+
+# ---- xen_appliances.py: the lab's results into the table ---------------------
+
+
+def _response(answer_rrs: list[bytes], authority_rrs: list[bytes], flags: int = 0x8400) -> bytes:
+    """A response to "example.test SOA": the question, then the given RRs
+    (each a compressed owner pointing at the question's name)."""
+    q = b"\x07example\x04test\x00" + struct.pack("!HH", 6, 1)
+    head = struct.pack("!HHHHHH", 0x4242, flags, 1, len(answer_rrs), len(authority_rrs), 0)
+    return head + q + b"".join(answer_rrs) + b"".join(authority_rrs)
+
+
+def _rr(rtype: int, rdata: bytes) -> bytes:
+    return b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 3600, len(rdata)) + rdata
+
+
+def test_answer_part_leaves_out_authority_and_additional() -> None:
+    soa = _rr(6, b"\x00" * 22)
+    ns = _rr(2, b"\x03ns1\xc0\x0c")
+    minimal, nsd_like = _response([soa], []), _response([soa], [ns])
+    assert minimal != nsd_like
+    assert xen_appliances.answer_part(minimal) == xen_appliances.answer_part(nsd_like)
+    # A different answer, or a different RCODE, is a difference.
+    assert xen_appliances.answer_part(_response([_rr(6, b"\x01" * 22)], [])) != xen_appliances.answer_part(minimal)
+    assert xen_appliances.answer_part(_response([soa], [], flags=0x8403)) != xen_appliances.answer_part(minimal)
+    # Truncated messages are not taken for answers.
+    assert xen_appliances.answer_part(minimal[:-5]) is None
+    assert xen_appliances.answer_part(b"\x00" * 5) is None
+
+
+def test_check_answers() -> None:
+    soa = _rr(6, b"\x00" * 22)
+    ours = {"example.test. SOA": _response([soa], []), "x. A": None}
+    theirs = {"example.test. SOA": _response([soa], [_rr(2, b"\xc0\x0c")]), "x. A": b"\x00" * 12}
+    r = xen_appliances.check_answers(ours, theirs)
+    assert (r.whole.rrsets, r.whole.identical, r.answer_sections_identical) == (2, 0, 1)
+    assert r.answer_sections_differ == ["x. A"]
+
+
+def _results(tmp_path: Path) -> tuple[Path, Path]:
+    results, images = tmp_path / "results", tmp_path / "share/images"
+    results.mkdir(parents=True)
+    images.mkdir(parents=True)
+    (results / "bench.txt").write_text(
+        "httpd xl_create_s 0.50\nhttpd first_answer_s 1.000\nhttpd mem_mib 128\n"
+        "nginx xl_create_s 0.90\nnginx first_answer_s 40.000\nnginx mem_mib 128\nnginx linux_used_kib 41000\n"
+        "dns first_answer_s 2.0\nnsd first_answer_s none\nnsd error no answer within 300 s of xl create\n"
+        "dom0 loadavg 1.0,2.0,3.0\n"
+    )
+    (results / "bench-httpd.ab-c10.txt").write_text(AB_OUT)
+    (results / "bench-nginx.ab-c10.txt").write_text(AB_OUT.replace("200.12", "100.06"))
+    (results / "bench-httpd.ab-c100.txt").write_text("apr_pollset_poll: The timeout specified has expired (70007)\n")
+    (results / "bench-dns.dnsperf.txt").write_text(DNSPERF_OUT)
+    (images / "httpd.elf").write_bytes(b"\0" * 1000)
+    (images / "linux-vmlinuz").write_bytes(b"\0" * 3000)
+    (images / "linux-initrd.img").write_bytes(b"\0" * 7000)
+    return results, images
+
+
+def test_xen_table_from_results(tmp_path: Path) -> None:
+    results, images = _results(tmp_path)
+    r = xen_appliances.load(results, images, [10, 100])
+    rows = {row.what: row for row in xen_appliances.table(r, [10, 100])}
+    assert rows["httpd/nginx requests/s, ab c=10"].ratio == 2.0
+    c100 = rows["httpd/nginx requests/s, ab c=100"]
+    assert c100.ours != c100.ours and c100.target == ">= 1.2"  # NaN: ab gave up, and said why
+    assert "httpd ab c=100: gave up (apr_pollset_poll: The timeout specified has expired (70007))" in r.notes
+    assert "nsd: no answer within 300 s of xl create" in r.notes
+    assert rows["httpd/nginx xl create to first answer"].ratio == 0.025
+    assert rows["httpd/nginx image bytes (ELF vs vmlinuz+initrd)"].ratio == 0.1
+    assert rows["dns/nsd queries/s, dnsperf"].ours == 148.912345
+    verdicts = xen_appliances.verdicts(list(rows.values()))
+    assert "httpd/nginx requests/s, ab c=10: ratio 2.000, target >= 1.2: met" in verdicts
+    assert "httpd/nginx xl create to first answer: ratio 0.025, target <= 0.5: met" in verdicts
+    assert "dns/nsd xl create to first answer: ratio nan, target <= 0.5: no figure" in verdicts
+    assert "httpd/nginx image bytes (ELF vs vmlinuz+initrd): 1000 bytes, target ours <= 86 KB: met" in verdicts
+
+
+def test_xen_missing_results_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(xen_appliances.BenchError, match="run the benchmark first"):
+        xen_appliances.load(tmp_path, tmp_path, [1])
+    assert xen_appliances.main(["--results", str(tmp_path), "--json", str(tmp_path / "x.json")]) == 1
+
+
+def test_xen_main_writes_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results, _ = _results(tmp_path)
+    assert xen_appliances.main(["--results", str(results), "--concurrency", "10", "--json", str(tmp_path / "x.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| httpd/nginx requests/s, ab c=10 | 200.12 | 100.06 | req/s | 2.000 | >= 1.2 |" in out
+    assert "nginx: Linux reports 41000 KiB in use" in out
+    doc = json.loads((tmp_path / "x.json").read_text())
+    assert doc["lines"]["dom0"]["loadavg"] == "1.0,2.0,3.0"

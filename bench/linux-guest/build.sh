@@ -3,7 +3,8 @@
 # Debian bookworm's kernel (linux-image-amd64's vmlinuz) and a small initramfs
 # holding nginx-light, nsd and iperf (2) (and one more with fio) with the binaries' own shared
 # libraries, busybox for the shell, and the few kernel modules a QEMU microvm
-# guest needs (virtio-mmio found through ACPI, virtio-net, virtio-blk).
+# guest needs (virtio-mmio found through ACPI, virtio-net, virtio-blk) or a
+# Xen domU (netfront; the same kernel boots as a PVH or PV guest).
 # The site and the zone are the appliances' own (examples/httpd/site,
 # examples/dns/test.zone), copied in at build time.
 #
@@ -77,9 +78,12 @@ for a in sh ip mount insmod cat echo sleep ls dd poweroff mkdir free ps kill awk
 done
 ln -sf ../bin/busybox "$STAGE/sbin/poweroff"
 
-# Kernel modules, in load order (dependencies first).
+# Kernel modules, in load order (dependencies first): QEMU's virtio devices
+# (order), and Xen's netfront (order-xen, loaded only on Xen: tests/xenlab's
+# BENCH=1 boots this guest as a Xen domU, bench/xen_appliances.py).
 MODS="virtio virtio_ring virtio_mmio failover net_failover virtio_net virtio_blk"
-for m in $MODS; do
+XEN_MODS="xen-netfront"
+for m in $MODS $XEN_MODS; do
   f=$(find "$ROOT/lib/modules/$KVER/kernel" -name "$m.ko*" | head -1)
   [ -n "$f" ] || { echo "build.sh: module $m not found in $KVER" >&2; exit 1; }
   case "$f" in
@@ -88,6 +92,7 @@ for m in $MODS; do
   esac
 done
 echo "$MODS" > "$STAGE/lib/modules/order"
+echo "$XEN_MODS" > "$STAGE/lib/modules/order-xen"
 
 # nginx: the httpd appliance's site, served as the appliance serves it.
 cp -L "$ROOT/etc/nginx/mime.types" "$STAGE/etc/"

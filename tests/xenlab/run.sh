@@ -25,6 +25,13 @@
 # dies at its first instruction under TCG, "d0v0 Unhandled: vec 14,
 # #PF[0001]" then "domain_crash_sync ... create_bounce_frame"), BAZEL (bazel), BAZEL_STARTUP_FLAGS (e.g. --output_base=/tmp/ob),
 # MIRROR (Debian mirror; default: the one apt uses for bookworm). Needs root (debootstrap) and ~2 GB RAM, ~2 GB disk.
+# BENCH=1: instead of the tests, the side-by-side benchmark (dom0-bench.sh;
+# bench/xen_appliances.py runs this and makes the table): examples/httpd and
+# examples/dns against nginx and NSD in a Linux domU (bench/linux-guest/build.sh,
+# cached in $BENCH_LINUX_CACHE, default $CACHE/linux). BENCH_TYPE (pvh|pv),
+# BENCH_MEM (MiB), BENCH_SIDES, BENCH_CONCURRENCY, BENCH_REQUESTS,
+# BENCH_DNS_SECONDS, BENCH_BOOT_LIMIT go to dom0; BENCH_QUERIES is a file
+# of "owner TYPE" lines (dnsperf's and the byte-for-byte comparison's).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WS=$(cd "$HERE/../.." && pwd)
@@ -41,7 +48,7 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 step "host packages"
 need=
 for c in debootstrap:debootstrap mkfs.ext4:e2fsprogs qemu-system-x86_64:qemu-system-x86 \
-         zcat:gzip timeout:coreutils; do
+         zcat:gzip timeout:coreutils ${BENCH:+cpio:cpio}; do
   command -v "${c%%:*}" >/dev/null || need="$need ${c#*:}"
 done
 if [ -n "$need" ]; then
@@ -115,6 +122,24 @@ if [ -n "${TEST_LIMIT:-}" ]; then
 fi
 install -m 0755 "$HERE/vchan-peer.py" "$SHARE/vchan-peer.py"
 install -m 0755 "$HERE/stream-client.py" "$SHARE/stream-client.py"
+if [ -n "${BENCH:-}" ]; then
+  step "the Linux guest for the benchmark (bench/linux-guest/build.sh)"
+  BENCH_LINUX_CACHE=${BENCH_LINUX_CACHE:-$CACHE/linux}
+  $SUDO env BENCH_LINUX_CACHE="$BENCH_LINUX_CACHE" MIRROR="$MIRROR" \
+    "$WS/bench/linux-guest/build.sh" > "$CACHE/build-linux-guest.log" 2>&1 ||
+    { tail -20 "$CACHE/build-linux-guest.log"; die "Linux guest build failed (log: $CACHE/build-linux-guest.log)"; }
+  tail -1 "$CACHE/build-linux-guest.log" | sed 's/^/  /'
+  cp "$BENCH_LINUX_CACHE/out/vmlinuz" "$SHARE/images/linux-vmlinuz"
+  cp "$BENCH_LINUX_CACHE/out/initrd.img" "$SHARE/images/linux-initrd.img"
+  install -m 0644 "$HERE/dom0-bench.sh" "$SHARE/dom0-bench.sh"
+  install -m 0755 "$HERE/bench-probe.py" "$SHARE/bench-probe.py"
+  if [ -n "${BENCH_QUERIES:-}" ]; then
+    cp "$BENCH_QUERIES" "$SHARE/bench-queries.txt" || die "BENCH_QUERIES=$BENCH_QUERIES: no such file"
+  fi
+  for v in BENCH_TYPE BENCH_MEM BENCH_SIDES BENCH_CONCURRENCY BENCH_REQUESTS BENCH_DNS_SECONDS BENCH_BOOT_LIMIT; do
+    [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
+  done > "$SHARE/bench.conf"
+fi
 
 step "boot Xen + dom0 in QEMU (TCG, -m $MEM, dom0 $DOM0_MEM) and run the tests"
 # spec-ctrl=eager-fpu=1: Xen saves and restores each vcpu's FPU/SSE state at
@@ -155,6 +180,7 @@ done
 echo "xenlab: results in $RESULTS"
 sed 's/^/  /' "$RESULTS/summary"
 [ -s "$RESULTS/timings" ] && sed 's/^/  timing: /' "$RESULTS/timings"
+[ -s "$RESULTS/bench.txt" ] && sed 's/^/  bench: /' "$RESULTS/bench.txt"
 np=$(grep -c '^PASS' "$RESULTS/summary"); nf=$(grep -c '^FAIL' "$RESULTS/summary")
 if [ "$qrc" != 0 ]; then
   # The end of the serial log says where it stopped (CI shows only the end).

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""The appliances side by side with Linux programs on the lab's real Xen.
+
+    bazel build //bench:xen_appliances
+    sudo bazel-bin/bench/xen_appliances [--type pvh|pv] [--json FILE]
+
+from the workspace root (as root: the lab's debootstrap and QEMU). It runs
+the Xen lab in its benchmark mode (`BENCH=1 tests/xenlab/run.sh`: the
+lab's cache, dom0 and boot of Xen in QEMU, with tests/xenlab/dom0-bench.sh
+in dom0 instead of the tests), then turns the result lines dom0 wrote
+into the table. examples/httpd and examples/dns run against nginx-light
+and NSD in a Linux domU (bench/linux-guest/build.sh: Debian bookworm's
+kernel and an initramfs with the same site and zone), each as a domU of
+the same type, memory and one vcpu on the same bridge, one at a time,
+measured from dom0: ab at concurrency 1, 10 and 100 (requests/s, p50,
+p99), dnsperf (queries/s), each RRset's response compared byte for byte,
+`xl create` to the first answered request, image bytes, memory.
+
+`--results DIR` makes the table from an earlier run's results (the lab's
+`results/` directory) instead of running the lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.appliances import AbResult, Answers, Row, compare_answers, parse_ab, parse_dnsperf, render, zone_rrsets
+from bench.benchlib import BenchError, workspace
+
+PAIRS = (("httpd", "nginx"), ("dns", "nsd"))
+SIZE_TARGET_KB = {"httpd": 86, "dns": 92}
+
+
+def lab_cache() -> Path:
+    """Where tests/xenlab/run.sh keeps its cache (the same rule as run.sh)."""
+    if os.environ.get("XENLAB_CACHE"):
+        return Path(os.environ["XENLAB_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "rules_unikernel-xenlab"
+
+
+def parse_bench_lines(text: str) -> dict[str, dict[str, str]]:
+    """dom0-bench.sh's "SIDE KEY VALUE" lines, by side and key (a later line wins)."""
+    out: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            out.setdefault(parts[0], {})[parts[1]] = parts[2]
+    return out
+
+
+def number(value: str | None) -> float:
+    try:
+        return float(value) if value is not None else float("nan")
+    except ValueError:
+        return float("nan")
+
+
+def read_answers(path: Path) -> dict[str, bytes | None]:
+    """bench-probe.py's "owner TYPE HEX|none" lines."""
+    out: dict[str, bytes | None] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            out[f"{parts[0]} {parts[1]}"] = None if parts[2] == "none" else bytes.fromhex(parts[2])
+    return out
+
+
+def skip_name(msg: bytes, at: int) -> int:
+    """The offset after the (possibly compressed) domain name at `at`."""
+    while at < len(msg):
+        n = msg[at]
+        if n == 0:
+            return at + 1
+        if n & 0xC0 == 0xC0:
+            return at + 2
+        at += 1 + n
+    raise ValueError("name runs past the end of the message")
+
+
+def answer_part(msg: bytes) -> bytes | None:
+    """RCODE, AA and TC, the question and answer counts, and the question and
+    answer sections' bytes: the response without its authority and
+    additional sections (NSD adds the zone's NS RRset and their addresses;
+    examples/dns answers minimally). None if the message is malformed."""
+    if len(msg) < 12:
+        return None
+    _, flags, qd, an = struct.unpack("!HHHH", msg[:8])
+    at = 12
+    try:
+        for _ in range(qd):
+            at = skip_name(msg, at) + 4
+        for _ in range(an):
+            at = skip_name(msg, at) + 8
+            at += 2 + struct.unpack("!H", msg[at : at + 2])[0]
+    except (ValueError, struct.error):
+        return None
+    if at > len(msg):
+        return None
+    return struct.pack("!HHH", flags & 0x060F, qd, an) + msg[12:at]
+
+
+@dataclass
+class AnswerCheck:
+    whole: Answers
+    answer_sections_identical: int = 0
+    answer_sections_differ: list[str] = field(default_factory=list)
+
+
+def check_answers(ours: dict[str, bytes | None], theirs: dict[str, bytes | None]) -> AnswerCheck:
+    result = AnswerCheck(compare_answers(ours, theirs))
+    for key in sorted(ours):
+        a, b = ours[key], theirs.get(key)
+        pa = answer_part(a) if a is not None else None
+        pb = answer_part(b) if b is not None else None
+        if pa is not None and pa == pb:
+            result.answer_sections_identical += 1
+        else:
+            result.answer_sections_differ.append(key)
+    return result
+
+
+@dataclass
+class Results:
+    lines: dict[str, dict[str, str]]
+    ab: dict[tuple[str, int], AbResult]
+    dnsperf: dict[str, dict[str, float]]
+    answers: AnswerCheck | None
+    sizes: dict[str, int]
+    notes: list[str]
+
+
+def read_ab(path: Path) -> AbResult:
+    text = path.read_text(errors="replace")
+    try:
+        return parse_ab(text)
+    except BenchError:
+        last = (text.strip().splitlines() or ["no output"])[-1]
+        return AbResult(float("nan"), float("nan"), float("nan"), -1, last)
+
+
+def load(results: Path, images: Path, concurrency: list[int]) -> Results:
+    bench = results / "bench.txt"
+    if not bench.is_file():
+        raise BenchError(f"{bench} does not exist; run the benchmark first (BENCH=1 tests/xenlab/run.sh), or give --results the lab's results directory")
+    lines = parse_bench_lines(bench.read_text())
+    notes = [f"{side}: {v['error']}" for side, v in lines.items() if "error" in v]
+    ab: dict[tuple[str, int], AbResult] = {}
+    for side in ("httpd", "nginx"):
+        for c in concurrency:
+            f = results / f"bench-{side}.ab-c{c}.txt"
+            if f.is_file():
+                ab[(side, c)] = read_ab(f)
+                if ab[(side, c)].error:
+                    notes.append(f"{side} ab c={c}: gave up ({ab[(side, c)].error})")
+    perf: dict[str, dict[str, float]] = {}
+    for side in ("dns", "nsd"):
+        f = results / f"bench-{side}.dnsperf.txt"
+        if f.is_file():
+            try:
+                perf[side] = asdict(parse_dnsperf(f.read_text(errors="replace")))
+            except BenchError as e:
+                notes.append(f"{side} dnsperf: {e}")
+    ours, theirs = read_answers(results / "bench-dns.answers.txt"), read_answers(results / "bench-nsd.answers.txt")
+    answers = check_answers(ours, theirs) if ours and theirs else None
+    sizes = {}
+    for name, file in (("httpd", "httpd.elf"), ("dns", "dns.elf"), ("linux", "linux-vmlinuz"), ("initrd", "linux-initrd.img")):
+        if (images / file).is_file():
+            sizes[name] = (images / file).stat().st_size
+    return Results(lines, ab, perf, answers, sizes, notes)
+
+
+def table(r: Results, concurrency: list[int]) -> list[Row]:
+    rows: list[Row] = []
+    nan = float("nan")
+    for c in concurrency:
+        a, b = r.ab.get(("httpd", c)), r.ab.get(("nginx", c))
+        target = ">= 1.2" if c in (10, 100) else "(none)"
+        rows.append(Row(f"httpd/nginx requests/s, ab c={c}", a.rps if a else nan, b.rps if b else nan, "req/s", target, True))
+        rows.append(Row(f"httpd/nginx p50 latency, ab c={c}", a.p50_ms if a else nan, b.p50_ms if b else nan, "ms", "(none)", False))
+        rows.append(Row(f"httpd/nginx p99 latency, ab c={c}", a.p99_ms if a else nan, b.p99_ms if b else nan, "ms", "(none)", False))
+    if r.dnsperf:
+        q = {s: r.dnsperf.get(s, {}).get("qps", nan) for s in ("dns", "nsd")}
+        rows.append(Row("dns/nsd queries/s, dnsperf", q["dns"], q["nsd"], "q/s", ">= 1.1", True))
+        lost = {s: r.dnsperf.get(s, {}).get("lost", nan) for s in ("dns", "nsd")}
+        rows.append(Row("dns/nsd queries lost, dnsperf", lost["dns"], lost["nsd"], "queries", "(none)", False))
+    linux = r.sizes.get("linux", 0) + r.sizes.get("initrd", 0)
+    for ours, theirs in PAIRS:
+        if ours not in r.lines and theirs not in r.lines:
+            continue
+        lo, lt = r.lines.get(ours, {}), r.lines.get(theirs, {})
+        rows.append(Row(f"{ours}/{theirs} xl create to first answer", number(lo.get("first_answer_s")), number(lt.get("first_answer_s")), "s", "<= 0.5", False))
+        rows.append(Row(f"{ours}/{theirs} xl create itself", number(lo.get("xl_create_s")), number(lt.get("xl_create_s")), "s", "(none)", False))
+        if ours in r.sizes and linux:
+            rows.append(Row(f"{ours}/{theirs} image bytes (ELF vs vmlinuz+initrd)", r.sizes[ours], linux, "bytes", f"ours <= {SIZE_TARGET_KB[ours]} KB", False))
+        rows.append(Row(f"{ours}/{theirs} domain memory (xl list)", number(lo.get("mem_mib")), number(lt.get("mem_mib")), "MiB", "(none)", False))
+    return rows
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """Each target in words: met or missed, and by how much."""
+    out = []
+    for row in rows:
+        t = row.target
+        if t.startswith(">=") or t.startswith("<="):
+            limit = float(t.split()[1])
+            ok = row.ratio >= limit if t.startswith(">=") else row.ratio <= limit
+            state = "no figure" if row.ratio != row.ratio else ("met" if ok else "missed")
+            out.append(f"{row.what}: ratio {row.ratio:.3f}, target {t}: {state}")
+        elif t.startswith("ours <="):
+            limit = int(t.split()[2]) * 1024
+            state = "met" if row.ours <= limit else f"missed ({row.ours / limit:.2f}x the target)"
+            out.append(f"{row.what}: {int(row.ours)} bytes, target {t}: {state}")
+    return out
+
+
+def run_lab(args: argparse.Namespace, queries: Path) -> int:
+    env = dict(os.environ, BENCH="1", BENCH_QUERIES=str(queries), BENCH_TYPE=args.type)
+    env.update(
+        BENCH_CONCURRENCY=" ".join(str(c) for c in args.concurrency),
+        BENCH_REQUESTS=str(args.requests),
+        BENCH_DNS_SECONDS=str(args.dns_seconds),
+    )
+    run = workspace() / "tests/xenlab/run.sh"
+    return subprocess.run([str(run)], env=env, cwd=workspace()).returncode
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--type", default="pvh", choices=("pvh", "pv"), help="the domUs' type, both sides")
+    p.add_argument("--concurrency", default="1,10,100", help="ab concurrency levels, comma-separated")
+    p.add_argument("--requests", type=int, default=500, help="ab requests per run (at least 10 per connection)")
+    p.add_argument("--dns-seconds", type=int, default=10, help="seconds of the dnsperf run")
+    p.add_argument("--results", type=Path, help="make the table from this results directory; do not run the lab")
+    p.add_argument("--json", type=Path, default=workspace() / "bench/xen_appliances.json", help="where the results go")
+    p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
+    args = p.parse_args(argv)
+    try:
+        args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    except ValueError:
+        p.error(f"--concurrency {args.concurrency!r} is not a comma-separated list of numbers (e.g. 1,10,100)")
+    if args.requests < 1 or args.dns_seconds < 1 or min(args.concurrency) < 1:
+        p.error("--requests, --dns-seconds and every --concurrency must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = args.results
+    images = (results.parent / "share/images") if results else lab_cache() / "share/images"
+    try:
+        if results is None:
+            if os.geteuid() != 0:
+                raise BenchError("the Xen lab needs root (debootstrap, QEMU's 9p share); run it as root (sudo)")
+            with tempfile.TemporaryDirectory(prefix="xen-appliances-") as tmp:
+                queries = Path(tmp) / "queries.txt"
+                queries.write_text("".join(f"{o} {t}\n" for o, t in zone_rrsets(args.zone)))
+                rc = run_lab(args, queries)
+            results = lab_cache() / "results"
+            if rc != 0:
+                print(f"bench/xen_appliances.py: the lab exited with {rc}; the table has what it measured", file=sys.stderr)
+        r = load(results, images, args.concurrency)
+    except BenchError as e:
+        print(f"bench/xen_appliances.py: {e}", file=sys.stderr)
+        return 1
+    rows = table(r, args.concurrency)
+    print(render(rows))
+    for v in verdicts(rows):
+        print(f"  {v}")
+    for side in ("nginx", "nsd"):
+        if "linux_used_kib" in r.lines.get(side, {}):
+            print(f"  {side}: Linux reports {r.lines[side]['linux_used_kib']} KiB in use (MemTotal - MemAvailable) once serving")
+    if r.answers is not None:
+        w = r.answers.whole
+        print(f"dns vs nsd answers: {w.identical} of {w.rrsets} responses byte-identical; "
+              f"{r.answers.answer_sections_identical} of {w.rrsets} identical up to the end of the answer section")
+        for d in r.answers.answer_sections_differ:
+            print(f"  answer section differs: {d}")
+    for n in r.notes:
+        print(f"  note: {n}")
+    load_avg = r.lines.get("dom0", {}).get("loadavg", "")
+    host_load = os.getloadavg()
+    doc = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "host_load_average": host_load,
+        "dom0_load_average": load_avg,
+        "type": args.type,
+        "rows": [asdict(x) | {"ratio": x.ratio} for x in rows],
+        "answers": asdict(r.answers) if r.answers else None,
+        "lines": r.lines,
+        "notes": r.notes,
+    }
+    args.json.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"written {args.json} (host load average {host_load[0]:.1f} {host_load[1]:.1f} {host_load[2]:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
