@@ -12,8 +12,6 @@
  *
  * README.md.
  */
-#include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
