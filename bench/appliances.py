@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The appliances side by side with the same programs in a Linux guest, in QEMU.
 
-    bazel run //bench:appliances -- [--rounds N] [--json FILE] [--only httpd|dns|kvstore]
+    bazel run //bench:appliances -- [--rounds N] [--json FILE] [--only httpd|dns|kvstore|iperf]
 
 from the workspace root, after
 
-    bazel build //examples/httpd:image //examples/dns:image //examples/kvstore:image //examples/kvstore:data
+    bazel build //examples/httpd:image //examples/dns:image //examples/kvstore:image //examples/kvstore:data \
+        //examples/iperf:image
     sudo bench/linux-guest/build.sh     (not needed for --only kvstore)
 
 Both sides run on the same QEMU machine (-M microvm, one vcpu, the same
@@ -22,6 +23,17 @@ memory (QEMU's resident set after the load, and what Linux itself reports),
 boot to the first answered request (QEMU started to the first HTTP 200 or
 DNS answer). Prints the table and writes it as JSON.
 
+iperf (examples/iperf, lwIP's lwiperf) vs the Linux guest's iperf 2 server
+(bench=iperf), TCP bulk throughput for IPERF_SECONDS each way, as Debian's
+iperf 2 on the host measures it: receive is `iperf -c` through the
+forwarded port (the client's own figure, for both sides); send is the guest
+connecting out to 10.0.2.2 (QEMU's user network connects it to the host's
+127.0.0.1) and sending to an iperf 2 server there: ours booted with
+`send=10.0.2.2:PORT` (lwiperf's fixed 10 s) against `iperf -s`, Linux's
+through `iperf -c -r` (tradeoff: after the client's own run the guest's
+server connects back to the client's listener), the reverse run's figure.
+(Ours cannot take -r from iperf 2.1: examples/iperf/README.md.)
+
 examples/kvstore has no Linux counterpart here: it is measured on its own
 (--only kvstore, or with the rest by default), booted on a fresh copy of its
 volume (//examples/kvstore:data, virtio-blk, the default write-back cache)
@@ -34,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -61,13 +74,14 @@ BOOT_TIMEOUT_S = 180.0
 ORIGIN = "example.test."
 KV_VALUE_BYTES = 1024
 KV_KEY_PATH = "/k/bench"
+IPERF_SECONDS = 10  # lwiperf's client sends for a fixed 10 s; Linux's runs are as long
 
 
 @dataclass(frozen=True)
 class Side:
     """One guest: an appliance image or the Linux guest in a given mode."""
 
-    name: str  # "httpd", "nginx", "dns", "nsd"
+    name: str  # "httpd", "nginx", "dns", "nsd", "iperf", "linux-iperf"
     kernel: Path
     initrd: Path | None  # the Linux guest's initramfs; None for an appliance
     cmdline: str
@@ -362,7 +376,7 @@ def sides(args: argparse.Namespace) -> dict[str, Side]:
     build = "bazel build //examples/httpd:image //examples/dns:image"
     net = f"ip={GUEST_IP} gw={GATEWAY}"
     out: dict[str, Side] = {}
-    if args.only in (None, "httpd", "dns"):
+    if args.only in (None, "httpd", "dns", "iperf"):
         linux = args.linux_dir
         kernel = must_exist(linux / "vmlinuz", "build the Linux guest: sudo bench/linux-guest/build.sh")
         initrd = must_exist(linux / "initrd.img", "build the Linux guest: sudo bench/linux-guest/build.sh")
@@ -373,6 +387,10 @@ def sides(args: argparse.Namespace) -> dict[str, Side]:
         if args.only in (None, "dns"):
             out["dns"] = Side("dns", must_exist(args.bazel_bin / "examples/dns/image.elf", build), None, net)
             out["nsd"] = Side("nsd", kernel, initrd, f"{lx} bench=dns")
+        if args.only in (None, "iperf"):
+            iperf_build = "bazel build //examples/iperf:image"
+            out["iperf"] = Side("iperf", must_exist(args.bazel_bin / "examples/iperf/image.elf", iperf_build), None, net)
+            out["linux-iperf"] = Side("linux-iperf", kernel, initrd, f"{lx} bench=iperf")
     if args.only in (None, "kvstore"):
         kv_build = "bazel build //examples/kvstore:image //examples/kvstore:data"
         out["kvstore"] = Side(
@@ -398,6 +416,9 @@ def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Sample], Answ
         pairs += [(("httpd", "nginx"), "tcp", 80, f"ab c={c}") for c in args.concurrency]
     if args.only in (None, "dns"):
         pairs += [(("dns", "nsd"), "udp", 53, "dnsperf")]
+    if args.only in (None, "iperf"):
+        tool("iperf", "iperf")
+        pairs += [(("iperf", "linux-iperf"), "tcp", 5001, t) for t in ("iperf receive", "iperf send")]
     if args.only in (None, "kvstore"):
         pairs += [(("kvstore",), "tcp", 80, f"kv c={c}") for c in args.kv_concurrency]
         value = scratch / "value.bin"
@@ -407,6 +428,11 @@ def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Sample], Answ
             order = names if rnd % 2 == 0 else names[::-1]
             for name in order:
                 side = all_sides[name]
+                if test.startswith("iperf "):
+                    s = measure_iperf(side, test, args.accel, scratch)
+                    samples.append(s)
+                    print(f"round {rnd + 1} {name:11} {test:13} boot {s.boot_s:6.2f} s  {s.result}", flush=True)
+                    continue
                 with boot(side, proto, guest_port, args.accel, scratch) as b:
                     boot_s = first_answer(b, proto, side.probe)
                     if test.startswith("kv "):
@@ -432,6 +458,95 @@ def measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Sample], Answ
                 print(f"round {rnd + 1} {name:5} {test:8} boot {boot_s:6.2f} s  {result}", flush=True)
     compared = compare_answers(answers["dns"], answers["nsd"]) if "dns" in answers and "nsd" in answers else None
     return samples, compared, all_sides
+
+
+# ---- iperf --------------------------------------------------------------------
+
+
+@dataclass
+class IperfResult:
+    bytes: int
+    mbit_s: float
+
+
+def parse_iperf_csv(out: str, port: int | None = None) -> IperfResult:
+    """iperf 2's CSV report (`-y C`): timestamp, local address and port,
+    remote address and port, id, interval, bytes, bits/s. With port, the
+    report of the connection to that port of the host's (a `-r` run has two:
+    iperf 2.1.8 names its listener's port as the *remote* one of the
+    reverse run, so either side's port is matched)."""
+    for line in out.splitlines():
+        f = line.strip().split(",")
+        if len(f) >= 9 and f[7].isdigit() and (port is None or str(port) in (f[2], f[4])):
+            return IperfResult(int(f[7]), int(f[8]) / 1e6)
+    raise BenchError(f"iperf printed no report{'' if port is None else f' for port {port}'}:\n{out}")
+
+
+def wait_console(b: Boot, pattern: str) -> float:
+    """Seconds from QEMU's start to the console line matching `pattern`."""
+    deadline = b.started + BOOT_TIMEOUT_S
+    while time.monotonic() < deadline and b.proc.poll() is None:
+        if re.search(pattern, b.console(), re.MULTILINE):
+            return time.monotonic() - b.started
+        time.sleep(0.05)
+    tail = "\n".join(b.console().splitlines()[-15:])
+    raise BenchError(f"the guest never printed {pattern!r} (QEMU exit {b.proc.poll()}); its console ends:\n{tail}")
+
+
+def run_iperf(args: list[str], timeout: float) -> str:
+    run = subprocess.run([tool("iperf", "iperf"), *args], capture_output=True, text=True, timeout=timeout)
+    if run.returncode != 0:
+        raise BenchError(f"iperf {' '.join(args)} failed ({run.returncode}): {run.stdout} {run.stderr}")
+    return run.stdout
+
+
+def measure_iperf(side: Side, test: str, accel: str, scratch: Path) -> Sample:
+    """One boot of `side`, one iperf run in the direction `test` names (module docstring)."""
+    ready = r"^iperf: listening on port 5001$" if side.initrd is None else r"^BENCH: ready iperf"
+    limit = IPERF_SECONDS * 3 + 60
+    if test == "iperf receive" or side.initrd is not None:
+        with boot(side, "tcp", 5001, accel, scratch) as b:
+            boot_s = wait_console(b, ready)
+            if test == "iperf receive":
+                result = parse_iperf_csv(
+                    run_iperf(["-c", "127.0.0.1", "-p", str(b.port), "-t", str(IPERF_SECONDS), "-y", "C"], limit)
+                )
+            else:  # Linux sends: the tradeoff's reverse run, to the client's listener
+                listen = qemu.free_port("tcp")
+                out = run_iperf(
+                    ["-c", "127.0.0.1", "-p", str(b.port), "-t", str(IPERF_SECONDS), "-r", "-L", str(listen), "-y", "C"],
+                    limit * 2,
+                )
+                result = parse_iperf_csv(out, listen)
+            rss = b.rss_kib()
+            used = b.linux_used_kib()
+    else:  # ours sends: send= to iperf's server on the host
+        listen = qemu.free_port("tcp")
+        csv = scratch / f"iperf-server-{time.monotonic_ns()}.csv"
+        with csv.open("w") as f:
+            server = subprocess.Popen(
+                [tool("iperf", "iperf"), "-s", "-B", "127.0.0.1", "-p", str(listen), "-y", "C"],
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            time.sleep(0.5)  # listening before the guest connects
+            sender = dataclasses.replace(side, cmdline=f"{side.cmdline} send={GATEWAY}:{listen}")
+            with boot(sender, "tcp", 5001, accel, scratch) as b:
+                boot_s = wait_console(b, ready)
+                wait_console(b, r"^iperf: (sent|aborted)")
+                deadline = time.monotonic() + 10
+                while csv.read_text().count(",") < 8 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                rss = b.rss_kib()
+                used = None
+        finally:
+            server.terminate()
+            server.wait(10)
+        result = parse_iperf_csv(csv.read_text())
+        csv.unlink()
+    return Sample(side.name, test, boot_s, rss, used, asdict(result))
 
 
 def median(values: list[float]) -> float:
@@ -465,6 +580,18 @@ def table(samples: list[Sample], all_sides: dict[str, Side]) -> list[Row]:
         rows.append(Row(f"httpd/nginx requests/s, {t}", med("httpd", t, "rps"), med("nginx", t, "rps"), "req/s", target, True))
         rows.append(Row(f"httpd/nginx p50 latency, {t}", med("httpd", t, "p50_ms"), med("nginx", t, "p50_ms"), "ms", "(none)", False))
         rows.append(Row(f"httpd/nginx p99 latency, {t}", med("httpd", t, "p99_ms"), med("nginx", t, "p99_ms"), "ms", "(none)", False))
+    for t, what, target in (("iperf receive", "TCP receive", ">= 1.0"), ("iperf send", "TCP send", ">= 0.9")):
+        if any(s.test == t for s in samples):
+            rows.append(
+                Row(
+                    f"iperf/Linux iperf 2 {what}, {IPERF_SECONDS} s",
+                    med("iperf", t, "mbit_s"),
+                    med("linux-iperf", t, "mbit_s"),
+                    "Mbit/s",
+                    target,
+                    True,
+                )
+            )
     if any(s.test == "dnsperf" for s in samples):
         rows.append(Row("dns/nsd queries/s", med("dns", "dnsperf", "qps"), med("nsd", "dnsperf", "qps"), "q/s", ">= 1.1", True))
     for ours, theirs, limit in (("httpd", "nginx", 86), ("dns", "nsd", 92)):
@@ -549,7 +676,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,10,100", help="ab concurrency levels, comma-separated")
     p.add_argument("--requests", type=int, default=500, help="ab requests per run (at least 10 per connection)")
     p.add_argument("--dns-seconds", type=int, default=10, help="seconds of each dnsperf run")
-    p.add_argument("--only", choices=("httpd", "dns", "kvstore"), help="one pair (or kvstore) only")
+    p.add_argument("--only", choices=("httpd", "dns", "kvstore", "iperf"), help="one pair (or kvstore) only")
     p.add_argument("--kv-concurrency", default="1,10", help="kvstore: ab concurrency levels, comma-separated")
     p.add_argument("--kv-requests", type=int, default=500, help="kvstore: ab requests per method and run")
     p.add_argument("--accel", default="tcg", choices=("tcg", "kvm"), help="QEMU accelerator for both sides")

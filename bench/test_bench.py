@@ -324,3 +324,38 @@ def test_xen_main_writes_the_table(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "nginx: Linux reports 41000 KiB in use" in out
     doc = json.loads((tmp_path / "x.json").read_text())
     assert doc["lines"]["dom0"]["loadavg"] == "1.0,2.0,3.0"
+
+IPERF_R_OUT = """\
+19700101000000,127.0.0.1,38170,127.0.0.1,44405,1,0.0-10.0,1611661372,1283745830
+19700101000000,127.0.0.1,57816,127.0.0.1,59491,2,0.0-10.0,400775864,320616000
+"""
+
+
+def test_parse_iperf_csv_picks_the_reverse_run_by_its_port() -> None:
+    assert appliances.parse_iperf_csv(IPERF_R_OUT) == appliances.IperfResult(1611661372, 1283.74583)
+    assert appliances.parse_iperf_csv(IPERF_R_OUT, 59491) == appliances.IperfResult(400775864, 320.616)
+    with pytest.raises(appliances.BenchError, match="no report for port 9"):
+        appliances.parse_iperf_csv(IPERF_R_OUT, 9)
+    with pytest.raises(appliances.BenchError, match="no report"):
+        appliances.parse_iperf_csv("tcp connect failed: Connection refused\n")
+
+
+def test_iperf_rows_against_the_issue_targets(tmp_path: Path) -> None:
+    elf = tmp_path / "image.elf"
+    elf.write_bytes(b"\0")
+    sides = {
+        "iperf": appliances.Side("iperf", elf, None, ""),
+        "linux-iperf": appliances.Side("linux-iperf", elf, elf, ""),
+    }
+    samples = [
+        _sample("iperf", "iperf receive", 0.5, 100, bytes=1, mbit_s=600.0),
+        _sample("linux-iperf", "iperf receive", 6.0, 100, bytes=1, mbit_s=1200.0),
+        _sample("iperf", "iperf send", 0.5, 100, bytes=1, mbit_s=330.0),
+        _sample("linux-iperf", "iperf send", 6.0, 100, bytes=1, mbit_s=300.0),
+    ]
+    rows = {r.what: r for r in appliances.table(samples, sides)}
+    receive = rows["iperf/Linux iperf 2 TCP receive, 10 s"]
+    send = rows["iperf/Linux iperf 2 TCP send, 10 s"]
+    assert (receive.ratio, receive.target) == (0.5, ">= 1.0")
+    assert (send.ratio, send.target) == (1.1, ">= 0.9")
+    assert appliances.parse_args(["--only", "iperf"]).only == "iperf"

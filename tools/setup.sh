@@ -18,6 +18,7 @@ packages=(
     dnsperf           # examples/dns's bounded load test
     curl              # examples/httpd's host tests: a real HTTP client
     apache2-utils     # examples/httpd's host tests: ab, 5,000 requests at concurrency 50
+    iperf             # examples/iperf's host test: iperf 2's client and server against lwiperf
     chromium          # inspect --html's test: renders the page headless, checks what it shows
     postgresql        # tools/remote/run_buildgrid.py: BuildGrid's scheduler keeps its jobs there
     reprotest         # tests/repro/reprotest.sh: Debian's reproducibility checker
