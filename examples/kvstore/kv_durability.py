@@ -258,7 +258,13 @@ class Appliance:
         deadline = time.monotonic() + self.boot_timeout
         while True:
             text = self.console()
-            if READY in text or DAMAGED in text:
+            # Listening on the console is not yet reachable: on Xen the
+            # vif's bridge port and dom0's neighbour entry may lag behind
+            # the guest (a client then gets "No route to host"), so with
+            # a target the store must also answer before the round starts.
+            if DAMAGED in text or (
+                READY in text and (self.target is None or answers(self.target))
+            ):
                 return text
             status = self.proc.poll()
             if self.target is not None and status in (None, 0) and answers(self.target):
@@ -268,8 +274,13 @@ class Appliance:
                 or (status == 0 and self.target is None)
                 or time.monotonic() > deadline
             ):
+                where = (
+                    f"its console says {READY!r} but {self.target.host}:{self.target.port} does not answer"
+                    if READY in text and self.target is not None
+                    else f"did not reach {READY!r}"
+                )
                 raise DurabilityError(
-                    f"boot {self.boots} did not reach {READY!r} (status {status}); console:\n{text[-3000:]}"
+                    f"boot {self.boots} {where} (status {status}); console:\n{text[-3000:]}"
                 )
             time.sleep(0.1)
 
@@ -441,8 +452,9 @@ def main(argv: list[str] | None = None) -> int:
         campaign = Campaign(target, a.kills, seed, load_max=a.load_max, console=not a.no_console)
         try:
             r = run(campaign, app.boot, app.kill)
-        except DurabilityError as e:
-            print(f"kv_durability: FAILED: {e}\nkv_durability: replay with --seed {seed}", file=sys.stderr)
+        except (DurabilityError, OSError, http.client.HTTPException) as e:
+            what = e if isinstance(e, DurabilityError) else f"the store stopped answering: {e!r}"
+            print(f"kv_durability: FAILED: {what}\nkv_durability: replay with --seed {seed}", file=sys.stderr)
             return 1
         finally:
             app.kill()

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import random
+import http.server
 import shutil
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,59 @@ def test_acknowledged_writes_survive_kills(tmp_path: Path) -> None:
     # The load did run between the kills.
     assert result.acknowledged_puts > kills
     assert result.acknowledged_deletes > 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_listening_on_the_console_is_not_enough(tmp_path: Path) -> None:
+    """A boot whose console says it listens while nothing answers at the
+    target (on Xen: the vif's bridge port or dom0's neighbour entry not
+    there yet) is waited for, then fails saying so; a round never starts
+    against a store it cannot reach (it once ended in a traceback)."""
+    port = _free_port()  # nothing listens there
+    app = kv_durability.Appliance(
+        ["sh", "-c", f"echo '{kv_durability.READY} 80'; echo '{kv_durability.CLEAN}: 0 keys'; sleep 30"],
+        None,
+        tmp_path,
+        boot_timeout=1.5,
+        target=kv_durability.Target("127.0.0.1", port, 1.0),
+    )
+    try:
+        with pytest.raises(kv_durability.DurabilityError, match="does not answer"):
+            app.boot()
+    finally:
+        app.kill()
+
+
+def test_a_store_that_stops_answering_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A store that answers the boot's check and then refuses connections
+    ends the run in one FAILED line with the seed, not a traceback."""
+
+    class Once(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Once)
+    port = server.server_address[1]
+    # One request (the boot's "does it answer?"), then the port is closed.
+    thread = threading.Thread(target=lambda: (server.handle_request(), server.server_close()))
+    thread.start()
+    boot = f"sh -c \"echo '{kv_durability.READY} 80'; echo '{kv_durability.CLEAN} 0 keys'; sleep 30\""
+    rc = kv_durability.main(
+        ["--target", f"127.0.0.1:{port}", "--boot", boot, "--kills", "1", "--seed", "7", "--no-console"]
+    )
+    thread.join()
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "kv_durability: FAILED: the store stopped answering: ConnectionRefusedError" in err, err
+    assert "replay with --seed 7" in err
+    assert "Traceback" not in err
