@@ -389,6 +389,13 @@ def test_xen_iperf_rows_from_results(tmp_path: Path) -> None:
     send = {row.what: row for row in xen_appliances.table(r, [10])}["iperf/Linux iperf 2 TCP send, 10 s"]
     assert send.ours != send.ours and send.theirs == 250.0
     assert "iperf iperf send: no report for port 5002 (connect failed: Connection refused)" in r.notes
+    # Only the iperf sides ran (--sides iperf,linux-iperf): no empty httpd rows.
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "bench.txt").write_text("iperf ready_s 0.40\nlinux-iperf ready_s 8.00\n")
+    (results / "bench-iperf.recv.txt").rename(only / "bench-iperf.recv.txt")
+    whats = [row.what for row in xen_appliances.table(xen_appliances.load(only, images, [10]), [10])]
+    assert whats[0] == "iperf/Linux iperf 2 TCP receive, 10 s" and not any(w.startswith("httpd") for w in whats)
 
 
 def test_xen_sides_argument(capsys: pytest.CaptureFixture[str]) -> None:

@@ -218,7 +218,8 @@ def load(results: Path, images: Path, concurrency: list[int]) -> Results:
 def table(r: Results, concurrency: list[int]) -> list[Row]:
     rows: list[Row] = []
     nan = float("nan")
-    for c in concurrency:
+    ran_http = bool(r.ab) or "httpd" in r.lines or "nginx" in r.lines  # not with --sides iperf,linux-iperf
+    for c in concurrency if ran_http else []:
         a, b = r.ab.get(("httpd", c)), r.ab.get(("nginx", c))
         target = ">= 1.2" if c in (10, 100) else "(none)"
         rows.append(Row(f"httpd/nginx requests/s, ab c={c}", a.rps if a else nan, b.rps if b else nan, "req/s", target, True))
