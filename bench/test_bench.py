@@ -359,3 +359,48 @@ def test_iperf_rows_against_the_issue_targets(tmp_path: Path) -> None:
     assert (receive.ratio, receive.target) == (0.5, ">= 1.0")
     assert (send.ratio, send.target) == (1.1, ">= 0.9")
     assert appliances.parse_args(["--only", "iperf"]).only == "iperf"
+
+
+def test_xen_iperf_rows_from_results(tmp_path: Path) -> None:
+    """dom0-bench.sh's iperf CSVs: receive is the report for the guest's
+    port 5001, send the one for dom0's port 5002 (Linux's -r run has both)."""
+    results, images = _results(tmp_path)
+    with (results / "bench.txt").open("a") as f:
+        f.write("iperf ready_s 0.40\niperf mem_mib 129\nlinux-iperf ready_s 8.00\nlinux-iperf mem_mib 128\n")
+    (results / "bench-iperf.recv.txt").write_text("20261206214000,10.0.0.1,40000,10.0.0.50,5001,3,0.0-10.0,500000000,400000000\n")
+    (results / "bench-iperf.send.txt").write_text("20261206214000,10.0.0.1,5002,10.0.0.50,49153,4,0.0-10.0,250000000,200000000\n")
+    (results / "bench-linux-iperf.recv.txt").write_text("20261206214000,10.0.0.1,40002,10.0.0.50,5001,3,0.0-10.0,500000000,800000000\n")
+    (results / "bench-linux-iperf.send.txt").write_text(
+        "20261206214000,10.0.0.1,40004,10.0.0.50,5001,3,0.0-10.0,900000000,720000000\n"
+        "20261206214010,10.0.0.1,49999,10.0.0.50,5002,4,0.0-10.0,312500000,250000000\n"
+    )
+    r = xen_appliances.load(results, images, [10])
+    rows = {row.what: row for row in xen_appliances.table(r, [10])}
+    recv, send = rows["iperf/Linux iperf 2 TCP receive, 10 s"], rows["iperf/Linux iperf 2 TCP send, 10 s"]
+    assert (recv.ours, recv.theirs, recv.ratio, recv.target) == (400.0, 800.0, 0.5, ">= 1.0")
+    assert (send.ours, send.theirs, send.ratio, send.target) == (200.0, 250.0, 0.8, ">= 0.9")
+    assert rows["iperf/linux-iperf xl create to listening (console)"].ratio == 0.05
+    verdicts = xen_appliances.verdicts(list(rows.values()))
+    assert "iperf/Linux iperf 2 TCP receive, 10 s: ratio 0.500, target >= 1.0: missed" in verdicts
+    assert "iperf/Linux iperf 2 TCP send, 10 s: ratio 0.800, target >= 0.9: missed" in verdicts
+    # A run that printed no report for its port is a note and a NaN, not a crash.
+    (results / "bench-iperf.send.txt").write_text("connect failed: Connection refused\n")
+    r = xen_appliances.load(results, images, [10])
+    send = {row.what: row for row in xen_appliances.table(r, [10])}["iperf/Linux iperf 2 TCP send, 10 s"]
+    assert send.ours != send.ours and send.theirs == 250.0
+    assert "iperf iperf send: no report for port 5002 (connect failed: Connection refused)" in r.notes
+    # Only the iperf sides ran (--sides iperf,linux-iperf): no empty httpd rows.
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "bench.txt").write_text("iperf ready_s 0.40\nlinux-iperf ready_s 8.00\n")
+    (results / "bench-iperf.recv.txt").rename(only / "bench-iperf.recv.txt")
+    whats = [row.what for row in xen_appliances.table(xen_appliances.load(only, images, [10]), [10])]
+    assert whats[0] == "iperf/Linux iperf 2 TCP receive, 10 s" and not any(w.startswith("httpd") for w in whats)
+
+
+def test_xen_sides_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert xen_appliances.parse_args(["--sides", "iperf,linux-iperf"]).sides == ["iperf", "linux-iperf"]
+    assert xen_appliances.parse_args([]).sides == []
+    with pytest.raises(SystemExit):
+        xen_appliances.parse_args(["--sides", "iperf,nope"])
+    assert "--sides: unknown side 'nope'" in capsys.readouterr().err

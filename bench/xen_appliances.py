@@ -14,7 +14,14 @@ kernel and an initramfs with the same site and zone), each as a domU of
 the same type, memory and one vcpu on the same bridge, one at a time,
 measured from dom0: ab at concurrency 1, 10 and 100 (requests/s, p50,
 p99), dnsperf (queries/s), each RRset's response compared byte for byte,
-`xl create` to the first answered request, image bytes, memory.
+`xl create` to the first answered request, image bytes, memory. And
+examples/iperf (lwIP's lwiperf) against the Linux guest's iperf 2 server
+(bench=iperf): TCP bulk throughput both ways as dom0's iperf 2 measures it,
+receive (dom0's `iperf -c` to port 5001) and send (ours booted with
+`send=10.0.0.1:5002` against dom0's `iperf -s -p 5002`; Linux made to
+connect back by `iperf -c -r -L 5002`), Mbit/s.
+
+`--sides` runs only some sides (e.g. `--sides iperf,linux-iperf`).
 
 `--results DIR` makes the table from an earlier run's results (the lab's
 `results/` directory) instead of running the lab.
@@ -33,11 +40,27 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.appliances import AbResult, Answers, Row, compare_answers, parse_ab, parse_dnsperf, render, zone_rrsets
+from bench.appliances import (
+    AbResult,
+    Answers,
+    IperfResult,
+    Row,
+    compare_answers,
+    parse_ab,
+    parse_dnsperf,
+    parse_iperf_csv,
+    render,
+    zone_rrsets,
+)
 from bench.benchlib import BenchError, workspace
 
 PAIRS = (("httpd", "nginx"), ("dns", "nsd"))
 SIZE_TARGET_KB = {"httpd": 86, "dns": 92}
+SIDES = ("httpd", "nginx", "dns", "nsd", "iperf", "linux-iperf")
+# dom0-bench.sh's iperf ports: the guests' servers listen on 5001, dom0's
+# (ours' send=, Linux's -r -L) on 5002; each CSV report names its port.
+IPERF_PORTS = {"recv": 5001, "send": 5002}
+IPERF_SECONDS = 10
 
 
 def lab_cache() -> Path:
@@ -139,6 +162,7 @@ class Results:
     answers: AnswerCheck | None
     sizes: dict[str, int]
     notes: list[str]
+    iperf: dict[tuple[str, str], IperfResult] = field(default_factory=dict)  # (side, "recv"|"send")
 
 
 def read_ab(path: Path) -> AbResult:
@@ -172,19 +196,30 @@ def load(results: Path, images: Path, concurrency: list[int]) -> Results:
                 perf[side] = asdict(parse_dnsperf(f.read_text(errors="replace")))
             except BenchError as e:
                 notes.append(f"{side} dnsperf: {e}")
+    iperf: dict[tuple[str, str], IperfResult] = {}
+    for side in ("iperf", "linux-iperf"):
+        for way, port in IPERF_PORTS.items():
+            f = results / f"bench-{side}.{way}.txt"
+            if f.is_file():
+                try:
+                    iperf[(side, way)] = parse_iperf_csv(f.read_text(errors="replace"), port)
+                except BenchError:
+                    last = (f.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+                    notes.append(f"{side} iperf {way}: no report for port {port} ({last})")
     ours, theirs = read_answers(results / "bench-dns.answers.txt"), read_answers(results / "bench-nsd.answers.txt")
     answers = check_answers(ours, theirs) if ours and theirs else None
     sizes = {}
     for name, file in (("httpd", "httpd.elf"), ("dns", "dns.elf"), ("linux", "linux-vmlinuz"), ("initrd", "linux-initrd.img")):
         if (images / file).is_file():
             sizes[name] = (images / file).stat().st_size
-    return Results(lines, ab, perf, answers, sizes, notes)
+    return Results(lines, ab, perf, answers, sizes, notes, iperf)
 
 
 def table(r: Results, concurrency: list[int]) -> list[Row]:
     rows: list[Row] = []
     nan = float("nan")
-    for c in concurrency:
+    ran_http = bool(r.ab) or "httpd" in r.lines or "nginx" in r.lines  # not with --sides iperf,linux-iperf
+    for c in concurrency if ran_http else []:
         a, b = r.ab.get(("httpd", c)), r.ab.get(("nginx", c))
         target = ">= 1.2" if c in (10, 100) else "(none)"
         rows.append(Row(f"httpd/nginx requests/s, ab c={c}", a.rps if a else nan, b.rps if b else nan, "req/s", target, True))
@@ -195,6 +230,14 @@ def table(r: Results, concurrency: list[int]) -> list[Row]:
         rows.append(Row("dns/nsd queries/s, dnsperf", q["dns"], q["nsd"], "q/s", ">= 1.1", True))
         lost = {s: r.dnsperf.get(s, {}).get("lost", nan) for s in ("dns", "nsd")}
         rows.append(Row("dns/nsd queries lost, dnsperf", lost["dns"], lost["nsd"], "queries", "(none)", False))
+    for way, what, target in (("recv", "receive", ">= 1.0"), ("send", "send", ">= 0.9")):
+        a, b = r.iperf.get(("iperf", way)), r.iperf.get(("linux-iperf", way))
+        if a or b:
+            rows.append(Row(f"iperf/Linux iperf 2 TCP {what}, {IPERF_SECONDS} s", a.mbit_s if a else nan, b.mbit_s if b else nan, "Mbit/s", target, True))
+    if "iperf" in r.lines or "linux-iperf" in r.lines:
+        lo, lt = r.lines.get("iperf", {}), r.lines.get("linux-iperf", {})
+        rows.append(Row("iperf/linux-iperf xl create to listening (console)", number(lo.get("ready_s")), number(lt.get("ready_s")), "s", "(none)", False))
+        rows.append(Row("iperf/linux-iperf domain memory (xl list)", number(lo.get("mem_mib")), number(lt.get("mem_mib")), "MiB", "(none)", False))
     linux = r.sizes.get("linux", 0) + r.sizes.get("initrd", 0)
     for ours, theirs in PAIRS:
         if ours not in r.lines and theirs not in r.lines:
@@ -232,6 +275,8 @@ def run_lab(args: argparse.Namespace, queries: Path) -> int:
         BENCH_REQUESTS=str(args.requests),
         BENCH_DNS_SECONDS=str(args.dns_seconds),
     )
+    if args.sides:
+        env["BENCH_SIDES"] = " ".join(args.sides)
     run = workspace() / "tests/xenlab/run.sh"
     return subprocess.run([str(run)], env=env, cwd=workspace()).returncode
 
@@ -242,6 +287,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,10,100", help="ab concurrency levels, comma-separated")
     p.add_argument("--requests", type=int, default=500, help="ab requests per run (at least 10 per connection)")
     p.add_argument("--dns-seconds", type=int, default=10, help="seconds of the dnsperf run")
+    p.add_argument("--sides", default="", help=f"comma-separated sides to run (of {','.join(SIDES)}); default all")
     p.add_argument("--results", type=Path, help="make the table from this results directory; do not run the lab")
     p.add_argument("--json", type=Path, default=workspace() / "bench/xen_appliances.json", help="where the results go")
     p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
@@ -250,6 +296,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.concurrency = [int(c) for c in args.concurrency.split(",")]
     except ValueError:
         p.error(f"--concurrency {args.concurrency!r} is not a comma-separated list of numbers (e.g. 1,10,100)")
+    args.sides = [s for s in args.sides.split(",") if s]
+    unknown = [s for s in args.sides if s not in SIDES]
+    if unknown:
+        p.error(f"--sides: unknown side {unknown[0]!r} (give some of {','.join(SIDES)}, e.g. --sides iperf,linux-iperf)")
     if args.requests < 1 or args.dns_seconds < 1 or min(args.concurrency) < 1:
         p.error("--requests, --dns-seconds and every --concurrency must be at least 1")
     return args

@@ -20,8 +20,8 @@ fi
 mkdir -p "$OUT"
 
 # The appliances' clients in dom0: dig and dnsperf (examples/dns), curl and
-# ab (examples/httpd).
-PKGS=linux-image-amd64,xen-hypervisor-4.17-amd64,xen-utils-4.17,xen-utils-common,systemd-sysv,udev,kmod,iproute2,procps,busybox,python3-minimal,e2fsprogs,bind9-dnsutils,dnsperf,curl,apache2-utils
+# ab (examples/httpd), iperf 2 (examples/iperf).
+PKGS=linux-image-amd64,xen-hypervisor-4.17-amd64,xen-utils-4.17,xen-utils-common,systemd-sysv,udev,kmod,iproute2,procps,busybox,python3-minimal,e2fsprogs,bind9-dnsutils,dnsperf,curl,apache2-utils,iperf
 KEY=$(printf '%s\n' "$PKGS" "$MIRROR" | sha256sum | cut -c1-16)
 
 t0=$(date +%s)

@@ -5,15 +5,24 @@
 # memory and one vcpu on xenbr0, measures it from dom0 and destroys it:
 #   httpd  examples/httpd:image         nginx  the Linux guest, bench=httpd
 #   dns    examples/dns:image           nsd    the Linux guest, bench=dns
+#   iperf  examples/iperf:image         linux-iperf  the Linux guest, bench=iperf
 # (the Linux guest: bench/linux-guest/build.sh's kernel and initramfs).
 # Writes $R/bench.txt, one "SIDE KEY VALUE" line each (xl_create_s,
 # first_answer_s from before `xl create` to the first answer, mem_mib from
 # xl list, linux_used_kib, error), and per side the raw outputs the host
 # parses: bench-SIDE.ab-cN.txt, bench-SIDE.dnsperf.txt,
-# bench-SIDE.answers.txt, bench-SIDE.console.log, bench-SIDE.cfg.
+# bench-SIDE.answers.txt, bench-SIDE.console.log, bench-SIDE.cfg, and for
+# the iperf pair iperf 2's CSV reports (-y C) bench-SIDE.recv.txt (dom0's
+# `iperf -c` to the guest's port 5001) and bench-SIDE.send.txt (the guest
+# sending to dom0: ours booted with send=10.0.0.1:5002 against dom0's
+# `iperf -s -p 5002`, started before it boots; Linux's iperf server made to
+# connect back by `iperf -c -r -L 5002`, the reverse run's report). The
+# iperf sides' ready_s is `xl create` to the guest's console saying it
+# listens (not a first answer: lwiperf counts any connection as a test).
 # Settings (/mnt/share/bench.conf, from run.sh's environment):
-BENCH_TYPE=pvh BENCH_MEM=128 BENCH_SIDES="httpd nginx dns nsd"
+BENCH_TYPE=pvh BENCH_MEM=128 BENCH_SIDES="httpd nginx dns nsd iperf linux-iperf"
 BENCH_CONCURRENCY="1 10 100" BENCH_REQUESTS=500 BENCH_DNS_SECONDS=10 BENCH_BOOT_LIMIT=300
+BENCH_IPERF_SECONDS=10
 [ -f /mnt/share/bench.conf ] && . /mnt/share/bench.conf
 Q=/mnt/share/bench-queries.txt
 if [ ! -s $Q ]; then
@@ -25,15 +34,17 @@ bench_line() { echo "$1 $2 $3" >> $R/bench.txt; echo "XENBENCH $1 $2 $3"; }
 
 # bench_side SIDE: one boot, its measurements, its end.
 bench_side() {
-  local side=$1 n=bench-$1 kind ip mac kernel ramdisk= cmdline t0 t1 c n_req fa pp used
+  local side=$1 n=bench-$1 kind ip mac kernel ramdisk= cmdline t0 t1 c n_req fa pp sp=
   case $side in
     httpd|nginx) kind=http ip=10.0.0.80 mac=00:16:3e:00:00:50 ;;
     dns|nsd) kind=dns ip=10.0.0.53 mac=00:16:3e:00:00:35 ;;
-    *) bench_line $side error "unknown side (httpd, nginx, dns or nsd)"; return 1 ;;
+    iperf|linux-iperf) kind=iperf ip=10.0.0.50 mac=00:16:3e:00:00:32 ;;
+    *) bench_line $side error "unknown side (httpd, nginx, dns, nsd, iperf or linux-iperf)"; return 1 ;;
   esac
   case $side in
     httpd|dns) kernel=$side.elf cmdline="ip=$ip/24 gw=10.0.0.1" ;;
-    nginx|nsd)
+    iperf) kernel=iperf.elf cmdline="ip=$ip/24 gw=10.0.0.1 send=10.0.0.1:5002" ;;
+    nginx|nsd|linux-iperf)
       kernel=linux-vmlinuz ramdisk="ramdisk = \"/mnt/share/images/linux-initrd.img\""
       cmdline="console=hvc0 quiet panic=-1 ip=$ip/24 gw=10.0.0.1 bench=${kind/http/httpd}" ;;
   esac
@@ -54,14 +65,23 @@ EOF
   GUEST_TYPE=$BENCH_TYPE pvh_tcg_config >> $R/$n.cfg
   ip neigh flush dev xenbr0 2>/dev/null
   rm -f /var/log/xen/console/guest-$n.log
+  # Ours sends as soon as it is up: dom0's server listens before it boots.
+  [ $side = iperf ] && { iperf -s -p 5002 -y C > $R/$n.send.txt 2>&1 & sp=$!; sleep 0.5; }
   t0=$(now)
   if ! xl_create $R/$n.cfg $R/$n.xl-create.txt; then
     bench_line $side error "xl create failed: $(tail -1 $R/$n.xl-create.txt)"
     xl destroy $n 2>/dev/null
+    [ -n "$sp" ] && kill $sp
     return 1
   fi
   t1=$(now)
   bench_line $side xl_create_s $(secs $t0 $t1)
+  if [ $kind = iperf ]; then
+    bench_iperf $side $n $ip $t0
+    [ -n "$sp" ] && { kill $sp; wait $sp; }
+    bench_end $side $n
+    return 0
+  fi
   # The poll, given up early when the domain is gone (a guest that
   # panicked or crashed answers nothing: no need to wait out the limit).
   python3 /mnt/share/bench-probe.py first $kind $ip $t0 $BENCH_BOOT_LIMIT > $R/$n.first.txt 2>&1 & pp=$!
@@ -85,6 +105,53 @@ EOF
     again dnsperf -s $ip -d $Q -l $BENCH_DNS_SECONDS -t 2 -q 20 > $R/$n.dnsperf.txt 2>&1
     grep -E 'Queries (per second|lost)' $R/$n.dnsperf.txt
   fi
+  bench_end $side $n
+  return 0
+}
+
+# console_wait N REGEX LIMIT: 0 once guest N's console has a line matching
+# REGEX (extended), 1 after LIMIT seconds or when the domain is gone.
+console_wait() {
+  local end=$(( $(date +%s) + $3 ))
+  while [ $(date +%s) -lt $end ]; do
+    grep -qE "$2" /var/log/xen/console/guest-$1.log 2>/dev/null && return 0
+    exists $1 || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+# bench_iperf SIDE N IP T0: the iperf pair's measurements (the header above says which).
+bench_iperf() {
+  local side=$1 n=$2 ip=$3 t0=$4 ready c
+  case $side in
+    iperf) ready='^iperf: listening on port 5001' ;;
+    *) ready='BENCH: ready iperf' ;;
+  esac
+  if ! console_wait $n "$ready" $BENCH_BOOT_LIMIT; then
+    bench_line $side error "the guest's console never said it listens within $BENCH_BOOT_LIMIT s of xl create"
+    return 1
+  fi
+  bench_line $side ready_s $(secs $t0 $(now))
+  if [ $side = iperf ]; then
+    # lwiperf's client sends for its fixed 10 s, then reports on the console;
+    # the server's CSV line follows when the connection closes.
+    console_wait $n '^iperf: (sent|aborted)' 60 ||
+      bench_line $side error "no 'iperf: sent' on the console within 60 s of being up"
+    for c in $(seq 1 50); do [ "$(tr -cd , < $R/$n.send.txt | wc -c)" -ge 8 ] && break; sleep 0.2; done
+  fi
+  timeout -k 5 60 iperf -c $ip -t $BENCH_IPERF_SECONDS -y C > $R/$n.recv.txt 2>&1
+  echo "iperf -c (exit $?): $(tail -1 $R/$n.recv.txt)"
+  if [ $side != iperf ]; then
+    timeout -k 5 120 iperf -c $ip -t $BENCH_IPERF_SECONDS -r -L 5002 -y C > $R/$n.send.txt 2>&1
+    echo "iperf -c -r (exit $?): $(tail -1 $R/$n.send.txt)"
+  fi
+  echo "send: $(tail -1 $R/$n.send.txt)"
+}
+
+# bench_end SIDE N: the domain's memory, its end and its console.
+bench_end() {
+  local side=$1 n=$2 c used
   bench_line $side mem_mib "$(timeout -k 2 20 xl list $n 2>/dev/null | awk 'NR == 2 { print $3 }')"
   timeout -k 5 60 xl destroy $n
   for c in $(seq 1 120); do exists $n || break; sleep 0.25; done
@@ -93,7 +160,6 @@ EOF
   used=$(awk '/BENCH: MemTotal:/ { t = $3 } /BENCH: MemAvailable:/ { a = $3 } END { if (t && a) print t - a }' $R/$n.console.log)
   [ -n "$used" ] && bench_line $side linux_used_kib $used
   echo "--- $n: console (last lines)"; tail -15 $R/$n.console.log
-  return 0
 }
 
 if [ "${1:-}" = --only ]; then

@@ -26,11 +26,12 @@
 # #PF[0001]" then "domain_crash_sync ... create_bounce_frame"), BAZEL (bazel), BAZEL_STARTUP_FLAGS (e.g. --output_base=/tmp/ob),
 # MIRROR (Debian mirror; default: the one apt uses for bookworm). Needs root (debootstrap) and ~2 GB RAM, ~2 GB disk.
 # BENCH=1: instead of the tests, the side-by-side benchmark (dom0-bench.sh;
-# bench/xen_appliances.py runs this and makes the table): examples/httpd and
-# examples/dns against nginx and NSD in a Linux domU (bench/linux-guest/build.sh,
-# cached in $BENCH_LINUX_CACHE, default $CACHE/linux). BENCH_TYPE (pvh|pv),
-# BENCH_MEM (MiB), BENCH_SIDES, BENCH_CONCURRENCY, BENCH_REQUESTS,
-# BENCH_DNS_SECONDS, BENCH_BOOT_LIMIT go to dom0; BENCH_QUERIES is a file
+# bench/xen_appliances.py runs this and makes the table): examples/httpd,
+# examples/dns and examples/iperf against nginx, NSD and iperf 2 in a Linux domU
+# (bench/linux-guest/build.sh, cached in $BENCH_LINUX_CACHE, default $CACHE/linux).
+# BENCH_TYPE (pvh|pv), BENCH_MEM (MiB), BENCH_SIDES (e.g. "iperf linux-iperf"),
+# BENCH_CONCURRENCY, BENCH_REQUESTS, BENCH_DNS_SECONDS, BENCH_BOOT_LIMIT,
+# BENCH_IPERF_SECONDS go to dom0; BENCH_QUERIES is a file
 # of "owner TYPE" lines (dnsperf's and the byte-for-byte comparison's).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -80,6 +81,8 @@ IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_
         blkstore=//examples/blkstore:image
         vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
         wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
+# The benchmark's own image (no test boots it).
+[ -n "${BENCH:-}" ] && IMAGES="$IMAGES iperf=//examples/iperf:image"
 # kvstore (the kv-durability tests) is booted from what a user gets: its
 # image, the xl config unikernel_image generated and its littlefs volume.
 KVSTORE=examples/kvstore
@@ -136,7 +139,8 @@ if [ -n "${BENCH:-}" ]; then
   if [ -n "${BENCH_QUERIES:-}" ]; then
     cp "$BENCH_QUERIES" "$SHARE/bench-queries.txt" || die "BENCH_QUERIES=$BENCH_QUERIES: no such file"
   fi
-  for v in BENCH_TYPE BENCH_MEM BENCH_SIDES BENCH_CONCURRENCY BENCH_REQUESTS BENCH_DNS_SECONDS BENCH_BOOT_LIMIT; do
+  for v in BENCH_TYPE BENCH_MEM BENCH_SIDES BENCH_CONCURRENCY BENCH_REQUESTS BENCH_DNS_SECONDS BENCH_BOOT_LIMIT \
+           BENCH_IPERF_SECONDS; do
     [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
   done > "$SHARE/bench.conf"
 fi
