@@ -1,9 +1,12 @@
 /*
- * bench/blk.py's image: block I/O through virtio-blk, with the block cache
- * (its policies are the slots the image links: //libos/blkcache) or, with
- * "cache=none" on the command line, on the device itself.
+ * bench/blk.py's image: block I/O through virtio-blk (QEMU) or blkfront
+ * (Xen: tests/xenlab's BENCH=1 blk sides, bench/xen_appliances.py), with
+ * the block cache (its policies are the slots the image links:
+ * //libos/blkcache) or, with "cache=none" on the command line, on the
+ * device itself.
  *
- * On the first virtio-blk disk, over its first REGION bytes, in 4 KiB
+ * On the first disk (<disk/any.h>: xvda on Xen, else the first virtio-blk
+ * device), over its first REGION bytes, in 4 KiB
  * requests: a sequential write (then a flush), a sequential read, a random
  * read over the whole region, a random read over a hot set that fits the
  * cache, a random write (then a flush). Each phase prints one line
@@ -15,13 +18,13 @@
  */
 #include <blkcache/blkcache.h>
 #include <blkdev/blkdev.h>
+#include <disk/any.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time/time.h>
-#include <virtio_blk/virtio_blk.h>
 
 #define REQ 4096u
 #define REGION (8u << 20)          /* bytes the phases cover */
@@ -99,12 +102,13 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "cache=none") == 0)
             cached = false;
     struct blkdev *disk;
-    int rc = virtio_blk_open_first(&disk);
+    int rc = disk_open_first(&disk);
     if (rc != 0) {
-        printf("BLKBENCH: no virtio-blk disk (%d); attach one of at least "
-               "%u MiB\n", rc, REGION >> 20);
+        printf("BLKBENCH: no disk (%d); attach one of at least %u MiB "
+               "(virtio-blk on QEMU, xvda on Xen)\n", rc, REGION >> 20);
         return 1;
     }
+    printf("BLKBENCH disk %s\n", disk_driver_name());
     const struct blkdev_info *info = blkdev_info(disk);
     uint32_t ss = info->sector_size;
     if (info->sectors * ss < REGION) {

@@ -79,10 +79,10 @@ done
 ln -sf ../bin/busybox "$STAGE/sbin/poweroff"
 
 # Kernel modules, in load order (dependencies first): QEMU's virtio devices
-# (order), and Xen's netfront (order-xen, loaded only on Xen: tests/xenlab's
-# BENCH=1 boots this guest as a Xen domU, bench/xen_appliances.py).
+# (order), and Xen's netfront and blkfront (order-xen, loaded only on Xen:
+# tests/xenlab's BENCH=1 boots this guest as a Xen domU, bench/xen_appliances.py).
 MODS="virtio virtio_ring virtio_mmio failover net_failover virtio_net virtio_blk"
-XEN_MODS="xen-netfront"
+XEN_MODS="xen-netfront xen-blkfront"
 for m in $MODS $XEN_MODS; do
   f=$(find "$ROOT/lib/modules/$KVER/kernel" -name "$m.ko*" | head -1)
   [ -n "$f" ] || { echo "build.sh: module $m not found in $KVER" >&2; exit 1; }

@@ -19,10 +19,22 @@
 # connect back by `iperf -c -r -L 5002`, the reverse run's report). The
 # iperf sides' ready_s is `xl create` to the guest's console saying it
 # listens (not a first answer: lwiperf counts any connection as a test).
+# The block sides (bench_blk below; not in the default BENCH_SIDES):
+#   blk-POLICY  bench/blkbench's image per cache policy pair (write_back_lru,
+#               write_back_two_q, write_through_lru, write_through_two_q)
+#   blk-none    the same image with cache=none, on blkfront itself
+#   linux-fio-direct, linux-fio-buffered  the Linux guest's fio (bench=fio,
+#               its initrd-fio) with O_DIRECT and through its page cache
+# each on a fresh zero-filled BENCH_BLK_DISK_MIB raw file through blkback
+# (the blkstore test's disk= line: xvda), BENCH_BLK_MEM MiB (512: the fio
+# initramfs needs it; the same for ours), one vcpu, no NIC. Their result is
+# the console: the host parses bench-SIDE.console.log (BLKBENCH lines,
+# fio's JSON); done_s is `xl create` to the last phase's end.
 # Settings (/mnt/share/bench.conf, from run.sh's environment):
 BENCH_TYPE=pvh BENCH_MEM=128 BENCH_SIDES="httpd nginx dns nsd iperf linux-iperf"
 BENCH_CONCURRENCY="1 10 100" BENCH_REQUESTS=500 BENCH_DNS_SECONDS=10 BENCH_BOOT_LIMIT=300
 BENCH_IPERF_SECONDS=10
+BENCH_BLK_MEM=512 BENCH_BLK_DISK_MIB=16 BENCH_BLK_LIMIT=600
 [ -f /mnt/share/bench.conf ] && . /mnt/share/bench.conf
 Q=/mnt/share/bench-queries.txt
 if [ ! -s $Q ]; then
@@ -36,10 +48,13 @@ bench_line() { echo "$1 $2 $3" >> $R/bench.txt; echo "XENBENCH $1 $2 $3"; }
 bench_side() {
   local side=$1 n=bench-$1 kind ip mac kernel ramdisk= cmdline t0 t1 c n_req fa pp sp=
   case $side in
+    blk-*|linux-fio-*) bench_blk $side; return ;;
+  esac
+  case $side in
     httpd|nginx) kind=http ip=10.0.0.80 mac=00:16:3e:00:00:50 ;;
     dns|nsd) kind=dns ip=10.0.0.53 mac=00:16:3e:00:00:35 ;;
     iperf|linux-iperf) kind=iperf ip=10.0.0.50 mac=00:16:3e:00:00:32 ;;
-    *) bench_line $side error "unknown side (httpd, nginx, dns, nsd, iperf or linux-iperf)"; return 1 ;;
+    *) bench_line $side error "unknown side (httpd, nginx, dns, nsd, iperf, linux-iperf, blk-POLICY, blk-none, linux-fio-direct or linux-fio-buffered)"; return 1 ;;
   esac
   case $side in
     httpd|dns) kernel=$side.elf cmdline="ip=$ip/24 gw=10.0.0.1" ;;
@@ -107,6 +122,55 @@ EOF
   fi
   bench_end $side $n
   return 0
+}
+
+# bench_blk SIDE: one block side (the header says which), its console the result.
+bench_blk() {
+  local side=$1 n=bench-$1 kernel ramdisk= cmdline= disk=/tmp/bench-blk.img t0 rc=0
+  case $side in
+    blk-none) kernel=blkbench_write_back_lru.elf cmdline=cache=none ;;
+    blk-write_back_lru|blk-write_back_two_q|blk-write_through_lru|blk-write_through_two_q)
+      kernel=blkbench_${side#blk-}.elf ;;
+    linux-fio-direct|linux-fio-buffered)
+      kernel=linux-vmlinuz ramdisk="ramdisk = \"/mnt/share/images/linux-initrd-fio.img\""
+      cmdline="console=hvc0 quiet panic=-1 bench=fio fio=${side#linux-fio-}" ;;
+    *) bench_line $side error "unknown block side (blk-POLICY, blk-none, linux-fio-direct or linux-fio-buffered)"; return 1 ;;
+  esac
+  echo "=== XENBENCH-RUN $side"
+  rm -f $disk; truncate -s ${BENCH_BLK_DISK_MIB}M $disk
+  cat > $R/$n.cfg <<EOF
+name = "$n"
+type = "$BENCH_TYPE"
+kernel = "/mnt/share/images/$kernel"
+$ramdisk
+cmdline = "$cmdline"
+memory = $BENCH_BLK_MEM
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+on_reboot = "destroy"
+disk = [ "format=raw,vdev=xvda,access=rw,target=$disk" ]
+EOF
+  GUEST_TYPE=$BENCH_TYPE pvh_tcg_config >> $R/$n.cfg
+  rm -f /var/log/xen/console/guest-$n.log
+  t0=$(now)
+  if ! xl_create $R/$n.cfg $R/$n.xl-create.txt; then
+    bench_line $side error "xl create failed: $(tail -1 $R/$n.xl-create.txt)"
+    xl destroy $n 2>/dev/null; rm -f $disk
+    return 1
+  fi
+  bench_line $side xl_create_s $(secs $t0 $(now))
+  # Both end on their own (ours exits, Linux powers off): the domain may be
+  # gone before the console's last line is read, so look once more.
+  if console_wait $n '^BLKBENCH done|BENCH: fio-json-end' $BENCH_BLK_LIMIT ||
+     { sleep 1; grep -qE '^BLKBENCH done|BENCH: fio-json-end' /var/log/xen/console/guest-$n.log 2>/dev/null; }; then
+    bench_line $side done_s $(secs $t0 $(now))
+  else
+    bench_line $side error "no end of the phases on the console within $BENCH_BLK_LIMIT s of xl create"; rc=1
+  fi
+  bench_end $side $n
+  rm -f $disk
+  return $rc
 }
 
 # console_wait N REGEX LIMIT: 0 once guest N's console has a line matching

@@ -28,7 +28,11 @@
 # BENCH=1: instead of the tests, the side-by-side benchmark (dom0-bench.sh;
 # bench/xen_appliances.py runs this and makes the table): examples/httpd,
 # examples/dns and examples/iperf against nginx, NSD and iperf 2 in a Linux domU
-# (bench/linux-guest/build.sh, cached in $BENCH_LINUX_CACHE, default $CACHE/linux).
+# (bench/linux-guest/build.sh, cached in $BENCH_LINUX_CACHE, default $CACHE/linux),
+# and, only when BENCH_SIDES names them, bench/blkbench per cache policy against
+# fio in that domU on a disk file through blkback (blk-POLICY, blk-none,
+# linux-fio-direct, linux-fio-buffered; BENCH_BLK_MEM, BENCH_BLK_DISK_MIB,
+# BENCH_BLK_LIMIT go to dom0).
 # BENCH_TYPE (pvh|pv), BENCH_MEM (MiB), BENCH_SIDES (e.g. "iperf linux-iperf"),
 # BENCH_CONCURRENCY, BENCH_REQUESTS, BENCH_DNS_SECONDS, BENCH_BOOT_LIMIT,
 # BENCH_IPERF_SECONDS go to dom0; BENCH_QUERIES is a file
@@ -81,8 +85,11 @@ IMAGES="hello=//examples/hello:image exit_status=//libos/boot/tests:exit_status_
         blkstore=//examples/blkstore:image
         vchan_echo=//examples/vchan_echo:image null_deref=//libos/boot/tests:null_deref_image
         wx_fault=//libos/boot/tests:wx_fault_image stack_smash=//libos/boot/tests:stack_smash_image"
-# The benchmark's own image (no test boots it).
-[ -n "${BENCH:-}" ] && IMAGES="$IMAGES iperf=//examples/iperf:image"
+# The benchmark's own images (no test boots them): iperf, and bench/blkbench
+# per cache policy pair for the block sides.
+[ -n "${BENCH:-}" ] && IMAGES="$IMAGES iperf=//examples/iperf:image
+        blkbench_write_back_lru=//bench/blkbench:write_back_lru blkbench_write_back_two_q=//bench/blkbench:write_back_two_q
+        blkbench_write_through_lru=//bench/blkbench:write_through_lru blkbench_write_through_two_q=//bench/blkbench:write_through_two_q"
 # kvstore (the kv-durability tests) is booted from what a user gets: its
 # image, the xl config unikernel_image generated and its littlefs volume.
 KVSTORE=examples/kvstore
@@ -134,13 +141,14 @@ if [ -n "${BENCH:-}" ]; then
   tail -1 "$CACHE/build-linux-guest.log" | sed 's/^/  /'
   cp "$BENCH_LINUX_CACHE/out/vmlinuz" "$SHARE/images/linux-vmlinuz"
   cp "$BENCH_LINUX_CACHE/out/initrd.img" "$SHARE/images/linux-initrd.img"
+  cp "$BENCH_LINUX_CACHE/out/initrd-fio.img" "$SHARE/images/linux-initrd-fio.img"
   install -m 0644 "$HERE/dom0-bench.sh" "$SHARE/dom0-bench.sh"
   install -m 0755 "$HERE/bench-probe.py" "$SHARE/bench-probe.py"
   if [ -n "${BENCH_QUERIES:-}" ]; then
     cp "$BENCH_QUERIES" "$SHARE/bench-queries.txt" || die "BENCH_QUERIES=$BENCH_QUERIES: no such file"
   fi
   for v in BENCH_TYPE BENCH_MEM BENCH_SIDES BENCH_CONCURRENCY BENCH_REQUESTS BENCH_DNS_SECONDS BENCH_BOOT_LIMIT \
-           BENCH_IPERF_SECONDS; do
+           BENCH_IPERF_SECONDS BENCH_BLK_MEM BENCH_BLK_DISK_MIB BENCH_BLK_LIMIT; do
     [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
   done > "$SHARE/bench.conf"
 fi
