@@ -404,3 +404,48 @@ def test_xen_sides_argument(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         xen_appliances.parse_args(["--sides", "iperf,nope"])
     assert "--sides: unknown side 'nope'" in capsys.readouterr().err
+
+
+def test_xen_blk_sides_from_consoles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The block sides' consoles (xenconsoled's logs, \\r\\n) into one table;
+    a side that stopped early, or whose fio JSON was cut, is a note."""
+    results, images = tmp_path / "results", tmp_path / "share/images"
+    results.mkdir(parents=True)
+    images.mkdir(parents=True)
+    (results / "bench.txt").write_text(
+        "blk-write_back_lru xl_create_s 0.3\nblk-write_back_lru done_s 9.0\n"
+        "blk-none done_s 12.0\nlinux-fio-direct done_s 30.0\n"
+        "linux-fio-buffered error no end of the phases on the console within 600 s of xl create\n"
+        "blk-write_through_lru done_s 9.0\n"
+    )
+    (results / "bench-blk-write_back_lru.console.log").write_text(CONSOLE.replace("\n", "\r\n"))
+    (results / "bench-blk-none.console.log").write_text(CONSOLE.replace("BLKBENCH done 0\n", ""))
+    jobs = [_fio_job(p, p.endswith("write"), 8 << 20, 1000) for p in blk.PHASES]
+    (results / "bench-linux-fio-direct.console.log").write_text(
+        "BENCH: fio disk /dev/xvda\r\nBENCH: fio-json-begin\r\n" + json.dumps({"jobs": jobs}) + "\r\nBENCH: fio-json-end\r\n"
+    )
+    (results / "bench-linux-fio-buffered.console.log").write_text(
+        "BENCH: fio-json-begin\r\n" + json.dumps({"jobs": jobs})[:40] + "\r\nBENCH: fio-json-end\r\n"
+    )
+    r = xen_appliances.load(results, images, [10])
+    assert [(p.run, p.phase) for p in r.blk] == [("blk-write_back_lru", ph) for ph in blk.PHASES] + [
+        ("linux-fio-direct", ph) for ph in blk.PHASES
+    ]
+    assert r.blk[0].mib_s == 4.0 and r.blk[5].mib_s == 8.0
+    assert "blk-none: blk-none: the image did not finish its phases; its console ends:" in r.notes
+    assert any(n.startswith("linux-fio-buffered: linux-fio-buffered: fio's JSON is unreadable") for n in r.notes)
+    assert "blk-write_through_lru: no console log bench-blk-write_through_lru.console.log" in r.notes
+    assert xen_appliances.table(r, [10]) == []
+    assert xen_appliances.main(["--results", str(results), "--concurrency", "10", "--json", str(tmp_path / "x.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| phase | blk-write_back_lru | linux-fio-direct |" in out
+    assert "| seqwrite | 4.00 MiB/s, 344/7982 us | 8.00 MiB/s, 2/9 us |" in out
+    assert "| measure | ours | Linux |" not in out  # no empty appliance table
+    doc = json.loads((tmp_path / "x.json").read_text())
+    assert len(doc["blk"]) == 10
+
+
+def test_xen_blk_sides_argument() -> None:
+    assert xen_appliances.parse_args(["--sides", "blk"]).sides == list(xen_appliances.BLK_SIDES)
+    assert xen_appliances.parse_args(["--sides", "blk-none,linux-fio-direct"]).sides == ["blk-none", "linux-fio-direct"]
+    assert "blk-write_back_two_q" in xen_appliances.BLK_SIDES and "linux-fio-buffered" in xen_appliances.BLK_SIDES

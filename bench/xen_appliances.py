@@ -21,6 +21,14 @@ receive (dom0's `iperf -c` to port 5001) and send (ours booted with
 `send=10.0.0.1:5002` against dom0's `iperf -s -p 5002`; Linux made to
 connect back by `iperf -c -r -L 5002`), Mbit/s.
 
+The block sides (only when `--sides` names them; `--sides blk` is all of
+them): bench/blkbench's image per cache policy pair (blk-write_back_lru ...)
+and with cache=none (blk-none) on blkfront, against fio in the Linux domU
+(initrd-fio, bench=fio) with O_DIRECT and buffered (linux-fio-direct,
+linux-fio-buffered), each alone on a fresh 16 MiB raw file through blkback,
+512 MiB, one vcpu: bench/blk.py's five phases of 4 KiB requests (MiB/s,
+p50/p99 latency in us), parsed from each guest's console.
+
 `--sides` runs only some sides (e.g. `--sides iperf,linux-iperf`).
 
 `--results DIR` makes the table from an earlier run's results (the lab's
@@ -52,11 +60,13 @@ from bench.appliances import (
     render,
     zone_rrsets,
 )
+from bench import blk
 from bench.benchlib import BenchError, workspace
 
 PAIRS = (("httpd", "nginx"), ("dns", "nsd"))
 SIZE_TARGET_KB = {"httpd": 86, "dns": 92}
-SIDES = ("httpd", "nginx", "dns", "nsd", "iperf", "linux-iperf")
+BLK_SIDES = tuple(f"blk-{p}" for p in blk.POLICIES) + ("blk-none", "linux-fio-direct", "linux-fio-buffered")
+SIDES = ("httpd", "nginx", "dns", "nsd", "iperf", "linux-iperf") + BLK_SIDES
 # dom0-bench.sh's iperf ports: the guests' servers listen on 5001, dom0's
 # (ours' send=, Linux's -r -L) on 5002; each CSV report names its port.
 IPERF_PORTS = {"recv": 5001, "send": 5002}
@@ -163,6 +173,19 @@ class Results:
     sizes: dict[str, int]
     notes: list[str]
     iperf: dict[tuple[str, str], IperfResult] = field(default_factory=dict)  # (side, "recv"|"send")
+    blk: list[blk.Phase] = field(default_factory=list)  # the block sides' phases, by side
+
+
+def read_blk(results: Path, side: str) -> list[blk.Phase]:
+    """A block side's phases from its console (BLKBENCH lines, or fio's JSON)."""
+    log = results / f"bench-{side}.console.log"
+    if not log.is_file():
+        raise BenchError(f"no console log {log.name}")
+    console = log.read_text(errors="replace")
+    try:
+        return blk.parse_fio(console, side) if side.startswith("linux-") else blk.parse_blkbench(console, side)
+    except (ValueError, KeyError) as e:  # fio's JSON cut short
+        raise BenchError(f"{side}: fio's JSON is unreadable ({type(e).__name__}: {e})") from None
 
 
 def read_ab(path: Path) -> AbResult:
@@ -206,13 +229,20 @@ def load(results: Path, images: Path, concurrency: list[int]) -> Results:
                 except BenchError:
                     last = (f.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
                     notes.append(f"{side} iperf {way}: no report for port {port} ({last})")
+    phases: list[blk.Phase] = []
+    for side in BLK_SIDES:
+        if side in lines:
+            try:
+                phases += read_blk(results, side)
+            except BenchError as e:
+                notes.append(f"{side}: {str(e).splitlines()[0]}")
     ours, theirs = read_answers(results / "bench-dns.answers.txt"), read_answers(results / "bench-nsd.answers.txt")
     answers = check_answers(ours, theirs) if ours and theirs else None
     sizes = {}
     for name, file in (("httpd", "httpd.elf"), ("dns", "dns.elf"), ("linux", "linux-vmlinuz"), ("initrd", "linux-initrd.img")):
         if (images / file).is_file():
             sizes[name] = (images / file).stat().st_size
-    return Results(lines, ab, perf, answers, sizes, notes, iperf)
+    return Results(lines, ab, perf, answers, sizes, notes, iperf, phases)
 
 
 def table(r: Results, concurrency: list[int]) -> list[Row]:
@@ -287,7 +317,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,10,100", help="ab concurrency levels, comma-separated")
     p.add_argument("--requests", type=int, default=500, help="ab requests per run (at least 10 per connection)")
     p.add_argument("--dns-seconds", type=int, default=10, help="seconds of the dnsperf run")
-    p.add_argument("--sides", default="", help=f"comma-separated sides to run (of {','.join(SIDES)}); default all")
+    p.add_argument(
+        "--sides", default="", help=f"comma-separated sides to run (of {','.join(SIDES)}; blk: all block sides); default all but the block sides"
+    )
     p.add_argument("--results", type=Path, help="make the table from this results directory; do not run the lab")
     p.add_argument("--json", type=Path, default=workspace() / "bench/xen_appliances.json", help="where the results go")
     p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
@@ -296,10 +328,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.concurrency = [int(c) for c in args.concurrency.split(",")]
     except ValueError:
         p.error(f"--concurrency {args.concurrency!r} is not a comma-separated list of numbers (e.g. 1,10,100)")
-    args.sides = [s for s in args.sides.split(",") if s]
+    args.sides = [x for s in args.sides.split(",") if s for x in (BLK_SIDES if s == "blk" else (s,))]
     unknown = [s for s in args.sides if s not in SIDES]
     if unknown:
-        p.error(f"--sides: unknown side {unknown[0]!r} (give some of {','.join(SIDES)}, e.g. --sides iperf,linux-iperf)")
+        p.error(f"--sides: unknown side {unknown[0]!r} (give some of {','.join(SIDES)}, e.g. --sides iperf,linux-iperf or --sides blk)")
     if args.requests < 1 or args.dns_seconds < 1 or min(args.concurrency) < 1:
         p.error("--requests, --dns-seconds and every --concurrency must be at least 1")
     return args
@@ -325,7 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/xen_appliances.py: {e}", file=sys.stderr)
         return 1
     rows = table(r, args.concurrency)
-    print(render(rows))
+    if rows or not r.blk:
+        print(render(rows))
+    if r.blk:
+        print(blk.render(r.blk))
     for v in verdicts(rows):
         print(f"  {v}")
     for side in ("nginx", "nsd"):
@@ -348,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         "type": args.type,
         "rows": [asdict(x) | {"ratio": x.ratio} for x in rows],
         "answers": asdict(r.answers) if r.answers else None,
+        "blk": [asdict(x) for x in r.blk],
         "lines": r.lines,
         "notes": r.notes,
     }
