@@ -137,6 +137,7 @@ bench_blk() {
     *) bench_line $side error "unknown block side (blk-POLICY, blk-none, linux-fio-direct or linux-fio-buffered)"; return 1 ;;
   esac
   echo "=== XENBENCH-RUN $side"
+  setup_blk   # dom0-tests.sh's: xen-blkback and loop (xl's block script needs both)
   rm -f $disk; truncate -s ${BENCH_BLK_DISK_MIB}M $disk
   cat > $R/$n.cfg <<EOF
 name = "$n"
