@@ -23,7 +23,6 @@ Needs root (a network namespace and a tap: CAP_NET_ADMIN) and
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
@@ -43,7 +42,6 @@ TAP = "ukload0"
 HOST_IP = "10.0.4.1"
 GUEST_IP = "10.0.4.2"
 BOOT_SECONDS = 120
-CLONE_NEWNET = 0x40000000
 MAX_CONNECTIONS = 52  # max_connections of :image in BUILD
 AB_REQUESTS = 5000
 AB_CONCURRENCY = 50
@@ -51,24 +49,10 @@ AB_SECONDS = 60  # each ab run; measured 1-9 s on the loaded 2-core machine
 FAULT = re.compile(r"fault|panic|assert|abort|stack overflow|canary", re.IGNORECASE)
 
 
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root for a network namespace and a tap (CAP_NET_ADMIN); CI runs it as root"
-    if not Path("/dev/net/tun").exists():
-        return "needs /dev/net/tun for a tap device"
-    if subprocess.run(["ip", "-V"], capture_output=True, check=False).returncode != 0:
-        return "needs iproute2's ip (tools/setup.sh installs it)"
-    return None
-
-
 def _image() -> Path:
     paths = [Path(p) for p in os.environ["IMAGE"].split()]
     (found,) = [p for p in paths if p.name.endswith(".elf") and not p.name.endswith(".debug.elf")]
     return found
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
 @dataclass
@@ -81,16 +65,10 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    why = _why_not()
+    why = qemu.private_tap_unavailable()
     if why:
         pytest.skip(why)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:  # this process and QEMU leave the host's network alone
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
-    _ip("link", "set", "lo", "up")
-    _ip("tuntap", "add", "dev", TAP, "mode", "tap")
-    _ip("addr", "add", f"{HOST_IP}/24", "dev", TAP)
-    _ip("link", "set", TAP, "up")
+    qemu.private_tap(TAP, f"{HOST_IP}/24")
     machine = qemu.Machine(
         _image(), cmdline=f"ip={GUEST_IP}/24 gw={HOST_IP} stats", machine="microvm", nics=(f"tap:{TAP}",)
     )

@@ -17,7 +17,6 @@ without them it is skipped, saying so.
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import os
 import random
@@ -42,7 +41,6 @@ SPOOF_IP = "10.0.3.99"  # an address only this test answers for (raw frames)
 GUEST_MAC = bytes.fromhex("525400123456")  # QEMU's first NIC
 PORT = 7
 BOOT_SECONDS = 120
-CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 SIOCGIFHWADDR = 0x8927
 
@@ -51,16 +49,6 @@ def _image() -> Path:
     paths = [Path(p) for p in os.environ["IMAGE"].split()]
     (elf,) = [p for p in paths if p.name.endswith(".elf") and not p.name.endswith(".debug.elf")]
     return elf
-
-
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root for a network namespace and a tap (CAP_NET_ADMIN); CI runs it as root"
-    if not Path("/dev/net/tun").exists():
-        return "needs /dev/net/tun for a tap device"
-    if subprocess.run(["ip", "-V"], capture_output=True).returncode != 0:
-        return "needs iproute2's ip (tools/setup.sh installs it)"
-    return None
 
 
 # --- frames ---------------------------------------------------------------
@@ -246,21 +234,11 @@ def corpus(net: Net) -> dict[str, list[bytes]]:
 # --- the harness --------------------------------------------------------------
 
 
-def _unshare_net() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
-
-
 def _mac_of(ifname: str) -> bytes:
     """The interface's MAC in this network namespace (/sys shows the host's)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifreq = fcntl.ioctl(s.fileno(), SIOCGIFHWADDR, struct.pack("256s", ifname.encode()))
     return ifreq[18:24]
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
 @dataclass
@@ -276,15 +254,10 @@ class Guest:
 
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
-    why = _why_not()
+    why = qemu.private_tap_unavailable()
     if why:
         pytest.skip(why)
-    _unshare_net()  # this process, and QEMU after it, leave the host's network alone
-    _ip("link", "set", "lo", "up")
-    _ip("tuntap", "add", "dev", TAP, "mode", "tap")
-    _ip("addr", "add", f"{HOST_IP}/24", "dev", TAP)
-    _ip("-6", "addr", "add", f"{HOST_IP6}/64", "dev", TAP, "nodad")
-    _ip("link", "set", TAP, "up")
+    qemu.private_tap(TAP, f"{HOST_IP}/24", f"{HOST_IP6}/64")
     host_mac = _mac_of(TAP)
     machine = qemu.Machine(_image(), cmdline=f"ip={GUEST_IP}/24 gw={HOST_IP} ip6={GUEST_IP6}/64", machine="microvm",
                            nics=(f"tap:{TAP}",))

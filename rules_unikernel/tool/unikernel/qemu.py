@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import re
 import shutil
@@ -454,6 +455,41 @@ def booted(
     with booted_command(command, log, ready, timeout, echo) as guest:
         yield guest
 
+
+
+CLONE_NEWNET = 0x40000000  # <linux/sched.h>
+
+
+def private_tap_unavailable() -> str | None:
+    """Why private_tap() cannot run here (a test skips with it), or None."""
+    if os.geteuid() != 0:
+        return "needs root for a network namespace and a tap (CAP_NET_ADMIN); CI runs it as root"
+    if not Path("/dev/net/tun").exists():
+        return "needs /dev/net/tun for a tap device"
+    if subprocess.run(["ip", "-V"], capture_output=True, check=False).returncode != 0:
+        return "needs iproute2's ip (tools/setup.sh installs it)"
+    return None
+
+
+def private_tap(tap: str, host_cidr: str, host_cidr6: str | None = None) -> None:
+    """Moves this process (and the QEMU it starts later) into a network
+    namespace of its own, so a test leaves the host's network alone, and
+    makes the tap `tap` there with the host's side of the link
+    (`10.0.4.1/24`; `host_cidr6` an IPv6 one, without duplicate address
+    detection). The guest then takes `nics=(f"tap:{tap}",)`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    ip("link", "set", "lo", "up")
+    ip("tuntap", "add", "dev", tap, "mode", "tap")
+    ip("addr", "add", host_cidr, "dev", tap)
+    if host_cidr6 is not None:
+        ip("-6", "addr", "add", host_cidr6, "dev", tap, "nodad")
+    ip("link", "set", tap, "up")
 
 def check(outcome: Outcome, exit_code: int, expect: list[str], reject: list[str]) -> list[str]:
     """The list of failed expectations (empty: the run passed)."""
