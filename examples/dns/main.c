@@ -16,9 +16,8 @@
 #include <sys/socket.h>
 
 #include <dns/server.h>
-#include <net/net.h>
+#include <net/up.h>
 #include <sched/sched.h>
-#include <netdev/nic.h>
 #include <time/time.h>
 
 #define PORT 53
@@ -117,15 +116,8 @@ int main(int argc, char **argv)
         puts(err);
         return 2;
     }
-    net_start();
-    struct netdev *nic;
     struct net_if *nif;
-    if (nic_open_first(&nic) == 0 && net_attach(nic, &cfg, &nif) == 0
-        && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
-        char ip[16];
-        net_config_format_ip(net_if_ipv4(nif), ip);
-        printf("dns: %s up\n", ip);
-    }
+    (void)net_up("dns", &cfg, 20 * TIME_NS_PER_S, &nif);
     int u = listen_on(SOCK_DGRAM), t = listen_on(SOCK_STREAM);
     struct sched_attr detached = {.priority = SCHED_PRIORITY_DEFAULT,
                                   .detached = true};

@@ -18,8 +18,7 @@
 #include <content/content.h>
 #include <http/serve.h>
 #include <net/config.h>
-#include <net/net.h>
-#include <netdev/nic.h>
+#include <net/up.h>
 #include <sched/sched.h>
 #include <time/time.h>
 
@@ -132,16 +131,9 @@ int main(int argc, char **argv)
     const struct content_table *site;
     if (httpd_site_open(&site) != 0)
         return 1;
-    net_start();
-    struct netdev *nic;
     struct net_if *nif;
-    if (nic_open_first(&nic) == 0 && net_attach(nic, &cfg, &nif) == 0
-        && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
-        char ip[16];
-        net_config_format_ip(net_if_ipv4(nif), ip);
-        printf("httpd: %s up\n", ip);
+    if (net_up("httpd", &cfg, 20 * TIME_NS_PER_S, &nif) == 0)
         stats_nif = nif;
-    }
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in any = {.sin_len = sizeof(any), .sin_family = AF_INET,
                               .sin_port = htons(httpd_config.port)};

@@ -19,8 +19,7 @@
 #include <lwip/ip_addr.h>
 #include <lwip/tcpip.h>
 
-#include <net/net.h>
-#include <netdev/nic.h>
+#include <net/up.h>
 #include <sched/sched.h>
 #include <time/time.h>
 
@@ -101,22 +100,9 @@ int main(int argc, char **argv)
     int send = parse_send(argc, argv, &peer, &peer_port);
     if (send < 0)
         return 2;
-    net_start();
-    struct netdev *dev;
     struct net_if *nif;
-    int rc = nic_open_first(&dev);
-    if (rc != 0) {
-        printf("iperf: no NIC (error %d): give the image one\n", rc);
-        return 1;
-    }
-    if (net_attach(dev, &cfg, &nif) != 0
-        || net_wait_up(nif, 20 * TIME_NS_PER_S) != 0) {
-        puts("iperf: the NIC did not come up (no address within 20 s)");
-        return 1;
-    }
-    char ip[16];
-    net_config_format_ip(net_if_ipv4(nif), ip);
-    printf("iperf: %s up, NIC from %s\n", ip, nic_driver_name());
+    if (net_up("iperf", &cfg, 20 * TIME_NS_PER_S, &nif) != 0)
+        return 1; /* lwiperf has nothing to measure on the loopback */
 
     LOCK_TCPIP_CORE(); /* the raw API runs under the core lock */
     void *server = lwiperf_start_tcp_server_default(report, NULL);

@@ -23,8 +23,7 @@
 #include <http/serve.h>
 #include <kvstore/kv.h>
 #include <net/config.h>
-#include <net/net.h>
-#include <netdev/nic.h>
+#include <net/up.h>
 #include <sched/sched.h>
 #include <time/time.h>
 
@@ -250,15 +249,8 @@ int main(int argc, char **argv)
     sched_waitq_init(&store_freed);
     if (open_store() != 0)
         return 1;
-    net_start();
-    struct netdev *nic;
     struct net_if *nif;
-    if (nic_open_first(&nic) == 0 && net_attach(nic, &cfg, &nif) == 0
-        && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
-        char ip[16];
-        net_config_format_ip(net_if_ipv4(nif), ip);
-        printf("kvstore: %s up\n", ip);
-    }
+    (void)net_up("kvstore", &cfg, 20 * TIME_NS_PER_S, &nif);
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in any = {.sin_len = sizeof(any), .sin_family = AF_INET,
                               .sin_port = htons(PORT)};

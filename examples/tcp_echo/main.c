@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <net/net.h>
+#include <net/up.h>
 #include <netdev/nic.h>
 #include <sched/sched.h>
 #include <time/time.h>
@@ -63,22 +64,9 @@ int main(int argc, char **argv)
         puts(err);
         return 2;
     }
-    net_start();
-    struct netdev *dev;
     struct net_if *nif;
-    int rc = nic_open_first(&dev);
-    if (rc == 0)
-        printf("tcp_echo: NIC from %s\n", nic_driver_name());
-    else if (rc != -ENODEV)
-        printf("tcp_echo: no NIC: error %d\n", rc);
-    if (rc == 0)
-        nic = dev;
-    if (rc == 0 && net_attach(dev, &cfg, &nif) == 0
-        && net_wait_up(nif, 20 * TIME_NS_PER_S) == 0) {
-        char ip[16];
-        net_config_format_ip(net_if_ipv4(nif), ip);
-        printf("tcp_echo: %s up\n", ip);
-    }
+    if (net_up("tcp_echo", &cfg, 20 * TIME_NS_PER_S, &nif) == 0)
+        nic = net_if_device(nif);
     /* One socket for IPv4 and IPv6: bound to "::", not IPv6-only. */
     int s = socket(AF_INET6, SOCK_STREAM, 0);
     struct sockaddr_in6 any = {.sin6_len = sizeof(any), .sin6_family = AF_INET6,

@@ -170,6 +170,11 @@ uint32_t net_if_ipv4(const struct net_if *nif)
     return lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&nif->netif)));
 }
 
+struct netdev *net_if_device(const struct net_if *nif)
+{
+    return nif->dev;
+}
+
 int net_wait_up(struct net_if *nif, uint64_t timeout_ns)
 {
     uint64_t now = time_monotonic_ns();

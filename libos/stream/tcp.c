@@ -6,8 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <net/net.h>
-#include <netdev/nic.h>
+#include <net/up.h>
 #include <stream/stream.h>
 #include <time/time.h>
 
@@ -34,32 +33,15 @@ int stream_start(int argc, char **argv, char err[STREAM_ERROR_MAX])
         snprintf(err, STREAM_ERROR_MAX, "%s", why);
         return -EINVAL;
     }
-    int rc = net_start();
-    if (rc != 0) {
-        snprintf(err, STREAM_ERROR_MAX, "stream: the network stack did not start (%d)", rc);
-        return -EIO;
-    }
-    struct netdev *nic;
     struct net_if *nif;
-    rc = nic_open_first(&nic);
-    if (rc == -ENODEV) {
-        printf("stream: tcp on the loopback only (no NIC)\n");
-        return 0;
-    }
-    if (rc != 0 || net_attach(nic, &cfg, &nif) != 0) {
-        snprintf(err, STREAM_ERROR_MAX, "stream: the NIC (%s) did not start: error %d",
-                 nic_driver_name(), rc);
-        return rc != 0 ? rc : -EIO;
-    }
-    if (net_wait_up(nif, UP_TIMEOUT_NS) != 0) {
+    int rc = net_up("stream", &cfg, UP_TIMEOUT_NS, &nif);
+    if (rc == -ENODEV)
+        return 0; /* TCP on the loopback (net_up said so) */
+    if (rc != 0) {
         snprintf(err, STREAM_ERROR_MAX,
-                 "stream: no address within 20 s on %s (ip=dhcp without a DHCP server?)",
-                 nic_driver_name());
-        return -ETIMEDOUT;
+                 "stream: no TCP over the NIC (the line above says why)");
+        return rc;
     }
-    char ip[16];
-    net_config_format_ip(net_if_ipv4(nif), ip);
-    printf("stream: tcp on %s (%s)\n", ip, nic_driver_name());
     return 0;
 }
 

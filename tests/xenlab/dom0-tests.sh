@@ -530,8 +530,7 @@ tcp_echo_test() { # TYPE: pvh or pv
   if AFTER_CREATE="tcp_echo_client $R/$n.client.txt $n" LIFETIME=240 GUEST_TYPE=$type \
        boot_guest $n tcp_echo.elf "ip=dhcp" "vif = [ \"bridge=xenbr0,mac=$mac\" ]" vif; then
     echo "--- $n: dom0 client"; cat $R/$n.client.txt
-    check $t "NIC from netfront (console)" $R/$n.console.log 'tcp_echo: NIC from netfront'
-    check $t "address from dom0's DHCP server (console)" $R/$n.console.log 'tcp_echo: 10\.0\.0\.1[0-5][0-9] up'
+    check $t "address from dom0's DHCP server, NIC from netfront (console)" $R/$n.console.log 'tcp_echo: 10\.0\.0\.1[0-5][0-9] up \(NIC from netfront\)'
     check $t "listening (console)" $R/$n.console.log 'tcp_echo: listening on port 7'
     check $t "ping replies" $R/$n.client.txt ' 3 packets received'
     check $t "1 MiB echoed both ways" $R/$n.client.txt '^stream-client: bulk: ok: '

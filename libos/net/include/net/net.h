@@ -16,6 +16,8 @@
  *     net_attach(dev, &cfg, &nif);
  *     net_wait_up(nif, 10 * TIME_NS_PER_S);
  *
+ * (<net/up.h>'s net_up() does those last steps with the image's NIC.)
+ *
  * The loopback interface (127.0.0.1, and ::1 with IPv6) exists from
  * net_start() on, with no NIC at all.
  *
@@ -50,6 +52,9 @@ int net_wait_up(struct net_if *nif, uint64_t timeout_ns);
 
 /* nif's IPv4 address, host byte order (0 if none yet). */
 uint32_t net_if_ipv4(const struct net_if *nif);
+
+/* The device nif was attached with. */
+struct netdev *net_if_device(const struct net_if *nif);
 
 /* What the interface saw; bad frames are dropped and counted, never read
  * outside the device's buffer. */
