@@ -13,13 +13,14 @@ from __future__ import annotations
 import io
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
 from tests.test_aslr import kernel_source
-from unikernel.link import aslr, driver, pads, script
+from unikernel.link import aslr, driver, order, pads, script
 from unikernel.link.driver import main
 from unikernel.link.model import Binding, InputSpec, Origin
 from unikernel.link.reader import read_object
@@ -236,6 +237,50 @@ def test_units_without_a_unique_symbol_keep_named_lines(module_build, zig, tmp_p
     assert layout["entropy"]["order_bits"] == pytest.approx(bits, abs=1e-4)
     # The boot code takes one of the gaps of the ordered line.
     assert layout["entropy"]["entry_position_bits"] == pytest.approx(math.log2(ordered + 1), abs=1e-4)
+
+
+def per_line_text(randomise):
+    """``randomise`` with .text written one line per unit, its padding as gaps (``. += N``),
+    in the order the ordered line gives: named units first, then the others (both in their
+    shuffled order). The per-line twin of the padded link, for tests only."""
+
+    def twin(plan, options, loaded=None):
+        new, layout = randomise(plan, options, loaded)
+        lines, _ = randomise(plan, options)
+        placements = new.output_section(".text").placements
+        wildcard = next(i for i, p in enumerate(placements) if p.ordered)
+        named = {(p.files, p.sections) for p in placements[:wildcard]}
+        text = lines.output_section(".text")
+        units = [p for p in text.placements if (p.files, p.sections) in named]
+        units += [p for p in text.placements if (p.files, p.sections) not in named]
+        symbols = order.unique_symbols(loaded)
+        in_text = {symbols.get(a.placed.key) for a in new.assignments if a.output == ".text"}
+        in_text |= {pad.symbol for pad in new.pads}
+        twin = new.replace_section(replace(text, placements=tuple(units)))
+        kept = tuple(name for name in new.symbol_order if name not in in_text)
+        return replace(twin, symbol_order=kept, pads=()), layout
+
+    return twin
+
+
+def test_padded_named_units_give_the_image_their_lines_give(module_build, zig, tmp_path, monkeypatch):
+    start = module_build.asm("start.o", START)
+    a = module_build.asm("a.o", shared_name_source("a", 20))
+    b = module_build.asm("b.o", shared_name_source("b", 20))
+    args = ["--ld", str(zig.ld), *(f"--input=//t:{p.stem}={p}" for p in (start, a, b)), "--seed=delta"]
+    args.append("--aslr-padding=128")
+    scripts: list[str] = []
+    render = script.render
+    monkeypatch.setattr(script, "render", lambda plan: scripts.append(render(plan)) or scripts[-1])
+    assert main([*args, f"--output={tmp_path / 'ordered.elf'}", f"--manifest={tmp_path / 'k.json'}"]) == 0
+    monkeypatch.setattr(aslr, "randomise", per_line_text(aslr.randomise))
+    assert main([*args, f"--output={tmp_path / 'lines.elf'}"]) == 0
+
+    assert json.loads((tmp_path / "k.json").read_text())["layout"]["named_units"]["text"] == 4
+    # The named units keep their gaps on their lines; the others' are pads.
+    assert ". += 0x" in scripts[0] and "KEEP(*(.text.unikernel_pad.*))" in scripts[0]
+    assert "*(.text .text.*)" not in scripts[1]
+    assert (tmp_path / "ordered.elf").read_bytes() == (tmp_path / "lines.elf").read_bytes()
 
 
 def test_the_pads_object_reads_back_as_written():
