@@ -127,8 +127,9 @@ def realise(
         section = next((s for g in plan.groups for s in g.sections if s.name == name), None)
         if section is None:
             continue
-        written = _ordered_section(section, units, symbols, pads)
-        if written is None or _steals(plan, section, rank):
+        # Checked first: a section that keeps its lines keeps its padding as gaps, no pads.
+        written = None if _steals(plan, section, rank) else _ordered_section(section, units, symbols, pads)
+        if written is None:
             realised[name] = Realised(0, sum(p.movable for p in section.placements), False, False)
             continue
         new, listed, result = written
