@@ -8,8 +8,10 @@ into one archive plus a boot object, and links them with the link tool's
 own entry point (``unikernel.link.driver.link``, what ``link_command``
 runs for Bazel), asking for every output the rule asks for (image, debug
 image, map, manifest) with a randomised layout (a seed, as images get by
-default; ``--layout plain``: ``--seed none``, lld's input order). Each link runs in a fresh child process, so its peak memory is
-its own.
+default; ``--layout plain``: ``--seed none``, lld's input order; ``--padding
+BYTES``: the seed's random padding of up to BYTES before each function,
+``--aslr-padding``, default 0). Each link runs in a fresh child process, so
+its peak memory is its own.
 
 Every stage of the pipeline is timed (CPU seconds) by wrapping the function the driver
 calls for it (the linker itself is not changed):
@@ -31,6 +33,7 @@ is linear, near 2 quadratic.
 Run through Bazel (it needs lief and the toolchain's zig):
 
     bazel run //bench:link_scale -- --sizes 1000,3000,10000,30000,100000
+    bazel run //bench:link_scale -- --sizes 1000,3000,10000,30000,100000 --padding 64
 
 Sources and objects go to a scratch directory (--work, default a temporary
 one that is removed afterwards).
@@ -300,12 +303,12 @@ LAYOUTS = ("random", "plain")
 
 
 def link_once(
-    ld: Path, inputs: Inputs, out: Path, layout: str = "random"
+    ld: Path, inputs: Inputs, out: Path, layout: str = "random", padding: int = 0
 ) -> LinkTiming:
     """One link through the tool's entry point, every stage timed (call in a fresh process).
 
     ``layout`` random: a seed, as images get by default; plain: ``--seed
-    none`` (lld's input order).
+    none`` (lld's input order). ``padding``: ``--aslr-padding`` (random only).
     """
     from unikernel.link import driver
 
@@ -314,7 +317,7 @@ def link_once(
         [
             "--seed=//bench:synthetic_image",
             "--seed-origin=label",
-            "--aslr-padding=0",
+            f"--aslr-padding={padding}",
             f"--aslr-window-end={64 * 1024 * 1024}",
         ]
         if layout == "random"
@@ -416,6 +419,7 @@ def child(args: argparse.Namespace) -> int:
             Inputs(args.functions, Path(args.boot), Path(args.archive)),
             out,
             args.layout,
+            args.padding,
         )
     finally:
         for path in out.iterdir():
@@ -432,6 +436,7 @@ def measure(
     rounds: int,
     jobs: int,
     layout: str = "random",
+    padding: int = 0,
 ) -> list[LinkTiming]:
     ld = zig.ld_wrapper(work)
     results = []
@@ -448,6 +453,7 @@ def measure(
                 f"--boot={inputs.boot}",
                 f"--archive={inputs.archive}",
                 f"--layout={layout}",
+                f"--padding={padding}",
             ]
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
@@ -497,6 +503,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="random",
         help="random: a seed, as images get by default; plain: --seed none (default: random)",
     )
+    parser.add_argument(
+        "--padding",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="random layout: up to BYTES (a multiple of 16) of padding before each function, "
+        "--aslr-padding (default: 0)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--functions", type=int, help=argparse.SUPPRESS)
@@ -512,6 +526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             f"--sizes {args.sizes!r}: expected numbers separated by commas, e.g. 1000,10000"
         )
+    if args.padding and args.layout == "plain":
+        parser.error("--padding needs --layout random: --seed none has no padding")
+    if args.padding % 16 or not 0 <= args.padding <= 4096:
+        parser.error(f"--padding {args.padding}: expected a multiple of 16 from 0 to 4096")
     if not sizes or min(sizes) < 2 or args.rounds < 1 or args.jobs < 1:
         parser.error(
             "--sizes must be at least 2 functions each; --rounds and --jobs at least 1"
@@ -525,7 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache.mkdir(parents=True, exist_ok=True)
         zig = Zig(zig_from(args.zig), cache)
         print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n")
-        results = measure(zig, sizes, work, args.rounds, args.jobs, args.layout)
+        results = measure(
+            zig, sizes, work, args.rounds, args.jobs, args.layout, args.padding
+        )
         print(render(results))
         if args.json is not None:
             args.json.write_text(

@@ -169,3 +169,30 @@ def test_plain_layout_link(tmp_path: Path) -> None:
     assert 0.85 * timing.sections < timing.live < timing.sections
     manifest = json.loads((out / "image.manifest.json").read_text())
     assert manifest["layout"]["randomised"] is False
+
+
+def test_padded_layout_link(tmp_path: Path) -> None:
+    zig = link_scale.Zig(link_scale.zig_from(os.environ["ZIG"]), tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    inputs = link_scale.build_inputs(zig, 250, tmp_path, jobs=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    timing = link_scale.link_once(zig.ld_wrapper(tmp_path), inputs, out, padding=64)
+    assert 0.85 * timing.sections < timing.live < timing.sections
+    layout = json.loads((out / "image.manifest.json").read_text())["layout"]
+    assert layout["padding_max"] == 64 and layout["randomised"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--padding", "24"], "a multiple of 16"),
+        (["--padding", "64", "--layout", "plain"], "needs --layout random"),
+    ],
+)
+def test_bad_padding_is_refused(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        link_scale.main(["--sizes", "1000", *args])
+    assert message in capsys.readouterr().err

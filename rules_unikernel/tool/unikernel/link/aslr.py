@@ -17,7 +17,8 @@ seed, three independent streams (rng) derived from it decide:
   -fdata-sections), so one leaked data pointer does not give every data
   address. Linker sets and constructor arrays keep their order.
 * padding: with ``--aslr-padding MAX``, 16 * uniform{0 .. MAX/16} bytes
-  before each shuffled function (lld fills the gap with int3).
+  before each shuffled function: int3 (a section of a generated object,
+  pads, or a gap lld fills with int3).
 * base: a page-aligned base, uniform among the bases that keep the image
   inside the load window [1 MiB, window end) and wholly above the
   unrandomised image. ``size_bound`` is an upper bound on the image size
@@ -275,12 +276,8 @@ def randomise(
         objects.append((name, count))
     written: dict[str, Realised] = {}
     if loaded is not None:
-        # Padded functions need a line each (the padding is written before
-        # it): with padding, .text keeps one line per function, and its
-        # order all its entropy.
-        names = (*((".text",) if not options.padding else ()), *DATA_SECTIONS)
-        randomised, written, symbol_order = realise(randomised, loaded, names)
-        randomised = replace(randomised, symbol_order=symbol_order)
+        # The padding before a function in the ordered line is a section of its own (pads).
+        randomised, written = realise(randomised, loaded, (".text", *DATA_SECTIONS))
     named = tuple((name, written[name].named) for name in (".text", *DATA_SECTIONS) if name in written)
     return replace(randomised, base=base), Randomisation(
         seed=options.seed,

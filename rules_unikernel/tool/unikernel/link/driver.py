@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..worker import params, serve
-from . import aslr, lld, manifest, report, script, verify
+from . import aslr, lld, manifest, pads, report, script, verify
 from .classify import classify_inputs
 from .errors import LinkError
 from .marklive import INIT_FINI, Liveness, check_agreement, check_undefined, mark_live
@@ -141,9 +141,11 @@ def _write(options: Options, prepared: Prepared, out: Staging) -> LinkResult:
         if plan.symbol_order:
             symbol_order = Path(scratch) / "image.order"
             symbol_order.write_text("".join(f"{name}\n" for name in plan.symbol_order), encoding="utf-8")
+        # The padding's objects come last: lld orders their sections by the ordering file.
+        pad_objects = tuple(str(path) for path in pads.write_objects(plan.pads, Path(scratch)))
         job = lld.LinkJob(
             script=script_path,
-            inputs=lld.input_args(options.inputs),
+            inputs=(*lld.input_args(options.inputs), *pad_objects),
             output=out.path_for(options.output),
             entry=options.entry,
             undefined=(PV_ENTRY,) if PV_ENTRY in prepared.resolution.definitions else (),

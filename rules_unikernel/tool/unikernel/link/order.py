@@ -28,15 +28,20 @@ tool's tests against the toolchain's lld):
 Units (one file's sections of one name) that cannot be listed keep named
 lines, written before the wildcard in their shuffled order: a section
 without a symbol of a unique name (string literals, a ``static`` function
-whose name another file uses too), padding before it (``--aslr-padding``),
-a name the wildcard does not match, a file name two inputs share. The
-unit placements that are not movable (the boot code) go into the ordered
-line all together or stay named all together, so the boot code stays one
-piece.
+whose name another file uses too), a name the wildcard does not match, a
+file name two inputs share. The unit placements that are not movable (the
+boot code) go into the ordered line all together or stay named all
+together, so the boot code stays one piece.
+
+Padding (``--aslr-padding``) before a listed unit is a section of its own
+in a generated object (pads): its symbol is listed right before the
+unit's, and a ``KEEP(*(.text.unikernel_pad.*))`` line after the wildcard
+keeps the pads, which nothing refers to. A named unit keeps its padding
+as ``. += N;`` on its line.
 
 When no unit is an exception the image is the one per-line placement
 gives, byte for byte: lld places the ordered line's sections in exactly
-the shuffled order.
+the shuffled order, pads included.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .model import InputFile
+from .pads import PATTERN, Pad, check_reserved
 from .plan import Assignment, LayoutPlan, OutputSection, Placement
 
 # The sections each ordered line takes: names and ``prefix*`` patterns.
@@ -100,11 +106,12 @@ def unique_symbols(loaded: Sequence[InputFile]) -> dict[tuple[InputFile, int], s
 
 def realise(
     plan: LayoutPlan, loaded: Sequence[InputFile], names: Iterable[str]
-) -> tuple[LayoutPlan, dict[str, Realised], tuple[str, ...]]:
+) -> tuple[LayoutPlan, dict[str, Realised]]:
     """``plan`` with each of the output sections ``names`` written as ordered lines where possible.
 
-    Returns the plan, how each section was written, and the symbol
-    ordering file's lines (in script order of the sections).
+    Returns the plan, with its symbol ordering file's lines (in script
+    order of the sections) and the pads of its ordered units, and how each
+    section was written.
     """
     symbols = unique_symbols(loaded)
     units: dict[tuple[str, str], list[Assignment]] = {}
@@ -114,20 +121,24 @@ def realise(
             units.setdefault(key, []).append(assignment)
     rank = {s.name: index for index, s in enumerate(s for group in plan.groups for s in group.sections)}
     order: list[str] = []
+    pads: list[Pad] = []
     realised: dict[str, Realised] = {}
     for name in names:
         section = next((s for g in plan.groups for s in g.sections if s.name == name), None)
         if section is None:
             continue
-        written = _ordered_section(section, units, symbols)
-        if written is None or _steals(plan, section, rank):
+        # Checked first: a section that keeps its lines keeps its padding as gaps, no pads.
+        written = None if _steals(plan, section, rank) else _ordered_section(section, units, symbols, pads)
+        if written is None:
             realised[name] = Realised(0, sum(p.movable for p in section.placements), False, False)
             continue
         new, listed, result = written
         plan = plan.replace_section(new)
         order += listed
         realised[name] = result
-    return plan, realised, tuple(order)
+    if pads:
+        check_reserved(loaded)
+    return replace(plan, symbol_order=tuple(order), pads=tuple(pads)), realised
 
 
 def _unit_symbols(
@@ -137,7 +148,7 @@ def _unit_symbols(
     patterns: tuple[str, ...],
 ) -> list[str] | None:
     """The symbols that list ``placement``'s sections in input order, or None if it needs its own line."""
-    if not placement.exact or placement.pad or len(placement.sections) != 1:
+    if not placement.exact or len(placement.sections) != 1:
         return None
     name = placement.sections[0]
     members = units.get((placement.files, name), [])
@@ -153,7 +164,10 @@ def _ordered_section(
     section: OutputSection,
     units: Mapping[tuple[str, str], list[Assignment]],
     symbols: Mapping[tuple[InputFile, int], str],
+    pads: list[Pad],
 ) -> tuple[OutputSection, list[str], Realised] | None:
+    """The section as named lines, its ordered line and what keeps its pads; the
+    ordering file's lines for it; how it was written. Appends its pads to ``pads``."""
     patterns = PATTERNS[section.name]
     exact = [p for p in section.placements if p.exact]
     lists = [_unit_symbols(p, units, symbols, patterns) for p in exact]
@@ -166,10 +180,20 @@ def _ordered_section(
     if not any(lists[i] is not None for i, p in enumerate(exact) if p.movable):
         return None
     named = [p for p, listed in zip(exact, lists, strict=True) if listed is None]
-    listed = [symbol for symbols_ in lists if symbols_ is not None for symbol in symbols_]
+    listed: list[str] = []
+    first_pad = len(pads)
+    for placement, symbols_ in zip(exact, lists, strict=True):
+        if symbols_ is None:
+            continue
+        if placement.pad:
+            pads.append(Pad(len(pads), placement.pad))
+            listed.append(pads[-1].symbol)
+        listed += symbols_
     kept = [
         replace(p, pad=0) for p, symbols_ in zip(exact, lists, strict=True) if symbols_ is not None and p.keep
     ]
+    if len(pads) > first_pad:
+        kept.append(Placement((PATTERN,), keep=True, ordered=True))
     others = [p for p in section.placements if not p.exact]
     wildcard = Placement(patterns, ordered=True)
     placements = (*named, wildcard, *kept, *others)

@@ -26,7 +26,7 @@ script writer joins consecutive lines of one file that follow lld's input
 order (``first``/``last``) into one line, which lld lays out the same way.
 A randomised layout (aslr) is written differently: each shuffled output
 section becomes one ``ordered`` wildcard line that lld sorts by
-``symbol_order`` (order).
+``symbol_order`` (order), padding included (``pads``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from .classify import DISCARDED, Group, Placed, Role
 from .errors import LinkError
 from .model import InputFile, Section
 from .notes import Note, xen_notes
+from .pads import Pad
 from .seal import NOTES_END, NOTES_START, SEAL_SECTION, seal_note
 
 IMAGE_BASE = 0x100000
@@ -197,6 +198,8 @@ class LayoutPlan:
     assignments: tuple[Assignment, ...]
     # lld's --symbol-ordering-file: the order of the sections of ``ordered`` lines.
     symbol_order: tuple[str, ...] = ()
+    # Padding before functions of ordered lines, as sections of generated objects (pads).
+    pads: tuple[Pad, ...] = ()
 
     def defined_symbols(self) -> frozenset[str]:
         """Symbols the linker script defines (lld adds ``__start_``/``__stop_`` of sets)."""
