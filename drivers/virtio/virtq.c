@@ -125,8 +125,10 @@ void virtq_kick(struct virtq *q)
     q->unkicked = 0;
     /* The index store before the flags load (store-load: a full fence). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (q->used->flags & VIRTQ_USED_F_NO_NOTIFY)
+    if (q->used->flags & VIRTQ_USED_F_NO_NOTIFY) {
+        q->stats.suppressed++;
         return;
+    }
     q->stats.notifies++;
     q->dev->ops->notify(q->dev, q->index);
 }

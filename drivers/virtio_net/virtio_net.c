@@ -280,6 +280,7 @@ static int vn_poll(struct netdev *nd)
 
     if (vn->closed)
         return -ENOTCONN;
+    vn->stats.polls++;
     reclaim_tx(vn);
     for (unsigned budget = vn->rx.size; budget > 0; budget--) {
         int rc = virtq_get(&vn->rx, &cookie, &len, &ok);
@@ -312,6 +313,7 @@ static int vn_wait(struct netdev *nd, uint64_t deadline_ns)
                                                : VIRTIO_NET_POLL_NS);
         if (deadline_ns != 0 && deadline_ns < next)
             next = deadline_ns;
+        vn->stats.parks++;
         if (vn->irq != NULL)
             vn->env.irq_wait(vn->irq, next);
         else
@@ -458,6 +460,13 @@ void virtio_net_get_stats(const struct virtio_net *vn,
     out->bad_len = vn->rx.stats.bad_len + vn->tx.stats.bad_len;
     out->bad_idx = vn->rx.stats.bad_idx + vn->tx.stats.bad_idx;
     out->interrupts = vn->irq != NULL;
+    out->rx_posted = vn->rx.stats.added;
+    out->rx_kicks = vn->rx.stats.notifies;
+    out->tx_kicks = vn->tx.stats.notifies;
+    out->kicks_suppressed = vn->rx.stats.suppressed + vn->tx.stats.suppressed;
+    out->irqs = vn->irq != NULL && vn->env.irq_count != NULL
+                    ? vn->env.irq_count(vn->irq)
+                    : 0;
 }
 
 int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n)
@@ -466,11 +475,20 @@ int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n)
     virtio_net_get_stats(vn, &st);
     return snprintf(buf, n,
                     "virtio-net: rx %llu frames, %llu dropped; tx %llu frames"
-                    " (%llu fragments sent in place)",
+                    " (%llu fragments sent in place); rx buffers posted %llu,"
+                    " kicks rx %llu tx %llu (%llu suppressed), interrupts"
+                    " %llu, polls %llu, parks %llu",
                     (unsigned long long)st.rx_frames,
                     (unsigned long long)(st.rx_dropped + st.bad_rx_len),
                     (unsigned long long)st.tx_frames,
-                    (unsigned long long)st.tx_views);
+                    (unsigned long long)st.tx_views,
+                    (unsigned long long)st.rx_posted,
+                    (unsigned long long)st.rx_kicks,
+                    (unsigned long long)st.tx_kicks,
+                    (unsigned long long)st.kicks_suppressed,
+                    (unsigned long long)st.irqs,
+                    (unsigned long long)st.polls,
+                    (unsigned long long)st.parks);
 }
 
 void virtio_net_close(struct virtio_net *vn)

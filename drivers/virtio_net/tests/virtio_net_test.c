@@ -295,12 +295,16 @@ static void transmit_back_pressure(void)
     virtio_net_get_stats(vn, &st);
     CHECK_EQ(st.tx_full, 1);
     CHECK_EQ(st.tx_frames, VIRTIO_NET_TX_BUFS + 1);
-    char line[128], want[128];
+    char line[320], want[320];
     virtio_net_format_stats(vn, line, sizeof(line));
     snprintf(want, sizeof(want),
              "virtio-net: rx 0 frames, 0 dropped; tx %u frames (%llu fragments"
-             " sent in place)",
-             VIRTIO_NET_TX_BUFS + 1, (unsigned long long)st.tx_views);
+             " sent in place); rx buffers posted %u, kicks rx %llu tx %llu"
+             " (%llu suppressed), interrupts 0, polls 0, parks 0",
+             VIRTIO_NET_TX_BUFS + 1, (unsigned long long)st.tx_views,
+             VIRTIO_NET_RX_BUFS, (unsigned long long)st.rx_kicks,
+             (unsigned long long)st.tx_kicks,
+             (unsigned long long)st.kicks_suppressed);
     CHECK_MSG(strcmp(line, want) == 0, line);
     CHECK_EQ(virtio_net_format_stats(vn, line, 8), (int)strlen(want));
     CHECK_EQ(strlen(line), 7); /* cut, terminated */

@@ -191,6 +191,8 @@ struct virtio_env {
     int (*irq_attach)(struct virtio_dev *dev, void **ctx);
     /* Park until the device interrupts or the monotonic deadline. */
     void (*irq_wait)(void *ctx, uint64_t deadline_ns);
+    /* Optional: interrupts the device behind ctx raised so far. */
+    uint64_t (*irq_count)(void *ctx);
 };
 
 /*

@@ -72,6 +72,7 @@ struct virtq_stats {
     uint64_t bad_len;    /* used lengths beyond the chain's writable bytes */
     uint64_t bad_idx;    /* used index ran ahead: the queue is broken */
     uint64_t notifies;   /* notifications sent */
+    uint64_t suppressed; /* kicks with news the device said it did not need */
 };
 
 struct virtq {

@@ -96,6 +96,13 @@ struct virtio_net_stats {
     uint64_t bad_release;   /* netdev_buf_release of a buffer not held */
     uint64_t bad_id, bad_len, bad_idx; /* both queues (struct virtq_stats) */
     bool interrupts;        /* netdev_wait parks on interrupts */
+    /* What each received byte costs the device (docs/benchmarks.md). */
+    uint64_t rx_posted;     /* receive buffers made available */
+    uint64_t rx_kicks, tx_kicks; /* notifications sent to the device */
+    uint64_t kicks_suppressed; /* not sent: the device said it needs none */
+    uint64_t irqs;          /* interrupts the device raised (0: unknown) */
+    uint64_t polls;         /* netdev_poll calls */
+    uint64_t parks;         /* netdev_wait parked the thread */
 };
 
 /*
@@ -118,7 +125,13 @@ void virtio_net_get_stats(const struct virtio_net *vn,
 /*
  * One line of the device's receive and transmit counters into buf (n
  * bytes, NUL-terminated, cut if short), for <netdev/nic.h>'s
- * nic_format_stats. Returns what snprintf returns.
+ * nic_format_stats:
+ *
+ *   virtio-net: rx F frames, D dropped; tx F frames (V fragments sent in
+ *   place); rx buffers posted P, kicks rx K tx K (S suppressed),
+ *   interrupts I, polls P, parks P
+ *
+ * Returns what snprintf returns.
  */
 int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n);
 
