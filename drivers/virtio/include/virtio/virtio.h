@@ -51,6 +51,7 @@
 #define VIRTIO_STATUS_FAILED 128u
 
 /* Transport-independent feature bits. */
+#define VIRTIO_RING_F_EVENT_IDX (UINT64_C(1) << 29) /* virtq.h */
 #define VIRTIO_F_VERSION_1 (UINT64_C(1) << 32)
 
 /* Device types (virtio 1.x, 5). */

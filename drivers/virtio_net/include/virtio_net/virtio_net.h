@@ -82,6 +82,10 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr");
 #define VIRTIO_NET_TX_COPYBREAK 128u /* fragments up to this are copied */
 #define VIRTIO_NET_POLL_NS 1000000u /* netdev_wait's check interval */
 #define VIRTIO_NET_IRQ_RECHECK_NS 100000000u /* with interrupts */
+/* netdev_buf_release notifies the device at once only when at most this
+ * many receive buffers are out (the device may be starved); otherwise
+ * the next netdev_poll or netdev_wait does, once for all. */
+#define VIRTIO_NET_RX_KICK_BELOW (VIRTIO_NET_RX_BUFS / 4)
 
 struct virtio_net;
 
