@@ -11,7 +11,10 @@
  * Receive is zero-copy: each receive buffer is a page the driver posts
  * on the receive queue; the page the device filled becomes the
  * struct netdev_buf handed to the stack (data points just past the
- * virtio-net header), and netdev_buf_release() posts that page again.
+ * virtio-net header), and netdev_buf_release() posts that page again
+ * (the device is told by the next netdev_poll or netdev_wait, once for
+ * all pages given back since, or at once if it may be starved:
+ * VIRTIO_NET_RX_KICK_BELOW).
  * Frames arrive one per buffer (VIRTIO_NET_F_MRG_RXBUF is not
  * negotiated: a page holds the largest frame).
  *
@@ -41,8 +44,8 @@
  * device without a bound.
  *
  * Waiting. Where the device has an interrupt (virtio-pci: MSI-X;
- * virtio-mmio: its I/O APIC input) the queues ask for it and
- * netdev_wait() parks the thread until the device interrupts
+ * virtio-mmio: its I/O APIC input) the queues ask for it while, and
+ * only while, netdev_wait() parks the thread until the device interrupts
  * (re-checking every VIRTIO_NET_IRQ_RECHECK_NS in case an interrupt was
  * lost). Otherwise it checks the queues and sleeps VIRTIO_NET_POLL_NS
  * between checks, so a frame waits up to that long before a waiting
