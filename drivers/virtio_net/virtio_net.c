@@ -304,8 +304,8 @@ static int vn_poll(struct netdev *nd)
         delivered += rx_one(vn, cookie, len, ok);
     }
     /* One notification (if the device wants one at all) for every
-     * buffer posted again since the last: here, by vn_release, and by
-     * the stack in between (vn_release). */
+     * buffer posted since the last: those reposted here and those the
+     * stack gave back in between (vn_release). */
     virtq_kick(&vn->rx);
     if (vn->tx.broken)
         return -EIO;
