@@ -482,6 +482,44 @@ def parse_iperf_csv(out: str, port: int | None = None) -> IperfResult:
     raise BenchError(f"iperf printed no report{'' if port is None else f' for port {port}'}:\n{out}")
 
 
+# The NIC's counters that examples/iperf prints after each test (virtio-net's
+# line, drivers/virtio_net/virtio_net.h), cumulative since boot.
+NIC_LINE = re.compile(
+    r"^iperf: nic: virtio-net: rx (?P<rx_frames>\d+) frames, \d+ dropped; tx (?P<tx_frames>\d+) frames "
+    r"\(\d+ fragments sent in place\); rx buffers posted (?P<rx_posted>\d+), kicks rx (?P<rx_kicks>\d+) "
+    r"tx (?P<tx_kicks>\d+) \((?P<suppressed>\d+) suppressed\), interrupts (?P<irqs>\d+), "
+    r"polls (?P<polls>\d+), parks (?P<parks>\d+)$",
+    re.M,
+)
+NIC_PER_MB = ("rx_kicks", "tx_kicks", "suppressed", "irqs", "rx_posted", "polls", "parks", "rx_frames", "tx_frames")
+
+
+def parse_nic_profile(console: str, received: int) -> dict[str, float]:
+    """The last virtio-net counter line of examples/iperf's console, as counts per MB
+    (10^6 bytes) of `received`, with frames per interrupt and per poll."""
+    found = list(NIC_LINE.finditer(console))
+    if not found:
+        raise BenchError("examples/iperf printed no virtio-net counters ('iperf: nic: virtio-net: ...'): rebuild the image")
+    n = {k: int(v) for k, v in found[-1].groupdict().items()}
+    mb = received / 1e6
+    out = {f"{k}_per_mb": n[k] / mb for k in NIC_PER_MB}
+    out["frames_per_irq"] = n["rx_frames"] / n["irqs"] if n["irqs"] else float("nan")
+    out["frames_per_poll"] = n["rx_frames"] / n["polls"] if n["polls"] else float("nan")
+    return out
+
+
+def render_nic_profile(samples: list[Sample]) -> str:
+    """examples/iperf's receive runs: the driver's counters per MB received (medians)."""
+    runs = [s.result["nic"] for s in samples if s.side == "iperf" and s.test == "iperf receive" and "nic" in s.result]
+    if not runs:
+        return ""
+    keys = [f"{k}_per_mb" for k in NIC_PER_MB] + ["frames_per_irq", "frames_per_poll"]
+    lines = ["| virtio-net, iperf receive (medians) | value |", "|---|---|"]
+    for k in keys:
+        lines.append(f"| {k} | {median([float(r[k]) for r in runs]):.2f} |")  # type: ignore[index]
+    return "\n".join(lines)
+
+
 def wait_console(b: Boot, pattern: str) -> float:
     """Seconds from QEMU's start to the console line matching `pattern`."""
     deadline = b.started + BOOT_TIMEOUT_S
@@ -504,6 +542,7 @@ def measure_iperf(side: Side, test: str, accel: str, scratch: Path) -> Sample:
     """One boot of `side`, one iperf run in the direction `test` names (module docstring)."""
     ready = r"^iperf: listening on port 5001$" if side.initrd is None else r"^BENCH: ready iperf"
     limit = IPERF_SECONDS * 3 + 60
+    nic: dict[str, float] | None = None
     if test == "iperf receive" or side.initrd is not None:
         with boot(side, "tcp", 5001, accel, scratch) as b:
             boot_s = wait_console(b, ready)
@@ -511,6 +550,9 @@ def measure_iperf(side: Side, test: str, accel: str, scratch: Path) -> Sample:
                 result = parse_iperf_csv(
                     run_iperf(["-c", "127.0.0.1", "-p", str(b.port), "-t", str(IPERF_SECONDS), "-y", "C"], limit)
                 )
+                if side.initrd is None:  # what the bytes cost our driver (examples/iperf's console)
+                    wait_console(b, NIC_LINE.pattern)
+                    nic = parse_nic_profile(b.console(), result.bytes)
             else:  # Linux sends: the tradeoff's reverse run, to the client's listener
                 listen = qemu.free_port("tcp")
                 out = run_iperf(
@@ -546,7 +588,7 @@ def measure_iperf(side: Side, test: str, accel: str, scratch: Path) -> Sample:
             server.wait(10)
         result = parse_iperf_csv(csv.read_text())
         csv.unlink()
-    return Sample(side.name, test, boot_s, rss, used, asdict(result))
+    return Sample(side.name, test, boot_s, rss, used, asdict(result) | ({"nic": nic} if nic else {}))
 
 
 def median(values: list[float]) -> float:
@@ -714,6 +756,8 @@ def main(argv: list[str] | None = None) -> int:
         print(render(rows))
     if kv_rows:
         print(render_kv(kv_rows))
+    if profile := render_nic_profile(samples):
+        print(profile)
     for s in samples:
         if s.result.get("error"):
             print(f"  {s.side} {s.test}: ab gave up ({s.result['error']}); left out of the medians")

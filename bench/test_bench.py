@@ -361,6 +361,28 @@ def test_iperf_rows_against_the_issue_targets(tmp_path: Path) -> None:
     assert appliances.parse_args(["--only", "iperf"]).only == "iperf"
 
 
+NIC_CONSOLE = """\
+iperf: received 2000000 bytes in 1000 ms, 16000 kbit/s (10.0.2.2 port 40000)
+iperf: nic: virtio-net: rx 10 frames, 0 dropped; tx 5 frames (0 fragments sent in place); rx buffers posted 64, kicks rx 1 tx 5 (0 suppressed), interrupts 10, polls 10, parks 10
+iperf: received 4000000 bytes in 1000 ms, 32000 kbit/s (10.0.2.2 port 40002)
+iperf: nic: virtio-net: rx 2800 frames, 1 dropped; tx 1400 frames (0 fragments sent in place); rx buffers posted 2864, kicks rx 40 tx 1400 (2800 suppressed), interrupts 700, polls 1400, parks 700
+"""
+
+
+def test_nic_profile_per_mb_from_the_last_counter_line() -> None:
+    p = appliances.parse_nic_profile(NIC_CONSOLE, 4_000_000)
+    assert p["rx_kicks_per_mb"] == 10.0
+    assert p["irqs_per_mb"] == 175.0
+    assert p["rx_posted_per_mb"] == 716.0
+    assert p["suppressed_per_mb"] == 700.0
+    assert (p["frames_per_irq"], p["frames_per_poll"]) == (4.0, 2.0)
+    samples = [_sample("iperf", "iperf receive", 0.5, 100, bytes=4_000_000, mbit_s=3.2, nic=p)]
+    assert "| irqs_per_mb | 175.00 |" in appliances.render_nic_profile(samples)
+    assert appliances.render_nic_profile([]) == ""
+    with pytest.raises(appliances.BenchError, match="no virtio-net counters"):
+        appliances.parse_nic_profile("iperf: received 1 bytes in 1 ms, 8 kbit/s (10.0.2.2 port 1)\n", 1)
+
+
 def test_xen_iperf_rows_from_results(tmp_path: Path) -> None:
     """dom0-bench.sh's iperf CSVs: receive is the report for the guest's
     port 5001, send the one for dom0's port 5002 (Linux's -r run has both)."""

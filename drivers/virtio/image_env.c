@@ -1,8 +1,8 @@
 /*
  * virtio_image_env(): what a virtio device driver needs, in an image.
  * Every device with interrupts gets a scheduler wait queue of its own
- * that its interrupt wakes (one pool for all virtio devices, as the
- * vectors are).
+ * that its interrupt wakes, and a count of its interrupts (one pool for
+ * all virtio devices, as the vectors are).
  */
 #include <boot/boot.h>
 #include <errno.h>
@@ -16,31 +16,44 @@ static void *alloc_pages(size_t count)
     return mm_pages_alloc(MM_ROLE_IO, count);
 }
 
-static struct sched_waitq waitqs[VIRTIO_IRQ_SLOTS];
-static unsigned waitqs_used;
+struct irq_ctx {
+    struct sched_waitq q;
+    uint64_t count; /* written in the handler only */
+};
+
+static struct irq_ctx ctxs[VIRTIO_IRQ_SLOTS];
+static unsigned ctxs_used;
 
 static void on_interrupt(void *arg)
 {
-    sched_wake_all(arg);
+    struct irq_ctx *c = arg;
+    c->count++;
+    sched_wake_all(&c->q);
 }
 
 static int irq_attach(struct virtio_dev *dev, void **ctx)
 {
-    if (waitqs_used == VIRTIO_IRQ_SLOTS)
+    if (ctxs_used == VIRTIO_IRQ_SLOTS)
         return -ENOSPC;
-    struct sched_waitq *q = &waitqs[waitqs_used];
-    sched_waitq_init(q);
-    int rc = virtio_irq_attach(dev, on_interrupt, q);
+    struct irq_ctx *c = &ctxs[ctxs_used];
+    sched_waitq_init(&c->q);
+    c->count = 0;
+    int rc = virtio_irq_attach(dev, on_interrupt, c);
     if (rc != 0)
         return rc;
-    waitqs_used++;
-    *ctx = q;
+    ctxs_used++;
+    *ctx = c;
     return 0;
 }
 
 static void irq_wait(void *ctx, uint64_t deadline_ns)
 {
-    (void)sched_wait_until(ctx, deadline_ns);
+    (void)sched_wait_until(&((struct irq_ctx *)ctx)->q, deadline_ns);
+}
+
+static uint64_t irq_count(void *ctx)
+{
+    return __atomic_load_n(&((struct irq_ctx *)ctx)->count, __ATOMIC_RELAXED);
 }
 
 static const struct virtio_env image_env = {
@@ -50,6 +63,7 @@ static const struct virtio_env image_env = {
     .random64 = boot_random_u64,
     .irq_attach = irq_attach,
     .irq_wait = irq_wait,
+    .irq_count = irq_count,
 };
 
 const struct virtio_env *virtio_image_env(void)

@@ -64,8 +64,9 @@ int virtq_setup(struct virtq *q, struct virtio_dev *dev, uint16_t index,
         q->next[i] = (uint16_t)(i + 1);
     q->free_head = 0;
     q->num_free = size;
+    q->event_idx = (dev->features & VIRTIO_RING_F_EVENT_IDX) != 0;
     /* Until the driver asks (virtq_set_interrupts), it polls. */
-    q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    virtq_set_interrupts(q, false);
     return dev->ops->queue_enable(dev, index, size, dma_addr(q->desc),
                                   dma_addr(q->avail),
                                   dma_addr((const void *)q->used));
@@ -118,15 +119,38 @@ int virtq_add(struct virtq *q, const struct virtq_seg *segs, size_t n,
     return 0;
 }
 
+/* The index the device asks the driver to notify at (after the used
+ * ring's entries), and the one the driver asks the device to interrupt
+ * at (after the available ring's). */
+static uint16_t avail_event(const struct virtq *q)
+{
+    return __atomic_load_n((const volatile uint16_t *)&q->used->ring[q->size],
+                           __ATOMIC_RELAXED);
+}
+
+static void set_used_event(struct virtq *q, uint16_t v)
+{
+    __atomic_store_n(&q->avail->ring[q->size], v, __ATOMIC_RELAXED);
+}
+
 void virtq_kick(struct virtq *q)
 {
     if (q->unkicked == 0 || q->broken)
         return;
+    uint16_t old = q->kicked_idx;
     q->unkicked = 0;
-    /* The index store before the flags load (store-load: a full fence). */
+    q->kicked_idx = q->avail_idx;
+    /* The index store before the flags or event load (store-load: a full
+     * fence), or the device may have looked before our buffers were
+     * there and we read its old wish not to be told. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (q->used->flags & VIRTQ_USED_F_NO_NOTIFY)
+    bool wanted = q->event_idx
+                      ? virtq_need_event(avail_event(q), q->avail_idx, old)
+                      : !(q->used->flags & VIRTQ_USED_F_NO_NOTIFY);
+    if (!wanted) {
+        q->stats.suppressed++;
         return;
+    }
     q->stats.notifies++;
     q->dev->ops->notify(q->dev, q->index);
 }
@@ -145,7 +169,16 @@ bool virtq_pending(const struct virtq *q)
 
 void virtq_set_interrupts(struct virtq *q, bool on)
 {
-    q->avail->flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+    if (q->event_idx) {
+        /* flags stay 0 (2.7.7.1). Off: an index the device reaches only
+         * after 2^16 - 1 more buffers (harmless if it ever does). */
+        q->avail->flags = 0;
+        set_used_event(q, on ? q->last_used : (uint16_t)(q->last_used - 1));
+    } else {
+        q->avail->flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+    }
+    if (on) /* the request before the caller's look at the used index */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 uint16_t virtq_outstanding(const struct virtq *q)

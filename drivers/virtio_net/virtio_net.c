@@ -39,6 +39,7 @@ struct virtio_net {
     struct virtio_env env;
     bool closed;
     void *irq; /* env.irq_attach's context; NULL: poll */
+    bool irq_on; /* the queues ask the device to interrupt */
     struct virtq rx, tx;
     struct rx_slot rxs[VIRTIO_NET_RX_BUFS];
     struct tx_slot txs[VIRTIO_NET_TX_BUFS];
@@ -270,6 +271,18 @@ static int rx_one(struct virtio_net *vn, struct rx_slot *s, uint32_t len,
     return 1;
 }
 
+/* Interrupts are asked for only while the thread is parked in
+ * netdev_wait: while it polls it finds the used buffers itself, and an
+ * interrupt per buffer would only cost both sides a round trip. */
+static void interrupts(struct virtio_net *vn, bool on)
+{
+    if (vn->irq == NULL || vn->irq_on == on)
+        return;
+    vn->irq_on = on;
+    virtq_set_interrupts(&vn->rx, on);
+    virtq_set_interrupts(&vn->tx, on);
+}
+
 static int vn_poll(struct netdev *nd)
 {
     struct virtio_net *vn = of(nd);
@@ -280,6 +293,7 @@ static int vn_poll(struct netdev *nd)
 
     if (vn->closed)
         return -ENOTCONN;
+    vn->stats.polls++;
     reclaim_tx(vn);
     for (unsigned budget = vn->rx.size; budget > 0; budget--) {
         int rc = virtq_get(&vn->rx, &cookie, &len, &ok);
@@ -289,6 +303,9 @@ static int vn_poll(struct netdev *nd)
             break;
         delivered += rx_one(vn, cookie, len, ok);
     }
+    /* One notification (if the device wants one at all) for every
+     * buffer posted since the last: those reposted here and those the
+     * stack gave back in between (vn_release). */
     virtq_kick(&vn->rx);
     if (vn->tx.broken)
         return -EIO;
@@ -299,19 +316,33 @@ static int vn_wait(struct netdev *nd, uint64_t deadline_ns)
 {
     struct virtio_net *vn = of(nd);
 
+    /* Buffers the stack gave back since the last poll: the device must
+     * know of them before this thread sleeps. */
+    virtq_kick(&vn->rx);
     for (;;) {
         if (vn->closed)
             return -ENOTCONN;
         if (vn->rx.broken || vn->tx.broken || virtq_pending(&vn->rx)
-            || virtq_pending(&vn->tx))
+            || virtq_pending(&vn->tx)) {
+            interrupts(vn, false);
             return 0;
+        }
         uint64_t now = vn->env.now_ns();
-        if (deadline_ns != 0 && now >= deadline_ns)
+        if (deadline_ns != 0 && now >= deadline_ns) {
+            interrupts(vn, false);
             return -ETIMEDOUT;
+        }
+        if (vn->irq != NULL && !vn->irq_on) {
+            /* Asked for, then looked again: a buffer used before the
+             * device saw the request raises no interrupt. */
+            interrupts(vn, true);
+            continue;
+        }
         uint64_t next = now + (vn->irq != NULL ? VIRTIO_NET_IRQ_RECHECK_NS
                                                : VIRTIO_NET_POLL_NS);
         if (deadline_ns != 0 && deadline_ns < next)
             next = deadline_ns;
+        vn->stats.parks++;
         if (vn->irq != NULL)
             vn->env.irq_wait(vn->irq, next);
         else
@@ -333,8 +364,13 @@ static void vn_release(struct netdev *nd, struct netdev_buf *buf)
     if (vn->closed)
         return;
     /* The scheduler is cooperative and single-vcpu: no poll runs
-     * concurrently, so the page goes straight back to the device. */
-    if (post_rx(vn, &vn->rxs[i]) == 0)
+     * concurrently, so the page goes straight back on the ring. The
+     * device reads the ring whenever it has a frame; it needs telling
+     * only if it may have found the ring empty, which it can only have
+     * if few buffers are out. Otherwise the receive thread's next poll,
+     * or its wait, notifies once for all the buffers posted since. */
+    if (post_rx(vn, &vn->rxs[i]) == 0
+        && virtq_outstanding(&vn->rx) <= VIRTIO_NET_RX_KICK_BELOW)
         virtq_kick(&vn->rx);
 }
 
@@ -355,6 +391,11 @@ static int setup(struct virtio_net *vn)
 {
     struct virtio_dev *dev = vn->dev;
     uint64_t features;
+    /* Not VIRTIO_RING_F_EVENT_IDX, though virtq handles it: measured on
+     * QEMU 7.2 it made more transmit kicks, not fewer (QEMU keeps
+     * VIRTQ_USED_F_NO_NOTIFY set while its transmit work is pending, but
+     * leaves avail_event behind, so one more frame kicks), and no fewer
+     * interrupts than the flag (docs/benchmarks.md). */
     int rc = virtio_negotiate(dev,
                               VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM
                                   | VIRTIO_NET_F_MAC,
@@ -399,8 +440,6 @@ static int setup(struct virtio_net *vn)
     if ((rc = virtq_setup(&vn->rx, dev, RXQ, QUEUE_SIZE, rxmem)) != 0
         || (rc = virtq_setup(&vn->tx, dev, TXQ, QUEUE_SIZE, txmem)) != 0)
         return rc == -ENOENT ? -EIO : rc;
-    virtq_set_interrupts(&vn->rx, vn->irq != NULL);
-    virtq_set_interrupts(&vn->tx, vn->irq != NULL);
     for (unsigned i = 0; i < VIRTIO_NET_TX_BUFS; i++)
         vn->txs[i].page = txpages + (size_t)i * PAGE;
     for (unsigned i = 0; i < VIRTIO_NET_RX_BUFS; i++) {
@@ -458,6 +497,13 @@ void virtio_net_get_stats(const struct virtio_net *vn,
     out->bad_len = vn->rx.stats.bad_len + vn->tx.stats.bad_len;
     out->bad_idx = vn->rx.stats.bad_idx + vn->tx.stats.bad_idx;
     out->interrupts = vn->irq != NULL;
+    out->rx_posted = vn->rx.stats.added;
+    out->rx_kicks = vn->rx.stats.notifies;
+    out->tx_kicks = vn->tx.stats.notifies;
+    out->kicks_suppressed = vn->rx.stats.suppressed + vn->tx.stats.suppressed;
+    out->irqs = vn->irq != NULL && vn->env.irq_count != NULL
+                    ? vn->env.irq_count(vn->irq)
+                    : 0;
 }
 
 int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n)
@@ -466,11 +512,20 @@ int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n)
     virtio_net_get_stats(vn, &st);
     return snprintf(buf, n,
                     "virtio-net: rx %llu frames, %llu dropped; tx %llu frames"
-                    " (%llu fragments sent in place)",
+                    " (%llu fragments sent in place); rx buffers posted %llu,"
+                    " kicks rx %llu tx %llu (%llu suppressed), interrupts"
+                    " %llu, polls %llu, parks %llu",
                     (unsigned long long)st.rx_frames,
                     (unsigned long long)(st.rx_dropped + st.bad_rx_len),
                     (unsigned long long)st.tx_frames,
-                    (unsigned long long)st.tx_views);
+                    (unsigned long long)st.tx_views,
+                    (unsigned long long)st.rx_posted,
+                    (unsigned long long)st.rx_kicks,
+                    (unsigned long long)st.tx_kicks,
+                    (unsigned long long)st.kicks_suppressed,
+                    (unsigned long long)st.irqs,
+                    (unsigned long long)st.polls,
+                    (unsigned long long)st.parks);
 }
 
 void virtio_net_close(struct virtio_net *vn)

@@ -121,14 +121,46 @@ int vsim_take_avail(struct vsim_net *s, unsigned qi)
     return head;
 }
 
+static bool event_idx(const struct vsim_net *s)
+{
+    return (s->accepted & VIRTIO_RING_F_EVENT_IDX) != 0;
+}
+
 void vsim_push_used(struct vsim_net *s, unsigned qi, uint32_t id,
                     uint32_t len)
 {
     struct vsim_queue *q = &s->q[qi];
-    q->used->ring[q->used->idx % q->size] =
+    uint16_t old = q->used->idx;
+    q->used->ring[old % q->size] =
         (struct virtq_used_elem){.id = id, .len = len};
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    q->used->idx++;
+    q->used->idx = (uint16_t)(old + 1);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    bool tell;
+    if (event_idx(s)) {
+        /* Written out here rather than with virtq_need_event, so the
+         * device does not share the driver's arithmetic: told if
+         * used_event is the entry just written. */
+        uint16_t used_event = q->avail->ring[q->size];
+        tell = used_event == old;
+    } else {
+        tell = !(q->avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+    }
+    if (tell)
+        q->interrupts++;
+}
+
+void vsim_want_notify(struct vsim_net *s, unsigned qi, bool want)
+{
+    struct vsim_queue *q = &s->q[qi];
+    if (event_idx(s)) {
+        if (want)
+            *(uint16_t *)&q->used->ring[q->size] = q->avail->idx;
+    } else if (want) {
+        q->used->flags &= (uint16_t)~VIRTQ_USED_F_NO_NOTIFY;
+    } else {
+        q->used->flags |= VIRTQ_USED_F_NO_NOTIFY;
+    }
 }
 
 void vsim_set_used_idx(struct vsim_net *s, unsigned qi, uint16_t idx)

@@ -20,16 +20,22 @@ struct fixture {
     uint8_t buf[VIRTIO_QUEUE_SIZE_MAX][64];
 };
 
-static struct fixture *setup(uint16_t dev_max, uint16_t want)
+static struct fixture *setup_with(uint16_t dev_max, uint16_t want,
+                                  uint64_t features)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    vsim_net_init(&f->sim, MAC, VIRTIO_F_VERSION_1);
+    vsim_net_init(&f->sim, MAC, VIRTIO_F_VERSION_1 | features);
     f->sim.q[0].max = dev_max;
     f->mem = aligned_alloc(4096, virtq_mem_size(want));
     uint64_t feat;
-    CHECK_EQ(virtio_negotiate(&f->sim.dev, 0, 0, &feat), 0);
+    CHECK_EQ(virtio_negotiate(&f->sim.dev, features, 0, &feat), 0);
     CHECK_EQ(virtq_setup(&f->q, &f->sim.dev, 0, want, f->mem), 0);
     return f;
+}
+
+static struct fixture *setup(uint16_t dev_max, uint16_t want)
+{
+    return setup_with(dev_max, want, 0);
 }
 
 static void teardown(struct fixture *f)
@@ -239,6 +245,165 @@ static void random_device(void)
     teardown(f);
 }
 
+/* ---- notifications ---------------------------------------------- */
+
+static void event_index_arithmetic(void)
+{
+    /* Notify iff event is in [old, new), modulo 2^16. */
+    CHECK(virtq_need_event(0, 1, 0));
+    CHECK(!virtq_need_event(1, 1, 0));      /* not reached yet */
+    CHECK(!virtq_need_event(5, 5, 5));      /* nothing moved */
+    CHECK(virtq_need_event(3, 10, 1));
+    CHECK(!virtq_need_event(0, 10, 1));     /* already behind */
+    CHECK(!virtq_need_event(10, 10, 1));
+    /* Across the wrap of the 16-bit index. */
+    CHECK(virtq_need_event(0xffff, 1, 0xfffe));
+    CHECK(virtq_need_event(0, 1, 0xfffe));
+    CHECK(!virtq_need_event(1, 1, 0xfffe));
+    CHECK(!virtq_need_event(0xfffd, 1, 0xfffe));
+    CHECK(virtq_need_event(0xfff0, 0x10, 0xffe0));
+    /* Every event in a window of 256 from every start: exactly the ones
+     * inside it, and the count is the window's length. */
+    for (unsigned old = 0; old < 0x10000; old += 0x3fd) {
+        for (unsigned n = 0; n <= 256; n += 51) {
+            unsigned hits = 0;
+            for (unsigned d = 0; d < 512; d++) {
+                uint16_t ev = (uint16_t)(old + d - 128);
+                bool in = d >= 128 && d < 128 + n;
+                CHECK_EQ(virtq_need_event(ev, (uint16_t)(old + n),
+                                          (uint16_t)old), in);
+                hits += in;
+            }
+            CHECK_EQ(hits, n);
+        }
+    }
+}
+
+static void kick_honours_no_notify(void)
+{
+    struct fixture *f = setup(8, 8);
+    CHECK(!f->q.event_idx);
+    CHECK_EQ(add_in(f, 0, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->sim.q[0].notifies, 1);
+    virtq_kick(&f->q); /* nothing new */
+    CHECK_EQ(f->sim.q[0].notifies, 1);
+    vsim_want_notify(&f->sim, 0, false);
+    for (unsigned i = 1; i < 4; i++) {
+        CHECK_EQ(add_in(f, i, 64), 0);
+        virtq_kick(&f->q);
+    }
+    CHECK_EQ(f->sim.q[0].notifies, 1);
+    CHECK_EQ(f->q.stats.suppressed, 3);
+    vsim_want_notify(&f->sim, 0, true);
+    CHECK_EQ(add_in(f, 4, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->sim.q[0].notifies, 2);
+    CHECK_EQ(f->q.stats.notifies, 2);
+    teardown(f);
+}
+
+static void kick_honours_avail_event(void)
+{
+    struct fixture *f = setup_with(8, 8, VIRTIO_RING_F_EVENT_IDX);
+    CHECK(f->q.event_idx);
+    CHECK(f->sim.accepted & VIRTIO_RING_F_EVENT_IDX);
+    CHECK_EQ(f->q.avail->flags, 0); /* with event indices, always 0 */
+    /* avail_event 0: the first buffer (index 0) is asked for. */
+    CHECK_EQ(add_in(f, 0, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->sim.q[0].notifies, 1);
+    /* The device does not ask again: 3 more in 2 kicks, none sent. */
+    CHECK_EQ(add_in(f, 1, 64), 0);
+    CHECK_EQ(add_in(f, 2, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(add_in(f, 3, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->sim.q[0].notifies, 1);
+    CHECK_EQ(f->q.stats.suppressed, 2);
+    /* It asks (avail_event = 4, the next index): one kick for a batch
+     * that passes it, then quiet again. */
+    vsim_want_notify(&f->sim, 0, true);
+    CHECK_EQ(add_in(f, 4, 64), 0);
+    CHECK_EQ(add_in(f, 5, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->sim.q[0].notifies, 2);
+    CHECK_EQ(add_in(f, 6, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->sim.q[0].notifies, 2);
+    teardown(f);
+
+    /* Across the wrap of the available index: the device asks at
+     * 0xffff; the kick that moves the index from 0xfffe to 1 sends it. */
+    f = setup_with(8, 8, VIRTIO_RING_F_EVENT_IDX);
+    for (unsigned i = 0; i < 0xfffe; i++) {
+        CHECK_EQ(add_in(f, 0, 64), 0);
+        int head = vsim_take_avail(&f->sim, 0);
+        vsim_push_used(&f->sim, 0, (uint32_t)head, 0);
+        void *cookie;
+        uint32_t len;
+        bool ok;
+        CHECK_EQ(virtq_get(&f->q, &cookie, &len, &ok), 1);
+    }
+    virtq_kick(&f->q); /* passes avail_event 0 at the start */
+    CHECK_EQ(f->sim.q[0].notifies, 1);
+    CHECK_EQ(f->q.avail_idx, 0xfffe);
+    vsim_want_notify(&f->sim, 0, true); /* avail_event = 0xfffe */
+    *(volatile uint16_t *)&f->sim.q[0].used->ring[8] = 0xffff;
+    CHECK_EQ(add_in(f, 0, 64), 0);
+    CHECK_EQ(add_in(f, 1, 64), 0);
+    CHECK_EQ(add_in(f, 2, 64), 0);
+    virtq_kick(&f->q);
+    CHECK_EQ(f->q.avail_idx, 1);
+    CHECK_EQ(f->sim.q[0].notifies, 2);
+    teardown(f);
+}
+
+static void interrupts_as_asked(void)
+{
+    /* Flags: asked for, every used buffer interrupts; not, none does. */
+    struct fixture *f = setup(8, 8);
+    CHECK_EQ(f->q.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    for (unsigned i = 0; i < 4; i++)
+        CHECK_EQ(add_in(f, i, 64), 0);
+    vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    CHECK_EQ(f->sim.q[0].interrupts, 0);
+    virtq_set_interrupts(&f->q, true);
+    vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    CHECK_EQ(f->sim.q[0].interrupts, 2);
+    teardown(f);
+
+    /* Event index: asked for, one interrupt however many are used
+     * before the driver looks; asked again after consuming, one more. */
+    f = setup_with(8, 8, VIRTIO_RING_F_EVENT_IDX);
+    for (unsigned i = 0; i < 8; i++)
+        CHECK_EQ(add_in(f, i, 64), 0);
+    vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    CHECK_EQ(f->sim.q[0].interrupts, 0); /* not asked */
+    void *cookie;
+    uint32_t len;
+    bool ok;
+    CHECK_EQ(virtq_get(&f->q, &cookie, &len, &ok), 1);
+    virtq_set_interrupts(&f->q, true);
+    CHECK(!virtq_pending(&f->q));
+    for (unsigned i = 0; i < 3; i++)
+        vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    CHECK_EQ(f->sim.q[0].interrupts, 1);
+    while (virtq_get(&f->q, &cookie, &len, &ok) == 1)
+        ;
+    virtq_set_interrupts(&f->q, true);
+    vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    CHECK_EQ(f->sim.q[0].interrupts, 2);
+    CHECK(virtq_pending(&f->q));
+    CHECK_EQ(virtq_get(&f->q, &cookie, &len, &ok), 1);
+    virtq_set_interrupts(&f->q, false);
+    vsim_push_used(&f->sim, 0, (uint32_t)vsim_take_avail(&f->sim, 0), 0);
+    CHECK_EQ(f->sim.q[0].interrupts, 2);
+    CHECK_EQ(f->q.avail->flags, 0);
+    teardown(f);
+}
+
 static void negotiation(void)
 {
     struct vsim_net sim;
@@ -336,6 +501,10 @@ int main(void)
     RUN(bad_ids_and_lengths);
     RUN(used_index_runs_ahead);
     RUN(random_device);
+    RUN(event_index_arithmetic);
+    RUN(kick_honours_no_notify);
+    RUN(kick_honours_avail_event);
+    RUN(interrupts_as_asked);
     RUN(negotiation);
     RUN(config_reads);
     RUN(mmio_cmdline);

@@ -69,6 +69,11 @@ static const struct virtio_env env = {
 static int irq_token;
 static int irq_attach_rc;
 static uint64_t irq_waits;
+/* While parked: what the queues asked the device for, and frames that
+ * "arrive" (injected into this device) during the first wait. */
+static struct vsim_net *irq_sim;
+static unsigned irq_arrivals;
+static bool parked_with_interrupts;
 
 static int t_irq_attach(struct virtio_dev *dev, void **ctx)
 {
@@ -81,6 +86,14 @@ static void t_irq_wait(void *ctx, uint64_t deadline)
 {
     CHECK(ctx == &irq_token);
     irq_waits++;
+    if (irq_sim != NULL) {
+        bool ev = (irq_sim->accepted & VIRTIO_RING_F_EVENT_IDX) != 0;
+        parked_with_interrupts =
+            ev || (irq_sim->q[0].avail->flags == 0
+                   && irq_sim->q[1].avail->flags == 0);
+        for (; irq_arrivals > 0; irq_arrivals--)
+            CHECK_EQ(vsim_net_inject(irq_sim, ARP, sizeof(ARP), NULL), 0);
+    }
     if (deadline > clock_ns)
         clock_ns = deadline;
 }
@@ -103,6 +116,9 @@ static void begin(const char *name)
     deliver_on_sleep = NULL;
     irq_waits = 0;
     irq_attach_rc = 0;
+    irq_sim = NULL;
+    irq_arrivals = 0;
+    parked_with_interrupts = false;
 }
 
 static void end(const char *name)
@@ -148,6 +164,9 @@ static void brings_up(void)
     CHECK_EQ(nd->features,
              NETDEV_F_TX_CSUM | NETDEV_F_RX_CSUM | NETDEV_F_TX_SG);
     CHECK(!(sim.accepted & VIRTIO_NET_F_MRG_RXBUF)); /* not negotiated */
+    struct vsim_net ev;
+    open_dev(&ev, ALL | VIRTIO_RING_F_EVENT_IDX, NULL);
+    CHECK(!(ev.accepted & VIRTIO_RING_F_EVENT_IDX)); /* nor this: the flags */
     CHECK(sim.status & VIRTIO_STATUS_DRIVER_OK);
     CHECK_EQ((uint16_t)(sim.q[0].avail->idx), VIRTIO_NET_RX_BUFS);
     CHECK(sim.q[0].notifies >= 1);
@@ -295,12 +314,16 @@ static void transmit_back_pressure(void)
     virtio_net_get_stats(vn, &st);
     CHECK_EQ(st.tx_full, 1);
     CHECK_EQ(st.tx_frames, VIRTIO_NET_TX_BUFS + 1);
-    char line[128], want[128];
+    char line[320], want[320];
     virtio_net_format_stats(vn, line, sizeof(line));
     snprintf(want, sizeof(want),
              "virtio-net: rx 0 frames, 0 dropped; tx %u frames (%llu fragments"
-             " sent in place)",
-             VIRTIO_NET_TX_BUFS + 1, (unsigned long long)st.tx_views);
+             " sent in place); rx buffers posted %u, kicks rx %llu tx %llu"
+             " (%llu suppressed), interrupts 0, polls 0, parks 0",
+             VIRTIO_NET_TX_BUFS + 1, (unsigned long long)st.tx_views,
+             VIRTIO_NET_RX_BUFS, (unsigned long long)st.rx_kicks,
+             (unsigned long long)st.tx_kicks,
+             (unsigned long long)st.kicks_suppressed);
     CHECK_MSG(strcmp(line, want) == 0, line);
     CHECK_EQ(virtio_net_format_stats(vn, line, 8), (int)strlen(want));
     CHECK_EQ(strlen(line), 7); /* cut, terminated */
@@ -745,16 +768,20 @@ static void wait_on_interrupts(void)
     struct virtio_net_stats st;
     virtio_net_get_stats(vn, &st);
     CHECK(st.interrupts);
-    /* The queues ask the device to interrupt. */
-    CHECK_EQ(sim.q[0].avail->flags, 0);
-    CHECK_EQ(sim.q[1].avail->flags, 0);
+    /* Not waiting: the queues do not ask the device to interrupt. */
+    CHECK_EQ(sim.q[0].avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    CHECK_EQ(sim.q[1].avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
     /* No interrupt comes: re-checked every VIRTIO_NET_IRQ_RECHECK_NS
-     * until the deadline, never by the 1 ms poll. */
+     * until the deadline, never by the 1 ms poll; parked, the queues
+     * ask for interrupts. */
+    irq_sim = &sim;
     uint64_t deadline = clock_ns + 2 * VIRTIO_NET_IRQ_RECHECK_NS + 5;
     CHECK_EQ(netdev_wait(nd, deadline), -ETIMEDOUT);
     CHECK_EQ(irq_waits, 3);
     CHECK_EQ(sleeps, 0);
     CHECK_EQ(clock_ns, deadline);
+    CHECK(parked_with_interrupts);
+    CHECK_EQ(sim.q[0].avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
     CHECK(virtio_net_from_netdev(nd) == vn);
 
     /* A transport without interrupts: polling, and the device is told
@@ -771,6 +798,118 @@ static void wait_on_interrupts(void)
              -ETIMEDOUT);
     CHECK_EQ(irq_waits, 0);
     CHECK_EQ(sleeps, 3);
+}
+
+/* ---- what the device is made to do per frame ---------------------- */
+
+/*
+ * The stack gives buffers back one by one (lwIP frees each pbuf on its
+ * own): posted at once, but the device is notified once for all of
+ * them, by the next poll, unless so few are out that it may be starved.
+ */
+static void released_buffers_one_kick(void)
+{
+    struct vsim_net sim;
+    struct virtio_net *vn;
+    struct seen seen = {.keep = true};
+    struct netdev *nd = open_dev(&sim, ALL, &vn);
+    netdev_set_rx(nd, on_rx, &seen);
+    for (unsigned i = 0; i < 32; i++)
+        CHECK_EQ(vsim_net_inject(&sim, ARP, sizeof(ARP), NULL), 0);
+    CHECK_EQ(netdev_poll(nd), 32);
+    uint64_t kicks = sim.q[0].notifies;
+    uint16_t avail = sim.q[0].avail->idx;
+    for (size_t i = 0; i < seen.n; i++)
+        netdev_buf_release(seen.bufs[i]);
+    CHECK_EQ(sim.q[0].avail->idx, (uint16_t)(avail + 32)); /* all posted */
+    CHECK_EQ(sim.q[0].notifies, kicks);                    /* none told */
+    CHECK_EQ(netdev_poll(nd), 0);
+    CHECK_EQ(sim.q[0].notifies, kicks + 1); /* 32 buffers, one kick */
+    struct virtio_net_stats st;
+    virtio_net_get_stats(vn, &st);
+    CHECK_EQ(st.rx_posted, VIRTIO_NET_RX_BUFS + 32);
+    CHECK_EQ(st.rx_kicks, sim.q[0].notifies);
+    CHECK_EQ(st.polls, 2);
+
+    /* Every buffer held: the device has none, so the first one back is
+     * told at once; the rest wait for the poll (or the wait). */
+    seen.n = 0;
+    for (unsigned i = 0; i < VIRTIO_NET_RX_BUFS; i++)
+        CHECK_EQ(vsim_net_inject(&sim, ARP, sizeof(ARP), NULL), 0);
+    CHECK_EQ(netdev_poll(nd), (int)VIRTIO_NET_RX_BUFS);
+    kicks = sim.q[0].notifies;
+    netdev_buf_release(seen.bufs[0]);
+    CHECK_EQ(sim.q[0].notifies, kicks + 1);
+    for (size_t i = 1; i < seen.n; i++)
+        netdev_buf_release(seen.bufs[i]);
+    CHECK_EQ(sim.q[0].notifies, kicks + VIRTIO_NET_RX_KICK_BELOW);
+    CHECK_EQ(netdev_wait(nd, clock_ns + 1), -ETIMEDOUT);
+    CHECK_EQ(sim.q[0].notifies, kicks + VIRTIO_NET_RX_KICK_BELOW + 1);
+}
+
+/* A device that says it needs no notification gets none. */
+static void device_suppression_honoured(void)
+{
+    struct vsim_net sim;
+    struct seen seen = {0};
+    struct netdev *nd = open_dev(&sim, ALL, NULL);
+    netdev_set_rx(nd, on_rx, &seen);
+    vsim_want_notify(&sim, 0, false);
+    vsim_want_notify(&sim, 1, false);
+    uint64_t rx = sim.q[0].notifies, tx = sim.q[1].notifies;
+    struct netdev_frag f = {ARP, sizeof(ARP)};
+    for (unsigned i = 0; i < 100; i++) {
+        CHECK_EQ(vsim_net_inject(&sim, ARP, sizeof(ARP), NULL), 0);
+        CHECK_EQ(netdev_poll(nd), 1); /* released at once: reposted */
+        CHECK_EQ(netdev_send(nd, &f, 1, NULL), 0);
+        CHECK_EQ(vsim_net_take_tx(&sim), 1);
+    }
+    CHECK_EQ(sim.q[0].notifies, rx);
+    CHECK_EQ(sim.q[1].notifies, tx);
+    struct virtio_net_stats st;
+    virtio_net_get_stats((struct virtio_net *)nd, &st);
+    CHECK(st.kicks_suppressed >= 200);
+}
+
+/* The device is asked to interrupt only while the receive thread is
+ * parked. */
+static void interrupts_only_while_parked(void)
+{
+    {
+        struct vsim_net sim;
+        struct virtio_net *vn;
+        struct seen seen = {0};
+        vsim_net_init(&sim, MAC, ALL);
+        CHECK_EQ(virtio_net_open(&sim.dev, &irq_env, &vn), 0);
+        struct netdev *nd = virtio_net_netdev(vn);
+        netdev_set_rx(nd, on_rx, &seen);
+        irq_sim = &sim;
+        /* Busy: frames found by polling, the device told not to bother. */
+        for (unsigned i = 0; i < 20; i++)
+            CHECK_EQ(vsim_net_inject(&sim, ARP, sizeof(ARP), NULL), 0);
+        CHECK_EQ(netdev_wait(nd, 0), 0);
+        CHECK_EQ(netdev_poll(nd), 20);
+        CHECK_EQ(sim.q[0].interrupts, 0);
+        CHECK_EQ(irq_waits, 0);
+        /* Parked: three frames arrive, each tells the driver (one is
+         * taken: the handler runs once while the CPU is halted). */
+        irq_arrivals = 3;
+        CHECK_EQ(netdev_wait(nd, 0), 0);
+        CHECK_EQ(irq_waits, 1);
+        CHECK(parked_with_interrupts);
+        CHECK_EQ(sim.q[0].interrupts, 3);
+        CHECK_EQ(netdev_poll(nd), 3);
+        /* Awake again: no more interrupts. */
+        for (unsigned i = 0; i < 5; i++)
+            CHECK_EQ(vsim_net_inject(&sim, ARP, sizeof(ARP), NULL), 0);
+        CHECK_EQ(sim.q[0].interrupts, 3);
+        CHECK_EQ(netdev_wait(nd, 0), 0);
+        CHECK_EQ(irq_waits, 1);
+        CHECK_EQ(netdev_poll(nd), 5);
+        struct virtio_net_stats st;
+        virtio_net_get_stats(vn, &st);
+        CHECK_EQ(st.parks, 1);
+    }
 }
 
 static void device_runs_ahead(void)
@@ -874,6 +1013,9 @@ int main(void)
     RUN(receive_checksums);
     RUN(wait_is_bounded);
     RUN(wait_on_interrupts);
+    RUN(released_buffers_one_kick);
+    RUN(device_suppression_honoured);
+    RUN(interrupts_only_while_parked);
     RUN(device_runs_ahead);
     RUN(random_device);
     return check_finish();

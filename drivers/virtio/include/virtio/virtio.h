@@ -51,6 +51,7 @@
 #define VIRTIO_STATUS_FAILED 128u
 
 /* Transport-independent feature bits. */
+#define VIRTIO_RING_F_EVENT_IDX (UINT64_C(1) << 29) /* virtq.h */
 #define VIRTIO_F_VERSION_1 (UINT64_C(1) << 32)
 
 /* Device types (virtio 1.x, 5). */
@@ -191,6 +192,8 @@ struct virtio_env {
     int (*irq_attach)(struct virtio_dev *dev, void **ctx);
     /* Park until the device interrupts or the monotonic deadline. */
     void (*irq_wait)(void *ctx, uint64_t deadline_ns);
+    /* Optional: interrupts the device behind ctx raised so far. */
+    uint64_t (*irq_count)(void *ctx);
 };
 
 /*

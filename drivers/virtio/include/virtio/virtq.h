@@ -15,6 +15,17 @@
  * whose address the device uses directly (images run identity-mapped:
  * virtual == guest-physical).
  *
+ * Notifications, both ways, are only sent when the other side asked
+ * for them. The device's: virtq_kick() notifies only if the device has
+ * not said it will look anyway (VIRTQ_USED_F_NO_NOTIFY, or, with
+ * VIRTIO_RING_F_EVENT_IDX negotiated, only when the new buffers pass
+ * the index it wrote in avail_event). The driver's: the device
+ * interrupts only after virtq_set_interrupts(q, true), and with
+ * VIRTIO_RING_F_EVENT_IDX only once, for the first buffer it uses after
+ * that call (used_event), however many more it uses before the driver
+ * looks. virtq_setup() uses the event indices when the device's
+ * negotiated features (dev->features) have the bit.
+ *
  * Not thread-safe: one thread drives one queue.
  */
 #ifndef VIRTIO_VIRTQ_H
@@ -72,6 +83,7 @@ struct virtq_stats {
     uint64_t bad_len;    /* used lengths beyond the chain's writable bytes */
     uint64_t bad_idx;    /* used index ran ahead: the queue is broken */
     uint64_t notifies;   /* notifications sent */
+    uint64_t suppressed; /* kicks with news the device said it did not need */
 };
 
 struct virtq {
@@ -86,6 +98,8 @@ struct virtq {
     uint16_t avail_idx;  /* our copy of avail->idx */
     uint16_t last_used;  /* used entries consumed */
     uint16_t unkicked;   /* chains added since the last notify */
+    uint16_t kicked_idx; /* avail_idx at the last virtq_kick */
+    bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
     bool broken;
     /* Per head: the caller's cookie, the chain's length in descriptors
      * (0: not outstanding) and its writable bytes. */
@@ -95,6 +109,18 @@ struct virtq {
     uint16_t next[VIRTIO_QUEUE_SIZE_MAX]; /* free list and chain links */
     struct virtq_stats stats;
 };
+
+/*
+ * The event index rule (virtio 1.x, 2.7.10): the side that moved its
+ * index from `old` to `new_idx` must notify if the other side asked to
+ * hear about index `event`, i.e. if event is in [old, new_idx), modulo
+ * 2^16.
+ */
+static inline bool virtq_need_event(uint16_t event, uint16_t new_idx,
+                                    uint16_t old)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
 
 /* Bytes of queue memory for `size` entries (a multiple of 4096). */
 size_t virtq_mem_size(uint16_t size);
@@ -132,7 +158,14 @@ int virtq_get(struct virtq *q, void **cookie, uint32_t *len, bool *len_ok);
 /* True if the device has given back something virtq_get would look at. */
 bool virtq_pending(const struct virtq *q);
 
-/* Ask the device to interrupt when it uses buffers (default: not). */
+/*
+ * Ask the device to interrupt when it uses buffers (on), or not to
+ * (default). With VIRTIO_RING_F_EVENT_IDX, on asks for one interrupt,
+ * at the first buffer used from now: call it again (after consuming)
+ * to ask for the next. Turning them on is ordered before the caller's
+ * next virtq_pending(), so a buffer used just before the device saw
+ * the request is found there rather than lost.
+ */
 void virtq_set_interrupts(struct virtq *q, bool on);
 
 /* Chains the device still holds. */

@@ -11,7 +11,10 @@
  * Receive is zero-copy: each receive buffer is a page the driver posts
  * on the receive queue; the page the device filled becomes the
  * struct netdev_buf handed to the stack (data points just past the
- * virtio-net header), and netdev_buf_release() posts that page again.
+ * virtio-net header), and netdev_buf_release() posts that page again
+ * (the device is told by the next netdev_poll or netdev_wait, once for
+ * all pages given back since, or at once if it may be starved:
+ * VIRTIO_NET_RX_KICK_BELOW).
  * Frames arrive one per buffer (VIRTIO_NET_F_MRG_RXBUF is not
  * negotiated: a page holds the largest frame).
  *
@@ -41,8 +44,8 @@
  * device without a bound.
  *
  * Waiting. Where the device has an interrupt (virtio-pci: MSI-X;
- * virtio-mmio: its I/O APIC input) the queues ask for it and
- * netdev_wait() parks the thread until the device interrupts
+ * virtio-mmio: its I/O APIC input) the queues ask for it while, and
+ * only while, netdev_wait() parks the thread until the device interrupts
  * (re-checking every VIRTIO_NET_IRQ_RECHECK_NS in case an interrupt was
  * lost). Otherwise it checks the queues and sleeps VIRTIO_NET_POLL_NS
  * between checks, so a frame waits up to that long before a waiting
@@ -82,6 +85,10 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr");
 #define VIRTIO_NET_TX_COPYBREAK 128u /* fragments up to this are copied */
 #define VIRTIO_NET_POLL_NS 1000000u /* netdev_wait's check interval */
 #define VIRTIO_NET_IRQ_RECHECK_NS 100000000u /* with interrupts */
+/* netdev_buf_release notifies the device at once only when at most this
+ * many receive buffers are out (the device may be starved); otherwise
+ * the next netdev_poll or netdev_wait does, once for all. */
+#define VIRTIO_NET_RX_KICK_BELOW (VIRTIO_NET_RX_BUFS / 4)
 
 struct virtio_net;
 
@@ -96,6 +103,13 @@ struct virtio_net_stats {
     uint64_t bad_release;   /* netdev_buf_release of a buffer not held */
     uint64_t bad_id, bad_len, bad_idx; /* both queues (struct virtq_stats) */
     bool interrupts;        /* netdev_wait parks on interrupts */
+    /* What each received byte costs the device (docs/benchmarks.md). */
+    uint64_t rx_posted;     /* receive buffers made available */
+    uint64_t rx_kicks, tx_kicks; /* notifications sent to the device */
+    uint64_t kicks_suppressed; /* not sent: the device said it needs none */
+    uint64_t irqs;          /* interrupts the device raised (0: unknown) */
+    uint64_t polls;         /* netdev_poll calls */
+    uint64_t parks;         /* netdev_wait parked the thread */
 };
 
 /*
@@ -118,7 +132,13 @@ void virtio_net_get_stats(const struct virtio_net *vn,
 /*
  * One line of the device's receive and transmit counters into buf (n
  * bytes, NUL-terminated, cut if short), for <netdev/nic.h>'s
- * nic_format_stats. Returns what snprintf returns.
+ * nic_format_stats:
+ *
+ *   virtio-net: rx F frames, D dropped; tx F frames (V fragments sent in
+ *   place); rx buffers posted P, kicks rx K tx K (S suppressed),
+ *   interrupts I, polls P, parks P
+ *
+ * Returns what snprintf returns.
  */
 int virtio_net_format_stats(const struct virtio_net *vn, char *buf, size_t n);
 

@@ -41,7 +41,8 @@ struct vsim_queue {
     struct virtq_avail *avail;
     struct virtq_used *used;
     uint16_t last_avail; /* avail entries the device has taken */
-    uint64_t notifies;
+    uint64_t notifies;   /* the driver notified this queue */
+    uint64_t interrupts; /* used buffers the device told the driver of */
 };
 
 struct vsim_frame {
@@ -95,6 +96,20 @@ void vsim_push_used(struct vsim_net *s, unsigned q, uint32_t id,
 
 /* Set the used index of queue q to anything. */
 void vsim_set_used_idx(struct vsim_net *s, unsigned q, uint16_t idx);
+
+/*
+ * Notifications, as a device does them. Every used element pushed
+ * (vsim_push_used, vsim_net_inject, vsim_net_take_tx) counts in
+ * q[].interrupts when the driver asked for it: without
+ * VIRTIO_RING_F_EVENT_IDX accepted, when the available ring's flags lack
+ * VIRTQ_AVAIL_F_NO_INTERRUPT; with it, when the used index passes the
+ * driver's used_event. vsim_want_notify() says whether the device wants
+ * the driver's notifications for queue q: the used ring's
+ * VIRTQ_USED_F_NO_NOTIFY flag, or with VIRTIO_RING_F_EVENT_IDX, wanting
+ * writes avail_event = the current available index (QEMU's way: told
+ * once, for the next buffer) and not wanting leaves it as it is.
+ */
+void vsim_want_notify(struct vsim_net *s, unsigned q, bool want);
 
 /*
  * A simulated virtio-blk device. `dev` is the device above (transport,
