@@ -16,9 +16,15 @@
  * when the stack holds every spare page of netfront's pool, is copied
  * twice instead: out of the granted pages by netfront, into one of
  * NETFRONT_NETDEV_RX_BUFS pages this adapter owns (rx_copied). At most
- * NETFRONT_NETDEV_RX_BUFS frames are held at once, lent or copied; a
- * frame that arrives when the stack holds them all is dropped and
+ * NETFRONT_NETDEV_RX_BUFS pages are held at once, lent or copied; a
+ * frame that arrives when the stack holds too many is dropped and
  * counted (rx_no_buffer). NETDEV_F_RX_COPIES is not set.
+ *
+ * Large TCP segments: netfront's receive offload is on
+ * (netfront_set_rx_offload), so netback hands over its host's TCP
+ * segments merged, up to 64 KiB (GSO), with checksums left blank; such a
+ * frame is copied into as many of the adapter's pages as it needs,
+ * chained (netdev_buf.next), and the device says NETDEV_F_RX_GSO.
  *
  * Transmit: netfront_send, which copies the fragments into granted
  * pages (each fragment in slots of its own when the backend offers
