@@ -52,8 +52,10 @@ int64_t netfront_ring_ready(const struct xenabi_ring *r)
 
 void netfront_notify(struct netfront *nf)
 {
-    if (nf->port_bound)
+    if (nf->port_bound) {
+        nf->stats.notifies++;
         (void)evtchn_notify(nf->port);
+    }
 }
 
 static int read_mac(struct netfront *nf)

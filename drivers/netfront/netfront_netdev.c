@@ -249,14 +249,18 @@ int netfront_netdev_format_stats(struct netdev *nd, char *buf, size_t n)
     netfront_get_stats(a->nf, &nf);
     return snprintf(buf, n,
                     "netfront: rx %llu frames: %llu lent (no copy), %llu copied"
-                    ", %llu dropped; tx %llu frames in %llu slots",
+                    ", %llu dropped; tx %llu frames in %llu slots; rx %llu"
+                    " gso; events %llu in, %llu out",
                     (unsigned long long)nf.rx_frames,
                     (unsigned long long)nf.rx_loaned,
                     (unsigned long long)nf.rx_copied,
                     (unsigned long long)(a->stats.rx_no_buffer
                                          + a->stats.rx_dropped),
                     (unsigned long long)nf.tx_frames,
-                    (unsigned long long)nf.tx_slots);
+                    (unsigned long long)nf.tx_slots,
+                    (unsigned long long)nf.rx_gso,
+                    (unsigned long long)nf.events,
+                    (unsigned long long)nf.notifies);
 }
 
 void netfront_netdev_free(struct netdev *nd)

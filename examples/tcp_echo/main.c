@@ -33,7 +33,7 @@ static int serve(void *arg)
             break;
     close(c);
     if (nic != NULL) { /* the NIC's counters so far (the lab checks them) */
-        char line[160];
+        char line[256];
         nic_format_stats(nic, line, sizeof(line));
         printf("tcp_echo: connection closed; %s\n", line);
     }

@@ -231,6 +231,7 @@ struct netfront_stats {
     uint64_t rx_gso;        /* frames delivered with a GSO extra (merged
                              * TCP segments, receive offload) */
     uint64_t rx_extras;     /* extra-info slots consumed (valid or not) */
+    uint64_t notifies;      /* event channel notifications sent */
 };
 
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *out);

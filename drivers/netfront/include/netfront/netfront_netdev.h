@@ -72,7 +72,8 @@ void netfront_netdev_get_stats(struct netdev *nd,
  * One line of the vif's receive and transmit counters into buf (n bytes,
  * NUL-terminated, cut if short), for <netdev/nic.h>'s nic_format_stats:
  * how many frames were lent in netfront's page (no copy) and how many
- * copied. Returns what snprintf returns.
+ * copied, how many came merged (GSO), and the event channel's
+ * notifications each way. Returns what snprintf returns.
  */
 int netfront_netdev_format_stats(struct netdev *nd, char *buf, size_t n);
 
