@@ -37,6 +37,8 @@ static const char *verb(enum lwiperf_report_type type)
     return "ended after";
 }
 
+static struct netdev *dev;
+
 /* Called by lwiperf in the tcpip thread, with the core lock held. */
 static void report(void *arg, enum lwiperf_report_type type,
                    const ip_addr_t *local, u16_t local_port,
@@ -51,6 +53,9 @@ static void report(void *arg, enum lwiperf_report_type type,
     printf("iperf: %s %lu bytes in %lu ms, %lu kbit/s (%s port %u)\n",
            verb(type), (unsigned long)bytes, (unsigned long)ms,
            (unsigned long)kbit_per_s, peer, (unsigned)remote_port);
+    char line[256]; /* the NIC's counters so far (netfront: GSO frames) */
+    nic_format_stats(dev, line, sizeof(line));
+    printf("iperf: nic: %s\n", line);
 }
 
 /* `send=A.B.C.D:PORT` from the command line into *addr and *port: 1 if
@@ -102,7 +107,6 @@ int main(int argc, char **argv)
     if (send < 0)
         return 2;
     net_start();
-    struct netdev *dev;
     struct net_if *nif;
     int rc = nic_open_first(&dev);
     if (rc != 0) {
