@@ -25,9 +25,10 @@
  * ring once and checked before use: an id that is out of range or not
  * outstanding (which includes a duplicate response), a status that is
  * no status, data that does not fit in its page, a chain that never
- * ends, or a response index running ahead of our requests: the response
- * is dropped and counted in struct netfront_stats, and the driver goes
- * on. A received frame's buffer has its grant ended before any byte of
+ * ends, an extra-info slot that is malformed or of an unknown type (see
+ * netfront_set_rx_offload), or a response index running ahead of our
+ * requests: the response is dropped and counted in struct
+ * netfront_stats, and the driver goes on. A received frame's buffer has its grant ended before any byte of
  * it is read; a frame in one slot is then handed up in that very page
  * when the caller asked for pages (netfront_set_rx_page), otherwise it
  * is copied out (a frame of several slots always is).
