@@ -52,6 +52,7 @@ struct netfront {
     bool backend_sg;
     bool backend_csum;  /* takes csum_blank for IPv4 (no feature-no-csum-offload) */
     bool backend_csum6; /* and for IPv6 (feature-ipv6-csum-offload) */
+    bool rx_offload;    /* netfront_set_rx_offload: GSO and csum_blank */
     uint16_t rx_flags;  /* the frame being delivered: NETFRONT_RX_* */
     bool connected;
     volatile bool kicked; /* set by the event handler */
@@ -90,6 +91,16 @@ struct netfront {
     uint32_t chain_slots; /* responses of the frame so far */
     bool chain_bad;       /* a slot failed validation: drop the frame */
     bool chain_error;     /* the backend reported an error for it */
+    /* Extra-info slots (GSO, ...) follow the slot that says
+     * NETRXF_EXTRA_INFO, before the frame's next data slot. */
+    bool extra_next;      /* the next response is an extra-info slot */
+    bool chain_last;      /* the data slot without MORE_DATA came */
+    uint8_t chain_extra_types; /* bit per extra type seen in this frame */
+
+    /* The id of the rx request posted at each ring position: an
+     * extra-info slot overlays the id, and uses up the request that was
+     * in its position (Xen's io/netif.h), whose buffer we take back. */
+    uint16_t rx_ring_id[NETFRONT_RX_SLOTS];
 
     struct netfront_stats stats;
     bool leaked_pages; /* some page may still be mapped: do not free */

@@ -52,8 +52,10 @@ int64_t netfront_ring_ready(const struct xenabi_ring *r)
 
 void netfront_notify(struct netfront *nf)
 {
-    if (nf->port_bound)
+    if (nf->port_bound) {
+        nf->stats.notifies++;
         (void)evtchn_notify(nf->port);
+    }
 }
 
 static int read_mac(struct netfront *nf)
@@ -187,14 +189,28 @@ static int front_publish(struct xenbus_front *f, xs_tx_t tx)
     if (rc == 0)
         rc = xenbus_front_printf(f, tx, "feature-sg", "1");
     /*
-     * Every frame we hand up must carry its checksums: without this key a
+     * Unless the caller honours csum_blank (netfront_set_rx_offload),
+     * every frame we hand up must carry its checksums: without this key a
      * backend may pass on frames whose TCP/UDP checksum was left blank
      * for offload (Linux does, for dom0's own TCP), which a stack that
      * checks them (lwIP) drops. Found by tests/xenlab's tcp-echo-pv: ping
      * answered, every TCP connection timed out.
+     *
+     * With receive offload, the keys Linux's netback reads to give us
+     * large TCP segments (GSO): it turns TSO on for the vif only with
+     * checksum offload too (Linux drops TSO from a device without it).
      */
+    const char *off = nf->rx_offload ? "1" : "0";
     if (rc == 0)
-        rc = xenbus_front_printf(f, tx, "feature-no-csum-offload", "1");
+        rc = xenbus_front_printf(f, tx, "feature-no-csum-offload", "%s",
+                                 nf->rx_offload ? "0" : "1");
+    if (rc == 0)
+        rc = xenbus_front_printf(f, tx, "feature-ipv6-csum-offload", "%s",
+                                 off);
+    if (rc == 0)
+        rc = xenbus_front_printf(f, tx, "feature-gso-tcpv4", "%s", off);
+    if (rc == 0)
+        rc = xenbus_front_printf(f, tx, "feature-gso-tcpv6", "%s", off);
     return rc;
 }
 
@@ -273,6 +289,11 @@ bool netfront_connected(const struct netfront *nf)
 bool netfront_tx_csum_offload(const struct netfront *nf)
 {
     return nf->connected && nf->backend_csum && nf->backend_csum6;
+}
+
+void netfront_set_rx_offload(struct netfront *nf, bool on)
+{
+    nf->rx_offload = on;
 }
 
 unsigned netfront_rx_flags(const struct netfront *nf)

@@ -15,7 +15,7 @@
 #include <time/time.h>
 
 #define PAGE 4096u
-_Static_assert(NETFRONT_MAX_FRAME <= 65536, "frame bound");
+_Static_assert(NETFRONT_MAX_FRAME <= NETDEV_RX_GSO_MAX, "frame bound");
 
 struct slot {
     struct netdev_buf buf;
@@ -52,35 +52,53 @@ static int to_errno(int xen)
     }
 }
 
-/* A slot for a frame of len bytes, or NULL (dropped and counted). */
-static struct slot *take_slot(struct adapter *a, size_t len)
+/*
+ * Slots for a frame of len bytes, a page each, chained (netdev_buf.next),
+ * or NULL (dropped and counted). A page holds an Ethernet frame; a large
+ * TCP segment from the backend (GSO, up to 64 KiB) takes several.
+ */
+static struct slot *take_slots(struct adapter *a, size_t len)
 {
     if (a->nd.rx == NULL) {
         a->stats.rx_dropped++;
         return NULL;
     }
-    /* A page holds an Ethernet frame; netfront's bound is larger (GSO). */
-    if (a->nfree == 0 || len > PAGE) {
+    size_t n = (len + PAGE - 1) / PAGE;
+    if (len == 0 || n > a->nfree) {
         a->stats.rx_no_buffer++;
         return NULL;
     }
-    struct slot *s = &a->slots[a->free[--a->nfree]];
-    s->buf.len = len;
-    s->buf.flags = (netfront_rx_flags(a->nf) & NETFRONT_RX_CSUM_VALID)
-                       ? NETDEV_RX_CSUM_VALID
-                       : 0;
-    s->held = true;
-    return s;
+    uint32_t flags = (netfront_rx_flags(a->nf) & NETFRONT_RX_CSUM_VALID)
+                         ? NETDEV_RX_CSUM_VALID
+                         : 0;
+    struct slot *head = NULL, *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &a->slots[a->free[--a->nfree]];
+        s->buf.data = s->page;
+        s->buf.len = len - i * PAGE < PAGE ? len - i * PAGE : PAGE;
+        s->buf.flags = flags;
+        s->buf.next = NULL;
+        s->held = true;
+        if (prev != NULL)
+            prev->buf.next = &s->buf;
+        else
+            head = s;
+        prev = s;
+    }
+    return head;
 }
 
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
     struct adapter *a = arg;
-    struct slot *s = take_slot(a, len);
+    struct slot *s = take_slots(a, len);
     if (s == NULL)
         return;
-    memcpy(s->page, frame, len);
-    s->buf.data = s->page;
+    size_t at = 0;
+    for (struct netdev_buf *b = &s->buf; b != NULL; b = b->next) {
+        memcpy(b->data, frame + at, b->len);
+        at += b->len;
+    }
     a->stats.rx_copied++;
     a->nd.rx(a->nd.rx_arg, &s->buf);
 }
@@ -89,7 +107,7 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
 static bool on_page(void *arg, uint8_t *page, size_t offset, size_t len)
 {
     struct adapter *a = arg;
-    struct slot *s = take_slot(a, len);
+    struct slot *s = take_slots(a, len); /* one: len is within the page */
     if (s == NULL)
         return false;
     s->lent = page;
@@ -184,12 +202,16 @@ int netfront_netdev_open(const char *nodename, struct netdev **out)
     a->nd.name = "vif";
     a->nd.mtu = 1500;
     /* Frames come in one slot each from netback (rx-copy fills a page
-     * per frame up to the MTU), so they are lent: no NETDEV_F_RX_COPIES. */
+     * per frame up to the MTU), so they are lent: no NETDEV_F_RX_COPIES.
+     * Large TCP segments (GSO) come in several and are copied. */
     a->nd.features = 0;
 
     int rc = netfront_open(nodename, on_frame, a, &a->nf);
     if (rc == 0) {
         netfront_set_rx_page(a->nf, on_page);
+        /* The stack skips the checksum check of frames marked valid
+         * (csum_blank ones too) and takes chained frames up to 64 KiB. */
+        netfront_set_rx_offload(a->nf, true);
         rc = netfront_wait_connected(a->nf);
     }
     if (rc != 0) {
@@ -204,7 +226,7 @@ int netfront_netdev_open(const char *nodename, struct netdev **out)
      * offload makes such sends fail (-EIO) until the image restarts. */
     if (netfront_tx_csum_offload(a->nf))
         a->nd.features |= NETDEV_F_TX_CSUM;
-    a->nd.features |= NETDEV_F_RX_CSUM;
+    a->nd.features |= NETDEV_F_RX_CSUM | NETDEV_F_RX_GSO;
     *out = &a->nd;
     return 0;
 }
@@ -227,14 +249,18 @@ int netfront_netdev_format_stats(struct netdev *nd, char *buf, size_t n)
     netfront_get_stats(a->nf, &nf);
     return snprintf(buf, n,
                     "netfront: rx %llu frames: %llu lent (no copy), %llu copied"
-                    ", %llu dropped; tx %llu frames in %llu slots",
+                    ", %llu dropped; tx %llu frames in %llu slots; rx %llu"
+                    " gso; events %llu in, %llu out",
                     (unsigned long long)nf.rx_frames,
                     (unsigned long long)nf.rx_loaned,
                     (unsigned long long)nf.rx_copied,
                     (unsigned long long)(a->stats.rx_no_buffer
                                          + a->stats.rx_dropped),
                     (unsigned long long)nf.tx_frames,
-                    (unsigned long long)nf.tx_slots);
+                    (unsigned long long)nf.tx_slots,
+                    (unsigned long long)nf.rx_gso,
+                    (unsigned long long)nf.events,
+                    (unsigned long long)nf.notifies);
 }
 
 void netfront_netdev_free(struct netdev *nd)

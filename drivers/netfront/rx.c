@@ -12,6 +12,17 @@
  * behind the buffer; a frame of several slots is copied into nf->frame.
  * A page whose grant did not end (the backend still holds it) is never
  * read nor lent: the frame is dropped and the page retired (BUF_LOST).
+ *
+ * Extra info: a frame's first response may say NETRXF_EXTRA_INFO; then
+ * the next slot holds a struct xenabi_netif_extra_info instead of a
+ * response, and each extra with XEN_NETIF_EXTRA_FLAG_MORE is followed by
+ * another, before the frame's second data slot (Linux's netback sends a
+ * GSO extra there for a merged TCP segment). An extra slot has no id: it
+ * used up the request posted in its ring position (rx_ring_id), whose
+ * buffer comes back unused. A GSO extra we did not ask for or that is
+ * malformed (no segment size, not TCP), an extra of unknown type or a
+ * second of one type, or the flag on any slot but the first: the frame is
+ * dropped (its extras are still consumed, to stay in step with the ring).
  */
 #include <string.h>
 
@@ -28,6 +39,9 @@ void netfront_rx_reset(struct netfront *nf)
     nf->chain_slots = 0;
     nf->chain_bad = false;
     nf->chain_error = false;
+    nf->extra_next = false;
+    nf->chain_last = false;
+    nf->chain_extra_types = 0;
     nf->first_pending = false;
     for (uint32_t i = NETFRONT_RX_SLOTS; i-- > 0;) {
         struct netfront_buf *b = &nf->rx_bufs[i];
@@ -68,6 +82,7 @@ void netfront_rx_refill(struct netfront *nf)
         nf->rx_nfree--;
         b->state = BUF_INFLIGHT;
         nf->rx_inflight++;
+        nf->rx_ring_id[nf->rx.prod & (NETFRONT_RX_SLOTS - 1)] = id;
         struct xenabi_netif_rx_request *req =
             xenabi_ring_slot(&nf->rx, nf->rx.prod++);
         req->id = id;
@@ -154,6 +169,8 @@ static void end_chain(struct netfront *nf, int *frames)
     } else {
         nf->stats.rx_frames++;
         nf->stats.rx_bytes += nf->chain_len;
+        if (nf->rx_flags & NETFRONT_RX_GSO)
+            nf->stats.rx_gso++;
         (*frames)++;
         if (!lend_first(nf)) {
             copy_first(nf);
@@ -167,6 +184,9 @@ static void end_chain(struct netfront *nf, int *frames)
     nf->chain_slots = 0;
     nf->chain_bad = false;
     nf->chain_error = false;
+    nf->extra_next = false;
+    nf->chain_last = false;
+    nf->chain_extra_types = 0;
     nf->rx_flags = 0;
 }
 
@@ -186,11 +206,15 @@ static void add_to_chain(struct netfront *nf,
     }
     const struct netfront_buf *b = &nf->rx_bufs[rsp->id];
     /* The frame's flags are its first slot's (Linux's netback sets them
-     * there): data_validated, checked by the backend or a NIC under it. */
-    if (nf->chain_slots == 0 && (rsp->flags & XENABI_NETRXF_DATA_VALIDATED))
+     * there): data_validated, checked by the backend or a NIC under it;
+     * csum_blank, left to offload by a sender on the host, when the
+     * caller takes such frames (netfront_set_rx_offload). */
+    if (nf->chain_slots == 0
+        && ((rsp->flags & XENABI_NETRXF_DATA_VALIDATED)
+            || (nf->rx_offload && (rsp->flags & XENABI_NETRXF_CSUM_BLANK))))
         nf->rx_flags = NETFRONT_RX_CSUM_VALID;
-    if ((rsp->flags & XENABI_NETRXF_EXTRA_INFO) != 0) {
-        /* We asked for no GSO or hashes: no extra slots may follow. */
+    if ((rsp->flags & XENABI_NETRXF_EXTRA_INFO) != 0 && nf->chain_slots != 0) {
+        /* Extras follow a frame's first slot only. */
         nf->stats.bad_responses++;
         nf->chain_bad = true;
     } else if (rsp->status == XENABI_NETIF_RSP_ERROR
@@ -221,16 +245,66 @@ static void add_to_chain(struct netfront *nf,
     put_free(nf, rsp->id);
 }
 
+/* Check one extra-info slot (already copied), in ring position `at`. */
+static void take_extra(struct netfront *nf, xenabi_ring_idx_t at,
+                       const struct xenabi_netif_extra_info *x)
+{
+    nf->stats.rx_extras++;
+    if ((x->flags & XENABI_NETIF_EXTRA_FLAG_MORE) == 0)
+        nf->extra_next = false;
+    /* The request this slot used up: its buffer was not written. */
+    uint16_t id = nf->rx_ring_id[at & (NETFRONT_RX_SLOTS - 1)];
+    bool bad = false;
+    if (nf->rx_bufs[id].state != BUF_INFLIGHT)
+        bad = true; /* answered already: the backend broke the order */
+    else if (take_back(nf, id))
+        put_free(nf, id);
+    uint8_t type = x->type;
+    if (type == XENABI_NETIF_EXTRA_TYPE_NONE
+        || type >= XENABI_NETIF_EXTRA_TYPE_MAX
+        || (nf->chain_extra_types & (1u << type)) != 0) {
+        bad = true; /* unknown, or a second one of a type */
+    } else {
+        nf->chain_extra_types |= (uint8_t)(1u << type);
+        if (type == XENABI_NETIF_EXTRA_TYPE_GSO) {
+            uint8_t gso = x->u.gso.type;
+            if (!nf->rx_offload || x->u.gso.size == 0
+                || (gso != XENABI_NETIF_GSO_TYPE_TCPV4
+                    && gso != XENABI_NETIF_GSO_TYPE_TCPV6))
+                bad = true;
+            else
+                nf->rx_flags |= NETFRONT_RX_GSO;
+        }
+        /* Multicast and hash extras we never asked for: ignored. */
+    }
+    if (bad) {
+        nf->stats.bad_responses++;
+        nf->chain_bad = true;
+    }
+}
+
 static void take_response(struct netfront *nf, int *frames)
 {
-    struct xenabi_netif_rx_response rsp;
-    xenabi_ring_copy_from_slot(&rsp, xenabi_ring_slot(&nf->rx, nf->rx.cons),
-                               sizeof(rsp));
-    nf->rx.cons++;
-    add_to_chain(nf, &rsp);
-    if (++nf->chain_slots > NETFRONT_MAX_FRAME_SLOTS)
-        nf->chain_bad = true;
-    if ((rsp.flags & XENABI_NETRXF_MORE_DATA) == 0)
+    xenabi_ring_idx_t at = nf->rx.cons++;
+    if (nf->extra_next) {
+        struct xenabi_netif_extra_info x;
+        xenabi_ring_copy_from_slot(&x, xenabi_ring_slot(&nf->rx, at),
+                                   sizeof(x));
+        take_extra(nf, at, &x);
+    } else {
+        struct xenabi_netif_rx_response rsp;
+        xenabi_ring_copy_from_slot(&rsp, xenabi_ring_slot(&nf->rx, at),
+                                   sizeof(rsp));
+        add_to_chain(nf, &rsp);
+        if (++nf->chain_slots > NETFRONT_MAX_FRAME_SLOTS)
+            nf->chain_bad = true;
+        if ((rsp.flags & XENABI_NETRXF_EXTRA_INFO) != 0)
+            nf->extra_next = true;
+        if ((rsp.flags & XENABI_NETRXF_MORE_DATA) == 0)
+            nf->chain_last = true;
+    }
+    /* A one-slot frame's extras come after its only data slot. */
+    if (nf->chain_last && !nf->extra_next)
         end_chain(nf, frames);
 }
 
@@ -289,5 +363,8 @@ void netfront_rx_release(struct netfront *nf)
     nf->chain_slots = 0;
     nf->chain_bad = false;
     nf->chain_error = false;
+    nf->extra_next = false;
+    nf->chain_last = false;
+    nf->chain_extra_types = 0;
     nf->first_pending = false;
 }

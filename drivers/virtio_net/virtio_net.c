@@ -264,6 +264,7 @@ static int rx_one(struct virtio_net *vn, struct rx_slot *s, uint32_t len,
     s->buf.data = frame;
     s->buf.len = flen;
     s->buf.flags = flags;
+    s->buf.next = NULL; /* one buffer per frame */
     s->held = true;
     vn->stats.rx_frames++;
     vn->stats.rx_bytes += flen;

@@ -4,9 +4,12 @@
  * Receive: each frame the driver hands over becomes a pbuf_custom of
  * type PBUF_REF that points into the driver's buffer (no copy); when lwIP
  * frees the pbuf, wherever and whenever that happens, the buffer goes
- * back with netdev_buf_release(). The frame's length is read from the
- * driver's descriptor once and checked against the device's MTU before
- * lwIP sees a byte of it.
+ * back with netdev_buf_release(). A frame in several buffers
+ * (netdev_buf.next) becomes a chain of such pbufs, one per buffer, its
+ * headers in the first. The frame's length is read from the driver's
+ * descriptors once and checked against the device's MTU (or, for a
+ * NETDEV_F_RX_GSO device, 64 KiB: a TCP segment its host merged, which
+ * lwIP takes whole) before lwIP sees a byte of it.
  *
  * Transmit: the pbuf chain becomes the device's fragment list as it is;
  * a chain of more than NETDEV_MAX_FRAGS pieces is copied into one buffer
@@ -172,47 +175,110 @@ static bool rx_padded(struct net_if *nif, struct netdev_buf *buf,
     return true;
 }
 
+/* Give back every piece of a frame. */
+static void release_chain(struct netdev_buf *buf)
+{
+    while (buf != NULL) {
+        struct netdev_buf *next = buf->next; /* read before it goes back */
+        netdev_buf_release(buf);
+        buf = next;
+    }
+}
+
+/* A PBUF_REF pbuf over one piece, released with it; NULL if out of
+ * memory (the piece is then still the caller's). */
+static struct pbuf *piece_pbuf(struct netdev_buf *buf, uint8_t *data,
+                               size_t len)
+{
+    struct rx_pbuf *r = malloc(sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->buf = buf;
+    r->pc.custom_free_function = rx_pbuf_free;
+    struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF,
+                                         &r->pc, data, (u16_t)len);
+    if (p == NULL) /* cannot happen for these sizes; stay safe */
+        free(r);
+    return p;
+}
+
+/* Pieces of one frame the stack takes (a large segment in 4 KiB pages
+ * needs 17; 2 KiB buffers 33). */
+#define RX_PIECES_MAX 48
+
 void net_if_rx(void *arg, struct netdev_buf *buf)
 {
     struct net_if *nif = arg;
-    /* The descriptor is the driver's, but its length came from the
+    /* The descriptors are the driver's, but their lengths came from the
      * device: read once, check, then use only the copies. */
-    uint8_t *data = buf->data;
-    size_t len = buf->len;
-    uint32_t flags = buf->flags;
-    if (data == NULL || len < ETH_HLEN || len > nif->max_frame
-        || l3_header_missing(data, len)) {
+    struct {
+        struct netdev_buf *buf;
+        uint8_t *data;
+        size_t len;
+    } piece[RX_PIECES_MAX];
+    size_t n = 0, len = 0;
+    bool bad = false;
+    for (struct netdev_buf *b = buf; b != NULL && !bad; b = b->next) {
+        if (n == RX_PIECES_MAX || b->data == NULL || b->len == 0) {
+            bad = true;
+            break;
+        }
+        piece[n].buf = b;
+        piece[n].data = b->data;
+        piece[n].len = b->len;
+        len += piece[n].len;
+        bad = piece[n].len > nif->max_frame || len > nif->max_frame;
+        n++;
+    }
+    if (bad) {
         nif->stats.rx_bad_length++;
-        netdev_buf_release(buf);
+        release_chain(buf);
+        return;
+    }
+    uint8_t *data = piece[0].data;
+    size_t head = piece[0].len; /* lwIP wants the headers in one piece */
+    uint32_t flags = buf->flags;
+    if (len < ETH_HLEN || head < ETH_HLEN || l3_header_missing(data, head)) {
+        nif->stats.rx_bad_length++;
+        release_chain(buf);
         return;
     }
     bool csum_valid = nif->rx_csum && (flags & NETDEV_RX_CSUM_VALID)
-                      && !ip_fragment(data, len);
-    size_t padded = ipv4_udp_padding(data, len);
+                      && !ip_fragment(data, head);
+    size_t padded = ipv4_udp_padding(data, head);
+    if (padded != 0 && n > 1) {
+        /* A device never splits a datagram's first bytes like this. */
+        nif->stats.rx_bad_length++;
+        release_chain(buf);
+        return;
+    }
     if (padded != 0) {
         if (rx_padded(nif, buf, data, len, padded, csum_valid))
             nif->stats.rx_frames++;
         return;
     }
-    struct rx_pbuf *r = malloc(sizeof(*r));
-    if (r == NULL) {
-        nif->stats.rx_dropped++;
-        netdev_buf_release(buf);
-        return;
+    struct pbuf *p = piece_pbuf(buf, data, head);
+    for (size_t i = 1; p != NULL && i < n; i++) {
+        struct pbuf *q = piece_pbuf(piece[i].buf, piece[i].data,
+                                    piece[i].len);
+        if (q == NULL) {
+            /* Give back what lwIP holds, then the rest. */
+            pbuf_free(p);
+            for (size_t j = i; j < n; j++)
+                netdev_buf_release(piece[j].buf);
+            nif->stats.rx_dropped++;
+            return;
+        }
+        pbuf_cat(p, q);
     }
-    r->buf = buf;
-    r->pc.custom_free_function = rx_pbuf_free;
-    struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF,
-                                         &r->pc, data, (u16_t)len);
-    if (p == NULL) { /* cannot happen for these sizes; stay safe */
-        free(r);
+    if (p == NULL) {
         nif->stats.rx_dropped++;
-        netdev_buf_release(buf);
+        release_chain(buf);
         return;
     }
     if (input(nif, p, csum_valid) != ERR_OK) {
         nif->stats.rx_dropped++;
-        pbuf_free(p); /* releases the buffer */
+        pbuf_free(p); /* releases the buffers */
         return;
     }
     nif->stats.rx_frames++;
@@ -436,6 +502,10 @@ int net_if_setup(struct net_if *nif, struct netdev *dev)
     nif->dev = dev;
     nif->mtu = mtu;
     nif->max_frame = (size_t)mtu + ETH_HLEN + ETH_VLAN_HLEN;
+    /* Merged TCP segments (GSO): lwIP takes them whole (it checks no MTU
+     * on input, and trims a segment to its receive window). */
+    if (dev->features & NETDEV_F_RX_GSO)
+        nif->max_frame = NETDEV_RX_GSO_MAX;
     memcpy(nif->mac, dev->mac, NETDEV_MAC_LEN);
     nif->tx_csum = (dev->features & NETDEV_F_TX_CSUM) != 0;
     nif->tx_sg = (dev->features & NETDEV_F_TX_SG) != 0;

@@ -52,6 +52,26 @@
 #include "lwip/tcpip.h"
 
 #if !NO_SYS && LWIP_IPV4
+/* Fill the TCP checksum of the IPv4 packet ip[0..iplen) (TCP at tcp_off). */
+static void set_tcp_checksum(u8_t *ip, size_t tcp_off, u16_t iplen)
+{
+    size_t tcp_len = iplen - tcp_off;
+    u8_t *tcp = ip + tcp_off;
+    tcp[16] = tcp[17] = 0;
+    uint32_t sum = 6 + (uint32_t)tcp_len;
+    for (size_t i = 12; i < 20; i += 2) /* source, destination */
+        sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+    for (size_t i = 0; i + 1 < tcp_len; i += 2)
+        sum += (uint32_t)(tcp[i] << 8 | tcp[i + 1]);
+    if (tcp_len & 1)
+        sum += (uint32_t)tcp[tcp_len - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    u16_t c = (u16_t)~sum;
+    tcp[16] = (u8_t)(c >> 8);
+    tcp[17] = (u8_t)c;
+}
+
 /* A SYN for a TIME-WAIT 4-tuple that starts a new connection: the old
  * state goes, and the packet is queued again for the listener. Returns
  * true if it took the packet. */
@@ -75,14 +95,17 @@ static bool reopen_from_time_wait(struct tcp_pcb *pcb,
     if (q == NULL)
         return false;
     memcpy(q->payload, start, iplen);
-    /* tcp_input() turned these to host order in place: turn them back so
-     * the checksum holds again. */
+    /* tcp_input() turned these to host order in place: turn them back. */
     struct tcp_hdr *t = (struct tcp_hdr *)((u8_t *)q->payload + tcp_off);
     t->src = lwip_htons(hdr->src);
     t->dest = lwip_htons(hdr->dest);
     t->seqno = lwip_htonl(hdr->seqno);
     t->ackno = lwip_htonl(hdr->ackno);
     t->wnd = lwip_htons(hdr->wnd);
+    /* And the checksum is computed afresh: the SYN may have come with
+     * it left blank for offload and been trusted for that frame only
+     * (netif.c, NETDEV_RX_CSUM_VALID), which the copy no longer is. */
+    set_tcp_checksum((u8_t *)q->payload, tcp_off, iplen);
     if (tcpip_inpkt(q, inp, ip_input) != ERR_OK) {
         pbuf_free(q);
         return false;

@@ -510,6 +510,14 @@ tcp_echo_client() {
     $PING -c 3 -w 30 $ip >> $out 2>&1
     again python3 /mnt/share/stream-client.py tcp $ip >> $out 2>&1
     echo "stream-client: done $(secs $t0 $(now)) s after xl create returned" >> $out
+    # netback's side: what the vif sent the guest, in how many packets
+    # (more than an Ethernet frame's 1514 bytes each on average: netback
+    # passed dom0's TCP segments on merged, GSO).
+    local st=/sys/class/net/vif$d.0/statistics b p
+    if [ -r $st/tx_bytes ]; then
+      b=$(cat $st/tx_bytes); p=$(cat $st/tx_packets)
+      echo "vif: vif$d.0 sent the guest $b bytes in $p packets ($((b / (p > 0 ? p : 1))) bytes each)" >> $out
+    fi
   fi
   ask_to_end shutdown $d >> $out
 }
@@ -536,6 +544,8 @@ tcp_echo_test() { # TYPE: pvh or pv
     check $t "1 MiB echoed both ways" $R/$n.client.txt '^stream-client: bulk: ok: '
     check $t "20 connections echoed" $R/$n.client.txt '^stream-client: connections: ok: 20/20'
     check $t "received without a copy: frames lent in netfront's page (console)" $R/$n.console.log 'tcp_echo: connection closed; netfront: rx [0-9]+ frames: [0-9]{3,} lent \(no copy\)'
+    check $t "large TCP segments received: GSO extras from netback (console)" $R/$n.console.log 'tcp_echo: connection closed; netfront: .*; rx [1-9][0-9]* gso;'
+    check $t "netback sent more than 1514 bytes a packet on average (dom0's vif)" $R/$n.client.txt '^vif: .* \((151[5-9]|15[2-9][0-9]|1[6-9][0-9][0-9]|[2-9][0-9]{3}|[1-9][0-9]{4,}) bytes each\)$'
     check $t "netback Connected, then Closed or removed" $R/$n.backend-states ' 0:4( |$)'
     check $t "netback let go" $R/$n.backend-states '( 0:6| removed)( |$)'
     check $t "xl shutdown heard (console)" $R/$n.console.log '^\[xen\] control: poweroff requested by the toolstack'

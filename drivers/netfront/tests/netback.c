@@ -70,6 +70,8 @@ static bool connect(void)
     nb.rx_copy = fe_u32("request-rx-copy") == 1;
     nb.rx_notify = fe_u32("feature-rx-notify") == 1;
     nb.fe_sg = fe_u32("feature-sg") == 1;
+    nb.fe_gso = fe_u32("feature-gso-tcpv4") == 1;
+    nb.fe_csum = fe_u32("feature-no-csum-offload") != 1;
     if (tx < 0 || rx < 0 || port < 0 || !nb.rx_copy) {
         fe_error("incomplete or unsupported frontend details");
         return false;
@@ -200,7 +202,10 @@ static bool do_tx(void)
     return progress;
 }
 
-/* Deliver queued frames while the frontend has posted enough buffers. */
+/* Deliver queued frames while the frontend has posted enough buffers.
+ * A GSO frame goes as Linux's netback sends one: its first data slot
+ * says NETRXF_EXTRA_INFO (and csum_blank), the GSO extra follows in the
+ * next slot (using up that request), then the rest of the data. */
 static bool do_rx(void)
 {
     if (nb.manual_rx)
@@ -208,10 +213,13 @@ static bool do_rx(void)
     bool progress = false;
     while (nb.rxq_len > 0) {
         struct nb_frame *f = &nb.rxq[nb.rxq_head];
-        unsigned slots = (unsigned)((f->len + XENABI_PAGE_SIZE - 1)
-                                    / XENABI_PAGE_SIZE);
-        if (slots > 1 && !nb.fe_sg) {
-            nb.rx_dropped++;
+        unsigned data_slots = (unsigned)((f->len + XENABI_PAGE_SIZE - 1)
+                                         / XENABI_PAGE_SIZE);
+        bool gso = f->gso_size != 0;
+        unsigned slots = data_slots + (gso ? 1 : 0);
+        if ((data_slots > 1 && !nb.fe_sg)
+            || (gso && (!nb.fe_gso || !nb.fe_csum))) {
+            nb.rx_dropped++; /* Linux would segment it: not simulated */
         } else {
             int64_t ready = xenabi_back_ring_pending(&nb.rx);
             if (ready < (int64_t)slots) {
@@ -223,19 +231,28 @@ static bool do_rx(void)
                     break;
             }
             size_t at = 0;
-            for (unsigned s = 0; s < slots; s++) {
+            for (unsigned s = 0; s < data_slots; s++) {
                 struct xenabi_netif_rx_request req;
                 netback_take_rx(&req);
                 size_t len = f->len - at < XENABI_PAGE_SIZE
                                  ? f->len - at
                                  : XENABI_PAGE_SIZE;
                 netback_fill(req.gref, 0, f->data + at, len);
-                netback_put_rx(req.id, 0,
-                               (uint16_t)((s + 1 < slots
-                                               ? XENABI_NETRXF_MORE_DATA
-                                               : 0)
-                                          | (s == 0 ? nb.rx_flags : 0)),
-                               (int16_t)len);
+                uint16_t flags = s + 1 < data_slots ? XENABI_NETRXF_MORE_DATA
+                                                    : 0;
+                if (s == 0)
+                    flags |= nb.rx_flags;
+                if (s == 0 && gso)
+                    flags |= XENABI_NETRXF_EXTRA_INFO
+                             | XENABI_NETRXF_CSUM_BLANK
+                             | XENABI_NETRXF_DATA_VALIDATED;
+                netback_put_rx(req.id, 0, flags, (int16_t)len);
+                if (s == 0 && gso) {
+                    netback_take_rx(&req);
+                    netback_put_rx_extra(XENABI_NETIF_EXTRA_TYPE_GSO, 0,
+                                         f->gso_size,
+                                         XENABI_NETIF_GSO_TYPE_TCPV4);
+                }
                 at += len;
             }
             nb.rx_frames++;
@@ -340,6 +357,11 @@ struct netback *netback_create(const char *mac)
 
 void netback_queue_rx(const void *data, size_t len)
 {
+    netback_queue_rx_gso(data, len, 0);
+}
+
+void netback_queue_rx_gso(const void *data, size_t len, uint16_t gso_size)
+{
     if (nb.rxq_len == NB_RXQ_MAX) {
         fprintf(stderr, "netback: rx queue full\n");
         abort();
@@ -348,6 +370,7 @@ void netback_queue_rx(const void *data, size_t len)
     f->data = malloc(len);
     memcpy(f->data, data, len);
     f->len = len;
+    f->gso_size = gso_size;
     nb.rxq_len++;
 }
 
@@ -398,6 +421,18 @@ void netback_put_rx(uint16_t id, uint16_t offset, uint16_t flags,
     rsp->offset = offset;
     rsp->flags = flags;
     rsp->status = status;
+}
+
+void netback_put_rx_extra(uint8_t type, uint8_t flags, uint16_t gso_size,
+                          uint8_t gso_type)
+{
+    struct xenabi_netif_extra_info *x =
+        xenabi_ring_slot(&nb.rx, nb.rx.prod++);
+    memset(x, 0, sizeof(*x));
+    x->type = type;
+    x->flags = flags;
+    x->u.gso.size = gso_size;
+    x->u.gso.type = gso_type;
 }
 
 void netback_put_tx(uint16_t id, int16_t status)

@@ -9,7 +9,8 @@
  * Closing: unmap, unbind, Closing; then Closed) and, while connected,
  * consumes tx requests (maps each granted page, copies the frame out,
  * answers OKAY, records the frame) and delivers queued frames on the rx
- * ring (one posted page per slot, NETRXF_MORE_DATA chaining).
+ * ring (one posted page per slot, NETRXF_MORE_DATA chaining; a GSO frame
+ * with its extra-info slot after the first).
  *
  * Tests can take over either ring ("manual") and write raw responses,
  * the way a broken or hostile backend would. Mistakes of the frontend
@@ -40,6 +41,7 @@ struct nb_frame {
     size_t len;
     unsigned slots;
     uint16_t flags; /* tx: the first request's NETTXF_* */
+    uint16_t gso_size; /* rx: nonzero for a GSO frame (its MSS) */
 };
 
 struct netback {
@@ -61,6 +63,8 @@ struct netback {
     void *tx_page, *rx_page;
     struct xenabi_ring tx, rx;
     bool rx_copy, rx_notify, fe_sg;
+    bool fe_gso;  /* the frontend said feature-gso-tcpv4 */
+    bool fe_csum; /* and not feature-no-csum-offload */
 
     /* What happened. */
     uint64_t tx_frames, tx_slots, rx_frames, rx_slots, kicks, rx_dropped;
@@ -81,6 +85,12 @@ void netback_destroy(void);
 /* Queue a frame for delivery on the rx ring. */
 void netback_queue_rx(const void *data, size_t len);
 
+/* Queue a large TCP segment, sent with a GSO extra-info slot (segment
+ * size gso_size) the way Linux's netback does when the frontend asked
+ * for feature-gso-tcpv4 (and checksum offload); dropped (rx_dropped)
+ * when it did not. */
+void netback_queue_rx_gso(const void *data, size_t len, uint16_t gso_size);
+
 /* The backend starts detaching. */
 void netback_close(void);
 
@@ -98,6 +108,11 @@ void netback_fill(uint32_t gref, uint16_t offset, const void *data,
 void netback_put_rx(uint16_t id, uint16_t offset, uint16_t flags,
                     int16_t status);
 void netback_put_tx(uint16_t id, int16_t status);
+
+/* Write an extra-info record into the next rx response slot (which uses
+ * up the request taken for that position). */
+void netback_put_rx_extra(uint8_t type, uint8_t flags, uint16_t gso_size,
+                          uint8_t gso_type);
 
 /* Publish the responses written and notify if asked. */
 void netback_push(void);

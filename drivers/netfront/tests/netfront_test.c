@@ -26,9 +26,12 @@ static struct {
     uint64_t frames;
     uint8_t data[GOT_MAX][NETFRONT_MAX_FRAME];
     size_t len[GOT_MAX];
+    unsigned flags[GOT_MAX]; /* netfront_rx_flags in the callback */
     uint32_t last_seq;
     bool in_order;
 } got;
+
+static struct netfront *nf;
 
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
@@ -36,6 +39,7 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
     unsigned i = (unsigned)(got.frames % GOT_MAX);
     memcpy(got.data[i], frame, len);
     got.len[i] = len;
+    got.flags[i] = netfront_rx_flags(nf);
     if (len >= 4) {
         uint32_t seq;
         memcpy(&seq, frame, 4);
@@ -58,7 +62,6 @@ static void pattern(uint8_t *buf, size_t len, uint32_t seed)
 static uint8_t frame_buf[NETFRONT_MAX_FRAME];
 
 static struct netback *nb;
-static struct netfront *nf;
 
 static struct gnttab_stats grants(void)
 {
@@ -425,7 +428,7 @@ static void test_malicious_rx_responses(void)
     netback_put_rx(r[1].id, 4000, 0, 200);              /* beyond the page */
     netback_put_rx(r[2].id, 0, 0, 0);                   /* empty */
     netback_put_rx(r[3].id, 0, 0, -7);                  /* bogus status */
-    netback_put_rx(r[4].id, 0, XENABI_NETRXF_EXTRA_INFO, 5); /* no extras */
+    netback_put_rx(r[4].id, 2, 0, 4095);                /* a byte over */
     /* A chain with a bad middle slot: dropped whole. */
     netback_put_rx(r[5].id, 0, XENABI_NETRXF_MORE_DATA, 100);
     netback_put_rx(0xffff, 0, XENABI_NETRXF_MORE_DATA, 100);
@@ -438,7 +441,7 @@ static void test_malicious_rx_responses(void)
     CHECK(got.len[0] == 5 && memcmp(got.data[0], hello, 5) == 0);
     struct netfront_stats st = stats();
     CHECK_EQ(st.bad_responses, 7);
-    CHECK_EQ(st.bad_frames, 7); /* dup, 999, page, empty, -7, extra, chain */
+    CHECK_EQ(st.bad_frames, 7); /* dup, 999, page, empty, -7, over, chain */
     CHECK_EQ(st.rx_errors, 1);
     /* Buffers of bad slots with good ids came back and were reposted. */
     CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS - 8 + 8);
@@ -829,6 +832,209 @@ static void test_rx_lending_bad_responses(void)
     down();
 }
 
+/* ---- receive offload: large TCP segments with a GSO extra ----------- */
+
+static void up_offload(void)
+{
+    boot(NB_MAC);
+    netfront_set_rx_offload(nf, true);
+    CHECK_EQ(netfront_wait_connected(nf), 0);
+}
+
+static void test_rx_offload_keys(void)
+{
+    up();
+    CHECK_NODE("feature-no-csum-offload", "1");
+    CHECK_NODE("feature-gso-tcpv4", "0");
+    CHECK(!nb->fe_gso && !nb->fe_csum);
+    /* A GSO frame is not sent to a frontend that did not ask. */
+    pattern(frame_buf, 9000, 1);
+    netback_queue_rx_gso(frame_buf, 9000, 1448);
+    pump();
+    CHECK_EQ(got.frames, 0);
+    CHECK_EQ(nb->rx_dropped, 1);
+    down();
+
+    up_offload();
+    CHECK_NODE("feature-no-csum-offload", "0");
+    CHECK_NODE("feature-ipv6-csum-offload", "1");
+    CHECK_NODE("feature-gso-tcpv4", "1");
+    CHECK_NODE("feature-gso-tcpv6", "1");
+    CHECK(nb->fe_gso && nb->fe_csum);
+    down();
+}
+
+static void test_rx_gso_frames(void)
+{
+    up_offload();
+    /* 16 pages less a little (a 64 KiB segment), 3000 bytes (one data
+     * slot: its extra comes after its only slot), and 5000 (two). */
+    const size_t lens[] = {NETFRONT_MAX_FRAME, 3000, 5000, 61};
+    for (unsigned i = 0; i < 4; i++) {
+        pattern(frame_buf, lens[i], i);
+        if (i < 3)
+            netback_queue_rx_gso(frame_buf, lens[i], 1448);
+        else
+            netback_queue_rx(frame_buf, lens[i]); /* a plain one after */
+    }
+    pump();
+    CHECK_EQ(got.frames, 4);
+    for (unsigned i = 0; i < 4; i++) {
+        pattern(frame_buf, lens[i], i);
+        CHECK_EQ(got.len[i], lens[i]);
+        CHECK(memcmp(got.data[i], frame_buf, lens[i]) == 0);
+        /* csum_blank honoured: the checksum was never computed. */
+        CHECK_EQ(got.flags[i], i < 3 ? NETFRONT_RX_CSUM_VALID | NETFRONT_RX_GSO
+                                     : 0);
+    }
+    struct netfront_stats st = stats();
+    CHECK_EQ(st.rx_gso, 3);
+    CHECK_EQ(st.rx_extras, 3);
+    CHECK_EQ(st.bad_responses, 0);
+    CHECK_EQ(st.bad_frames, 0);
+    /* The extras' buffers came back and were posted again. */
+    CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS);
+    CHECK_EQ(grants().in_use, 2 + NETFRONT_RX_SLOTS);
+    down();
+}
+
+/* Manual ring: a data slot of `len` bytes of pattern(seed) at `off`. */
+static void put_data(uint16_t flags, size_t len, uint32_t seed)
+{
+    struct xenabi_netif_rx_request r;
+    CHECK(netback_take_rx(&r));
+    uint8_t bytes[XENABI_PAGE_SIZE];
+    pattern(bytes, len, seed);
+    netback_fill(r.gref, 0, bytes, len);
+    netback_put_rx(r.id, 0, flags, (int16_t)len);
+}
+
+static void put_extra(uint8_t type, uint8_t flags, uint16_t size,
+                      uint8_t gso_type)
+{
+    struct xenabi_netif_rx_request r;
+    CHECK(netback_take_rx(&r));
+    netback_put_rx_extra(type, flags, size, gso_type);
+}
+
+#define MORE XENABI_NETRXF_MORE_DATA
+#define EXTRA XENABI_NETRXF_EXTRA_INFO
+#define XMORE XENABI_NETIF_EXTRA_FLAG_MORE
+#define GSO XENABI_NETIF_EXTRA_TYPE_GSO
+#define TCPV4 XENABI_NETIF_GSO_TYPE_TCPV4
+
+/* A good two-slot frame after whatever came before: delivered. */
+static void check_still_works(uint64_t frames_before)
+{
+    put_data(EXTRA | MORE, 4096, 40);
+    put_extra(GSO, 0, 1448, TCPV4);
+    put_data(0, 100, 41);
+    netback_push();
+    netfront_poll(nf);
+    CHECK_EQ(got.frames, frames_before + 1);
+    CHECK_EQ(got.len[frames_before % GOT_MAX], 4196);
+}
+
+static void test_rx_several_extras(void)
+{
+    up_offload();
+    nb->manual_rx = true;
+    /* A hash extra (not asked for: ignored), then the GSO one. */
+    put_data(EXTRA | MORE | XENABI_NETRXF_CSUM_BLANK, 4096, 1);
+    put_extra(XENABI_NETIF_EXTRA_TYPE_HASH, XMORE, 0, 0);
+    put_extra(GSO, 0, 1448, TCPV4);
+    put_data(MORE, 4096, 2);
+    put_data(0, 808, 3);
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 1);
+    CHECK_EQ(got.len[0], 4096 * 2 + 808);
+    uint8_t want[XENABI_PAGE_SIZE];
+    pattern(want, 4096, 1);
+    CHECK(memcmp(got.data[0], want, 4096) == 0);
+    pattern(want, 4096, 2);
+    CHECK(memcmp(got.data[0] + 4096, want, 4096) == 0);
+    pattern(want, 808, 3);
+    CHECK(memcmp(got.data[0] + 8192, want, 808) == 0);
+    CHECK_EQ(got.flags[0], NETFRONT_RX_CSUM_VALID | NETFRONT_RX_GSO);
+    CHECK_EQ(stats().rx_extras, 2);
+    CHECK_EQ(stats().bad_frames, 0);
+    /* Five requests used, five buffers back. */
+    netfront_poll(nf);
+    CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS);
+    CHECK_EQ(grants().in_use, 2 + NETFRONT_RX_SLOTS);
+    down();
+}
+
+static void test_rx_malformed_extras(void)
+{
+    up_offload();
+    nb->manual_rx = true;
+    uint64_t bad = 0;
+    /* The flag on the last slot of a chain, not the first. */
+    put_data(MORE, 4096, 1);
+    put_data(EXTRA, 100, 2);
+    put_extra(GSO, 0, 1448, TCPV4);
+    /* An unknown type, and type none. */
+    put_data(EXTRA, 100, 3);
+    put_extra(XENABI_NETIF_EXTRA_TYPE_MAX, 0, 1448, TCPV4);
+    put_data(EXTRA, 100, 4);
+    put_extra(XENABI_NETIF_EXTRA_TYPE_NONE, 0, 1448, TCPV4);
+    /* Two GSO extras; one of size 0; one not TCP. */
+    put_data(EXTRA, 100, 5);
+    put_extra(GSO, XMORE, 1448, TCPV4);
+    put_extra(GSO, 0, 1448, TCPV4);
+    put_data(EXTRA, 100, 6);
+    put_extra(GSO, 0, 0, TCPV4);
+    put_data(EXTRA, 100, 7);
+    put_extra(GSO, 0, 1448, 3);
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 0);
+    CHECK_EQ(got.frames, 0);
+    bad += 6;
+    CHECK_EQ(stats().bad_frames, bad);
+    CHECK_EQ(stats().rx_extras, 7);
+    netfront_poll(nf); /* repost */
+    CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS);
+    check_still_works(0);
+
+    /* More than 64 KiB: 16 full pages and one byte. */
+    put_data(EXTRA | MORE, 4096, 8);
+    put_extra(GSO, 0, 1448, TCPV4);
+    for (int i = 0; i < 15; i++)
+        put_data(MORE, 4096, 9);
+    put_data(0, 1, 10);
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 0);
+    CHECK_EQ(stats().bad_frames, ++bad);
+    check_still_works(1);
+
+    /* An extra chain that runs off the ring: every request it could
+     * use is used up, the frame can never end. */
+    netfront_poll(nf);
+    put_data(EXTRA, 100, 11);
+    while (xenabi_back_ring_pending(&nb->rx) > 0)
+        put_extra(XENABI_NETIF_EXTRA_TYPE_HASH, XMORE, 0, 0);
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 0);
+    CHECK_EQ(stats().bad_frames, ++bad);
+    CHECK_EQ(xenabi_back_ring_pending(&nb->rx), NETFRONT_RX_SLOTS);
+    check_still_works(2);
+    CHECK_EQ(grants().peak <= 2 + NETFRONT_RX_SLOTS, true);
+    down();
+
+    /* A GSO extra to a frontend that did not ask for one. */
+    up();
+    nb->manual_rx = true;
+    put_data(EXTRA, 100, 12);
+    put_extra(GSO, 0, 1448, TCPV4);
+    put_data(0, 60, 13);
+    netback_push();
+    CHECK_EQ(netfront_poll(nf), 1);
+    CHECK_EQ(got.len[0], 60);
+    CHECK_EQ(stats().bad_frames, 1);
+    down();
+}
+
 static void test_reconnect(void)
 {
     up();
@@ -870,6 +1076,10 @@ int main(void)
     RUN(test_rx_pool_exhausted);
     RUN(test_rx_lending_copies_chains);
     RUN(test_rx_lending_bad_responses);
+    RUN(test_rx_offload_keys);
+    RUN(test_rx_gso_frames);
+    RUN(test_rx_several_extras);
+    RUN(test_rx_malformed_extras);
     netback_destroy();
     return check_finish();
 }

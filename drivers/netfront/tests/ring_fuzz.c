@@ -13,6 +13,10 @@
  *            offset, and answer it with any offset, flags and status,
  *            its id XORed with a mask (0: its own);
  *   rx-raw   an rx response with any id, offset, flags and status;
+ *   extra    take the next posted rx buffer and answer it with an
+ *            extra-info slot of any type, flags, size and GSO type
+ *            (after a response with NETRXF_EXTRA_INFO, which any rx
+ *            step may set, or anywhere else);
  *   tx       send a frame, take its request and answer it with the id
  *            XORed with a mask and any status;
  *   push     publish what was written (and notify);
@@ -20,7 +24,8 @@
  *   poll     the backend runs, netfront polls.
  * Properties besides memory safety: every frame delivered is read whole
  * (ASan) and no longer than a frame can be; a frame lent in its page
- * (zero-copy receive, which the target turns on) lies within the page,
+ * (zero-copy receive, which the target turns on, as it does receive
+ * offload: GSO extras are expected) lies within the page,
  * which no grant lets the backend reach. The target holds the last
  * HELD lent pages and gives back older ones, as a stack would.
  */
@@ -79,7 +84,8 @@ static bool on_page(void *arg, uint8_t *page, size_t offset, size_t len)
     return true;
 }
 
-enum { OP_RX, OP_RX_RAW, OP_TX, OP_PUSH, OP_PROD, OP_POLL, OP_COUNT };
+enum { OP_RX, OP_RX_RAW, OP_TX, OP_PUSH, OP_PROD, OP_POLL, OP_EXTRA,
+       OP_COUNT };
 
 static size_t u16le(uint8_t *to, uint16_t v)
 {
@@ -141,6 +147,40 @@ void fuzz_seeds(fuzz_add_fn add)
     in[m++] = 0x00, in[m++] = 0x10, in[m++] = 0, in[m++] = 0;
     in[m++] = OP_POLL;
     add(in, m);
+
+    /* A GSO frame: a first slot saying EXTRA_INFO|MORE_DATA, a hash
+     * extra (MORE) and a GSO one, then the last slot. */
+    size_t k = 0;
+    in[k++] = OP_RX;
+    k += u16le(in + k, 0);
+    k += u16le(in + k, 0);
+    in[k++] = 200;
+    memset(in + k, 0x44, 200), k += 200;
+    k += u16le(in + k, 0);
+    k += u16le(in + k, XENABI_NETRXF_EXTRA_INFO | XENABI_NETRXF_MORE_DATA
+                           | XENABI_NETRXF_CSUM_BLANK);
+    k += u16le(in + k, 4096);
+    in[k++] = OP_EXTRA;
+    in[k++] = XENABI_NETIF_EXTRA_TYPE_HASH;
+    in[k++] = XENABI_NETIF_EXTRA_FLAG_MORE;
+    k += u16le(in + k, 0);
+    in[k++] = 0;
+    in[k++] = OP_EXTRA;
+    in[k++] = XENABI_NETIF_EXTRA_TYPE_GSO;
+    in[k++] = 0;
+    k += u16le(in + k, 1448);
+    in[k++] = XENABI_NETIF_GSO_TYPE_TCPV4;
+    in[k++] = OP_RX;
+    k += u16le(in + k, 0);
+    k += u16le(in + k, 0);
+    in[k++] = 100;
+    memset(in + k, 0x55, 100), k += 100;
+    k += u16le(in + k, 0);
+    k += u16le(in + k, 0);
+    k += u16le(in + k, 100);
+    in[k++] = OP_PUSH;
+    in[k++] = OP_POLL;
+    add(in, k);
 }
 
 static void poll_once(struct netfront *nf)
@@ -176,8 +216,10 @@ int fuzz_one(const uint8_t *data, size_t len)
     if (evtchn_init() != 0 || gnttab_init() != 0 || xs_init() != 0)
         return 1;
     struct netfront *nf = NULL;
-    if (netfront_open("device/vif/0", on_frame, NULL, &nf) != 0
-        || netfront_wait_connected(nf) != 0)
+    if (netfront_open("device/vif/0", on_frame, NULL, &nf) != 0)
+        return 1;
+    netfront_set_rx_offload(nf, true);
+    if (netfront_wait_connected(nf) != 0)
         return 1;
     held.nf = nf;
     held.n = 0;
@@ -218,6 +260,16 @@ int fuzz_one(const uint8_t *data, size_t len)
             struct xenabi_netif_tx_request req;
             while (netback_take_tx(&req))
                 netback_put_tx(req.id ^ id_mask, status);
+            break;
+        }
+        case OP_EXTRA: {
+            uint8_t type = fuzz_u8(&in), flags = fuzz_u8(&in);
+            uint16_t size = u16(&in);
+            uint8_t gso_type = fuzz_u8(&in);
+            struct xenabi_netif_rx_request req;
+            if (!netback_take_rx(&req))
+                break;
+            netback_put_rx_extra(type, flags, size, gso_type);
             break;
         }
         case OP_PUSH:

@@ -25,9 +25,10 @@
  * ring once and checked before use: an id that is out of range or not
  * outstanding (which includes a duplicate response), a status that is
  * no status, data that does not fit in its page, a chain that never
- * ends, or a response index running ahead of our requests: the response
- * is dropped and counted in struct netfront_stats, and the driver goes
- * on. A received frame's buffer has its grant ended before any byte of
+ * ends, an extra-info slot that is malformed or of an unknown type (see
+ * netfront_set_rx_offload), or a response index running ahead of our
+ * requests: the response is dropped and counted in struct
+ * netfront_stats, and the driver goes on. A received frame's buffer has its grant ended before any byte of
  * it is read; a frame in one slot is then handed up in that very page
  * when the caller asked for pages (netfront_set_rx_page), otherwise it
  * is copied out (a frame of several slots always is).
@@ -169,9 +170,30 @@ bool netfront_tx_csum_offload(const struct netfront *nf);
 
 /* Inside the receive callback: the flags of the frame being delivered.
  * NETFRONT_RX_CSUM_VALID: the backend marked it data_validated (its
- * TCP/UDP checksum was checked, by the backend or a NIC under it). */
+ * TCP/UDP checksum was checked, by the backend or a NIC under it) or,
+ * with receive offload on, csum_blank (the sender left the checksum to
+ * hardware and the data never left the host: the field holds only the
+ * pseudo-header sum, so the frame must not be checked).
+ * NETFRONT_RX_GSO: the backend merged TCP segments into this frame (a
+ * GSO extra came with it), so it may be longer than the MTU. */
 #define NETFRONT_RX_CSUM_VALID (1u << 0)
+#define NETFRONT_RX_GSO (1u << 1)
 unsigned netfront_rx_flags(const struct netfront *nf);
+
+/*
+ * Receive offload: the caller honours NETFRONT_RX_CSUM_VALID (it does not
+ * check the TCP/UDP checksum of such a frame) and takes frames of up to
+ * NETFRONT_MAX_FRAME bytes. netfront then asks the backend for checksum
+ * offload (it no longer writes feature-no-csum-offload, and writes
+ * feature-ipv6-csum-offload) and for large TCP segments
+ * (feature-gso-tcpv4, feature-gso-tcpv6): Linux's netback hands such a
+ * frontend the TCP segments of its host as they are, up to 64 KiB, with a
+ * GSO extra-info slot, instead of one MTU-sized frame each. Off by
+ * default, since a caller that checks checksums would drop frames whose
+ * checksum was left blank. Read when the connection is set up: call it
+ * before netfront_wait_connected.
+ */
+void netfront_set_rx_offload(struct netfront *nf, bool on);
 
 /*
  * Do the work the backend signalled: reclaim answered transmit slots,
@@ -207,6 +229,10 @@ struct netfront_stats {
                              * callback, or no spare page left) */
     uint64_t rx_no_spare;   /* of those: one slot, but no spare page */
     uint64_t bad_page_release; /* netfront_rx_page_release misuse */
+    uint64_t rx_gso;        /* frames delivered with a GSO extra (merged
+                             * TCP segments, receive offload) */
+    uint64_t rx_extras;     /* extra-info slots consumed (valid or not) */
+    uint64_t notifies;      /* event channel notifications sent */
 };
 
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *out);

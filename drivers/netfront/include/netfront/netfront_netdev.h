@@ -16,9 +16,15 @@
  * when the stack holds every spare page of netfront's pool, is copied
  * twice instead: out of the granted pages by netfront, into one of
  * NETFRONT_NETDEV_RX_BUFS pages this adapter owns (rx_copied). At most
- * NETFRONT_NETDEV_RX_BUFS frames are held at once, lent or copied; a
- * frame that arrives when the stack holds them all is dropped and
+ * NETFRONT_NETDEV_RX_BUFS pages are held at once, lent or copied; a
+ * frame that arrives when the stack holds too many is dropped and
  * counted (rx_no_buffer). NETDEV_F_RX_COPIES is not set.
+ *
+ * Large TCP segments: netfront's receive offload is on
+ * (netfront_set_rx_offload), so netback hands over its host's TCP
+ * segments merged, up to 64 KiB (GSO), with checksums left blank; such a
+ * frame is copied into as many of the adapter's pages as it needs,
+ * chained (netdev_buf.next), and the device says NETDEV_F_RX_GSO.
  *
  * Transmit: netfront_send, which copies the fragments into granted
  * pages (each fragment in slots of its own when the backend offers
@@ -66,7 +72,8 @@ void netfront_netdev_get_stats(struct netdev *nd,
  * One line of the vif's receive and transmit counters into buf (n bytes,
  * NUL-terminated, cut if short), for <netdev/nic.h>'s nic_format_stats:
  * how many frames were lent in netfront's page (no copy) and how many
- * copied. Returns what snprintf returns.
+ * copied, how many came merged (GSO), and the event channel's
+ * notifications each way. Returns what snprintf returns.
  */
 int netfront_netdev_format_stats(struct netdev *nd, char *buf, size_t n);
 

@@ -13,7 +13,12 @@
  * the device wrote (virtio-net: the page it filled; netfront: the page
  * whose grant was ended first, so the backend can no longer reach it),
  * so a frame is not copied on its way to the stack; a driver that must
- * copy says so in its features (NETDEV_F_RX_COPIES).
+ * copy says so in its features (NETDEV_F_RX_COPIES). A frame may come in
+ * several buffers, chained by `next` from the first (which carries the
+ * frame's flags): each is the stack's until it releases that one, so
+ * their order of release is free. A device with NETDEV_F_RX_GSO may
+ * hand up frames longer than its MTU (TCP segments its host merged, up
+ * to NETDEV_RX_GSO_MAX bytes).
  *
  * Transmit. netdev_send() takes a frame as fragments (a header the
  * stack built plus payload views, as with writev) and either queues it
@@ -53,13 +58,20 @@
 #define NETDEV_F_TX_SG (1u << 2)     /* fragments go out without a copy
                                       * (with netdev_tx.done) */
 #define NETDEV_F_RX_COPIES (1u << 3) /* receive copies (no zero-copy) */
+#define NETDEV_F_RX_GSO (1u << 4)    /* frames beyond the MTU (merged TCP
+                                      * segments), up to NETDEV_RX_GSO_MAX */
+
+/* Longest frame of a NETDEV_F_RX_GSO device: lwIP's pbuf length is 16
+ * bits, as is a TCP/IPv4 segment's total length. */
+#define NETDEV_RX_GSO_MAX 65535u
 
 struct netdev;
 
 /* A received frame; the stack owns it until netdev_buf_release(). */
 struct netdev_buf {
     uint8_t *data;     /* the frame, from its Ethernet header */
-    size_t len;        /* its length in bytes */
+    size_t len;        /* its length in bytes (of this buffer's piece) */
+    struct netdev_buf *next; /* the frame's next piece, or NULL */
     uint32_t flags;    /* NETDEV_RX_* */
     struct netdev *dev; /* the device it came from (for release) */
     uintptr_t cookie;  /* the driver's own */

@@ -17,7 +17,8 @@
  * nic_format_stats() writes one line of that NIC's counters into buf (n
  * bytes, NUL-terminated, cut if short; returns what snprintf returns): for
  * netfront how many received frames were lent in its page and how many
- * copied, for virtio-net how many fragments were sent in place.
+ * copied (and came merged, GSO; notifications each way), for virtio-net
+ * how many fragments were sent in place.
  */
 #ifndef NETDEV_NIC_H
 #define NETDEV_NIC_H
