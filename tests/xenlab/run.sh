@@ -148,7 +148,7 @@ if [ -n "${BENCH:-}" ]; then
     cp "$BENCH_QUERIES" "$SHARE/bench-queries.txt" || die "BENCH_QUERIES=$BENCH_QUERIES: no such file"
   fi
   for v in BENCH_TYPE BENCH_MEM BENCH_SIDES BENCH_CONCURRENCY BENCH_REQUESTS BENCH_DNS_SECONDS BENCH_BOOT_LIMIT \
-           BENCH_IPERF_SECONDS BENCH_BLK_MEM BENCH_BLK_DISK_MIB BENCH_BLK_LIMIT; do
+           BENCH_IPERF_SECONDS BENCH_XENTRACE BENCH_BLK_MEM BENCH_BLK_DISK_MIB BENCH_BLK_LIMIT; do
     [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
   done > "$SHARE/bench.conf"
 fi
