@@ -35,7 +35,7 @@
 # BENCH_BLK_LIMIT go to dom0).
 # BENCH_TYPE (pvh|pv), BENCH_MEM (MiB), BENCH_SIDES (e.g. "iperf linux-iperf"),
 # BENCH_CONCURRENCY, BENCH_REQUESTS, BENCH_DNS_SECONDS, BENCH_BOOT_LIMIT,
-# BENCH_IPERF_SECONDS go to dom0; BENCH_QUERIES is a file
+# BENCH_IPERF_SECONDS, BENCH_XENTRACE (1: a short xentrace run per side) go to dom0; BENCH_QUERIES is a file
 # of "owner TYPE" lines (dnsperf's and the byte-for-byte comparison's).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
