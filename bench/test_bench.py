@@ -609,3 +609,19 @@ def test_xen_rounds_take_medians_and_exit_status(tmp_path: Path, capsys: pytest.
     (bad / "bench.txt").write_text("dns error xl create failed: x\nnsd error no answer\ndom0 loadavg 1,1,1\n")
     assert xen_appliances.main(["--results", str(bad), "--json", str(tmp_path / "y.json")]) == 1
     assert "every side failed" in capsys.readouterr().err
+
+
+def test_profile_above_idle(tmp_path: Path) -> None:
+    ring = {"tx_req": 0, "tx_rsp": 0, "rx_req": 0, "rx_rsp": 0}
+    # idle: 5 s in which dom0 used 1 s and the guest 0.5 s
+    (tmp_path / "bench-dns.prof-idle0.txt").write_text(_snap(0.0, 1.0, 10.0, 0, (0, 0), (0, 0), ring))
+    (tmp_path / "bench-dns.prof-idle1.txt").write_text(_snap(5.0, 1.5, 11.0, 0, (0, 0), (0, 0), ring))
+    # load: 10 s, 1000 queries, dom0 12 s, the guest 3 s
+    (tmp_path / "bench-dns.prof-load0.txt").write_text(_snap(10.0, 2.0, 12.0, 0, (0, 0), (0, 0), ring))
+    (tmp_path / "bench-dns.prof-load1.txt").write_text(_snap(20.0, 5.0, 24.0, 0, (1000, 0), (1000, 0), ring))
+    (tmp_path / "bench-dns.dnsperf.txt").write_text(DNSPERF_OUT.replace("1490", "1000"))
+    idle, load = xen_profile.read_phases(tmp_path, "dns")
+    assert (idle.phase, idle.unit, idle.units) == ("idle", "s", 5.0)
+    assert load.idle_guest == pytest.approx(0.1) and load.idle_dom0 == pytest.approx(0.2)
+    assert load.above_idle(load.guest_cpu_s, load.idle_guest) == pytest.approx(2.0)  # (3 - 1) s / 1000
+    assert load.above_idle(load.dom0_cpu_s, load.idle_dom0) == pytest.approx(10.0)  # (12 - 2) s / 1000

@@ -31,9 +31,10 @@ from pathlib import Path
 from bench import xentrace
 
 # The phases dom0-bench.sh snapshots around, per side, and what a unit is.
+# "idle" is 5 s without load just before (the CPU the domains use anyway).
 PHASES = {
-    "dns": ("load",), "nsd": ("load",), "httpd": (), "nginx": (),
-    "iperf": ("recv", "send"), "linux-iperf": ("recv", "send"),
+    "dns": ("idle", "load"), "nsd": ("idle", "load"), "httpd": (), "nginx": (),
+    "iperf": ("idle", "recv", "send"), "linux-iperf": ("idle", "recv", "send"),
 }
 
 
@@ -101,9 +102,17 @@ class Phase:
     rx_req: int  # receive buffers the guest posted
     rx_rsp: int  # receive slots netback filled
     dropped: int
+    # CPU seconds per second of the guest and of dom0 without load (the
+    # side's idle phase), NaN if it was not measured
+    idle_guest: float = float("nan")
+    idle_dom0: float = float("nan")
 
     def per(self, value: float) -> float:
         return value / self.units if self.units else float("nan")
+
+    def above_idle(self, cpu_s: float, idle_rate: float) -> float:
+        """CPU ms per unit beyond what the domain used without load."""
+        return self.per((cpu_s - idle_rate * self.seconds) * 1000)
 
 
 def _delta32(a: int, b: int) -> int:
@@ -114,7 +123,12 @@ def phase(side: str, name: str, before: Snapshot, after: Snapshot, queries: floa
     dom = f"bench-{side}"
     vif = {k: after.vif.get(k, 0) - before.vif.get(k, 0) for k in after.vif}
     moved = vif.get("tx_bytes", 0) + vif.get("rx_bytes", 0)
-    unit, units = ("query", queries or 0.0) if queries is not None else ("MB", moved / 1e6)
+    if name == "idle":
+        unit, units = "s", after.time - before.time
+    elif queries is not None:
+        unit, units = "query", queries
+    else:
+        unit, units = "MB", moved / 1e6
     return Phase(
         side, name, unit, units, after.time - before.time,
         after.vcpu_s.get(dom, 0.0) - before.vcpu_s.get(dom, 0.0),
@@ -141,11 +155,17 @@ def read_phases(results: Path, side: str) -> list[Phase]:
         if not (a.is_file() and b.is_file()):
             continue
         q = None
-        if name == "load":
+        if name == "idle":
+            pass
+        elif name == "load":
             f = results / f"bench-{side}.dnsperf.txt"
             q = queries_completed(f.read_text(errors="replace")) if f.is_file() else None
             q = q if q is not None else 0.0
         out.append(phase(side, name, parse_snapshot(a.read_text(errors="replace")), parse_snapshot(b.read_text(errors="replace")), q))
+    idle = [p for p in out if p.phase == "idle" and p.seconds > 0]
+    for p in out:
+        if idle:
+            p.idle_guest, p.idle_dom0 = idle[0].guest_cpu_s / idle[0].seconds, idle[0].dom0_cpu_s / idle[0].seconds
     return out
 
 
@@ -215,6 +235,7 @@ class Traced:
     guest: dict[str, object]  # bench/xentrace.py's counts of the guest's domain
     dom0: dict[str, object]
     lost_records: int
+    records: int
 
 
 def read_traces(results: Path, side: str) -> list[Traced]:
@@ -241,7 +262,8 @@ def read_traces(results: Path, side: str) -> list[Traced]:
         guests = [d for d in doms if d != "0"]  # type: ignore[union-attr]
         # The guest is the one domain besides dom0 that ran (one at a time).
         guest = max(guests, key=lambda d: doms[d]["scheduled_in"]) if guests else None  # type: ignore[index]
-        out.append(Traced(side, tag, unit, units, doms.get(guest, {}) if guest else {}, doms.get("0", {}), int(s["lost_records"])))  # type: ignore[union-attr,arg-type]
+        out.append(Traced(side, tag, unit, units, doms.get(guest, {}) if guest else {}, doms.get("0", {}),  # type: ignore[union-attr]
+                          int(s["lost_records"]), int(s["records"])))  # type: ignore[arg-type]
     return out
 
 
@@ -263,11 +285,13 @@ def render_phases(phases: list[Phase], guests: dict[str, dict[str, float]]) -> s
         return ""
     cols = [f"{p.side} {p.phase}" for p in phases]
     rows: list[tuple[str, list[float]]] = [
-        ("units of work (queries, or MB both ways)", [p.units for p in phases]),
+        ("units of work (queries, MB both ways, idle s)", [p.units for p in phases]),
         ("seconds", [p.seconds for p in phases]),
         ("guest CPU ms per unit", [p.per(p.guest_cpu_s * 1000) for p in phases]),
         ("dom0 CPU ms per unit", [p.per(p.dom0_cpu_s * 1000) for p in phases]),
-        ("guest+dom0 CPU share of wall time", [(p.guest_cpu_s + p.dom0_cpu_s) / p.seconds if p.seconds else float("nan") for p in phases]),
+        ("guest CPU ms per unit above idle", [p.above_idle(p.guest_cpu_s, p.idle_guest) for p in phases]),
+        ("dom0 CPU ms per unit above idle", [p.above_idle(p.dom0_cpu_s, p.idle_dom0) for p in phases]),
+        ("guest+dom0 CPU share of wall time (of 2 cpus)", [(p.guest_cpu_s + p.dom0_cpu_s) / p.seconds if p.seconds else float("nan") for p in phases]),
         ("packets to the guest per unit", [p.per(p.to_guest_packets) for p in phases]),
         ("packets from the guest per unit", [p.per(p.from_guest_packets) for p in phases]),
         ("bytes per packet to the guest", [p.to_guest_bytes / p.to_guest_packets if p.to_guest_packets else float("nan") for p in phases]),
@@ -297,7 +321,11 @@ def render_traces(traces: list[Traced]) -> str:
         g = t.guest
         per = (lambda n: n / t.units) if t.units else (lambda n: float("nan"))  # noqa: E731
         top = lambda d: ", ".join(f"{k} {_fmt(per(v))}" for k, v in list(d.items())[:8])  # noqa: E731
-        line = f"{t.side} {t.tag} (xentrace, {_fmt(t.units)} {t.unit}s traced, {t.lost_records} records lost):"
+        units = {"query": "queries", "MB": "MB"}.get(t.unit, t.unit)
+        line = f"{t.side} {t.tag} (xentrace, {_fmt(t.units)} {units} traced, {t.lost_records} records lost):"
+        if not t.records:
+            out.append(line + " no trace records (xentrace's log: bench-SIDE.xentrace-TAG.log)")
+            continue
         if g:
             line += f" guest VM exits per {t.unit} {_fmt(per(g.get('vmexits_total', 0)))} [{top(g.get('vmexits', {}))}];"
             line += f" guest PV hypercalls per {t.unit} {_fmt(per(g.get('hypercalls_total', 0)))} [{top(g.get('hypercalls', {}))}];"

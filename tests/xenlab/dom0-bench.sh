@@ -90,13 +90,19 @@ prof_snap() {
   } > $f 2>&1
 }
 
-# prof_setup N DOMID: once after the boot: debugfs for netback's rings,
-# and the vif's features both ways (xenstore: the frontend's and the
-# backend's feature-* keys: GSO, SG, split event channels, ...) into
-# $R/N.prof-features.txt.
+# prof_setup: debugfs, for netback's rings (once is enough).
 prof_setup() {
   mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
-  { xenstore-ls -f /local/domain/$2/device/vif 2>&1; xenstore-ls -f /local/domain/0/backend/vif/$2 2>&1; } |
+}
+
+# prof_features N: the vif's features both ways as negotiated (xenstore:
+# the frontend's and the backend's feature-* keys: GSO, SG, split event
+# channels, ...) into $R/N.prof-features.txt; at the end, when the
+# guest's driver has long connected.
+prof_features() {
+  local d
+  d=$(xl domid $1 2>/dev/null) || return 0
+  { xenstore-ls -f /local/domain/$d/device/vif 2>&1; xenstore-ls -f /local/domain/0/backend/vif/$d 2>&1; } |
     grep -E 'feature|request-rx|multi-queue|event-channel|/state' > $R/$1.prof-features.txt
 }
 
@@ -108,10 +114,13 @@ prof_setup() {
 prof_trace() {
   local n=$1 tag=$2 tp; shift 2
   [ "$BENCH_XENTRACE" = 1 ] && command -v xentrace >/dev/null || return 0
-  xentrace -D -S 256 -e 0x002af000 $R/$n.xentrace-$tag.bin > $R/$n.xentrace-$tag.log 2>&1 & tp=$!
+  # Into dom0's /tmp first: xentrace writes straight from Xen's trace
+  # pages, which the 9p share refuses ("Bad address").
+  xentrace -D -S 256 -e 0x002af000 /tmp/$n.xentrace-$tag.bin > $R/$n.xentrace-$tag.log 2>&1 & tp=$!
   sleep 1
   "$@" > $R/$n.traced-$tag.txt 2>&1
   kill -INT $tp 2>/dev/null; wait $tp
+  mv /tmp/$n.xentrace-$tag.bin $R/
   echo "xentrace $tag: $(stat -c %s $R/$n.xentrace-$tag.bin 2>/dev/null) bytes ($(tail -1 $R/$n.xentrace-$tag.log))"
 }
 
@@ -138,8 +147,10 @@ bench_side() {
   write_cfg $n "$kernel" "$ramdisk" "$cmdline" $BENCH_MEM "vif = [ \"bridge=xenbr0,mac=$mac\" ]"
   ip neigh flush dev xenbr0 2>/dev/null
   rm -f /var/log/xen/console/guest-$n.log
-  # Ours sends as soon as it is up: dom0's server listens before it boots.
-  [ $side = iperf ] && { iperf -s -p 5002 -y C > $R/$n.send.txt 2>&1 & sp=$!; sleep 0.5; }
+  # Ours sends as soon as it is up: dom0's server listens before it boots,
+  # and the send's profile starts before xl create (which can return after
+  # the guest has sent all: its boot counts in the send phase).
+  [ $side = iperf ] && { iperf -s -p 5002 -y C > $R/$n.send.txt 2>&1 & sp=$!; prof_snap $n send0; sleep 0.5; }
   t0=$(now)
   if ! xl_create $R/$n.cfg $R/$n.xl-create.txt; then
     bench_line $side error "xl create failed: $(tail -1 $R/$n.xl-create.txt)"
@@ -149,7 +160,7 @@ bench_side() {
   fi
   t1=$(now)
   bench_line $side xl_create_s $(secs $t0 $t1)
-  prof_setup $n "$(xl domid $n 2>/dev/null)"
+  prof_setup
   if [ $kind = iperf ]; then
     bench_iperf $side $n $ip $t0
     [ -n "$sp" ] && { kill $sp; wait $sp; }
@@ -176,6 +187,7 @@ bench_side() {
     done
   else
     again python3 /mnt/share/bench-probe.py answers $ip $Q > $R/$n.answers.txt
+    prof_snap $n idle0; sleep 5; prof_snap $n idle1   # the CPU the domains use without load
     prof_snap $n load0
     again dnsperf -s $ip -d $Q -l $BENCH_DNS_SECONDS -t 2 -q 20 > $R/$n.dnsperf.txt 2>&1
     prof_snap $n load1
@@ -250,12 +262,12 @@ bench_iperf() {
   if [ $side = iperf ]; then
     # lwiperf's client sends for its fixed 10 s, then reports on the console;
     # the server's CSV line follows when the connection closes.
-    prof_snap $n send0
     console_wait $n '^iperf: (sent|aborted)' 60 ||
       bench_line $side error "no 'iperf: sent' on the console within 60 s of being up"
     for c in $(seq 1 50); do [ "$(tr -cd , < $R/$n.send.txt | wc -c)" -ge 8 ] && break; sleep 0.2; done
     prof_snap $n send1
   fi
+  prof_snap $n idle0; sleep 5; prof_snap $n idle1   # the CPU the domains use without load
   prof_snap $n recv0
   timeout -k 5 60 iperf -c $ip -t $BENCH_IPERF_SECONDS -y C > $R/$n.recv.txt 2>&1
   echo "iperf -c (exit $?): $(tail -1 $R/$n.recv.txt)"
@@ -276,6 +288,7 @@ bench_iperf() {
 bench_end() {
   local side=$1 n=$2 c used
   bench_line $side mem_mib "$(timeout -k 2 20 xl list $n 2>/dev/null | awk 'NR == 2 { print $3 }')"
+  prof_features $n
   case $side in
     httpd|dns|iperf)
       timeout -k 5 30 xl shutdown $n >/dev/null 2>&1 &&
