@@ -576,6 +576,27 @@ def test_xentrace_counts_exits_and_hypercalls_per_domain(tmp_path: Path) -> None
     assert xentrace.main([str(f)]) == 0
 
 
+def test_xentrace_xen_4_17_runstate_and_switch_records(tmp_path: Path) -> None:
+    # Xen 4.17: the states in the event (old in bits 8-11, new in 4-7), one word dom << 16 | vcpu
+    def runstate(old: int, new: int, dom: int, tsc: int) -> bytes:
+        return _rec(xentrace.TRC_SCHED_RUNSTATE_CHANGE | old << 8 | new << 4, [dom << 16], tsc)
+
+    cpu0 = (
+        runstate(1, 0, 7, 10)  # domain 7 runs
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x6E, 0, 0], 11)  # rdtsc
+        + runstate(0, 2, 7, 12)
+        + _rec(xentrace.TRC_SCHED_SWITCH, [7, 0, 0, 0], 13)  # 7 -> dom0
+        + _rec(xentrace.TRC_PV_EMULATE_PRIVOP | xentrace.TRC_64_FLAG, [0, 0], 14)
+        + _rec(xentrace.TRC_SCHED_SWITCH, [0, 0, 7, 0], 15)  # dom0 -> 7, no runstate record
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x6E, 0, 0], 16)
+    )
+    f = tmp_path / "t417.bin"
+    f.write_bytes(_chunk(0, cpu0))
+    d = xentrace.as_dict(xentrace.read(f))
+    assert d["domains"]["7"]["vmexits"] == {"rdtsc": 2} and d["domains"]["7"]["scheduled_in"] == 1
+    assert d["domains"]["0"]["pv_emulated_privops"] == 1 and d["unattributed"] == 0
+
+
 def test_xentrace_bad_files_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(xentrace.TraceError, match="cpu change record"):
         xentrace.records(_rec(xentrace.TRC_HVM_VMEXIT, [0x78, 0]))

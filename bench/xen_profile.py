@@ -329,6 +329,7 @@ def render_traces(traces: list[Traced]) -> str:
         if g:
             line += f" guest VM exits per {t.unit} {_fmt(per(g.get('vmexits_total', 0)))} [{top(g.get('vmexits', {}))}];"
             line += f" guest PV hypercalls per {t.unit} {_fmt(per(g.get('hypercalls_total', 0)))} [{top(g.get('hypercalls', {}))}];"
+            line += f" guest PV privileged instructions emulated per {t.unit} {_fmt(per(g.get('pv_emulated_privops', 0)))};"
             line += f" guest scheduled in per {t.unit} {_fmt(per(g.get('scheduled_in', 0)))};"
         if t.dom0:
             line += f" dom0 PV hypercalls per {t.unit} {_fmt(per(t.dom0.get('hypercalls_total', 0)))} [{top(t.dom0.get('hypercalls', {}))}]"

@@ -15,18 +15,24 @@ file layout, not from xenalyze (which Debian does not ship):
 - a record is a 32-bit header (event in bits 0-27, the number of extra
   32-bit words in bits 28-30, bit 31 set when a 64-bit cycle count
   follows), then the cycle count's two words if any, then the extra words;
-- TRC_SCHED_RUNSTATE_CHANGE (0x00021001): first extra word vcpu (low 16
-  bits) and domain (high 16), second the old and new runstate (4 bits
-  each; 0 is running). Which nibble is which is taken from the data (the
-  one under which each vcpu's records chain, one's new state being the
-  next one's old); from then on a cpu's records belong to the vcpu that
-  last became running on it;
+- TRC_SCHED_SWITCH (0x0002800a): four extra words, the previous and the
+  next domain and unit on this cpu; from then on the cpu's records belong
+  to the next domain;
+- TRC_SCHED_RUNSTATE_CHANGE (0x00021001), two forms: Xen 4.17 (the lab's)
+  puts the old and the new runstate into the event itself (bits 8-11 and
+  4-7) with one extra word, domain (high 16 bits) and vcpu (low 16);
+  older Xens use the plain event with a second word holding both states
+  (4 bits each; which nibble is which is taken from the data: the one
+  under which each vcpu's records chain). A vcpu becoming running (state
+  0) also tells whose the cpu's next records are;
 - TRC_HVM_VMEXIT (0x00081002) and TRC_HVM_VMEXIT64 (0x00081102), with
   TRC_HVM_NESTEDFLAG (0x400) possibly set: first extra word the exit
   reason (SVM's exit code: names below from AMD's manual);
 - TRC_PV_HYPERCALL_V2 (0x0020100d): the hypercall number in the low 20
   bits of the first extra word; TRC_PV_TRAP (0x00201003) and
-  TRC_PV_PAGE_FAULT (0x00201004), each also with TRC_64_FLAG (0x100);
+  TRC_PV_PAGE_FAULT (0x00201004), TRC_PV_EMULATE_PRIVOP (0x00201006: a
+  privileged instruction Xen emulated, e.g. RDTSC when it traps the
+  TSC), each also with TRC_64_FLAG (0x100);
 - TRC_LOST_RECORDS (0x0001f001): Xen's buffer overflowed; counted, so a
   reader knows the counts are a lower bound.
 """
@@ -44,12 +50,14 @@ from pathlib import Path
 TRC_LOST_RECORDS = 0x0001F001
 TRC_TRACE_CPU_CHANGE = 0x0001F003
 TRC_SCHED_RUNSTATE_CHANGE = 0x00021001
+TRC_SCHED_SWITCH = 0x0002800A
 TRC_HVM_VMEXIT = 0x00081002
 TRC_64_FLAG = 0x100
 TRC_HVM_NESTEDFLAG = 0x400
 TRC_PV_HYPERCALL_V2 = 0x0020100D
 TRC_PV_TRAP = 0x00201003
 TRC_PV_PAGE_FAULT = 0x00201004
+TRC_PV_EMULATE_PRIVOP = 0x00201006
 IDLE_DOMAIN = 0x7FFF
 
 # AMD SVM exit codes (AMD64 Architecture Programmer's Manual, vol. 2, appendix C).
@@ -63,8 +71,8 @@ SVM_EXITS = {
 EXCEPTIONS = {1: "db", 3: "bp", 6: "ud", 7: "nm", 13: "gp", 14: "pf", 17: "ac", 18: "mc"}
 # The hypercall numbers a PV guest or dom0 makes most (xen/include/public/xen.h).
 HYPERCALLS = {
-    1: "mmu_update", 12: "memory_op", 13: "multicall", 14: "update_va_mapping", 15: "set_timer_op",
-    17: "xen_version", 18: "console_io", 20: "grant_table_op", 23: "iret", 24: "vcpu_op",
+    1: "mmu_update", 3: "stack_switch", 12: "memory_op", 13: "multicall", 14: "update_va_mapping", 15: "set_timer_op",
+    17: "xen_version", 18: "console_io", 20: "grant_table_op", 23: "iret", 24: "vcpu_op", 25: "set_segment_base",
     26: "mmuext_op", 29: "sched_op", 30: "callback_op", 32: "event_channel_op", 33: "physdev_op",
     34: "hvm_op", 35: "sysctl", 36: "domctl", 41: "dm_op",
 }
@@ -132,7 +140,7 @@ def runstate_order(recs: list[Record]) -> bool:
     score = [0, 0]  # chains under (new low) and (old low)
     for r in recs:
         if r.event != TRC_SCHED_RUNSTATE_CHANGE or len(r.extra) < 2:
-            continue
+            continue  # (the 4.17 form carries its states in the event)
         lo, hi = r.extra[1] & 0xF, (r.extra[1] >> 4) & 0xF
         prev = last.get(r.extra[0])
         if prev is not None:
@@ -148,6 +156,7 @@ class DomainCounts:
     hypercalls: Counter = field(default_factory=Counter)
     traps: int = 0
     page_faults: int = 0
+    privops: int = 0
     scheduled_in: int = 0
 
 
@@ -171,8 +180,16 @@ def summarize(recs: list[Record]) -> Summary:
         if e == TRC_LOST_RECORDS:
             lost += r.extra[0] if r.extra else 1
             continue
-        if e == TRC_SCHED_RUNSTATE_CHANGE and len(r.extra) >= 2:
-            new = (r.extra[1] & 0xF) if new_low else (r.extra[1] >> 4) & 0xF
+        if e == TRC_SCHED_SWITCH and len(r.extra) >= 4:
+            running[r.cpu] = r.extra[2]
+            continue
+        if (e & 0x0FFFF00F) == TRC_SCHED_RUNSTATE_CHANGE and r.extra:
+            if e != TRC_SCHED_RUNSTATE_CHANGE:  # Xen 4.17: the states in the event
+                new = (e >> 4) & 0xF
+            elif len(r.extra) >= 2:
+                new = (r.extra[1] & 0xF) if new_low else (r.extra[1] >> 4) & 0xF
+            else:
+                continue
             dom = r.extra[0] >> 16
             if new == 0:
                 running[r.cpu] = dom
@@ -180,7 +197,7 @@ def summarize(recs: list[Record]) -> Summary:
                     doms.setdefault(dom, DomainCounts()).scheduled_in += 1
             continue
         base = e & ~(TRC_64_FLAG | TRC_HVM_NESTEDFLAG)
-        if base not in (TRC_HVM_VMEXIT, TRC_PV_HYPERCALL_V2, TRC_PV_TRAP, TRC_PV_PAGE_FAULT):
+        if base not in (TRC_HVM_VMEXIT, TRC_PV_HYPERCALL_V2, TRC_PV_TRAP, TRC_PV_PAGE_FAULT, TRC_PV_EMULATE_PRIVOP):
             continue
         dom = running.get(r.cpu)
         if dom is None:
@@ -196,6 +213,8 @@ def summarize(recs: list[Record]) -> Summary:
             d.traps += 1
         elif base == TRC_PV_PAGE_FAULT:
             d.page_faults += 1
+        elif base == TRC_PV_EMULATE_PRIVOP:
+            d.privops += 1
     return Summary(len(recs), lost, (max(tscs) - min(tscs)) if tscs else 0, doms, unattributed)
 
 
@@ -217,6 +236,7 @@ def as_dict(s: Summary) -> dict[str, object]:
                 "hypercalls_total": sum(d.hypercalls.values()),
                 "pv_traps": d.traps,
                 "pv_page_faults": d.page_faults,
+                "pv_emulated_privops": d.privops,
                 "scheduled_in": d.scheduled_in,
             }
             for dom, d in sorted(s.domains.items())
@@ -244,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{s.records} records, {s.lost_records} lost, {s.unattributed} unattributed")
     for dom, c in d["domains"].items():  # type: ignore[union-attr]
         print(f"domain {dom}: scheduled in {c['scheduled_in']} times; {c['vmexits_total']} VM exits, "
-              f"{c['hypercalls_total']} PV hypercalls, {c['pv_traps']} PV traps, {c['pv_page_faults']} PV page faults")
+              f"{c['hypercalls_total']} PV hypercalls, {c['pv_traps']} PV traps, {c['pv_page_faults']} PV page faults, "
+              f"{c['pv_emulated_privops']} PV privileged instructions emulated")
         for what in ("vmexits", "hypercalls"):
             if c[what]:
                 print(f"  {what}: " + ", ".join(f"{k} {v}" for k, v in c[what].items()))
