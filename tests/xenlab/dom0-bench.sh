@@ -19,6 +19,11 @@
 # connect back by `iperf -c -r -L 5002`, the reverse run's report). The
 # iperf sides' ready_s is `xl create` to the guest's console saying it
 # listens (not a first answer: lwiperf counts any connection as a test).
+# The profile of each network side (prof_* below; bench/xen_profile.py
+# reads it): bench-SIDE.prof-PHASE{0,1}.txt around the idle, load, recv
+# and send phases, bench-SIDE.prof-features.txt, and a short second load
+# under xentrace (bench-SIDE.xentrace-TAG.bin, bench-SIDE.traced-TAG.txt);
+# ours ends by xl shutdown, printing its own counters on its console.
 # The block sides (bench_blk below; not in the default BENCH_SIDES):
 #   blk-POLICY  bench/blkbench's image per cache policy pair (write_back_lru,
 #               write_back_two_q, write_through_lru, write_through_two_q)
