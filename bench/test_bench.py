@@ -646,3 +646,10 @@ def test_profile_above_idle(tmp_path: Path) -> None:
     assert load.idle_guest == pytest.approx(0.1) and load.idle_dom0 == pytest.approx(0.2)
     assert load.above_idle(load.guest_cpu_s, load.idle_guest) == pytest.approx(2.0)  # (3 - 1) s / 1000
     assert load.above_idle(load.dom0_cpu_s, load.idle_dom0) == pytest.approx(10.0)  # (12 - 2) s / 1000
+
+
+def test_xen_xl_cfg_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert xen_appliances.parse_args(["--xl-cfg", 'tsc_mode = "native"']).xl_cfg == ['tsc_mode = "native"']
+    with pytest.raises(SystemExit):
+        xen_appliances.parse_args(["--xl-cfg", "native"])
+    assert "KEY = VALUE" in capsys.readouterr().err

@@ -356,6 +356,8 @@ def run_lab(args: argparse.Namespace, queries: Path) -> int:
     )
     if args.sides:
         env["BENCH_SIDES"] = " ".join(args.sides)
+    if args.xl_cfg:
+        env["BENCH_XL_CFG"] = "\n".join(args.xl_cfg)
     run = workspace() / "tests/xenlab/run.sh"
     return subprocess.run([str(run)], env=env, cwd=workspace()).returncode
 
@@ -371,6 +373,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--rounds", type=int, default=1, help="runs of the lab (fresh boots); the table has the medians")
     p.add_argument("--no-xentrace", dest="xentrace", action="store_false", help="no xentrace run after each side's load")
+    p.add_argument("--xl-cfg", action="append", default=[], metavar="LINE",
+                   help='a line added to every side\'s xl config, both sides (e.g. --xl-cfg \'tsc_mode = "native"\'); repeatable')
     p.add_argument("--results", help="make the table from these results directories (comma-separated); do not run the lab")
     p.add_argument("--json", type=Path, default=workspace() / "bench/xen_appliances.json", help="where the results go")
     p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
@@ -385,6 +389,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--sides: unknown side {unknown[0]!r} (give some of {','.join(SIDES)}, e.g. --sides iperf,linux-iperf or --sides blk)")
     if args.requests < 1 or args.dns_seconds < 1 or args.rounds < 1 or min(args.concurrency) < 1:
         p.error("--requests, --dns-seconds, --rounds and every --concurrency must be at least 1")
+    bad = [line for line in args.xl_cfg if "=" not in line or "\n" in line]
+    if bad:
+        p.error(f"--xl-cfg {bad[0]!r}: give one xl setting per --xl-cfg, as KEY = VALUE (e.g. tsc_mode = \"native\")")
     args.results = [Path(d) for d in args.results.split(",") if d] if args.results else None
     if args.results is not None and not args.results:
         p.error("--results: give a results directory (the lab's results/, or rounds/K)")
@@ -461,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         "host_load_average": host_load,
         "dom0_load_average": load_avg,
         "type": args.type,
+        "xl_cfg": args.xl_cfg,
         "rounds": len(rounds),
         "rows": [asdict(x) | {"ratio": x.ratio} for x in rows],
         "per_round": [

@@ -38,7 +38,7 @@
 # Settings (/mnt/share/bench.conf, from run.sh's environment):
 BENCH_TYPE=pvh BENCH_MEM=128 BENCH_SIDES="httpd nginx dns nsd iperf linux-iperf"
 BENCH_CONCURRENCY="1 10 100" BENCH_REQUESTS=500 BENCH_DNS_SECONDS=10 BENCH_BOOT_LIMIT=300
-BENCH_IPERF_SECONDS=10 BENCH_XENTRACE=1
+BENCH_IPERF_SECONDS=10 BENCH_XENTRACE=1 BENCH_XL_CFG=
 BENCH_BLK_MEM=512 BENCH_BLK_DISK_MIB=16 BENCH_BLK_LIMIT=600
 [ -f /mnt/share/bench.conf ] && . /mnt/share/bench.conf
 Q=/mnt/share/bench-queries.txt
@@ -51,7 +51,8 @@ bench_line() { echo "$1 $2 $3" >> $R/bench.txt; echo "XENBENCH $1 $2 $3"; }
 
 # write_cfg N KERNEL RAMDISK_LINE CMDLINE MEM DEVICE_LINE: $R/N.cfg, the
 # xl config every side boots with (BENCH_TYPE, one vcpu, destroyed at its
-# end; PVH's TCG lines from dom0-tests.sh).
+# end; PVH's TCG lines from dom0-tests.sh; then BENCH_XL_CFG's lines, e.g.
+# tsc_mode = "native", which xl takes over the earlier ones).
 write_cfg() {
   cat > $R/$1.cfg <<EOF
 name = "$1"
@@ -67,6 +68,7 @@ on_reboot = "destroy"
 $6
 EOF
   GUEST_TYPE=$BENCH_TYPE pvh_tcg_config >> $R/$1.cfg
+  [ -z "$BENCH_XL_CFG" ] || printf '%s\n' "$BENCH_XL_CFG" >> $R/$1.cfg
 }
 
 # prof_snap N TAG: the profile's counters now, into $R/N.prof-TAG.txt
