@@ -471,3 +471,207 @@ def test_xen_blk_sides_argument() -> None:
     assert xen_appliances.parse_args(["--sides", "blk"]).sides == list(xen_appliances.BLK_SIDES)
     assert xen_appliances.parse_args(["--sides", "blk-none,linux-fio-direct"]).sides == ["blk-none", "linux-fio-direct"]
     assert "blk-write_back_two_q" in xen_appliances.BLK_SIDES and "linux-fio-buffered" in xen_appliances.BLK_SIDES
+
+
+# ---- the profile on Xen (xen_profile.py, xentrace.py) ------------------------
+
+from bench import xen_profile, xentrace  # noqa: E402
+
+
+def _snap(t: float, dom_s: float, dom0_s: float, irqs: int, tx: tuple[int, int], rx: tuple[int, int], ring: dict[str, int]) -> str:
+    rings = (
+        f"-- /sys/kernel/debug/xen-netback/vif3.0/io_ring_q0\nQueue 0\nTX: nr_ents 256\n"
+        f"req prod {ring['tx_req']} (0) cons 0 (0) event 1 (0)\nrsp prod {ring['tx_rsp']} (base) pvt 0 (0) event 1 (0)\n"
+        f"pending prod 0 pending cons 0 nr_pending_reqs 0\n\nRX: nr_ents 256\n"
+        f"req prod {ring['rx_req']} (0) cons 0 (0) event 1 (0)\nrsp prod {ring['rx_rsp']} (base) pvt 0 (0) event 1 (0)\n\n"
+        "NAPI state: 0 NAPI weight: 64 TX queue len 0\n"
+    )
+    return (
+        f"== time {t}\n== vcpu-list\nName                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n"
+        f"Domain-0                             0     0    1   r--     {dom0_s / 2:.1f}  all / all\n"
+        f"Domain-0                             0     1    0   -b-     {dom0_s / 2:.1f}  all / all\n"
+        f"bench-dns                            3     0    0   -b-     {dom_s:.1f}  all / all\n"
+        f"== interrupts\n 64:  {irqs}  0  xen-dyn    -event     vif3.0-q0\n"
+        f"== vif\nvif3.0 rx_packets={rx[0]} rx_bytes={rx[1]} tx_packets={tx[0]} tx_bytes={tx[1]} rx_dropped=0 tx_dropped=1 \n"
+        f"== io_ring\n{rings}"
+    )
+
+
+def test_profile_phase_per_query(tmp_path: Path) -> None:
+    before = _snap(100.0, 2.0, 10.0, 50, (10, 1000), (10, 900), {"tx_req": 4294967290, "tx_rsp": 0, "rx_req": 256, "rx_rsp": 0})
+    after = _snap(110.0, 6.0, 30.0, 1050, (2010, 161000), (2010, 180900), {"tx_req": 2010 - 6, "tx_rsp": 0, "rx_req": 2256, "rx_rsp": 2000})
+    (tmp_path / "bench-dns.prof-load0.txt").write_text(before)
+    (tmp_path / "bench-dns.prof-load1.txt").write_text(after)
+    (tmp_path / "bench-dns.dnsperf.txt").write_text(DNSPERF_OUT.replace("1490", "2000"))
+    [p] = xen_profile.read_phases(tmp_path, "dns")
+    assert (p.unit, p.units, p.seconds) == ("query", 2000.0, 10.0)
+    assert p.per(p.guest_cpu_s * 1000) == pytest.approx(2.0)  # 4 s of vcpu over 2000 queries
+    assert p.per(p.dom0_cpu_s * 1000) == pytest.approx(10.0)
+    assert p.per(p.notifications) == 0.5
+    assert (p.to_guest_packets, p.from_guest_packets) == (2000, 2000)
+    assert p.tx_req == 2010  # the ring index wrapped past 2^32
+    assert (p.rx_req, p.rx_rsp, p.dropped) == (2000, 2000, 0)
+    table = xen_profile.render_phases([p], {"dns": {"hypercalls": 9000.0, "hc.event_channel_op.send": 2100.0}})
+    assert "| guest CPU ms per unit" in table and "dns load" in table
+    assert "dns (its own counters, whole life): hypercalls 9000, hc.event_channel_op.send 2100" in table
+
+
+def test_profile_phase_per_mb_without_a_before_vif() -> None:
+    # ours' send: the first snapshot right after xl create, before netback has a ring
+    before = xen_profile.parse_snapshot("== time 5.0\n== vcpu-list\n== interrupts\n== vif\n== io_ring\n")
+    after = xen_profile.parse_snapshot(_snap(15.0, 3.0, 5.0, 100, (5000, 300000), (20000, 29700000), {"tx_req": 20000, "tx_rsp": 0, "rx_req": 5256, "rx_rsp": 5000}))
+    p = xen_profile.phase("dns", "send", before, after, None)
+    assert p.unit == "MB" and p.units == pytest.approx(30.0)
+    assert p.per(p.guest_cpu_s * 1000) == pytest.approx(100.0)
+
+
+GUEST_CONSOLE = """\
+[xen] control: poweroff requested by the toolstack
+[xen] profile: hypercalls 5012: 15.3 1, 15.15 4, 24.8 900, 29.1 800, 32.4 3300, 34.1 7
+[evtchn] upcalls 1700 (interrupts 1650), events 4100, handled 4000, spurious 0, thread waits 3000, woken 2900, timeouts 100, domain blocks 0
+[xen] profile: netfront: rx 2500 frames: 2500 lent (no copy), 0 copied, 0 dropped; tx 2400 frames in 4800 slots
+"""
+
+
+def test_guest_counters_from_the_console() -> None:
+    g = xen_profile.guest_counters(GUEST_CONSOLE)
+    assert g["hypercalls"] == 5012 and g["hc.event_channel_op.send"] == 3300 and g["hc.sched_op.block"] == 800
+    assert g["hc.set_timer_op"] == 5 and g["hc.vcpu_op.set_singleshot_timer"] == 900 and g["hc.hvm_op.get_param"] == 7
+    assert (g["upcalls"], g["upcall_interrupts"], g["events"]) == (1700, 1650, 4100)
+    assert (g["nf.rx_frames"], g["nf.tx_frames"], g["nf.tx_slots"]) == (2500, 2400, 4800)
+    assert xen_profile.guest_counters("Linux version 6.1\n") == {}
+
+
+def _rec(event: int, extra: list[int], tsc: int | None = None) -> bytes:
+    hdr = event | (len(extra) << 28) | ((1 << 31) if tsc is not None else 0)
+    body = struct.pack("<I", hdr)
+    if tsc is not None:
+        body += struct.pack("<II", tsc & 0xFFFFFFFF, tsc >> 32)
+    return body + struct.pack(f"<{len(extra)}I", *extra)
+
+
+def _chunk(cpu: int, recs: bytes) -> bytes:
+    return _rec(xentrace.TRC_TRACE_CPU_CHANGE, [cpu, len(recs)]) + recs
+
+
+def _running(dom: int, vcpu: int, old: int, tsc: int) -> bytes:
+    # the new state in the low nibble (the layout the reader must find)
+    return _rec(xentrace.TRC_SCHED_RUNSTATE_CHANGE, [dom << 16 | vcpu, old << 4 | 0], tsc)
+
+
+def _off(dom: int, vcpu: int, new: int, tsc: int) -> bytes:
+    return _rec(xentrace.TRC_SCHED_RUNSTATE_CHANGE, [dom << 16 | vcpu, 0 << 4 | new], tsc)
+
+
+def test_xentrace_counts_exits_and_hypercalls_per_domain(tmp_path: Path) -> None:
+    cpu0 = (
+        _running(5, 0, 1, 100)
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x4E, 0x1000, 0], 110)  # #PF (shadow paging)
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x4E, 0x1000, 0], 120)
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x81, 0x2000, 0], 130)  # vmmcall
+        + _rec(xentrace.TRC_HVM_VMEXIT, [0x78, 0x3000], 140)  # hlt
+        + _off(5, 0, 2, 150)
+        + _running(0, 0, 2, 160)
+        + _rec(xentrace.TRC_PV_HYPERCALL_V2, [29 | (1 << 20), 1], 170)  # dom0: sched_op
+        + _rec(xentrace.TRC_PV_TRAP | xentrace.TRC_64_FLAG, [0, 0, 0], 175)
+        + _off(0, 0, 2, 180)
+        + _running(5, 0, 2, 190)
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG | xentrace.TRC_HVM_NESTEDFLAG, [0x13, 0, 0], 195)  # cr3 write
+    )
+    cpu1 = (
+        _rec(xentrace.TRC_PV_HYPERCALL_V2, [32], 105)  # before any runstate: whose?
+        + _rec(xentrace.TRC_LOST_RECORDS, [7, 0, 0, 0], 106)
+        + _running(0, 1, 1, 107)
+        + _rec(xentrace.TRC_PV_HYPERCALL_V2, [32 | (1 << 20), 4], 108)
+        + _rec(xentrace.TRC_PV_PAGE_FAULT | xentrace.TRC_64_FLAG, [0, 0, 0, 0], 109)
+    )
+    f = tmp_path / "t.bin"
+    f.write_bytes(_chunk(0, cpu0) + _chunk(1, cpu1))
+    d = xentrace.as_dict(xentrace.read(f))
+    assert d["lost_records"] == 7 and d["unattributed"] == 1 and d["cycles"] == 95
+    g = d["domains"]["5"]
+    assert g["vmexits"] == {"exception_pf": 2, "vmmcall": 1, "hlt": 1, "cr3_write": 1}
+    assert g["scheduled_in"] == 2 and g["hypercalls_total"] == 0
+    dom0 = d["domains"]["0"]
+    assert dom0["hypercalls"] == {"event_channel_op": 1, "sched_op": 1}
+    assert (dom0["pv_traps"], dom0["pv_page_faults"], dom0["vmexits_total"]) == (1, 1, 0)
+    assert xentrace.main([str(f)]) == 0
+
+
+def test_xentrace_xen_4_17_runstate_and_switch_records(tmp_path: Path) -> None:
+    # Xen 4.17: the states in the event (old in bits 8-11, new in 4-7), one word dom << 16 | vcpu
+    def runstate(old: int, new: int, dom: int, tsc: int) -> bytes:
+        return _rec(xentrace.TRC_SCHED_RUNSTATE_CHANGE | old << 8 | new << 4, [dom << 16], tsc)
+
+    cpu0 = (
+        runstate(1, 0, 7, 10)  # domain 7 runs
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x6E, 0, 0], 11)  # rdtsc
+        + runstate(0, 2, 7, 12)
+        + _rec(xentrace.TRC_SCHED_SWITCH, [7, 0, 0, 0], 13)  # 7 -> dom0
+        + _rec(xentrace.TRC_PV_EMULATE_PRIVOP | xentrace.TRC_64_FLAG, [0, 0], 14)
+        + _rec(xentrace.TRC_SCHED_SWITCH, [0, 0, 7, 0], 15)  # dom0 -> 7, no runstate record
+        + _rec(xentrace.TRC_HVM_VMEXIT | xentrace.TRC_64_FLAG, [0x6E, 0, 0], 16)
+    )
+    f = tmp_path / "t417.bin"
+    f.write_bytes(_chunk(0, cpu0))
+    d = xentrace.as_dict(xentrace.read(f))
+    assert d["domains"]["7"]["vmexits"] == {"rdtsc": 2} and d["domains"]["7"]["scheduled_in"] == 1
+    assert d["domains"]["0"]["pv_emulated_privops"] == 1 and d["unattributed"] == 0
+
+
+def test_xentrace_bad_files_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(xentrace.TraceError, match="cpu change record"):
+        xentrace.records(_rec(xentrace.TRC_HVM_VMEXIT, [0x78, 0]))
+    with pytest.raises(xentrace.TraceError, match="cut short"):
+        xentrace.records(_chunk(0, _rec(xentrace.TRC_HVM_VMEXIT, [0x78, 0]))[:-3])
+    assert xentrace.main([str(tmp_path / "none.bin")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert xentrace.exit_name(0x4E) == "exception_pf" and xentrace.exit_name(0x400) == "npf"
+    assert xentrace.exit_name(0x13) == "cr3_write" and xentrace.exit_name(0x3) == "cr3_read"
+
+
+def test_xen_rounds_take_medians_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = [appliances.Row("x", 1.0, 2.0, "u", ">= 1.0", True), appliances.Row("y", 5.0, float("nan"), "u", "(none)", False)]
+    b = [appliances.Row("x", 3.0, 2.0, "u", ">= 1.0", True)]
+    c = [appliances.Row("x", 2.0, 4.0, "u", ">= 1.0", True), appliances.Row("y", 7.0, 1.0, "u", "(none)", False)]
+    rows = {r.what: r for r in xen_appliances.median_rows([a, b, c])}
+    assert (rows["x"].ours, rows["x"].theirs) == (2.0, 2.0)
+    assert (rows["y"].ours, rows["y"].theirs) == (6.0, 1.0)  # a round without the figure is left out
+    # two rounds from --results: the table has the medians, the JSON each round
+    r1, _ = _results(tmp_path / "one")
+    r2, _ = _results(tmp_path / "two")
+    (r2 / "bench-httpd.ab-c10.txt").write_text(AB_OUT.replace("200.12", "400.12"))
+    assert xen_appliances.main(["--results", f"{r1},{r2}", "--concurrency", "10", "--json", str(tmp_path / "x.json")]) == 0
+    out = capsys.readouterr().out
+    assert "medians of 2 rounds" in out and "| httpd/nginx requests/s, ab c=10 | 300.12 |" in out
+    doc = json.loads((tmp_path / "x.json").read_text())
+    assert [round(r["rows"][0]["ours"], 2) for r in doc["per_round"]] == [200.12, 400.12]
+    # every side failed: exit 1 (it used to be 0)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "bench.txt").write_text("dns error xl create failed: x\nnsd error no answer\ndom0 loadavg 1,1,1\n")
+    assert xen_appliances.main(["--results", str(bad), "--json", str(tmp_path / "y.json")]) == 1
+    assert "every side failed" in capsys.readouterr().err
+
+
+def test_profile_above_idle(tmp_path: Path) -> None:
+    ring = {"tx_req": 0, "tx_rsp": 0, "rx_req": 0, "rx_rsp": 0}
+    # idle: 5 s in which dom0 used 1 s and the guest 0.5 s
+    (tmp_path / "bench-dns.prof-idle0.txt").write_text(_snap(0.0, 1.0, 10.0, 0, (0, 0), (0, 0), ring))
+    (tmp_path / "bench-dns.prof-idle1.txt").write_text(_snap(5.0, 1.5, 11.0, 0, (0, 0), (0, 0), ring))
+    # load: 10 s, 1000 queries, dom0 12 s, the guest 3 s
+    (tmp_path / "bench-dns.prof-load0.txt").write_text(_snap(10.0, 2.0, 12.0, 0, (0, 0), (0, 0), ring))
+    (tmp_path / "bench-dns.prof-load1.txt").write_text(_snap(20.0, 5.0, 24.0, 0, (1000, 0), (1000, 0), ring))
+    (tmp_path / "bench-dns.dnsperf.txt").write_text(DNSPERF_OUT.replace("1490", "1000"))
+    idle, load = xen_profile.read_phases(tmp_path, "dns")
+    assert (idle.phase, idle.unit, idle.units) == ("idle", "s", 5.0)
+    assert load.idle_guest == pytest.approx(0.1) and load.idle_dom0 == pytest.approx(0.2)
+    assert load.above_idle(load.guest_cpu_s, load.idle_guest) == pytest.approx(2.0)  # (3 - 1) s / 1000
+    assert load.above_idle(load.dom0_cpu_s, load.idle_dom0) == pytest.approx(10.0)  # (12 - 2) s / 1000
+
+
+def test_xen_xl_cfg_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert xen_appliances.parse_args(["--xl-cfg", 'tsc_mode = "native"']).xl_cfg == ['tsc_mode = "native"']
+    with pytest.raises(SystemExit):
+        xen_appliances.parse_args(["--xl-cfg", "native"])
+    assert "KEY = VALUE" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 """The appliances side by side with Linux programs on the lab's real Xen.
 
     bazel build //bench:xen_appliances
-    sudo bazel-bin/bench/xen_appliances [--type pvh|pv] [--json FILE]
+    sudo bazel-bin/bench/xen_appliances [--type pvh|pv] [--rounds N] [--json FILE]
 
 from the workspace root (as root: the lab's debootstrap and QEMU). It runs
 the Xen lab in its benchmark mode (`BENCH=1 tests/xenlab/run.sh`: the
@@ -31,8 +31,19 @@ p50/p99 latency in us), parsed from each guest's console.
 
 `--sides` runs only some sides (e.g. `--sides iperf,linux-iperf`).
 
-`--results DIR` makes the table from an earlier run's results (the lab's
-`results/` directory) instead of running the lab.
+`--rounds N` runs the lab N times (each a fresh boot of Xen and dom0); the
+table has the medians, the JSON each round's figures too, and each round's
+results directory is kept in the lab's cache as `rounds/K` (the lab wipes
+`results/` at its next run).
+
+Under the table, the profile of each side (bench/xen_profile.py): CPU time
+of the guest and of dom0, packets, notifications and netback's ring
+requests per query or per MB, our guest's own counters, and the VM exits
+per query or MB from a short xentrace run (bench/xentrace.py).
+
+`--results DIR[,DIR...]` makes the table from earlier runs' results (the
+lab's `results/` directory, or the `rounds/K` ones) instead of running the
+lab. Exits 1 when every side failed (or none ran).
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -60,7 +73,7 @@ from bench.appliances import (
     render,
     zone_rrsets,
 )
-from bench import blk
+from bench import blk, xen_profile
 from bench.benchlib import BenchError, workspace
 
 PAIRS = (("httpd", "nginx"), ("dns", "nsd"))
@@ -174,6 +187,14 @@ class Results:
     notes: list[str]
     iperf: dict[tuple[str, str], IperfResult] = field(default_factory=dict)  # (side, "recv"|"send")
     blk: list[blk.Phase] = field(default_factory=list)  # the block sides' phases, by side
+    profile: list[xen_profile.Phase] = field(default_factory=list)
+    guest_counters: dict[str, dict[str, float]] = field(default_factory=dict)  # ours, from the console
+    traces: list[xen_profile.Traced] = field(default_factory=list)
+
+    def failed(self) -> bool:
+        """Every side that ran reported an error (or none ran)."""
+        sides = [s for s in self.lines if s != "dom0"]
+        return not sides or all("error" in self.lines[s] for s in sides)
 
 
 def read_blk(results: Path, side: str) -> list[blk.Phase]:
@@ -242,7 +263,35 @@ def load(results: Path, images: Path, concurrency: list[int]) -> Results:
     for name, file in (("httpd", "httpd.elf"), ("dns", "dns.elf"), ("linux", "linux-vmlinuz"), ("initrd", "linux-initrd.img")):
         if (images / file).is_file():
             sizes[name] = (images / file).stat().st_size
-    return Results(lines, ab, perf, answers, sizes, notes, iperf, phases)
+    profile = [p for side in lines for p in xen_profile.read_phases(results, side)]
+    counters = {}
+    for side in ("httpd", "dns", "iperf"):
+        log = results / f"bench-{side}.console.log"
+        if side in lines and log.is_file():
+            counters[side] = xen_profile.guest_counters(log.read_text(errors="replace"))
+    traces = [t for side in lines for t in xen_profile.read_traces(results, side)]
+    return Results(lines, ab, perf, answers, sizes, notes, iperf, phases, profile, counters, traces)
+
+
+def median(values: list[float]) -> float:
+    kept = [v for v in values if v == v]
+    return statistics.median(kept) if kept else float("nan")
+
+
+def median_rows(rounds: list[list[Row]]) -> list[Row]:
+    """Each row's median over the rounds (a round without the figure is left out)."""
+    order: list[str] = []
+    by: dict[str, list[Row]] = {}
+    for rows in rounds:
+        for row in rows:
+            if row.what not in by:
+                order.append(row.what)
+            by.setdefault(row.what, []).append(row)
+    out = []
+    for what in order:
+        rs = by[what]
+        out.append(Row(what, median([r.ours for r in rs]), median([r.theirs for r in rs]), rs[0].unit, rs[0].target, rs[0].higher_is_better))
+    return out
 
 
 def table(r: Results, concurrency: list[int]) -> list[Row]:
@@ -299,7 +348,7 @@ def verdicts(rows: list[Row]) -> list[str]:
 
 
 def run_lab(args: argparse.Namespace, queries: Path) -> int:
-    env = dict(os.environ, BENCH="1", BENCH_QUERIES=str(queries), BENCH_TYPE=args.type)
+    env = dict(os.environ, BENCH="1", BENCH_QUERIES=str(queries), BENCH_TYPE=args.type, BENCH_XENTRACE="1" if args.xentrace else "0")
     env.update(
         BENCH_CONCURRENCY=" ".join(str(c) for c in args.concurrency),
         BENCH_REQUESTS=str(args.requests),
@@ -307,6 +356,8 @@ def run_lab(args: argparse.Namespace, queries: Path) -> int:
     )
     if args.sides:
         env["BENCH_SIDES"] = " ".join(args.sides)
+    if args.xl_cfg:
+        env["BENCH_XL_CFG"] = "\n".join(args.xl_cfg)
     run = workspace() / "tests/xenlab/run.sh"
     return subprocess.run([str(run)], env=env, cwd=workspace()).returncode
 
@@ -320,7 +371,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--sides", default="", help=f"comma-separated sides to run (of {','.join(SIDES)}; blk: all block sides); default all but the block sides"
     )
-    p.add_argument("--results", type=Path, help="make the table from this results directory; do not run the lab")
+    p.add_argument("--rounds", type=int, default=1, help="runs of the lab (fresh boots); the table has the medians")
+    p.add_argument("--no-xentrace", dest="xentrace", action="store_false", help="no xentrace run after each side's load")
+    p.add_argument("--xl-cfg", action="append", default=[], metavar="LINE",
+                   help='a line added to every side\'s xl config, both sides (e.g. --xl-cfg \'tsc_mode = "native"\'); repeatable')
+    p.add_argument("--results", help="make the table from these results directories (comma-separated); do not run the lab")
     p.add_argument("--json", type=Path, default=workspace() / "bench/xen_appliances.json", help="where the results go")
     p.add_argument("--zone", type=Path, default=workspace() / "examples/dns/test.zone")
     args = p.parse_args(argv)
@@ -332,31 +387,56 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [s for s in args.sides if s not in SIDES]
     if unknown:
         p.error(f"--sides: unknown side {unknown[0]!r} (give some of {','.join(SIDES)}, e.g. --sides iperf,linux-iperf or --sides blk)")
-    if args.requests < 1 or args.dns_seconds < 1 or min(args.concurrency) < 1:
-        p.error("--requests, --dns-seconds and every --concurrency must be at least 1")
+    if args.requests < 1 or args.dns_seconds < 1 or args.rounds < 1 or min(args.concurrency) < 1:
+        p.error("--requests, --dns-seconds, --rounds and every --concurrency must be at least 1")
+    bad = [line for line in args.xl_cfg if "=" not in line or "\n" in line]
+    if bad:
+        p.error(f"--xl-cfg {bad[0]!r}: give one xl setting per --xl-cfg, as KEY = VALUE (e.g. tsc_mode = \"native\")")
+    args.results = [Path(d) for d in args.results.split(",") if d] if args.results else None
+    if args.results is not None and not args.results:
+        p.error("--results: give a results directory (the lab's results/, or rounds/K)")
     return args
+
+
+def run_rounds(args: argparse.Namespace) -> list[Path]:
+    """Runs the lab args.rounds times; each round's results kept as rounds/K."""
+    if os.geteuid() != 0:
+        raise BenchError("the Xen lab needs root (debootstrap, QEMU's 9p share); run it as root (sudo)")
+    kept = lab_cache() / "rounds"
+    shutil.rmtree(kept, ignore_errors=True)
+    out = []
+    for k in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="xen-appliances-") as tmp:
+            queries = Path(tmp) / "queries.txt"
+            queries.write_text("".join(f"{o} {t}\n" for o, t in zone_rrsets(args.zone)))
+            rc = run_lab(args, queries)
+        if rc != 0:
+            print(f"bench/xen_appliances.py: round {k}: the lab exited with {rc}; the table has what it measured", file=sys.stderr)
+        if (lab_cache() / "results").is_dir():
+            kept.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(lab_cache() / "results", kept / str(k))
+            out.append(kept / str(k))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = args.results
-    images = (results.parent / "share/images") if results else lab_cache() / "share/images"
     try:
-        if results is None:
-            if os.geteuid() != 0:
-                raise BenchError("the Xen lab needs root (debootstrap, QEMU's 9p share); run it as root (sudo)")
-            with tempfile.TemporaryDirectory(prefix="xen-appliances-") as tmp:
-                queries = Path(tmp) / "queries.txt"
-                queries.write_text("".join(f"{o} {t}\n" for o, t in zone_rrsets(args.zone)))
-                rc = run_lab(args, queries)
-            results = lab_cache() / "results"
-            if rc != 0:
-                print(f"bench/xen_appliances.py: the lab exited with {rc}; the table has what it measured", file=sys.stderr)
-        r = load(results, images, args.concurrency)
+        dirs = args.results if args.results is not None else run_rounds(args)
+        images = (dirs[0].parent / "share/images") if args.results else lab_cache() / "share/images"
+        if args.results is not None and not images.is_dir():
+            images = lab_cache() / "share/images"
+        if not dirs:
+            raise BenchError("no round left a results directory (see the lab's output above)")
+        rounds = [load(d, images, args.concurrency) for d in dirs]
     except BenchError as e:
         print(f"bench/xen_appliances.py: {e}", file=sys.stderr)
         return 1
-    rows = table(r, args.concurrency)
+    per_round = [table(r, args.concurrency) for r in rounds]
+    rows = median_rows(per_round)
+    r = rounds[-1]
+    if len(rounds) > 1:
+        print(f"medians of {len(rounds)} rounds ({', '.join(str(d) for d in dirs)})")
     if rows or not r.blk:
         print(render(rows))
     if r.blk:
@@ -372,23 +452,47 @@ def main(argv: list[str] | None = None) -> int:
               f"{r.answers.answer_sections_identical} of {w.rrsets} identical up to the end of the answer section")
         for d in r.answers.answer_sections_differ:
             print(f"  answer section differs: {d}")
-    for n in r.notes:
-        print(f"  note: {n}")
-    load_avg = r.lines.get("dom0", {}).get("loadavg", "")
+    for k, rr in enumerate(rounds, 1):
+        if rr.profile:
+            print(f"profile{f' (round {k})' if len(rounds) > 1 else ''}, per unit of work (a query, or a MB moved on the vif):")
+            print(xen_profile.render_phases(rr.profile, rr.guest_counters))
+        if rr.traces:
+            print(xen_profile.render_traces(rr.traces))
+    for k, rr in enumerate(rounds, 1):
+        for n in rr.notes:
+            print(f"  note{f' (round {k})' if len(rounds) > 1 else ''}: {n}")
+    load_avg = [rr.lines.get("dom0", {}).get("loadavg", "") for rr in rounds]
     host_load = os.getloadavg()
     doc = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "host_load_average": host_load,
         "dom0_load_average": load_avg,
         "type": args.type,
+        "xl_cfg": args.xl_cfg,
+        "rounds": len(rounds),
         "rows": [asdict(x) | {"ratio": x.ratio} for x in rows],
+        "per_round": [
+            {
+                "results": str(d),
+                "rows": [asdict(x) | {"ratio": x.ratio} for x in rs],
+                "lines": rr.lines,
+                "notes": rr.notes,
+                "profile": [asdict(p) for p in rr.profile],
+                "guest_counters": rr.guest_counters,
+                "traces": [asdict(t) for t in rr.traces],
+            }
+            for d, rs, rr in zip(dirs, per_round, rounds)
+        ],
         "answers": asdict(r.answers) if r.answers else None,
         "blk": [asdict(x) for x in r.blk],
-        "lines": r.lines,
+        "lines": r.lines,  # the last round's
         "notes": r.notes,
     }
     args.json.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"written {args.json} (host load average {host_load[0]:.1f} {host_load[1]:.1f} {host_load[2]:.1f})")
+    if all(rr.failed() for rr in rounds):
+        print("bench/xen_appliances.py: every side failed (bench.txt's error lines above)", file=sys.stderr)
+        return 1
     return 0
 
 

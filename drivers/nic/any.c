@@ -2,11 +2,21 @@
 #include <errno.h>
 #include <netdev/nic.h>
 #include <netfront/netfront_netdev.h>
+#include <platform/xen/control.h>
 #include <platform/xen/guest.h>
+#include <stdio.h>
 #include <virtio_net/virtio_net.h>
 #include <xenabi/errno.h>
 
 static const char *opened = "none";
+
+/* `xl shutdown`: the vif's counters, for the profile (docs/benchmarks.md). */
+static void print_stats(void *nd)
+{
+    char line[200];
+    netfront_netdev_format_stats(nd, line, sizeof(line));
+    printf("[xen] profile: %s\n", line);
+}
 
 int nic_open_first(struct netdev **out)
 {
@@ -20,8 +30,10 @@ int nic_open_first(struct netdev **out)
     if (rc < 0)
         return rc;
     rc = netfront_netdev_open("device/vif/0", out);
-    if (rc == 0)
+    if (rc == 0) {
         opened = "netfront";
+        (void)xen_control_on_shutdown(print_stats, *out);
+    }
     return rc == -XENABI_ENOENT ? -ENODEV : rc;
 }
 

@@ -35,7 +35,8 @@
 # BENCH_BLK_LIMIT go to dom0).
 # BENCH_TYPE (pvh|pv), BENCH_MEM (MiB), BENCH_SIDES (e.g. "iperf linux-iperf"),
 # BENCH_CONCURRENCY, BENCH_REQUESTS, BENCH_DNS_SECONDS, BENCH_BOOT_LIMIT,
-# BENCH_IPERF_SECONDS go to dom0; BENCH_QUERIES is a file
+# BENCH_IPERF_SECONDS, BENCH_XENTRACE (1: a short xentrace run per side), BENCH_XL_CFG (lines added to
+# every side's xl config) go to dom0; BENCH_QUERIES is a file
 # of "owner TYPE" lines (dnsperf's and the byte-for-byte comparison's).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -148,7 +149,7 @@ if [ -n "${BENCH:-}" ]; then
     cp "$BENCH_QUERIES" "$SHARE/bench-queries.txt" || die "BENCH_QUERIES=$BENCH_QUERIES: no such file"
   fi
   for v in BENCH_TYPE BENCH_MEM BENCH_SIDES BENCH_CONCURRENCY BENCH_REQUESTS BENCH_DNS_SECONDS BENCH_BOOT_LIMIT \
-           BENCH_IPERF_SECONDS BENCH_BLK_MEM BENCH_BLK_DISK_MIB BENCH_BLK_LIMIT; do
+           BENCH_IPERF_SECONDS BENCH_XENTRACE BENCH_XL_CFG BENCH_BLK_MEM BENCH_BLK_DISK_MIB BENCH_BLK_LIMIT; do
     [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
   done > "$SHARE/bench.conf"
 fi

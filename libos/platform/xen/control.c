@@ -2,6 +2,7 @@
 #include <evtchn_sched/evtchn_sched.h>
 #include <platform/xen/boot.h>
 #include <platform/xen/control.h>
+#include <platform/xen/hypercall_stats.h>
 #include <sched/sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,6 +63,12 @@ static void act(void)
         return;
     }
     printf("[xen] control: %s requested by the toolstack\n", reboot ? "reboot" : "poweroff");
+    /* The guest's side of a profile (docs/benchmarks.md): the dom0
+     * benchmark ends ours with `xl shutdown` to read these. */
+    char line[512];
+    xenplat_hcstats_format(line, sizeof(line));
+    printf("[xen] profile: %s\n", line);
+    evtchn_sched_print_stats();
     for (size_t i = 0; i < ctl.nhandlers; i++)
         ctl.handlers[i].fn(ctl.handlers[i].arg);
     if (reboot)

@@ -5,6 +5,7 @@
  */
 #include <arch/x86.h>
 #include <platform/xen/console_ring.h>
+#include <platform/xen/hypercall_stats.h>
 #include <platform/xen/xen.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,6 +56,7 @@ long xenplat_hypercall(unsigned int nr, uint64_t a1, uint64_t a2,
 {
     if (!on_xen || nr >= XENABI_HYPERCALL_MAX)
         return -XENABI_ENOSYS;
+    xenplat_hcstats_count(nr, a1);
     return xenplat_hypercall_raw(nr, a1, a2, a3, a4, a5);
 }
 

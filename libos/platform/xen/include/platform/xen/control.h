@@ -8,7 +8,9 @@
  * watches control/shutdown from a thread of its own. On "poweroff" or
  * "halt" it acknowledges the request (the node is emptied, as the
  * protocol asks), prints "[xen] control: poweroff requested by the
- * toolstack", runs the handlers given to xen_control_on_shutdown() in the
+ * toolstack" and the guest's profile counters ("[xen] profile:
+ * hypercalls ...", <platform/xen/hypercall_stats.h>, and "[evtchn] ..."),
+ * runs the handlers given to xen_control_on_shutdown() in the
  * order they were given, and ends the domain with exit status 0; on
  * "reboot" the same, ending it with SHUTDOWN_reboot so xl restarts it
  * (or destroys it, as the domain's on_reboot says). "suspend" and
