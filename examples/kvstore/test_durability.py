@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import http.server
+import re
 import shutil
 import socket
 import threading
@@ -117,6 +118,8 @@ def test_a_store_that_stops_answering_is_one_line(tmp_path: Path, capsys: pytest
     thread.join()
     err = capsys.readouterr().err
     assert rc == 1
-    assert "kv_durability: FAILED: the store stopped answering: ConnectionRefusedError" in err, err
+    # Refused once the port is closed; reset when the next connection was
+    # already queued in the closing listener's backlog (seen under load).
+    assert re.search(r"kv_durability: FAILED: the store stopped answering: Connection(Refused|Reset)Error", err), err
     assert "replay with --seed 7" in err
     assert "Traceback" not in err
