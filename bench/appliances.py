@@ -53,7 +53,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -65,7 +64,7 @@ from pathlib import Path
 
 from unikernel import qemu
 
-from bench.benchlib import BenchError, linux_clock_args, workspace
+from bench.benchlib import BenchError, linux_clock_args, median, workspace
 
 MEMORY_MIB = 128  # qemu.Machine's default: what the appliances get from `bazel run :image.qemu`
 GUEST_IP = "10.0.2.15/24"
@@ -589,12 +588,6 @@ def measure_iperf(side: Side, test: str, accel: str, scratch: Path) -> Sample:
         result = parse_iperf_csv(csv.read_text())
         csv.unlink()
     return Sample(side.name, test, boot_s, rss, used, asdict(result) | ({"nic": nic} if nic else {}))
-
-
-def median(values: list[float]) -> float:
-    """The median of the measured values (a run that gave up is NaN and left out)."""
-    kept = [v for v in values if v == v]
-    return statistics.median(kept) if kept else float("nan")
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 from pathlib import Path
 
 
@@ -25,3 +26,9 @@ def linux_clock_args() -> str:
     if not mhz:
         raise BenchError("/proc/cpuinfo gives no 'cpu MHz' for the Linux guest's TSC frequency")
     return f"tsc_early_khz={int(float(mhz.group(1)) * 1000)} tsc=reliable no_timer_check"
+
+
+def median(values: list[float]) -> float:
+    """The median of the measured values (a run that gave up is NaN and left out)."""
+    kept = [v for v in values if v == v]
+    return statistics.median(kept) if kept else float("nan")

@@ -52,7 +52,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import struct
 import subprocess
 import sys
@@ -74,7 +73,7 @@ from bench.appliances import (
     zone_rrsets,
 )
 from bench import blk, xen_profile
-from bench.benchlib import BenchError, workspace
+from bench.benchlib import BenchError, median, workspace
 
 PAIRS = (("httpd", "nginx"), ("dns", "nsd"))
 SIZE_TARGET_KB = {"httpd": 86, "dns": 92}
@@ -271,11 +270,6 @@ def load(results: Path, images: Path, concurrency: list[int]) -> Results:
             counters[side] = xen_profile.guest_counters(log.read_text(errors="replace"))
     traces = [t for side in lines for t in xen_profile.read_traces(results, side)]
     return Results(lines, ab, perf, answers, sizes, notes, iperf, phases, profile, counters, traces)
-
-
-def median(values: list[float]) -> float:
-    kept = [v for v in values if v == v]
-    return statistics.median(kept) if kept else float("nan")
 
 
 def median_rows(rounds: list[list[Row]]) -> list[Row]:

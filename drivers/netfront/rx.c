@@ -31,10 +31,10 @@
 
 #include "internal.h"
 
-void netfront_rx_reset(struct netfront *nf)
+/* Forget the frame being assembled: the next response starts one. */
+static void chain_clear(struct netfront *nf)
 {
-    nf->rx_nfree = 0;
-    nf->rx_inflight = 0;
+    nf->first_pending = false;
     nf->chain_len = 0;
     nf->chain_slots = 0;
     nf->chain_bad = false;
@@ -42,7 +42,14 @@ void netfront_rx_reset(struct netfront *nf)
     nf->extra_next = false;
     nf->chain_last = false;
     nf->chain_extra_types = 0;
-    nf->first_pending = false;
+    nf->rx_flags = 0;
+}
+
+void netfront_rx_reset(struct netfront *nf)
+{
+    nf->rx_nfree = 0;
+    nf->rx_inflight = 0;
+    chain_clear(nf);
     for (uint32_t i = NETFRONT_RX_SLOTS; i-- > 0;) {
         struct netfront_buf *b = &nf->rx_bufs[i];
         if (b->state == BUF_LOST)
@@ -177,17 +184,8 @@ static void end_chain(struct netfront *nf, int *frames)
             nf->stats.rx_copied++;
             nf->rx_fn(nf->rx_arg, nf->frame, nf->chain_len);
         }
-        nf->rx_flags = 0;
     }
-    nf->first_pending = false;
-    nf->chain_len = 0;
-    nf->chain_slots = 0;
-    nf->chain_bad = false;
-    nf->chain_error = false;
-    nf->extra_next = false;
-    nf->chain_last = false;
-    nf->chain_extra_types = 0;
-    nf->rx_flags = 0;
+    chain_clear(nf);
 }
 
 /* Check one response (already copied) and add its data to the chain. */
@@ -359,12 +357,5 @@ void netfront_rx_release(struct netfront *nf)
     for (uint16_t id = 0; id < NETFRONT_RX_SLOTS; id++)
         if (nf->rx_bufs[id].state == BUF_INFLIGHT && take_back(nf, id))
             put_free(nf, id);
-    nf->chain_len = 0;
-    nf->chain_slots = 0;
-    nf->chain_bad = false;
-    nf->chain_error = false;
-    nf->extra_next = false;
-    nf->chain_last = false;
-    nf->chain_extra_types = 0;
-    nf->first_pending = false;
+    chain_clear(nf);
 }

@@ -221,14 +221,13 @@ void net_if_rx(void *arg, struct netdev_buf *buf)
     for (struct netdev_buf *b = buf; b != NULL && !bad; b = b->next) {
         if (n == RX_PIECES_MAX || b->data == NULL || b->len == 0) {
             bad = true;
-            break;
+        } else {
+            piece[n].buf = b;
+            piece[n].data = b->data;
+            piece[n].len = b->len;
+            len += piece[n++].len;
+            bad = len > nif->max_frame;
         }
-        piece[n].buf = b;
-        piece[n].data = b->data;
-        piece[n].len = b->len;
-        len += piece[n].len;
-        bad = piece[n].len > nif->max_frame || len > nif->max_frame;
-        n++;
     }
     if (bad) {
         nif->stats.rx_bad_length++;

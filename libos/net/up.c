@@ -19,13 +19,13 @@ int net_up(const char *who, const struct net_config *cfg, uint64_t timeout_ns,
     struct netdev *dev;
     int rc = nic_open_first(&dev);
     if (rc == -ENODEV) {
-        printf("%s: no NIC (%s found no device): the loopback only; give "
-               "the VM a network device\n", who, nic_driver_name());
+        /* Nothing opened: no driver name to give. */
+        printf("%s: no NIC found: the loopback only; give the VM a network "
+               "device\n", who);
         return -ENODEV;
     }
     if (rc != 0) {
-        printf("%s: the NIC (%s) did not start: error %d\n", who,
-               nic_driver_name(), rc);
+        printf("%s: the NIC did not start: error %d\n", who, rc);
         return -EIO;
     }
     struct net_if *nif;
